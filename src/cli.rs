@@ -1,0 +1,122 @@
+//! The command line, parsed once by clap. Nothing below `cmd` sees these structs: each command
+//! turns them into a checked [`crate::config::Config`] first.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::pipeline::schema::BadRows;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cartsona",
+    version,
+    about = "Turn exported cart, order and engagement data into cart-abandoner personas",
+    long_about = "Turn exported cart, order and engagement data into cart-abandoner personas.\n\n\
+Exit codes: 0 success; 1 a check failed (validate found problems); 2 cannot run (bad usage, \
+unreadable or invalid input).",
+    after_help = "Examples:\n  cartsona validate --carts sample-data/carts.csv --orders sample-data/orders.csv\n  \
+cartsona features --carts sample-data/carts.csv --orders sample-data/orders.csv \\\n      \
+--engagement sample-data/engagement.csv --out features.csv"
+)]
+pub struct Cli {
+    /// Settings file; flags override it. Default: ./cartsona.toml when it exists.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Print nothing but errors (for cron).
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check every input file against the canonical schema and list the problems.
+    ///
+    /// Exit 0 when clean, 1 when problems were found, 2 when it cannot run (missing file,
+    /// missing required column, bad flag).
+    #[command(after_help = "Example:\n  cartsona validate --carts 'exports/carts-*.csv' --orders exports/orders.parquet --json")]
+    Validate(ValidateArgs),
+    /// Find the abandoners and write one row of features per abandoner (CSV or Parquet).
+    #[command(after_help = "Example:\n  cartsona features --carts carts.csv --orders orders.csv --engagement events.csv \\\n      \
+--as-of 2025-01-31 --out features.csv")]
+    Features(FeaturesArgs),
+}
+
+/// Where the inputs are and how to read them (shared by every command that reads exports).
+#[derive(Debug, Args, Clone, Default)]
+pub struct InputArgs {
+    /// Cart snapshots (required): paths, directories or globs; .csv, .csv.gz or .parquet.
+    #[arg(long, num_args = 1.., value_name = "PATH")]
+    pub carts: Vec<PathBuf>,
+    /// Orders (optional): paths, directories or globs.
+    #[arg(long, num_args = 1.., value_name = "PATH")]
+    pub orders: Vec<PathBuf>,
+    /// Engagement events (optional): paths, directories or globs.
+    #[arg(long, num_args = 1.., value_name = "PATH")]
+    pub engagement: Vec<PathBuf>,
+    /// CSV field delimiter: one character, or `tab` [default: ,]
+    #[arg(long, value_name = "CHAR")]
+    pub delimiter: Option<String>,
+    /// What to do with rows that break the schema: stop (exit 2) or drop and count them [default: fail]
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub on_bad_rows: Option<BadRows>,
+}
+
+/// The as-of time and the windows that define abandonment and the features.
+#[derive(Debug, Args, Clone, Default)]
+pub struct FeatureArgs {
+    /// T, the as-of time (RFC 3339 or YYYY-MM-DD); rows after it are ignored [default: latest timestamp in the inputs]
+    #[arg(long, value_name = "TIME")]
+    pub as_of: Option<String>,
+    /// How long a cart sits without an order before it counts as abandoned, like 90m, 24h [default: 24h]
+    #[arg(long, value_name = "DURATION")]
+    pub abandon_after: Option<String>,
+    /// Abandoned carts in this window before T make an abandoner [default: 30d]
+    #[arg(long, value_name = "DURATION")]
+    pub lookback: Option<String>,
+    /// Window for order history and rates [default: 365d]
+    #[arg(long, value_name = "DURATION")]
+    pub history: Option<String>,
+    /// Regular expression for information pages in engagement `page` (case-insensitive)
+    /// [default: returns|shipping|delivery|faq]
+    #[arg(long, value_name = "REGEX")]
+    pub info_pages: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Print the report as JSON on stdout (for programs).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct FeaturesArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub features: FeatureArgs,
+    /// Output file: .csv or .parquet; a summary goes beside it as <name>.summary.json.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Overwrite the output files if they exist.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

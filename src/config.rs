@@ -1,0 +1,230 @@
+//! One checked configuration built from `cartsona.toml` and the flags (flags win).
+//!
+//! The file is read with unknown keys refused, so a typo is an error naming the key, not a setting
+//! silently ignored. Relative paths in the file are relative to the file's own directory, so a cron
+//! job gets the same inputs whatever its working directory.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use regex::Regex;
+use serde::Deserialize;
+
+use crate::cli::{FeatureArgs, InputArgs};
+use crate::io::read::{self, CsvOptions, Source};
+use crate::pipeline::features::{FeatureParams, DEFAULT_INFO_PAGES};
+use crate::pipeline::schema::{BadRows, Kind, ReadSettings};
+use crate::timefmt;
+
+/// `cartsona.toml`, as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    #[serde(default)]
+    pub inputs: FileInputs,
+    #[serde(default)]
+    pub columns: FileColumns,
+    #[serde(default)]
+    pub features: FileFeatures,
+}
+
+/// One path or several.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(untagged)]
+pub enum Paths {
+    One(PathBuf),
+    Many(Vec<PathBuf>),
+}
+
+impl Paths {
+    fn into_vec(self) -> Vec<PathBuf> {
+        match self {
+            Paths::One(p) => vec![p],
+            Paths::Many(v) => v,
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileInputs {
+    pub carts: Option<Paths>,
+    pub orders: Option<Paths>,
+    pub engagement: Option<Paths>,
+    pub delimiter: Option<String>,
+    pub on_bad_rows: Option<BadRows>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileColumns {
+    #[serde(default)]
+    pub carts: BTreeMap<String, String>,
+    #[serde(default)]
+    pub orders: BTreeMap<String, String>,
+    #[serde(default)]
+    pub engagement: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileFeatures {
+    pub as_of: Option<String>,
+    pub abandon_after: Option<String>,
+    pub lookback: Option<String>,
+    pub history: Option<String>,
+    pub info_pages: Option<String>,
+}
+
+/// The file config and the directory its relative paths are relative to.
+pub struct Loaded {
+    pub file: FileConfig,
+    pub base: PathBuf,
+    pub path: Option<PathBuf>,
+}
+
+/// Loads `--config PATH`, or `./cartsona.toml` when it exists, or nothing.
+pub fn load_file(explicit: Option<&Path>) -> Result<Loaded> {
+    let path = match explicit {
+        Some(p) => {
+            if !p.is_file() {
+                bail!("--config {}: no such file", p.display());
+            }
+            Some(p.to_path_buf())
+        }
+        None => Some(PathBuf::from("cartsona.toml")).filter(|p| p.is_file()),
+    };
+    let Some(path) = path else {
+        return Ok(Loaded { file: FileConfig::default(), base: PathBuf::from("."), path: None });
+    };
+    let text = std::fs::read_to_string(&path).with_context(|| format!("{}: cannot read", path.display()))?;
+    let file: FileConfig = toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.to_string().trim_end()))?;
+    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    Ok(Loaded { file, base, path: Some(path) })
+}
+
+/// The inputs of a run, checked and expanded.
+#[derive(Debug, Clone)]
+pub struct Inputs {
+    pub files: Vec<(Kind, Vec<Source>)>,
+    pub read: ReadSettings,
+}
+
+fn parse_delimiter(raw: &str, origin: &str) -> Result<u8> {
+    match raw {
+        "tab" | "\\t" | "\t" => Ok(b'\t'),
+        s if s.len() == 1 && s.is_ascii() => Ok(s.as_bytes()[0]),
+        s => bail!("{origin} '{s}': the delimiter must be one ASCII character (or `tab`)"),
+    }
+}
+
+fn resolve(base: &Path, p: PathBuf) -> PathBuf {
+    if p.is_absolute() {
+        p
+    } else {
+        base.join(p)
+    }
+}
+
+impl Inputs {
+    pub fn from(args: &InputArgs, loaded: &Loaded) -> Result<Inputs> {
+        let f = &loaded.file.inputs;
+        let cfg_name = loaded.path.as_ref().map_or("cartsona.toml".to_string(), |p| p.display().to_string());
+        let pick = |flag: &[PathBuf], file: &Option<Paths>| -> Vec<PathBuf> {
+            if !flag.is_empty() {
+                flag.to_vec()
+            } else {
+                file.clone()
+                    .map(|p| p.into_vec().into_iter().map(|p| resolve(&loaded.base, p)).collect())
+                    .unwrap_or_default()
+            }
+        };
+        let carts = pick(&args.carts, &f.carts);
+        if carts.is_empty() {
+            bail!("no carts input: pass --carts PATH (or set [inputs] carts in cartsona.toml)");
+        }
+        let mut files = vec![(Kind::Carts, read::expand(&carts, "--carts")?)];
+        let orders = pick(&args.orders, &f.orders);
+        if !orders.is_empty() {
+            files.push((Kind::Orders, read::expand(&orders, "--orders")?));
+        }
+        let engagement = pick(&args.engagement, &f.engagement);
+        if !engagement.is_empty() {
+            files.push((Kind::Engagement, read::expand(&engagement, "--engagement")?));
+        }
+        let delimiter = match (&args.delimiter, &f.delimiter) {
+            (Some(d), _) => parse_delimiter(d, "--delimiter")?,
+            (None, Some(d)) => parse_delimiter(d, &format!("{cfg_name}: [inputs] delimiter"))?,
+            (None, None) => b',',
+        };
+        let mut columns = BTreeMap::new();
+        let cols = &loaded.file.columns;
+        for (kind, map) in [(Kind::Carts, &cols.carts), (Kind::Orders, &cols.orders), (Kind::Engagement, &cols.engagement)] {
+            for canonical in map.keys() {
+                if !kind.columns().iter().any(|c| c.name == canonical) {
+                    let known: Vec<&str> = kind.columns().iter().map(|c| c.name).collect();
+                    bail!(
+                        "{cfg_name}: [columns.{}] {canonical}: not a {} column; the columns are: {}",
+                        kind.name(),
+                        kind.name(),
+                        known.join(", ")
+                    );
+                }
+            }
+            if !map.is_empty() {
+                columns.insert(kind, map.clone());
+            }
+        }
+        Ok(Inputs {
+            files,
+            read: ReadSettings {
+                csv: CsvOptions { delimiter },
+                bad_rows: args.on_bad_rows.or(f.on_bad_rows).unwrap_or(BadRows::Fail),
+                columns,
+            },
+        })
+    }
+}
+
+/// Builds the feature settings from flags and the file.
+pub fn feature_params(args: &FeatureArgs, loaded: &Loaded) -> Result<FeatureParams> {
+    let f = &loaded.file.features;
+    let cfg_name = loaded.path.as_ref().map_or("cartsona.toml".to_string(), |p| p.display().to_string());
+    let pick = |flag: &Option<String>, file: &Option<String>, name: &str| -> Option<(String, String)> {
+        match (flag, file) {
+            (Some(v), _) => Some((v.clone(), format!("--{}", name.replace('_', "-")))),
+            (None, Some(v)) => Some((v.clone(), format!("{cfg_name}: [features] {name}"))),
+            (None, None) => None,
+        }
+    };
+    let duration = |name: &str, flag: &Option<String>, file: &Option<String>, default: i64| -> Result<i64> {
+        match pick(flag, file, name) {
+            None => Ok(default),
+            Some((v, origin)) => {
+                let d = timefmt::parse_duration(&v).map_err(|e| anyhow::anyhow!("{origin}: {e}"))?;
+                if d <= 0 && name != "abandon_after" {
+                    bail!("{origin} '{v}': must be longer than zero");
+                }
+                Ok(d)
+            }
+        }
+    };
+    let as_of = match pick(&args.as_of, &f.as_of, "as_of") {
+        None => None,
+        Some((v, origin)) => Some(timefmt::parse_timestamp(&v).ok_or_else(|| {
+            anyhow::anyhow!("{origin} '{v}': not a timestamp (use RFC 3339 like 2025-01-31T00:00:00Z, or YYYY-MM-DD)")
+        })?),
+    };
+    let info_pages = match pick(&args.info_pages, &f.info_pages, "info_pages") {
+        None => Regex::new(DEFAULT_INFO_PAGES).expect("the default pattern is valid"),
+        Some((v, origin)) => Regex::new(&format!("(?i){v}")).map_err(|e| anyhow::anyhow!("{origin}: not a valid regular expression: {e}"))?,
+    };
+    Ok(FeatureParams {
+        as_of,
+        abandon_after: duration("abandon_after", &args.abandon_after, &f.abandon_after, 24 * timefmt::HOUR)?,
+        lookback: duration("lookback", &args.lookback, &f.lookback, 30 * timefmt::DAY)?,
+        history: duration("history", &args.history, &f.history, 365 * timefmt::DAY)?,
+        info_pages,
+    })
+}

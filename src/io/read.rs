@@ -1,0 +1,315 @@
+//! Reading exports: expanding paths and globs, recognising the format, and handing each row to a
+//! caller-supplied function as text cells.
+//!
+//! Rows are handed over as text so that one validator (`pipeline::schema`) checks CSV and Parquet
+//! alike and can name the file, line and column of every problem. CSV goes through the `csv` crate
+//! (streaming, exact line numbers, BOM and CRLF handled, quoted fields); Parquet through polars.
+//! Parquet timestamps are turned into RFC 3339 text so the same timestamp rules apply.
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use polars::prelude::*;
+
+use crate::timefmt;
+
+/// The format of one input file, from its extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Csv,
+    #[serde(rename = "csv.gz")]
+    CsvGz,
+    Parquet,
+}
+
+/// One input file.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub path: PathBuf,
+    pub format: Format,
+}
+
+impl Source {
+    pub fn display(&self) -> String {
+        self.path.display().to_string()
+    }
+}
+
+/// Recognises the format of `path` from its extension.
+pub fn format_of(path: &Path) -> Option<Format> {
+    let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
+    if name.ends_with(".csv.gz") {
+        Some(Format::CsvGz)
+    } else if name.ends_with(".csv") || name.ends_with(".tsv") || name.ends_with(".txt") {
+        Some(Format::Csv)
+    } else if name.ends_with(".parquet") || name.ends_with(".pq") {
+        Some(Format::Parquet)
+    } else {
+        None
+    }
+}
+
+fn is_glob(spec: &str) -> bool {
+    spec.contains(['*', '?', '['])
+}
+
+/// Expands the paths given to one input flag: plain files, globs (`exports/carts-*.csv`) and
+/// directories (every `.parquet` and `.csv` file inside, as Spark writes parts). The result is
+/// sorted and free of duplicates, so the read order never depends on the file system.
+pub fn expand(specs: &[PathBuf], flag: &str) -> Result<Vec<Source>> {
+    let mut paths: Vec<PathBuf> = Vec::new();
+    for spec in specs {
+        let text = spec.to_string_lossy();
+        if is_glob(&text) {
+            let mut found: Vec<PathBuf> = glob::glob(&text)
+                .with_context(|| format!("{flag} {text}: not a valid glob pattern"))?
+                .filter_map(|entry| entry.ok())
+                .filter(|p| p.is_file())
+                .collect();
+            if found.is_empty() {
+                bail!("{flag} {text}: the pattern matches no file");
+            }
+            found.sort();
+            paths.extend(found);
+        } else if spec.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(spec)
+                .with_context(|| format!("{flag} {}: cannot list the directory", spec.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_file() && format_of(p).is_some())
+                .filter(|p| !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with(['.', '_'])))
+                .collect();
+            if found.is_empty() {
+                bail!("{flag} {}: the directory holds no .csv, .csv.gz or .parquet file", spec.display());
+            }
+            found.sort();
+            paths.extend(found);
+        } else if !spec.exists() {
+            bail!("{flag} {}: no such file", spec.display());
+        } else {
+            paths.push(spec.clone());
+        }
+    }
+    paths.dedup();
+    paths
+        .into_iter()
+        .map(|path| match format_of(&path) {
+            Some(format) => Ok(Source { path, format }),
+            None => bail!(
+                "{flag} {}: unknown file type; name it .csv, .csv.gz or .parquet",
+                path.display()
+            ),
+        })
+        .collect()
+}
+
+/// One cell of a row as handed to the validator.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Cell<'a> {
+    /// Text, as read (CSV) or as converted (Parquet). Empty text is an empty field.
+    Text(&'a str),
+    /// A Parquet null.
+    Null,
+    /// Bytes that are not UTF-8 (CSV only).
+    BadUtf8,
+}
+
+impl<'a> Cell<'a> {
+    /// The trimmed text of the cell; `None` for an empty field or a null.
+    pub fn text(&self) -> Option<&'a str> {
+        match self {
+            Cell::Text(s) if !s.trim().is_empty() => Some(s.trim()),
+            _ => None,
+        }
+    }
+}
+
+/// One data row: its line (CSV: the physical line it starts on, the header being line 1; Parquet:
+/// the 1-based row number), the selected cells, and the field count when it differs from the
+/// header's (a ragged CSV row).
+pub struct Row<'a> {
+    pub line: u64,
+    pub cells: &'a [Cell<'a>],
+    pub ragged: Option<(usize, usize)>,
+}
+
+/// Options that shape how CSV is parsed.
+#[derive(Debug, Clone, Copy)]
+pub struct CsvOptions {
+    pub delimiter: u8,
+}
+
+/// Reads `src`, calls `select` once with the header names (it returns, for each column the caller
+/// wants, the index of the header column that holds it, or `None`), then `on_row` for each data row.
+/// Returns the number of data rows.
+pub fn scan<S, F>(src: &Source, csv: CsvOptions, select: S, on_row: F) -> Result<u64>
+where
+    S: FnOnce(&[String]) -> Result<Vec<Option<usize>>>,
+    F: FnMut(Row<'_>) -> Result<()>,
+{
+    match src.format {
+        Format::Csv => {
+            let file = open(src)?;
+            scan_csv(src, BufReader::with_capacity(1 << 20, file), csv, select, on_row)
+        }
+        Format::CsvGz => {
+            let file = open(src)?;
+            let gz = flate2::read::MultiGzDecoder::new(BufReader::new(file));
+            scan_csv(src, BufReader::with_capacity(1 << 20, gz), csv, select, on_row)
+        }
+        Format::Parquet => scan_parquet(src, select, on_row),
+    }
+}
+
+fn open(src: &Source) -> Result<File> {
+    File::open(&src.path).with_context(|| format!("{}: cannot open", src.display()))
+}
+
+fn scan_csv<R: Read, S, F>(src: &Source, reader: R, opts: CsvOptions, select: S, mut on_row: F) -> Result<u64>
+where
+    S: FnOnce(&[String]) -> Result<Vec<Option<usize>>>,
+    F: FnMut(Row<'_>) -> Result<()>,
+{
+    let mut rdr = csv::ReaderBuilder::new()
+        .delimiter(opts.delimiter)
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(reader);
+    let header = rdr
+        .byte_headers()
+        .map_err(|e| csv_error(src, e))?
+        .clone();
+    if header.is_empty() || (header.len() == 1 && header[0].is_empty()) {
+        bail!("{}: the file is empty (no header row)", src.display());
+    }
+    let names: Vec<String> = header
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            std::str::from_utf8(b)
+                .map(|s| s.trim().to_string())
+                .map_err(|_| anyhow::anyhow!("{}: line 1, header column {}: not valid UTF-8", src.display(), i + 1))
+        })
+        .collect::<Result<_>>()?;
+    let wanted = select(&names)?;
+    let width = names.len();
+    let mut record = csv::ByteRecord::new();
+    let mut rows = 0u64;
+    loop {
+        let more = rdr.read_byte_record(&mut record).map_err(|e| csv_error(src, e))?;
+        if !more {
+            break;
+        }
+        let line = record.position().map_or(rows + 2, |p| p.line());
+        // A line with nothing on it (a trailing blank line) is not a row.
+        if record.len() == 1 && record[0].is_empty() {
+            continue;
+        }
+        rows += 1;
+        let ragged = (record.len() != width).then_some((record.len(), width));
+        let mut cells: Vec<Cell<'_>> = Vec::with_capacity(wanted.len());
+        for idx in &wanted {
+            cells.push(match idx.and_then(|i| record.get(i)) {
+                None => Cell::Text(""),
+                Some(bytes) => match std::str::from_utf8(bytes) {
+                    Ok(s) => Cell::Text(s),
+                    Err(_) => Cell::BadUtf8,
+                },
+            });
+        }
+        on_row(Row { line, cells: &cells, ragged })?;
+    }
+    Ok(rows)
+}
+
+fn csv_error(src: &Source, e: csv::Error) -> anyhow::Error {
+    let at = e
+        .position()
+        .map(|p| format!(" line {}:", p.line()))
+        .unwrap_or_default();
+    match e.kind() {
+        csv::ErrorKind::Io(io) => anyhow::anyhow!("{}:{at} cannot read: {io}", src.display()),
+        _ => anyhow::anyhow!("{}:{at} not readable as CSV: {e}", src.display()),
+    }
+}
+
+fn scan_parquet<S, F>(src: &Source, select: S, mut on_row: F) -> Result<u64>
+where
+    S: FnOnce(&[String]) -> Result<Vec<Option<usize>>>,
+    F: FnMut(Row<'_>) -> Result<()>,
+{
+    let file = open(src)?;
+    let df = ParquetReader::new(file)
+        .finish()
+        .map_err(|e| anyhow::anyhow!("{}: not a readable Parquet file: {e}", src.display()))?;
+    let names: Vec<String> = df.get_column_names().iter().map(|s| s.to_string()).collect();
+    let wanted = select(&names)?;
+    let height = df.height();
+    // Each selected column becomes a vector of optional strings; timestamps become RFC 3339 text.
+    let mut columns: Vec<Option<Vec<Option<String>>>> = Vec::with_capacity(wanted.len());
+    for idx in &wanted {
+        columns.push(match idx {
+            None => None,
+            Some(i) => Some(column_text(src, &df.columns()[*i])?),
+        });
+    }
+    let mut cells: Vec<Cell<'_>> = Vec::with_capacity(wanted.len());
+    for row in 0..height {
+        cells.clear();
+        for col in &columns {
+            cells.push(match col {
+                None => Cell::Text(""),
+                Some(values) => match &values[row] {
+                    Some(s) => Cell::Text(s.as_str()),
+                    None => Cell::Null,
+                },
+            });
+        }
+        on_row(Row { line: row as u64 + 1, cells: &cells, ragged: None })?;
+    }
+    Ok(height as u64)
+}
+
+fn column_text(src: &Source, col: &Column) -> Result<Vec<Option<String>>> {
+    let name = col.name().to_string();
+    let fail = |e: PolarsError| anyhow::anyhow!("{}: column {name}: cannot read: {e}", src.display());
+    match col.dtype() {
+        DataType::Datetime(unit, _) => {
+            let per_micro = |v: i64| match unit {
+                TimeUnit::Nanoseconds => v.div_euclid(1000),
+                TimeUnit::Microseconds => v,
+                TimeUnit::Milliseconds => v * 1000,
+            };
+            let ca = col.datetime().map_err(fail)?;
+            Ok(ca
+                .physical()
+                .iter()
+                .map(|v| v.map(|v| timefmt::format_timestamp(per_micro(v))))
+                .collect())
+        }
+        DataType::Date => {
+            let ca = col.date().map_err(fail)?;
+            Ok(ca
+                .physical()
+                .iter()
+                .map(|v| v.map(|d| timefmt::format_timestamp(d as i64 * timefmt::DAY)))
+                .collect())
+        }
+        DataType::String => Ok(col.str().map_err(fail)?.iter().map(|v| v.map(str::to_string)).collect()),
+        DataType::Float32 | DataType::Float64 => {
+            let c = col.cast(&DataType::Float64).map_err(fail)?;
+            // Rust's shortest round-trip formatting: NaN and inf stay recognisable as such.
+            Ok(c.f64().map_err(fail)?.iter().map(|v| v.map(|f| f.to_string())).collect())
+        }
+        dt if dt.is_primitive_numeric() || matches!(dt, DataType::Boolean) => {
+            let c = col.cast(&DataType::String).map_err(fail)?;
+            Ok(c.str().map_err(fail)?.iter().map(|v| v.map(str::to_string)).collect())
+        }
+        other => bail!(
+            "{}: column {name} has Parquet type {other}, which cartsona cannot read; store it as text, a number or a timestamp",
+            src.display()
+        ),
+    }
+}

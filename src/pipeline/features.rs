@@ -1,0 +1,537 @@
+//! Abandoner identification and per-abandoner features, as of a time T (docs/features.md).
+//!
+//! A plain function of the validated [`Dataset`] and [`FeatureParams`]: no printing, no flags, no
+//! files. Customers are dense `u32` handles, so every per-customer accumulator is a vector indexed
+//! by customer; the output is sorted by `customer_id`, so nothing depends on hash order.
+
+use std::collections::HashMap;
+
+use anyhow::{bail, Result};
+use regex::Regex;
+use serde::Serialize;
+
+use crate::pipeline::schema::{Dataset, Device, Event, Kind};
+use crate::timefmt::{self, DAY};
+
+/// The settings that shape the features.
+#[derive(Debug, Clone)]
+pub struct FeatureParams {
+    /// T; `None` means the latest timestamp in the inputs.
+    pub as_of: Option<i64>,
+    /// A: how long a cart must sit without an order to count as abandoned.
+    pub abandon_after: i64,
+    /// L: the window in which abandoned carts make a customer an abandoner.
+    pub lookback: i64,
+    /// H: the window for order history and rates.
+    pub history: i64,
+    /// Which `page` values are information pages (returns, shipping, ...).
+    pub info_pages: Regex,
+}
+
+pub const DEFAULT_INFO_PAGES: &str = "(?i)returns|shipping|delivery|faq";
+
+/// A feature's values, one per abandoner.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Values {
+    Num(Vec<Option<f64>>),
+    Cat(Vec<Option<&'static str>>),
+}
+
+#[derive(Debug, Clone)]
+pub struct FeatureColumn {
+    pub name: &'static str,
+    pub values: Values,
+}
+
+/// One row per abandoner, sorted by customer id.
+#[derive(Debug, Clone)]
+pub struct FeatureTable {
+    pub customers: Vec<String>,
+    pub columns: Vec<FeatureColumn>,
+}
+
+impl FeatureTable {
+    pub fn column(&self, name: &str) -> Option<&FeatureColumn> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+}
+
+/// Every feature, in output order (docs/features.md).
+pub const ALL_FEATURES: [&str; 24] = [
+    "last_abandoned_value",
+    "abandoned_value_total",
+    "abandoned_carts",
+    "orders",
+    "revenue",
+    "has_ordered",
+    "aov",
+    "cart_to_aov",
+    "days_since_abandon",
+    "days_since_last_order",
+    "tenure_days",
+    "mobile_share",
+    "primary_device",
+    "max_checkout_depth",
+    "discount_share",
+    "sessions_30d",
+    "page_views_per_session",
+    "product_views",
+    "info_page_views",
+    "cart_removals",
+    "email_open_rate",
+    "email_clicks_90d",
+    "sms_clicks_90d",
+    "lifecycle_stage",
+];
+
+/// A feature left out because its source is absent.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct LeftOut {
+    pub feature: &'static str,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Windows {
+    pub abandon_after: String,
+    pub lookback: String,
+    pub history: String,
+}
+
+/// Counts that describe the feature run.
+#[derive(Debug, Clone, Serialize)]
+pub struct FeatureSummary {
+    pub as_of: String,
+    pub as_of_source: &'static str,
+    pub windows: Windows,
+    /// Rows whose timestamp is after T, per input kind: ignored.
+    pub rows_after_as_of: std::collections::BTreeMap<&'static str, u64>,
+    pub customers: usize,
+    /// Distinct carts (latest snapshot at or before T).
+    pub carts: u64,
+    pub abandoned_carts: u64,
+    pub abandoned_carts_in_lookback: u64,
+    pub abandoners: usize,
+    /// Sum of `last_abandoned_value` over abandoners.
+    pub value_at_stake: f64,
+    /// Sum of `abandoned_value_total` over abandoners.
+    pub abandoned_value_total: f64,
+    /// Median order value over customers with orders in history (fills `aov` for the others).
+    pub median_aov: Option<f64>,
+    pub features: Vec<&'static str>,
+    pub left_out: Vec<LeftOut>,
+}
+
+#[derive(Default, Clone)]
+struct Acc {
+    first_seen: Option<i64>,
+    // Carts.
+    abandoned: u32,
+    abandoned_total: f64,
+    /// (updated_at, cart id name, value) of the latest abandoned cart in lookback.
+    last: Option<(i64, u32, f64)>,
+    max_step: Option<u8>,
+    // Orders in history.
+    orders: u32,
+    revenue: f64,
+    last_order: Option<i64>,
+    // Devices of carts and sessions in history.
+    device_counts: [u32; 4],
+    // Discounts over orders and carts in history.
+    disc_num: u32,
+    disc_den: u32,
+    // Engagement.
+    sessions_30d: u32,
+    sessions_hist: u32,
+    page_views_hist: u32,
+    product_views: u32,
+    info_page_views: u32,
+    cart_removals: u32,
+    email_sent: u32,
+    email_open: u32,
+    email_clicks_90d: u32,
+    sms_clicks_90d: u32,
+}
+
+fn seen(acc: &mut Acc, t: i64) {
+    acc.first_seen = Some(acc.first_seen.map_or(t, |f| f.min(t)));
+}
+
+fn device_index(d: Device) -> usize {
+    Device::ALL.iter().position(|x| *x == d).unwrap_or(3)
+}
+
+/// The latest timestamp anywhere in the inputs, the default T.
+pub fn latest_timestamp(ds: &Dataset) -> Option<i64> {
+    let carts = ds.carts.iter().map(|c| c.updated_at.max(c.created_at.unwrap_or(i64::MIN)));
+    let orders = ds.orders.iter().map(|o| o.ordered_at);
+    let events = ds.events.iter().map(|e| e.occurred_at);
+    carts.chain(orders).chain(events).max()
+}
+
+/// Finds the abandoners and computes their features.
+pub fn compute(ds: &Dataset, p: &FeatureParams) -> Result<(FeatureTable, FeatureSummary)> {
+    if p.lookback <= p.abandon_after {
+        bail!(
+            "--lookback ({}) must be longer than --abandon-after ({})",
+            timefmt::format_duration(p.lookback),
+            timefmt::format_duration(p.abandon_after)
+        );
+    }
+    if p.history < p.lookback {
+        bail!(
+            "--history ({}) must be at least --lookback ({})",
+            timefmt::format_duration(p.history),
+            timefmt::format_duration(p.lookback)
+        );
+    }
+    let (t, as_of_source) = match p.as_of {
+        Some(t) => (t, "--as-of"),
+        None => match latest_timestamp(ds) {
+            Some(t) => (t, "latest timestamp in the inputs"),
+            None => bail!("the inputs hold no rows, so there is nothing to compute features from"),
+        },
+    };
+    let a = p.abandon_after;
+    let hist_start = t - p.history; // history is (T - H, T]
+    let look_start = t - p.lookback; // lookback is (T - L, T]
+    let in_hist = |x: i64| x > hist_start && x <= t;
+    let has_orders = ds.present.has_kind(Kind::Orders);
+    let has_engagement = ds.present.has_kind(Kind::Engagement);
+    let mut acc = vec![Acc::default(); ds.customers.len()];
+    let mut after = [0u64; 3];
+
+    // Latest snapshot of each cart at or before T; ties on updated_at go to the row read last.
+    let mut latest: Vec<Option<usize>> = vec![None; ds.carts_ids.len()];
+    for (i, c) in ds.carts.iter().enumerate() {
+        if c.updated_at > t {
+            after[0] += 1;
+            continue;
+        }
+        seen(&mut acc[c.customer as usize], c.created_at.unwrap_or(c.updated_at));
+        let slot = &mut latest[c.cart as usize];
+        if slot.is_none_or(|j| c.updated_at >= ds.carts[j].updated_at) {
+            *slot = Some(i);
+        }
+    }
+
+    // Orders at or before T: per customer sorted times, and the carts that orders carry.
+    let mut order_times: Vec<Vec<i64>> = vec![Vec::new(); ds.customers.len()];
+    let mut ordered_cart = vec![false; ds.carts_ids.len()];
+    let orders_have_discount =
+        ds.present.has(Kind::Orders, "discount_code") || ds.present.has(Kind::Orders, "discount_amount");
+    let mut aov_by_customer: Vec<f64> = Vec::new();
+    for o in &ds.orders {
+        if o.ordered_at > t {
+            after[1] += 1;
+            continue;
+        }
+        let ac = &mut acc[o.customer as usize];
+        seen(ac, o.ordered_at);
+        order_times[o.customer as usize].push(o.ordered_at);
+        if let Some(c) = o.cart {
+            ordered_cart[c as usize] = true;
+        }
+        if in_hist(o.ordered_at) {
+            ac.orders += 1;
+            ac.revenue += o.value;
+            ac.last_order = Some(ac.last_order.map_or(o.ordered_at, |l| l.max(o.ordered_at)));
+            if orders_have_discount {
+                ac.disc_den += 1;
+                ac.disc_num += o.discount as u32;
+            }
+        }
+    }
+    for times in &mut order_times {
+        times.sort_unstable();
+    }
+
+    // Carts: abandonment, lookback aggregates, devices and discounts in history.
+    let carts_have_discount = ds.present.has(Kind::Carts, "discount_code");
+    let mut carts_total = 0u64;
+    let mut abandoned_total = 0u64;
+    let mut abandoned_in_lookback = 0u64;
+    for &i in latest.iter().flatten() {
+        let c = &ds.carts[i];
+        carts_total += 1;
+        let ac = &mut acc[c.customer as usize];
+        if in_hist(c.updated_at) {
+            if let Some(d) = c.device {
+                ac.device_counts[device_index(d)] += 1;
+            }
+            if carts_have_discount {
+                ac.disc_den += 1;
+                ac.disc_num += c.discount as u32;
+            }
+        }
+        let times = &order_times[c.customer as usize];
+        let first_at_or_after = times.partition_point(|&x| x < c.updated_at);
+        let ordered_within = times.get(first_at_or_after).is_some_and(|&x| x <= c.updated_at + a);
+        let abandoned = c.value > 0.0 && c.updated_at <= t - a && !ordered_within && !ordered_cart[c.cart as usize];
+        if !abandoned {
+            continue;
+        }
+        abandoned_total += 1;
+        if c.updated_at <= look_start {
+            continue;
+        }
+        abandoned_in_lookback += 1;
+        ac.abandoned += 1;
+        ac.abandoned_total += c.value;
+        let newer = match ac.last {
+            None => true,
+            Some((u, cart, _)) => {
+                c.updated_at > u || (c.updated_at == u && ds.carts_ids.name(c.cart) > ds.carts_ids.name(cart))
+            }
+        };
+        if newer {
+            ac.last = Some((c.updated_at, c.cart, c.value));
+        }
+        if let Some(s) = c.checkout_step {
+            ac.max_step = Some(ac.max_step.map_or(s, |m| m.max(s)));
+        }
+    }
+
+    // Engagement.
+    if has_engagement {
+        engagement(ds, p, t, &mut acc, &mut after[2]);
+    }
+
+    // Median AOV over every customer with orders in history.
+    for ac in &acc {
+        if ac.orders > 0 {
+            aov_by_customer.push(ac.revenue / ac.orders as f64);
+        }
+    }
+    let median_aov = median(&mut aov_by_customer);
+
+    // Abandoners, sorted by customer id.
+    let mut abandoners: Vec<u32> = (0..acc.len() as u32).filter(|&c| acc[c as usize].abandoned > 0).collect();
+    abandoners.sort_by(|x, y| ds.customers.name(*x).cmp(ds.customers.name(*y)));
+
+    // Which features can be computed.
+    let mut left_out = Vec::new();
+    let mut leave = |features: &[&'static str], reason: &str| {
+        for f in features {
+            left_out.push(LeftOut { feature: f, reason: reason.to_string() });
+        }
+    };
+    if !has_orders {
+        leave(
+            &["orders", "revenue", "has_ordered", "aov", "cart_to_aov", "days_since_last_order", "lifecycle_stage"],
+            "no orders input (--orders)",
+        );
+    }
+    let device_known = ds.present.has(Kind::Carts, "device") || ds.present.has(Kind::Engagement, "device");
+    if !device_known {
+        leave(&["mobile_share", "primary_device"], "no device column in carts or engagement");
+    }
+    if !ds.present.has(Kind::Carts, "checkout_step") {
+        leave(&["max_checkout_depth"], "no checkout_step column in carts");
+    }
+    if !carts_have_discount && !orders_have_discount {
+        leave(&["discount_share"], "no discount_code column in carts and no discount_code or discount_amount in orders");
+    }
+    if !has_engagement {
+        leave(
+            &[
+                "sessions_30d",
+                "page_views_per_session",
+                "product_views",
+                "info_page_views",
+                "cart_removals",
+                "email_open_rate",
+                "email_clicks_90d",
+                "sms_clicks_90d",
+            ],
+            "no engagement input (--engagement)",
+        );
+    } else if !ds.present.has(Kind::Engagement, "page") {
+        leave(&["info_page_views"], "no page column in engagement");
+    }
+
+    let hist_days = p.history as f64 / DAY as f64;
+    let days = |x: i64| (t - x) as f64 / DAY as f64;
+    let rows: Vec<&Acc> = abandoners.iter().map(|&c| &acc[c as usize]).collect();
+    let num = |f: &dyn Fn(&Acc) -> Option<f64>| Values::Num(rows.iter().map(|a| f(a)).collect());
+    let count = |f: &dyn Fn(&Acc) -> u32| Values::Num(rows.iter().map(|a| Some(f(a) as f64)).collect());
+    let aov = |a: &Acc| if a.orders > 0 { Some(a.revenue / a.orders as f64) } else { median_aov };
+    let last_value = |a: &Acc| a.last.map_or(0.0, |l| l.2);
+    let mut columns = Vec::new();
+    for name in ALL_FEATURES {
+        if left_out.iter().any(|l| l.feature == name) {
+            continue;
+        }
+        let values = match name {
+            "last_abandoned_value" => num(&|a| Some(last_value(a))),
+            "abandoned_value_total" => num(&|a| Some(a.abandoned_total)),
+            "abandoned_carts" => count(&|a| a.abandoned),
+            "orders" => count(&|a| a.orders),
+            "revenue" => num(&|a| Some(a.revenue)),
+            "has_ordered" => count(&|a| (a.orders > 0) as u32),
+            "aov" => num(&aov),
+            "cart_to_aov" => num(&|a| aov(a).filter(|v| *v > 0.0).map(|v| last_value(a) / v)),
+            "days_since_abandon" => num(&|a| a.last.map(|l| days(l.0))),
+            "days_since_last_order" => num(&|a| Some(a.last_order.map_or(hist_days, days))),
+            "tenure_days" => num(&|a| a.first_seen.map(days)),
+            "mobile_share" => num(&|a| {
+                let known: u32 = a.device_counts.iter().sum();
+                let mobile = a.device_counts[device_index(Device::Mobile)] + a.device_counts[device_index(Device::Tablet)];
+                (known > 0).then(|| mobile as f64 / known as f64)
+            }),
+            "primary_device" => Values::Cat(
+                rows.iter()
+                    .map(|a| {
+                        let best = (0..4).rev().max_by_key(|&i| a.device_counts[i])?;
+                        (a.device_counts[best] > 0).then(|| Device::ALL[best].name())
+                    })
+                    .collect(),
+            ),
+            "max_checkout_depth" => num(&|a| a.max_step.map(|s| s as f64 / 3.0)),
+            "discount_share" => num(&|a| (a.disc_den > 0).then(|| a.disc_num as f64 / a.disc_den as f64)),
+            "sessions_30d" => count(&|a| a.sessions_30d),
+            "page_views_per_session" => {
+                num(&|a| (a.sessions_hist > 0).then(|| a.page_views_hist as f64 / a.sessions_hist as f64))
+            }
+            "product_views" => count(&|a| a.product_views),
+            "info_page_views" => count(&|a| a.info_page_views),
+            "cart_removals" => count(&|a| a.cart_removals),
+            "email_open_rate" => {
+                num(&|a| (a.email_sent > 0).then(|| (a.email_open as f64 / a.email_sent as f64).min(1.0)))
+            }
+            "email_clicks_90d" => count(&|a| a.email_clicks_90d),
+            "sms_clicks_90d" => count(&|a| a.sms_clicks_90d),
+            "lifecycle_stage" => Values::Cat(
+                rows.iter()
+                    .map(|a| {
+                        Some(match a.last_order {
+                            _ if a.orders == 0 => "new",
+                            _ if a.orders >= 3 => "loyal",
+                            Some(l) if l > t - 90 * DAY => "active",
+                            _ => "lapsing",
+                        })
+                    })
+                    .collect(),
+            ),
+            _ => unreachable!("every feature in ALL_FEATURES has a formula"),
+        };
+        columns.push(FeatureColumn { name, values });
+    }
+
+    let value_at_stake = rows.iter().map(|a| last_value(a)).sum();
+    let abandoned_value_sum = rows.iter().map(|a| a.abandoned_total).sum();
+    let summary = FeatureSummary {
+        as_of: timefmt::format_timestamp(t),
+        as_of_source,
+        windows: Windows {
+            abandon_after: timefmt::format_duration(p.abandon_after),
+            lookback: timefmt::format_duration(p.lookback),
+            history: timefmt::format_duration(p.history),
+        },
+        rows_after_as_of: [Kind::Carts, Kind::Orders, Kind::Engagement]
+            .into_iter()
+            .zip(after)
+            .filter(|(k, _)| ds.present.has_kind(*k))
+            .map(|(k, n)| (k.name(), n))
+            .collect(),
+        customers: ds.customers.len(),
+        carts: carts_total,
+        abandoned_carts: abandoned_total,
+        abandoned_carts_in_lookback: abandoned_in_lookback,
+        abandoners: abandoners.len(),
+        value_at_stake,
+        abandoned_value_total: abandoned_value_sum,
+        median_aov,
+        features: columns.iter().map(|c| c.name).collect(),
+        left_out,
+    };
+    let table = FeatureTable {
+        customers: abandoners.iter().map(|&c| ds.customers.name(c).to_string()).collect(),
+        columns,
+    };
+    Ok((table, summary))
+}
+
+/// A session's state while scanning events.
+struct Session {
+    customer: u32,
+    /// (time, row) of the earliest event with a known device, and that device.
+    device: Option<(i64, usize, Device)>,
+    in_30d: bool,
+    in_hist: bool,
+}
+
+fn engagement(ds: &Dataset, p: &FeatureParams, t: i64, acc: &mut [Acc], after: &mut u64) {
+    let hist_start = t - p.history;
+    let look_start = t - p.lookback;
+    let start_30d = t - 30 * DAY;
+    let start_90d = t - 90 * DAY;
+    // Which interned pages are information pages: evaluated once per distinct page.
+    let info_page: Vec<bool> = (0..ds.pages.len() as u32).map(|i| p.info_pages.is_match(ds.pages.name(i))).collect();
+    // Sessions: a distinct (customer, session_id); a session_start without a session_id is a session
+    // of its own. Keyed by (customer, session handle or u32::MAX + row).
+    let mut sessions: HashMap<(u32, u64), Session> = HashMap::new();
+    for (row, e) in ds.events.iter().enumerate() {
+        if e.occurred_at > t {
+            *after += 1;
+            continue;
+        }
+        let x = e.occurred_at;
+        let ac = &mut acc[e.customer as usize];
+        seen(ac, x);
+        let hist = x > hist_start;
+        let look = x > look_start;
+        match e.event {
+            Event::PageView | Event::ProductView if hist => ac.page_views_hist += 1,
+            _ => {}
+        }
+        match e.event {
+            Event::ProductView if look => ac.product_views += 1,
+            Event::PageView if look && e.page.is_some_and(|pg| info_page[pg as usize]) => ac.info_page_views += 1,
+            Event::RemoveFromCart if look => ac.cart_removals += 1,
+            Event::EmailSent if hist => ac.email_sent += 1,
+            Event::EmailOpen if hist => ac.email_open += 1,
+            Event::EmailClick if x > start_90d => ac.email_clicks_90d += 1,
+            Event::SmsClick if x > start_90d => ac.sms_clicks_90d += 1,
+            _ => {}
+        }
+        let key = match e.session {
+            Some(s) => s as u64,
+            None if e.event == Event::SessionStart => u32::MAX as u64 + 1 + row as u64,
+            None => continue,
+        };
+        let s = sessions.entry((e.customer, key)).or_insert(Session {
+            customer: e.customer,
+            device: None,
+            in_30d: false,
+            in_hist: false,
+        });
+        s.in_30d |= x > start_30d;
+        s.in_hist |= hist;
+        if let Some(d) = e.device {
+            if s.device.is_none_or(|(dt, drow, _)| (x, row) < (dt, drow)) {
+                s.device = Some((x, row, d));
+            }
+        }
+    }
+    for s in sessions.values() {
+        let ac = &mut acc[s.customer as usize];
+        ac.sessions_30d += s.in_30d as u32;
+        if s.in_hist {
+            ac.sessions_hist += 1;
+            if let Some((_, _, d)) = s.device {
+                ac.device_counts[device_index(d)] += 1;
+            }
+        }
+    }
+}
+
+/// The median of `v` (mean of the two middle values for an even count); `None` when empty.
+pub fn median(v: &mut [f64]) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_unstable_by(f64::total_cmp);
+    let n = v.len();
+    Some(if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 })
+}

@@ -1,0 +1,4 @@
+//! The stages, each a plain function from the previous stage's value to its own:
+//! read (in `io`) -> schema -> features -> matrix -> cluster -> personas -> outputs (in `io`).
+pub mod features;
+pub mod schema;

@@ -1,0 +1,124 @@
+//! Timestamps and durations as they appear in exports and on the command line.
+//!
+//! Every timestamp is held as microseconds since the Unix epoch, UTC (`i64`), so comparisons and
+//! window arithmetic are plain integer operations and nothing depends on the local time zone.
+//! Accepted forms (docs/data-format.md):
+//! - RFC 3339 with an offset: `2025-10-07T09:50:26+02:00`, `2025-10-07T07:50:26Z`, fractions allowed;
+//! - `YYYY-MM-DD HH:MM:SS` (or with `T`), optionally with fractional seconds, optionally followed by
+//!   ` UTC` or by a numeric offset such as ` +0200` (the form store exports use);
+//! - `YYYY-MM-DD` (midnight UTC).
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
+
+/// Microseconds per second, minute, hour and day.
+pub const SECOND: i64 = 1_000_000;
+pub const MINUTE: i64 = 60 * SECOND;
+pub const HOUR: i64 = 60 * MINUTE;
+pub const DAY: i64 = 24 * HOUR;
+
+/// Parses a timestamp in one of the accepted forms into microseconds since the epoch (UTC).
+pub fn parse_timestamp(raw: &str) -> Option<i64> {
+    let s = raw.trim();
+    if s.len() < 10 {
+        return None;
+    }
+    if s.len() == 10 {
+        let d = NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
+        return Some(Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0)?).timestamp_micros());
+    }
+    if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
+        return Some(dt.timestamp_micros());
+    }
+    let s = s.strip_suffix(" UTC").unwrap_or(s);
+    for fmt in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"] {
+        if let Ok(n) = NaiveDateTime::parse_from_str(s, fmt) {
+            return Some(Utc.from_utc_datetime(&n).timestamp_micros());
+        }
+    }
+    for fmt in ["%Y-%m-%d %H:%M:%S%.f %z", "%Y-%m-%dT%H:%M:%S%.f%z"] {
+        if let Ok(dt) = DateTime::parse_from_str(s, fmt) {
+            return Some(dt.timestamp_micros());
+        }
+    }
+    None
+}
+
+/// Formats microseconds since the epoch as RFC 3339 in UTC (`2025-01-31T00:00:00Z`), with
+/// fractional seconds only when there are any.
+pub fn format_timestamp(micros: i64) -> String {
+    match Utc.timestamp_micros(micros).single() {
+        Some(dt) if micros % SECOND == 0 => dt.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        Some(dt) => dt.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+        None => micros.to_string(),
+    }
+}
+
+/// Parses a duration such as `45s`, `90m`, `24h`, `30d` or `2w` into microseconds.
+pub fn parse_duration(raw: &str) -> Result<i64, String> {
+    let s = raw.trim();
+    let split = s
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| format!("'{raw}' has no unit: write it like 90m, 24h or 30d"))?;
+    let (digits, unit) = s.split_at(split);
+    let n: i64 = digits
+        .parse()
+        .map_err(|_| format!("'{raw}' does not start with a whole number: write it like 90m, 24h or 30d"))?;
+    let per = match unit {
+        "s" => SECOND,
+        "m" => MINUTE,
+        "h" => HOUR,
+        "d" => DAY,
+        "w" => 7 * DAY,
+        _ => return Err(format!("'{raw}' has unknown unit '{unit}': use s, m, h, d or w (as in 90m, 24h, 30d)")),
+    };
+    n.checked_mul(per).ok_or_else(|| format!("'{raw}' is too long a duration"))
+}
+
+/// Formats a duration in microseconds with the largest unit that divides it (`30d`, `90m`).
+pub fn format_duration(micros: i64) -> String {
+    for (per, unit) in [(DAY, "d"), (HOUR, "h"), (MINUTE, "m"), (SECOND, "s")] {
+        if micros % per == 0 {
+            return format!("{}{unit}", micros / per);
+        }
+    }
+    format!("{}s", micros as f64 / SECOND as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const JAN1: i64 = 1_735_689_600 * SECOND; // 2025-01-01T00:00:00Z
+
+    #[test]
+    fn accepted_forms() {
+        assert_eq!(parse_timestamp("2025-01-01"), Some(JAN1));
+        assert_eq!(parse_timestamp("2025-01-01 00:00:00"), Some(JAN1));
+        assert_eq!(parse_timestamp("2025-01-01 00:00:00 UTC"), Some(JAN1));
+        assert_eq!(parse_timestamp("2025-01-01T00:00:00Z"), Some(JAN1));
+        assert_eq!(parse_timestamp("2025-01-01T02:00:00+02:00"), Some(JAN1));
+        assert_eq!(parse_timestamp("2025-01-01 02:00:00 +0200"), Some(JAN1));
+        assert_eq!(parse_timestamp("2025-01-01 00:00:01.5"), Some(JAN1 + SECOND + SECOND / 2));
+        assert_eq!(parse_timestamp(" 2025-01-01T00:00:00 "), Some(JAN1));
+    }
+
+    #[test]
+    fn rejected_forms() {
+        for bad in ["", "2025-13-01", "01/02/2025", "2025-01-01 25:00:00", "yesterday", "2025-01-01 00:00"] {
+            assert_eq!(parse_timestamp(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90m"), Ok(90 * MINUTE));
+        assert_eq!(parse_duration("24h"), Ok(DAY));
+        assert_eq!(parse_duration("30d"), Ok(30 * DAY));
+        assert!(parse_duration("30").is_err());
+        assert!(parse_duration("d").is_err());
+        assert!(parse_duration("3y").is_err());
+        assert_eq!(format_duration(30 * DAY), "30d");
+        assert_eq!(format_duration(90 * MINUTE), "90m");
+        assert_eq!(format_timestamp(JAN1), "2025-01-01T00:00:00Z");
+    }
+}
