@@ -38,11 +38,15 @@ pub enum Command {
     ///
     /// Exit 0 when clean, 1 when problems were found, 2 when it cannot run (missing file,
     /// missing required column, bad flag).
-    #[command(after_help = "Example:\n  cartsona validate --carts 'exports/carts-*.csv' --orders exports/orders.parquet --json")]
+    #[command(
+        after_help = "Example:\n  cartsona validate --carts 'exports/carts-*.csv' --orders exports/orders.parquet --json"
+    )]
     Validate(ValidateArgs),
     /// Find the abandoners and write one row of features per abandoner (CSV or Parquet).
-    #[command(after_help = "Example:\n  cartsona features --carts carts.csv --orders orders.csv --engagement events.csv \\\n      \
---as-of 2025-01-31 --out features.csv")]
+    #[command(
+        after_help = "Example:\n  cartsona features --carts carts.csv --orders orders.csv --engagement events.csv \\\n      \
+--as-of 2025-01-31 --out features.csv"
+    )]
     Features(FeaturesArgs),
 }
 

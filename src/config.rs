@@ -96,12 +96,22 @@ pub fn load_file(explicit: Option<&Path>) -> Result<Loaded> {
         None => Some(PathBuf::from("cartsona.toml")).filter(|p| p.is_file()),
     };
     let Some(path) = path else {
-        return Ok(Loaded { file: FileConfig::default(), base: PathBuf::from("."), path: None });
+        return Ok(Loaded {
+            file: FileConfig::default(),
+            base: PathBuf::from("."),
+            path: None,
+        });
     };
-    let text = std::fs::read_to_string(&path).with_context(|| format!("{}: cannot read", path.display()))?;
-    let file: FileConfig = toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.to_string().trim_end()))?;
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("{}: cannot read", path.display()))?;
+    let file: FileConfig = toml::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.to_string().trim_end()))?;
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    Ok(Loaded { file, base, path: Some(path) })
+    Ok(Loaded {
+        file,
+        base,
+        path: Some(path),
+    })
 }
 
 /// The inputs of a run, checked and expanded.
@@ -130,13 +140,21 @@ fn resolve(base: &Path, p: PathBuf) -> PathBuf {
 impl Inputs {
     pub fn from(args: &InputArgs, loaded: &Loaded) -> Result<Inputs> {
         let f = &loaded.file.inputs;
-        let cfg_name = loaded.path.as_ref().map_or("cartsona.toml".to_string(), |p| p.display().to_string());
+        let cfg_name = loaded
+            .path
+            .as_ref()
+            .map_or("cartsona.toml".to_string(), |p| p.display().to_string());
         let pick = |flag: &[PathBuf], file: &Option<Paths>| -> Vec<PathBuf> {
             if !flag.is_empty() {
                 flag.to_vec()
             } else {
                 file.clone()
-                    .map(|p| p.into_vec().into_iter().map(|p| resolve(&loaded.base, p)).collect())
+                    .map(|p| {
+                        p.into_vec()
+                            .into_iter()
+                            .map(|p| resolve(&loaded.base, p))
+                            .collect()
+                    })
                     .unwrap_or_default()
             }
         };
@@ -160,7 +178,11 @@ impl Inputs {
         };
         let mut columns = BTreeMap::new();
         let cols = &loaded.file.columns;
-        for (kind, map) in [(Kind::Carts, &cols.carts), (Kind::Orders, &cols.orders), (Kind::Engagement, &cols.engagement)] {
+        for (kind, map) in [
+            (Kind::Carts, &cols.carts),
+            (Kind::Orders, &cols.orders),
+            (Kind::Engagement, &cols.engagement),
+        ] {
             for canonical in map.keys() {
                 if !kind.columns().iter().any(|c| c.name == canonical) {
                     let known: Vec<&str> = kind.columns().iter().map(|c| c.name).collect();
@@ -190,26 +212,32 @@ impl Inputs {
 /// Builds the feature settings from flags and the file.
 pub fn feature_params(args: &FeatureArgs, loaded: &Loaded) -> Result<FeatureParams> {
     let f = &loaded.file.features;
-    let cfg_name = loaded.path.as_ref().map_or("cartsona.toml".to_string(), |p| p.display().to_string());
-    let pick = |flag: &Option<String>, file: &Option<String>, name: &str| -> Option<(String, String)> {
-        match (flag, file) {
-            (Some(v), _) => Some((v.clone(), format!("--{}", name.replace('_', "-")))),
-            (None, Some(v)) => Some((v.clone(), format!("{cfg_name}: [features] {name}"))),
-            (None, None) => None,
-        }
-    };
-    let duration = |name: &str, flag: &Option<String>, file: &Option<String>, default: i64| -> Result<i64> {
-        match pick(flag, file, name) {
-            None => Ok(default),
-            Some((v, origin)) => {
-                let d = timefmt::parse_duration(&v).map_err(|e| anyhow::anyhow!("{origin}: {e}"))?;
-                if d <= 0 && name != "abandon_after" {
-                    bail!("{origin} '{v}': must be longer than zero");
-                }
-                Ok(d)
+    let cfg_name = loaded
+        .path
+        .as_ref()
+        .map_or("cartsona.toml".to_string(), |p| p.display().to_string());
+    let pick =
+        |flag: &Option<String>, file: &Option<String>, name: &str| -> Option<(String, String)> {
+            match (flag, file) {
+                (Some(v), _) => Some((v.clone(), format!("--{}", name.replace('_', "-")))),
+                (None, Some(v)) => Some((v.clone(), format!("{cfg_name}: [features] {name}"))),
+                (None, None) => None,
             }
-        }
-    };
+        };
+    let duration =
+        |name: &str, flag: &Option<String>, file: &Option<String>, default: i64| -> Result<i64> {
+            match pick(flag, file, name) {
+                None => Ok(default),
+                Some((v, origin)) => {
+                    let d = timefmt::parse_duration(&v)
+                        .map_err(|e| anyhow::anyhow!("{origin}: {e}"))?;
+                    if d <= 0 && name != "abandon_after" {
+                        bail!("{origin} '{v}': must be longer than zero");
+                    }
+                    Ok(d)
+                }
+            }
+        };
     let as_of = match pick(&args.as_of, &f.as_of, "as_of") {
         None => None,
         Some((v, origin)) => Some(timefmt::parse_timestamp(&v).ok_or_else(|| {
@@ -218,11 +246,17 @@ pub fn feature_params(args: &FeatureArgs, loaded: &Loaded) -> Result<FeaturePara
     };
     let info_pages = match pick(&args.info_pages, &f.info_pages, "info_pages") {
         None => Regex::new(DEFAULT_INFO_PAGES).expect("the default pattern is valid"),
-        Some((v, origin)) => Regex::new(&format!("(?i){v}")).map_err(|e| anyhow::anyhow!("{origin}: not a valid regular expression: {e}"))?,
+        Some((v, origin)) => Regex::new(&format!("(?i){v}"))
+            .map_err(|e| anyhow::anyhow!("{origin}: not a valid regular expression: {e}"))?,
     };
     Ok(FeatureParams {
         as_of,
-        abandon_after: duration("abandon_after", &args.abandon_after, &f.abandon_after, 24 * timefmt::HOUR)?,
+        abandon_after: duration(
+            "abandon_after",
+            &args.abandon_after,
+            &f.abandon_after,
+            24 * timefmt::HOUR,
+        )?,
         lookback: duration("lookback", &args.lookback, &f.lookback, 30 * timefmt::DAY)?,
         history: duration("history", &args.history, &f.history, 365 * timefmt::DAY)?,
         info_pages,

@@ -24,7 +24,10 @@ pub fn parse_timestamp(raw: &str) -> Option<i64> {
     }
     if s.len() == 10 {
         let d = NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
-        return Some(Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0)?).timestamp_micros());
+        return Some(
+            Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0)?)
+                .timestamp_micros(),
+        );
     }
     if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
         return Some(dt.timestamp_micros());
@@ -60,18 +63,23 @@ pub fn parse_duration(raw: &str) -> Result<i64, String> {
         .find(|c: char| !c.is_ascii_digit())
         .ok_or_else(|| format!("'{raw}' has no unit: write it like 90m, 24h or 30d"))?;
     let (digits, unit) = s.split_at(split);
-    let n: i64 = digits
-        .parse()
-        .map_err(|_| format!("'{raw}' does not start with a whole number: write it like 90m, 24h or 30d"))?;
+    let n: i64 = digits.parse().map_err(|_| {
+        format!("'{raw}' does not start with a whole number: write it like 90m, 24h or 30d")
+    })?;
     let per = match unit {
         "s" => SECOND,
         "m" => MINUTE,
         "h" => HOUR,
         "d" => DAY,
         "w" => 7 * DAY,
-        _ => return Err(format!("'{raw}' has unknown unit '{unit}': use s, m, h, d or w (as in 90m, 24h, 30d)")),
+        _ => {
+            return Err(format!(
+                "'{raw}' has unknown unit '{unit}': use s, m, h, d or w (as in 90m, 24h, 30d)"
+            ))
+        }
     };
-    n.checked_mul(per).ok_or_else(|| format!("'{raw}' is too long a duration"))
+    n.checked_mul(per)
+        .ok_or_else(|| format!("'{raw}' is too long a duration"))
 }
 
 /// Formats a duration in microseconds with the largest unit that divides it (`30d`, `90m`).
@@ -98,13 +106,23 @@ mod tests {
         assert_eq!(parse_timestamp("2025-01-01T00:00:00Z"), Some(JAN1));
         assert_eq!(parse_timestamp("2025-01-01T02:00:00+02:00"), Some(JAN1));
         assert_eq!(parse_timestamp("2025-01-01 02:00:00 +0200"), Some(JAN1));
-        assert_eq!(parse_timestamp("2025-01-01 00:00:01.5"), Some(JAN1 + SECOND + SECOND / 2));
+        assert_eq!(
+            parse_timestamp("2025-01-01 00:00:01.5"),
+            Some(JAN1 + SECOND + SECOND / 2)
+        );
         assert_eq!(parse_timestamp(" 2025-01-01T00:00:00 "), Some(JAN1));
     }
 
     #[test]
     fn rejected_forms() {
-        for bad in ["", "2025-13-01", "01/02/2025", "2025-01-01 25:00:00", "yesterday", "2025-01-01 00:00"] {
+        for bad in [
+            "",
+            "2025-13-01",
+            "01/02/2025",
+            "2025-01-01 25:00:00",
+            "yesterday",
+            "2025-01-01 00:00",
+        ] {
             assert_eq!(parse_timestamp(bad), None, "{bad}");
         }
     }

@@ -53,24 +53,76 @@ fn expected() -> BTreeMap<&'static str, Vec<(&'static str, &'static str)>> {
     ];
     // Worked out by hand from the fixture (see the module comment).
     let alice = [
-        "50", "650", "2", "3", "600", "1", "200", "0.25", "4", "19", "90", "0.5", "desktop", "0.666666666667", "0.4",
-        "2", "2", "2", "1", "0", "0.5", "1", "0", "loyal",
+        "50",
+        "650",
+        "2",
+        "3",
+        "600",
+        "1",
+        "200",
+        "0.25",
+        "4",
+        "19",
+        "90",
+        "0.5",
+        "desktop",
+        "0.666666666667",
+        "0.4",
+        "2",
+        "2",
+        "2",
+        "1",
+        "0",
+        "0.5",
+        "1",
+        "0",
+        "loyal",
     ];
     let bob = [
-        "80", "80", "1", "0", "0", "0", "70", "1.142857142857", "1", "365", "2", "1", "tablet", "1", "0", "0", "", "0",
-        "0", "0", "", "0", "0", "new",
+        "80",
+        "80",
+        "1",
+        "0",
+        "0",
+        "0",
+        "70",
+        "1.142857142857",
+        "1",
+        "365",
+        "2",
+        "1",
+        "tablet",
+        "1",
+        "0",
+        "0",
+        "",
+        "0",
+        "0",
+        "0",
+        "",
+        "0",
+        "0",
+        "new",
     ];
     let gina = [
-        "30", "30", "1", "1", "60", "1", "60", "0.5", "27.5", "151", "151", "0", "other", "", "0", "0", "", "0", "0", "0",
-        "", "0", "0", "lapsing",
+        "30", "30", "1", "1", "60", "1", "60", "0.5", "27.5", "151", "151", "0", "other", "", "0",
+        "0", "", "0", "0", "0", "", "0", "0", "lapsing",
     ];
     let hank = [
-        "45", "45", "1", "1", "40", "1", "40", "1.125", "15", "50", "120", "", "", "", "0", "0", "", "0", "0", "1", "0",
-        "0", "1", "active",
+        "45", "45", "1", "1", "40", "1", "40", "1.125", "15", "50", "120", "", "", "", "0", "0",
+        "", "0", "0", "1", "0", "0", "1", "active",
     ];
     let mut m = BTreeMap::new();
-    for (name, vals) in [("alice", alice), ("bob", bob), ("gina", gina), ("hank", hank)] {
-        m.insert(name, cols.iter().copied().zip(vals.iter().copied()).collect());
+    for (name, vals) in [
+        ("alice", alice),
+        ("bob", bob),
+        ("gina", gina),
+        ("hank", hank),
+    ] {
+        m.insert(
+            name,
+            cols.iter().copied().zip(vals.iter().copied()).collect(),
+        );
     }
     m
 }
@@ -80,9 +132,14 @@ fn assert_close(customer: &str, column: &str, got: &str, want: &str) {
         assert_eq!(got, want, "{customer}.{column}");
         return;
     }
-    let g: f64 = got.parse().unwrap_or_else(|_| panic!("{customer}.{column}: '{got}' is not a number"));
+    let g: f64 = got
+        .parse()
+        .unwrap_or_else(|_| panic!("{customer}.{column}: '{got}' is not a number"));
     let w: f64 = want.parse().unwrap();
-    assert!((g - w).abs() < 1e-9, "{customer}.{column}: got {g}, want {w}");
+    assert!(
+        (g - w).abs() < 1e-9,
+        "{customer}.{column}: got {g}, want {w}"
+    );
 }
 
 fn run_features(dir: &TempDir, extra: &[&str]) -> std::path::PathBuf {
@@ -111,7 +168,11 @@ fn every_feature_matches_the_hand_computed_values() {
     let rows = read_csv(&out);
     let want = expected();
     let ids: Vec<&str> = rows.iter().map(|r| r["customer_id"].as_str()).collect();
-    assert_eq!(ids, ["alice", "bob", "gina", "hank"], "abandoners, sorted by customer_id");
+    assert_eq!(
+        ids,
+        ["alice", "bob", "gina", "hank"],
+        "abandoners, sorted by customer_id"
+    );
     for row in &rows {
         let id = row["customer_id"].as_str();
         let cols = &want[id];
@@ -126,7 +187,12 @@ fn every_feature_matches_the_hand_computed_values() {
 fn column_order_is_documented_order() {
     let dir = TempDir::new().unwrap();
     let out = run_features(&dir, &[]);
-    let header = std::fs::read_to_string(&out).unwrap().lines().next().unwrap().to_string();
+    let header = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
     assert_eq!(
         header,
         "customer_id,last_abandoned_value,abandoned_value_total,abandoned_carts,orders,revenue,has_ordered,aov,\
@@ -142,7 +208,10 @@ fn window_edges() {
     // abandoned; her other cart has an order exactly A after it: not abandoned either.
     let dir = TempDir::new().unwrap();
     let out = run_features(&dir, &[]);
-    let ids: Vec<String> = read_csv(&out).into_iter().map(|r| r["customer_id"].clone()).collect();
+    let ids: Vec<String> = read_csv(&out)
+        .into_iter()
+        .map(|r| r["customer_id"].clone())
+        .collect();
     assert!(ids.contains(&"bob".to_string()));
     assert!(!ids.contains(&"carol".to_string()));
     // Moving T one second earlier makes bob's cart too recent.
@@ -158,12 +227,22 @@ fn window_edges() {
         .arg(&out2)
         .assert()
         .success();
-    let ids: Vec<String> = read_csv(&out2).into_iter().map(|r| r["customer_id"].clone()).collect();
+    let ids: Vec<String> = read_csv(&out2)
+        .into_iter()
+        .map(|r| r["customer_id"].clone())
+        .collect();
     assert!(!ids.contains(&"bob".to_string()), "{ids:?}");
     // With A = 23h59m59s the order one day after carol's k5 no longer saves it.
     let out3 = dir2.path().join("g.csv");
     cartsona()
-        .args(["features", "--as-of", AS_OF, "--abandon-after", "86399s", "--carts"])
+        .args([
+            "features",
+            "--as-of",
+            AS_OF,
+            "--abandon-after",
+            "86399s",
+            "--carts",
+        ])
         .arg(data.join("carts.csv"))
         .arg("--orders")
         .arg(data.join("orders.csv"))
@@ -171,18 +250,28 @@ fn window_edges() {
         .arg(&out3)
         .assert()
         .success();
-    let carol: Vec<_> = read_csv(&out3).into_iter().filter(|r| r["customer_id"] == "carol").collect();
+    let carol: Vec<_> = read_csv(&out3)
+        .into_iter()
+        .filter(|r| r["customer_id"] == "carol")
+        .collect();
     assert_eq!(carol.len(), 1);
     // k5 (70) is abandoned now; k4 (40) became old enough too (it is 1s older than T - A).
-    assert_close("carol", "abandoned_value_total", &carol[0]["abandoned_value_total"], "110");
+    assert_close(
+        "carol",
+        "abandoned_value_total",
+        &carol[0]["abandoned_value_total"],
+        "110",
+    );
 }
 
 #[test]
 fn summary_json_counts() {
     let dir = TempDir::new().unwrap();
     let out = run_features(&dir, &[]);
-    let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("features.summary.json")).unwrap()).unwrap();
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("features.summary.json")).unwrap(),
+    )
+    .unwrap();
     assert_eq!(summary["as_of"], AS_OF);
     assert_eq!(summary["abandoners"], 4);
     assert_eq!(summary["customers"], 8);
@@ -200,7 +289,10 @@ fn summary_json_counts() {
     assert_eq!(summary["windows"]["abandon_after"], "1d");
     assert_eq!(summary["windows"]["lookback"], "30d");
     assert_eq!(summary["inputs"][0]["rows_read"], 12);
-    assert_eq!(summary["inputs"][2]["notes"][0], "1 rows with unknown event_type 'wishlist_add' were kept but not used");
+    assert_eq!(
+        summary["inputs"][2]["notes"][0],
+        "1 rows with unknown event_type 'wishlist_add' were kept but not used"
+    );
     assert!(out.exists());
 }
 
@@ -221,7 +313,8 @@ fn as_of_defaults_to_the_latest_timestamp() {
         .assert()
         .success();
     let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("f.summary.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("f.summary.json")).unwrap())
+            .unwrap();
     assert_eq!(summary["as_of"], "2025-03-06T00:00:00Z");
     assert_eq!(summary["as_of_source"], "latest timestamp in the inputs");
 }
@@ -239,13 +332,23 @@ fn absent_sources_leave_features_out_with_a_warning() {
         .assert()
         .success()
         .stderr(contains("feature aov left out: no orders input (--orders)"))
-        .stderr(contains("feature sessions_30d left out: no engagement input (--engagement)"));
-    let header = std::fs::read_to_string(&out).unwrap().lines().next().unwrap().to_string();
+        .stderr(contains(
+            "feature sessions_30d left out: no engagement input (--engagement)",
+        ));
+    let header = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
     assert!(!header.contains("aov"), "{header}");
     assert!(!header.contains("sessions_30d"), "{header}");
     assert!(header.contains("max_checkout_depth"), "{header}");
     // Without orders, carol's k5 counts as abandoned: nothing says it was bought.
-    let ids: Vec<String> = read_csv(&out).into_iter().map(|r| r["customer_id"].clone()).collect();
+    let ids: Vec<String> = read_csv(&out)
+        .into_iter()
+        .map(|r| r["customer_id"].clone())
+        .collect();
     assert!(ids.contains(&"carol".to_string()));
 }
 
@@ -287,8 +390,13 @@ fn reruns_are_byte_identical_and_need_force() {
         }
         cmd.assert()
     };
-    rerun(false).code(2).stderr(contains("already exists; pass --force"));
+    rerun(false)
+        .code(2)
+        .stderr(contains("already exists; pass --force"));
     rerun(true).success();
     assert_eq!(std::fs::read(&out).unwrap(), first);
-    assert_eq!(std::fs::read(dir.path().join("features.summary.json")).unwrap(), first_summary);
+    assert_eq!(
+        std::fs::read(dir.path().join("features.summary.json")).unwrap(),
+        first_summary
+    );
 }

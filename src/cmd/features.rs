@@ -28,7 +28,10 @@ struct RunSummary<'a> {
 
 /// `features.csv` -> `features.summary.json`.
 pub fn summary_path(out: &Path) -> PathBuf {
-    let name = out.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
     let stem = name
         .strip_suffix(".parquet")
         .or_else(|| name.strip_suffix(".csv"))
@@ -40,7 +43,10 @@ pub fn run(args: &FeaturesArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
     let format = match format_of(&args.out) {
         Some(Format::Csv) => Format::Csv,
         Some(Format::Parquet) => Format::Parquet,
-        _ => anyhow::bail!("--out {}: name the output .csv or .parquet", args.out.display()),
+        _ => anyhow::bail!(
+            "--out {}: name the output .csv or .parquet",
+            args.out.display()
+        ),
     };
     let summary_file = summary_path(&args.out);
     write::check_writable(&args.out, args.force, "--out")?;

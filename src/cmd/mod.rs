@@ -20,13 +20,21 @@ pub fn run(cli: Cli) -> Result<u8> {
 }
 
 /// Reads and validates the inputs, warning about rejected rows and notes.
-pub(crate) fn read_inputs(args: &InputArgs, loaded: &Loaded, progress: &Progress) -> Result<(Inputs, Dataset, ValidationReport)> {
+pub(crate) fn read_inputs(
+    args: &InputArgs,
+    loaded: &Loaded,
+    progress: &Progress,
+) -> Result<(Inputs, Dataset, ValidationReport)> {
     let inputs = Inputs::from(args, loaded)?;
     progress.stage("reading and validating inputs");
     let (ds, report) = schema::load(&inputs.files, &inputs.read)?;
     for f in &report.files {
         if f.rows_rejected > 0 {
-            let reasons: Vec<String> = f.problems.iter().map(|p| format!("{} {}", p.rows, p.reason)).collect();
+            let reasons: Vec<String> = f
+                .problems
+                .iter()
+                .map(|p| format!("{} {}", p.rows, p.reason))
+                .collect();
             progress.warn(&format!(
                 "{}: skipped {} of {} rows ({})",
                 f.path,

@@ -55,7 +55,11 @@ pub fn render_text(report: &ValidationReport) -> String {
         let _ = writeln!(s, "ok: no problems in {} files", report.files.len());
     } else {
         let bad_files = report.files.iter().filter(|f| f.rows_rejected > 0).count();
-        let _ = writeln!(s, "problems: {rejected} bad rows in {bad_files} of {} files", report.files.len());
+        let _ = writeln!(
+            s,
+            "problems: {rejected} bad rows in {bad_files} of {} files",
+            report.files.len()
+        );
     }
     s
 }

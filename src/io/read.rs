@@ -79,10 +79,16 @@ pub fn expand(specs: &[PathBuf], flag: &str) -> Result<Vec<Source>> {
                 .with_context(|| format!("{flag} {}: cannot list the directory", spec.display()))?
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|p| p.is_file() && format_of(p).is_some())
-                .filter(|p| !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with(['.', '_'])))
+                .filter(|p| {
+                    !p.file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with(['.', '_']))
+                })
                 .collect();
             if found.is_empty() {
-                bail!("{flag} {}: the directory holds no .csv, .csv.gz or .parquet file", spec.display());
+                bail!(
+                    "{flag} {}: the directory holds no .csv, .csv.gz or .parquet file",
+                    spec.display()
+                );
             }
             found.sort();
             paths.extend(found);
@@ -152,12 +158,24 @@ where
     match src.format {
         Format::Csv => {
             let file = open(src)?;
-            scan_csv(src, BufReader::with_capacity(1 << 20, file), csv, select, on_row)
+            scan_csv(
+                src,
+                BufReader::with_capacity(1 << 20, file),
+                csv,
+                select,
+                on_row,
+            )
         }
         Format::CsvGz => {
             let file = open(src)?;
             let gz = flate2::read::MultiGzDecoder::new(BufReader::new(file));
-            scan_csv(src, BufReader::with_capacity(1 << 20, gz), csv, select, on_row)
+            scan_csv(
+                src,
+                BufReader::with_capacity(1 << 20, gz),
+                csv,
+                select,
+                on_row,
+            )
         }
         Format::Parquet => scan_parquet(src, select, on_row),
     }
@@ -167,7 +185,13 @@ fn open(src: &Source) -> Result<File> {
     File::open(&src.path).with_context(|| format!("{}: cannot open", src.display()))
 }
 
-fn scan_csv<R: Read, S, F>(src: &Source, reader: R, opts: CsvOptions, select: S, mut on_row: F) -> Result<u64>
+fn scan_csv<R: Read, S, F>(
+    src: &Source,
+    reader: R,
+    opts: CsvOptions,
+    select: S,
+    mut on_row: F,
+) -> Result<u64>
 where
     S: FnOnce(&[String]) -> Result<Vec<Option<usize>>>,
     F: FnMut(Row<'_>) -> Result<()>,
@@ -177,10 +201,7 @@ where
         .has_headers(true)
         .flexible(true)
         .from_reader(reader);
-    let header = rdr
-        .byte_headers()
-        .map_err(|e| csv_error(src, e))?
-        .clone();
+    let header = rdr.byte_headers().map_err(|e| csv_error(src, e))?.clone();
     if header.is_empty() || (header.len() == 1 && header[0].is_empty()) {
         bail!("{}: the file is empty (no header row)", src.display());
     }
@@ -190,7 +211,13 @@ where
         .map(|(i, b)| {
             std::str::from_utf8(b)
                 .map(|s| s.trim().to_string())
-                .map_err(|_| anyhow::anyhow!("{}: line 1, header column {}: not valid UTF-8", src.display(), i + 1))
+                .map_err(|_| {
+                    anyhow::anyhow!(
+                        "{}: line 1, header column {}: not valid UTF-8",
+                        src.display(),
+                        i + 1
+                    )
+                })
         })
         .collect::<Result<_>>()?;
     let wanted = select(&names)?;
@@ -198,7 +225,9 @@ where
     let mut record = csv::ByteRecord::new();
     let mut rows = 0u64;
     loop {
-        let more = rdr.read_byte_record(&mut record).map_err(|e| csv_error(src, e))?;
+        let more = rdr
+            .read_byte_record(&mut record)
+            .map_err(|e| csv_error(src, e))?;
         if !more {
             break;
         }
@@ -219,7 +248,11 @@ where
                 },
             });
         }
-        on_row(Row { line, cells: &cells, ragged })?;
+        on_row(Row {
+            line,
+            cells: &cells,
+            ragged,
+        })?;
     }
     Ok(rows)
 }
@@ -244,7 +277,11 @@ where
     let df = ParquetReader::new(file)
         .finish()
         .map_err(|e| anyhow::anyhow!("{}: not a readable Parquet file: {e}", src.display()))?;
-    let names: Vec<String> = df.get_column_names().iter().map(|s| s.to_string()).collect();
+    let names: Vec<String> = df
+        .get_column_names()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     let wanted = select(&names)?;
     let height = df.height();
     // Each selected column becomes a vector of optional strings; timestamps become RFC 3339 text.
@@ -267,14 +304,19 @@ where
                 },
             });
         }
-        on_row(Row { line: row as u64 + 1, cells: &cells, ragged: None })?;
+        on_row(Row {
+            line: row as u64 + 1,
+            cells: &cells,
+            ragged: None,
+        })?;
     }
     Ok(height as u64)
 }
 
 fn column_text(src: &Source, col: &Column) -> Result<Vec<Option<String>>> {
     let name = col.name().to_string();
-    let fail = |e: PolarsError| anyhow::anyhow!("{}: column {name}: cannot read: {e}", src.display());
+    let fail =
+        |e: PolarsError| anyhow::anyhow!("{}: column {name}: cannot read: {e}", src.display());
     match col.dtype() {
         DataType::Datetime(unit, _) => {
             let per_micro = |v: i64| match unit {

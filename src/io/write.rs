@@ -17,11 +17,18 @@ pub fn check_writable(path: &Path, force: bool, flag: &str) -> Result<()> {
         bail!("{flag} {}: is a directory; name a file", path.display());
     }
     if path.exists() && !force {
-        bail!("{flag} {}: already exists; pass --force to overwrite it", path.display());
+        bail!(
+            "{flag} {}: already exists; pass --force to overwrite it",
+            path.display()
+        );
     }
     let parent = parent_dir(path);
     if !parent.is_dir() {
-        bail!("{flag} {}: the directory {} does not exist", path.display(), parent.display());
+        bail!(
+            "{flag} {}: the directory {} does not exist",
+            path.display(),
+            parent.display()
+        );
     }
     Ok(())
 }
@@ -42,14 +49,25 @@ pub fn write_atomic(files: &[(PathBuf, Vec<u8>)]) -> Result<()> {
             .prefix(".cartsona-")
             .suffix(".tmp")
             .tempfile_in(&dir)
-            .with_context(|| format!("{}: cannot create a temporary file in {}", path.display(), dir.display()))?;
+            .with_context(|| {
+                format!(
+                    "{}: cannot create a temporary file in {}",
+                    path.display(),
+                    dir.display()
+                )
+            })?;
         tmp.write_all(bytes)
             .and_then(|_| tmp.as_file().sync_all())
             .with_context(|| format!("{}: cannot write", path.display()))?;
         staged.push((tmp, path));
     }
     for (tmp, path) in staged {
-        tmp.persist(path).with_context(|| format!("{}: cannot move the finished file into place", path.display()))?;
+        tmp.persist(path).with_context(|| {
+            format!(
+                "{}: cannot move the finished file into place",
+                path.display()
+            )
+        })?;
     }
     Ok(())
 }
@@ -84,7 +102,10 @@ pub fn features_parquet(table: &FeatureTable) -> Result<Vec<u8>> {
     for c in &table.columns {
         cols.push(match &c.values {
             Values::Num(v) => Column::new(c.name.into(), v.clone()),
-            Values::Cat(v) => Column::new(c.name.into(), v.iter().map(|s| s.map(str::to_string)).collect::<Vec<_>>()),
+            Values::Cat(v) => Column::new(
+                c.name.into(),
+                v.iter().map(|s| s.map(str::to_string)).collect::<Vec<_>>(),
+            ),
         });
     }
     let mut df = DataFrame::new_infer_height(cols)?;

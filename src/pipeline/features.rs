@@ -163,7 +163,10 @@ fn device_index(d: Device) -> usize {
 
 /// The latest timestamp anywhere in the inputs, the default T.
 pub fn latest_timestamp(ds: &Dataset) -> Option<i64> {
-    let carts = ds.carts.iter().map(|c| c.updated_at.max(c.created_at.unwrap_or(i64::MIN)));
+    let carts = ds
+        .carts
+        .iter()
+        .map(|c| c.updated_at.max(c.created_at.unwrap_or(i64::MIN)));
     let orders = ds.orders.iter().map(|o| o.ordered_at);
     let events = ds.events.iter().map(|e| e.occurred_at);
     carts.chain(orders).chain(events).max()
@@ -208,7 +211,10 @@ pub fn compute(ds: &Dataset, p: &FeatureParams) -> Result<(FeatureTable, Feature
             after[0] += 1;
             continue;
         }
-        seen(&mut acc[c.customer as usize], c.created_at.unwrap_or(c.updated_at));
+        seen(
+            &mut acc[c.customer as usize],
+            c.created_at.unwrap_or(c.updated_at),
+        );
         let slot = &mut latest[c.cart as usize];
         if slot.is_none_or(|j| c.updated_at >= ds.carts[j].updated_at) {
             *slot = Some(i);
@@ -218,8 +224,8 @@ pub fn compute(ds: &Dataset, p: &FeatureParams) -> Result<(FeatureTable, Feature
     // Orders at or before T: per customer sorted times, and the carts that orders carry.
     let mut order_times: Vec<Vec<i64>> = vec![Vec::new(); ds.customers.len()];
     let mut ordered_cart = vec![false; ds.carts_ids.len()];
-    let orders_have_discount =
-        ds.present.has(Kind::Orders, "discount_code") || ds.present.has(Kind::Orders, "discount_amount");
+    let orders_have_discount = ds.present.has(Kind::Orders, "discount_code")
+        || ds.present.has(Kind::Orders, "discount_amount");
     let mut aov_by_customer: Vec<f64> = Vec::new();
     for o in &ds.orders {
         if o.ordered_at > t {
@@ -266,8 +272,13 @@ pub fn compute(ds: &Dataset, p: &FeatureParams) -> Result<(FeatureTable, Feature
         }
         let times = &order_times[c.customer as usize];
         let first_at_or_after = times.partition_point(|&x| x < c.updated_at);
-        let ordered_within = times.get(first_at_or_after).is_some_and(|&x| x <= c.updated_at + a);
-        let abandoned = c.value > 0.0 && c.updated_at <= t - a && !ordered_within && !ordered_cart[c.cart as usize];
+        let ordered_within = times
+            .get(first_at_or_after)
+            .is_some_and(|&x| x <= c.updated_at + a);
+        let abandoned = c.value > 0.0
+            && c.updated_at <= t - a
+            && !ordered_within
+            && !ordered_cart[c.cart as usize];
         if !abandoned {
             continue;
         }
@@ -281,7 +292,8 @@ pub fn compute(ds: &Dataset, p: &FeatureParams) -> Result<(FeatureTable, Feature
         let newer = match ac.last {
             None => true,
             Some((u, cart, _)) => {
-                c.updated_at > u || (c.updated_at == u && ds.carts_ids.name(c.cart) > ds.carts_ids.name(cart))
+                c.updated_at > u
+                    || (c.updated_at == u && ds.carts_ids.name(c.cart) > ds.carts_ids.name(cart))
             }
         };
         if newer {
@@ -306,31 +318,51 @@ pub fn compute(ds: &Dataset, p: &FeatureParams) -> Result<(FeatureTable, Feature
     let median_aov = median(&mut aov_by_customer);
 
     // Abandoners, sorted by customer id.
-    let mut abandoners: Vec<u32> = (0..acc.len() as u32).filter(|&c| acc[c as usize].abandoned > 0).collect();
+    let mut abandoners: Vec<u32> = (0..acc.len() as u32)
+        .filter(|&c| acc[c as usize].abandoned > 0)
+        .collect();
     abandoners.sort_by(|x, y| ds.customers.name(*x).cmp(ds.customers.name(*y)));
 
     // Which features can be computed.
     let mut left_out = Vec::new();
     let mut leave = |features: &[&'static str], reason: &str| {
         for f in features {
-            left_out.push(LeftOut { feature: f, reason: reason.to_string() });
+            left_out.push(LeftOut {
+                feature: f,
+                reason: reason.to_string(),
+            });
         }
     };
     if !has_orders {
         leave(
-            &["orders", "revenue", "has_ordered", "aov", "cart_to_aov", "days_since_last_order", "lifecycle_stage"],
+            &[
+                "orders",
+                "revenue",
+                "has_ordered",
+                "aov",
+                "cart_to_aov",
+                "days_since_last_order",
+                "lifecycle_stage",
+            ],
             "no orders input (--orders)",
         );
     }
-    let device_known = ds.present.has(Kind::Carts, "device") || ds.present.has(Kind::Engagement, "device");
+    let device_known =
+        ds.present.has(Kind::Carts, "device") || ds.present.has(Kind::Engagement, "device");
     if !device_known {
-        leave(&["mobile_share", "primary_device"], "no device column in carts or engagement");
+        leave(
+            &["mobile_share", "primary_device"],
+            "no device column in carts or engagement",
+        );
     }
     if !ds.present.has(Kind::Carts, "checkout_step") {
         leave(&["max_checkout_depth"], "no checkout_step column in carts");
     }
     if !carts_have_discount && !orders_have_discount {
-        leave(&["discount_share"], "no discount_code column in carts and no discount_code or discount_amount in orders");
+        leave(
+            &["discount_share"],
+            "no discount_code column in carts and no discount_code or discount_amount in orders",
+        );
     }
     if !has_engagement {
         leave(
@@ -354,8 +386,15 @@ pub fn compute(ds: &Dataset, p: &FeatureParams) -> Result<(FeatureTable, Feature
     let days = |x: i64| (t - x) as f64 / DAY as f64;
     let rows: Vec<&Acc> = abandoners.iter().map(|&c| &acc[c as usize]).collect();
     let num = |f: &dyn Fn(&Acc) -> Option<f64>| Values::Num(rows.iter().map(|a| f(a)).collect());
-    let count = |f: &dyn Fn(&Acc) -> u32| Values::Num(rows.iter().map(|a| Some(f(a) as f64)).collect());
-    let aov = |a: &Acc| if a.orders > 0 { Some(a.revenue / a.orders as f64) } else { median_aov };
+    let count =
+        |f: &dyn Fn(&Acc) -> u32| Values::Num(rows.iter().map(|a| Some(f(a) as f64)).collect());
+    let aov = |a: &Acc| {
+        if a.orders > 0 {
+            Some(a.revenue / a.orders as f64)
+        } else {
+            median_aov
+        }
+    };
     let last_value = |a: &Acc| a.last.map_or(0.0, |l| l.2);
     let mut columns = Vec::new();
     for name in ALL_FEATURES {
@@ -376,7 +415,8 @@ pub fn compute(ds: &Dataset, p: &FeatureParams) -> Result<(FeatureTable, Feature
             "tenure_days" => num(&|a| a.first_seen.map(days)),
             "mobile_share" => num(&|a| {
                 let known: u32 = a.device_counts.iter().sum();
-                let mobile = a.device_counts[device_index(Device::Mobile)] + a.device_counts[device_index(Device::Tablet)];
+                let mobile = a.device_counts[device_index(Device::Mobile)]
+                    + a.device_counts[device_index(Device::Tablet)];
                 (known > 0).then(|| mobile as f64 / known as f64)
             }),
             "primary_device" => Values::Cat(
@@ -388,17 +428,19 @@ pub fn compute(ds: &Dataset, p: &FeatureParams) -> Result<(FeatureTable, Feature
                     .collect(),
             ),
             "max_checkout_depth" => num(&|a| a.max_step.map(|s| s as f64 / 3.0)),
-            "discount_share" => num(&|a| (a.disc_den > 0).then(|| a.disc_num as f64 / a.disc_den as f64)),
-            "sessions_30d" => count(&|a| a.sessions_30d),
-            "page_views_per_session" => {
-                num(&|a| (a.sessions_hist > 0).then(|| a.page_views_hist as f64 / a.sessions_hist as f64))
+            "discount_share" => {
+                num(&|a| (a.disc_den > 0).then(|| a.disc_num as f64 / a.disc_den as f64))
             }
+            "sessions_30d" => count(&|a| a.sessions_30d),
+            "page_views_per_session" => num(&|a| {
+                (a.sessions_hist > 0).then(|| a.page_views_hist as f64 / a.sessions_hist as f64)
+            }),
             "product_views" => count(&|a| a.product_views),
             "info_page_views" => count(&|a| a.info_page_views),
             "cart_removals" => count(&|a| a.cart_removals),
-            "email_open_rate" => {
-                num(&|a| (a.email_sent > 0).then(|| (a.email_open as f64 / a.email_sent as f64).min(1.0)))
-            }
+            "email_open_rate" => num(&|a| {
+                (a.email_sent > 0).then(|| (a.email_open as f64 / a.email_sent as f64).min(1.0))
+            }),
             "email_clicks_90d" => count(&|a| a.email_clicks_90d),
             "sms_clicks_90d" => count(&|a| a.sms_clicks_90d),
             "lifecycle_stage" => Values::Cat(
@@ -446,7 +488,10 @@ pub fn compute(ds: &Dataset, p: &FeatureParams) -> Result<(FeatureTable, Feature
         left_out,
     };
     let table = FeatureTable {
-        customers: abandoners.iter().map(|&c| ds.customers.name(c).to_string()).collect(),
+        customers: abandoners
+            .iter()
+            .map(|&c| ds.customers.name(c).to_string())
+            .collect(),
         columns,
     };
     Ok((table, summary))
@@ -467,7 +512,9 @@ fn engagement(ds: &Dataset, p: &FeatureParams, t: i64, acc: &mut [Acc], after: &
     let start_30d = t - 30 * DAY;
     let start_90d = t - 90 * DAY;
     // Which interned pages are information pages: evaluated once per distinct page.
-    let info_page: Vec<bool> = (0..ds.pages.len() as u32).map(|i| p.info_pages.is_match(ds.pages.name(i))).collect();
+    let info_page: Vec<bool> = (0..ds.pages.len() as u32)
+        .map(|i| p.info_pages.is_match(ds.pages.name(i)))
+        .collect();
     // Sessions: a distinct (customer, session_id); a session_start without a session_id is a session
     // of its own. Keyed by (customer, session handle or u32::MAX + row).
     let mut sessions: HashMap<(u32, u64), Session> = HashMap::new();
@@ -487,7 +534,9 @@ fn engagement(ds: &Dataset, p: &FeatureParams, t: i64, acc: &mut [Acc], after: &
         }
         match e.event {
             Event::ProductView if look => ac.product_views += 1,
-            Event::PageView if look && e.page.is_some_and(|pg| info_page[pg as usize]) => ac.info_page_views += 1,
+            Event::PageView if look && e.page.is_some_and(|pg| info_page[pg as usize]) => {
+                ac.info_page_views += 1
+            }
             Event::RemoveFromCart if look => ac.cart_removals += 1,
             Event::EmailSent if hist => ac.email_sent += 1,
             Event::EmailOpen if hist => ac.email_open += 1,
@@ -533,5 +582,9 @@ pub fn median(v: &mut [f64]) -> Option<f64> {
     }
     v.sort_unstable_by(f64::total_cmp);
     let n = v.len();
-    Some(if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 })
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    })
 }

@@ -112,7 +112,12 @@ pub enum Device {
 }
 
 impl Device {
-    pub const ALL: [Device; 4] = [Device::Desktop, Device::Mobile, Device::Tablet, Device::Other];
+    pub const ALL: [Device; 4] = [
+        Device::Desktop,
+        Device::Mobile,
+        Device::Tablet,
+        Device::Other,
+    ];
     pub fn name(self) -> &'static str {
         match self {
             Device::Desktop => "desktop",
@@ -122,7 +127,9 @@ impl Device {
         }
     }
     fn parse(s: &str) -> Option<Device> {
-        Device::ALL.into_iter().find(|d| d.name().eq_ignore_ascii_case(s))
+        Device::ALL
+            .into_iter()
+            .find(|d| d.name().eq_ignore_ascii_case(s))
     }
     /// Mobile and tablet count as mobile for `mobile_share`.
     pub fn is_mobile(self) -> bool {
@@ -322,14 +329,18 @@ pub struct ReadSettings {
 /// Reads and validates every input file; returns the typed dataset and the report.
 /// Fails (exit 2) when a file cannot be read or lacks a required column, and, under
 /// [`BadRows::Fail`], at the first bad row.
-pub fn load(inputs: &[(Kind, Vec<Source>)], settings: &ReadSettings) -> Result<(Dataset, ValidationReport)> {
+pub fn load(
+    inputs: &[(Kind, Vec<Source>)],
+    settings: &ReadSettings,
+) -> Result<(Dataset, ValidationReport)> {
     let mut ds = Dataset::default();
     let mut report = ValidationReport::default();
     let mut orders_seen: HashMap<String, (String, u64, OrderFingerprint)> = HashMap::new();
     for (kind, sources) in inputs {
         let mut present_all: Option<Vec<&'static str>> = None;
         for src in sources {
-            let (file_report, present) = load_file(&mut ds, &mut orders_seen, *kind, src, settings)?;
+            let (file_report, present) =
+                load_file(&mut ds, &mut orders_seen, *kind, src, settings)?;
             report.files.push(file_report);
             present_all = Some(match present_all {
                 None => present,
@@ -374,10 +385,11 @@ fn load_file(
         for spec in specs {
             let mapped = mapping.and_then(|m| m.get(spec.name));
             let wanted = mapped.map(String::as_str).unwrap_or(spec.name);
-            let found = header
-                .iter()
-                .position(|h| h == wanted)
-                .or_else(|| header.iter().position(|h| h.trim().eq_ignore_ascii_case(wanted)));
+            let found = header.iter().position(|h| h == wanted).or_else(|| {
+                header
+                    .iter()
+                    .position(|h| h.trim().eq_ignore_ascii_case(wanted))
+            });
             match (found, mapped) {
                 (None, Some(m)) if spec.required || !m.is_empty() => bail!(
                     "{file}: column '{m}' (mapped to {} in [columns.{}] of the config) is not in the header; the header has: {}",
@@ -385,14 +397,23 @@ fn load_file(
                     kind.name(),
                     header.join(", ")
                 ),
-                (None, _) if spec.required => bail!(
-                    "{file}: required {} column '{}' is missing; the header has: {}. If the export names it otherwise, map it in cartsona.toml: [columns.{}] {} = \"<header name>\"",
-                    kind.name(),
-                    spec.name,
-                    header.join(", "),
-                    kind.name(),
-                    spec.name
-                ),
+                (None, _) if spec.required => {
+                    if header.len() == 1 && header[0].contains([',', ';', '\t', '|']) {
+                        bail!(
+                            "{file}: the header has one column '{}': the file seems to use another delimiter; pass --delimiter (now '{}')",
+                            header[0],
+                            settings.csv.delimiter as char
+                        );
+                    }
+                    bail!(
+                        "{file}: required {} column '{}' is missing; the header has: {}. If the export names it otherwise, map it in cartsona.toml: [columns.{}] {} = \"<header name>\"",
+                        kind.name(),
+                        spec.name,
+                        header.join(", "),
+                        kind.name(),
+                        spec.name
+                    )
+                }
                 _ => {}
             }
             if found.is_some() && !spec.required {
@@ -437,7 +458,9 @@ fn load_file(
     })?;
     let mut notes = Vec::new();
     for (name, n) in &st.unknown_events {
-        notes.push(format!("{n} rows with unknown event_type '{name}' were kept but not used"));
+        notes.push(format!(
+            "{n} rows with unknown event_type '{name}' were kept but not used"
+        ));
     }
     if st.duplicate_orders > 0 {
         notes.push(format!(
@@ -469,7 +492,13 @@ fn present_columns(p: &[&'static str]) -> Vec<&'static str> {
 
 type RowError = (&'static str, Problem);
 
-fn problem(line: u64, column: &str, value: &str, reason: &'static str, message: String) -> RowError {
+fn problem(
+    line: u64,
+    column: &str,
+    value: &str,
+    reason: &'static str,
+    message: String,
+) -> RowError {
     let mut shown: String = value.chars().take(80).collect();
     if shown.len() < value.len() {
         shown.push('…');
@@ -500,14 +529,26 @@ enum Val<'a> {
 fn parse_cell<'a>(spec: &ColSpec, cell: &Cell<'a>, line: u64) -> Result<Val<'a>, RowError> {
     let raw = match cell {
         Cell::BadUtf8 => {
-            return Err(problem(line, spec.name, "", "not_utf8", "the value is not valid UTF-8 text".into()))
+            return Err(problem(
+                line,
+                spec.name,
+                "",
+                "not_utf8",
+                "the value is not valid UTF-8 text".into(),
+            ))
         }
         Cell::Null => None,
         Cell::Text(_) => cell.text(),
     };
     let Some(s) = raw else {
         if spec.required {
-            return Err(problem(line, spec.name, "", "empty_required", format!("{} is empty; it is required", spec.name)));
+            return Err(problem(
+                line,
+                spec.name,
+                "",
+                "empty_required",
+                format!("{} is empty; it is required", spec.name),
+            ));
         }
         return Ok(Val::Empty);
     };
@@ -618,7 +659,11 @@ fn parse_row(
                         "created_at",
                         &timefmt::format_timestamp(c),
                         "created_after_updated",
-                        format!("created_at {} is after updated_at {}", timefmt::format_timestamp(c), timefmt::format_timestamp(updated_at)),
+                        format!(
+                            "created_at {} is after updated_at {}",
+                            timefmt::format_timestamp(c),
+                            timefmt::format_timestamp(updated_at)
+                        ),
                     ));
                 }
             }
