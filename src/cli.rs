@@ -48,6 +48,12 @@ pub enum Command {
 --as-of 2025-01-31 --out features.csv"
     )]
     Features(FeaturesArgs),
+    /// Write realistic seeded carts, orders and engagement with planted archetypes (and the truth).
+    #[command(
+        after_help = "Examples:\n  cartsona generate --shoppers 2000 --seed 7 --out sample-data\n  \
+cartsona generate --shoppers 20000 --seed 1 --months 3 --mix-month 3:deal-seeker=0.35 --out months"
+    )]
+    Generate(GenerateArgs),
 }
 
 /// Where the inputs are and how to read them (shared by every command that reads exports).
@@ -112,6 +118,46 @@ pub struct FeaturesArgs {
     /// Overwrite the output files if they exist.
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// How many shoppers.
+    #[arg(long, value_name = "N")]
+    pub shoppers: usize,
+    /// Random seed: the same seed gives byte-identical files.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Output directory (written atomically; refused if it exists and is not empty, unless --force).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// File format.
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: OutFormat,
+    /// First day of the first month (YYYY-MM-DD).
+    #[arg(long, default_value = "2025-01-01", value_name = "DATE")]
+    pub start: String,
+    /// Consecutive months of the same shoppers; month m goes to DIR/month-m/.
+    #[arg(long, default_value_t = 1, value_name = "M")]
+    pub months: usize,
+    /// Archetype shares, like deal-seeker=0.3,buyer=0.2 (the others rescale to fill the rest).
+    /// Archetypes: first-time-anxious, high-value-loyal, deal-seeker, indecisive-browser,
+    /// mobile-impulse, buyer.
+    #[arg(long, value_name = "SHARES")]
+    pub mix: Option<String>,
+    /// A mix change from month M on, like 3:deal-seeker=0.35 (repeatable).
+    #[arg(long, value_name = "M:SHARES")]
+    pub mix_month: Vec<String>,
+    /// Replace DIR if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutFormat {
+    Csv,
+    Parquet,
 }
 
 #[cfg(test)]

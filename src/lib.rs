@@ -6,4 +6,5 @@ pub mod config;
 pub mod io;
 pub mod pipeline;
 pub mod progress;
+pub mod synth;
 pub mod timefmt;

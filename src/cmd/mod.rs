@@ -9,6 +9,7 @@ use crate::pipeline::schema::{self, Dataset, ValidationReport};
 use crate::progress::Progress;
 
 pub mod features;
+pub mod generate;
 pub mod validate;
 
 pub fn run(cli: Cli) -> Result<u8> {
@@ -16,6 +17,7 @@ pub fn run(cli: Cli) -> Result<u8> {
     match &cli.command {
         Command::Validate(args) => validate::run(args, &loaded, cli.quiet),
         Command::Features(args) => features::run(args, &loaded, cli.quiet),
+        Command::Generate(args) => generate::run(args, cli.quiet),
     }
 }
 

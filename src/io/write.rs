@@ -113,3 +113,267 @@ pub fn features_parquet(table: &FeatureTable) -> Result<Vec<u8>> {
     ParquetWriter::new(&mut buf).finish(&mut df)?;
     Ok(buf)
 }
+
+/// A directory of outputs written atomically: everything goes into a temporary directory beside the
+/// destination, which replaces the destination only in [`StagedDir::commit`]. A crash before then
+/// leaves the previous run (or nothing) in place, never a partial one.
+pub struct StagedDir {
+    tmp: tempfile::TempDir,
+    dest: PathBuf,
+}
+
+impl StagedDir {
+    /// Checks that `dest` may be written (absent, an empty directory, or `force`) and creates the
+    /// temporary directory beside it.
+    pub fn new(dest: &Path, force: bool, flag: &str) -> Result<StagedDir> {
+        if dest.is_file() {
+            bail!("{flag} {}: is a file; name a directory", dest.display());
+        }
+        if dest.is_dir() && !force {
+            let non_empty = std::fs::read_dir(dest)
+                .with_context(|| format!("{flag} {}: cannot list the directory", dest.display()))?
+                .next()
+                .is_some();
+            if non_empty {
+                bail!(
+                    "{flag} {}: already exists and is not empty; pass --force to replace it",
+                    dest.display()
+                );
+            }
+        }
+        let parent = parent_dir(dest);
+        if !parent.is_dir() {
+            bail!(
+                "{flag} {}: the directory {} does not exist",
+                dest.display(),
+                parent.display()
+            );
+        }
+        let name = dest
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_else(|| "run".into());
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!(".{name}.partial-"))
+            .tempdir_in(&parent)
+            .with_context(|| {
+                format!(
+                    "{flag} {}: cannot create a temporary directory in {}",
+                    dest.display(),
+                    parent.display()
+                )
+            })?;
+        Ok(StagedDir {
+            tmp,
+            dest: dest.to_path_buf(),
+        })
+    }
+
+    /// Where to write the files.
+    pub fn path(&self) -> &Path {
+        self.tmp.path()
+    }
+
+    /// Writes one file into the staging directory.
+    pub fn write(&self, name: &str, bytes: &[u8]) -> Result<()> {
+        let path = self.tmp.path().join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(&path, bytes)
+            .with_context(|| format!("{}: cannot write {name}", self.dest.display()))
+    }
+
+    /// Moves the finished directory into place, replacing what was there.
+    pub fn commit(self) -> Result<()> {
+        let dest = &self.dest;
+        let staged = self.tmp.keep();
+        // Make the files durable before they become visible.
+        if let Ok(entries) = std::fs::read_dir(&staged) {
+            for e in entries.flatten() {
+                if let Ok(f) = std::fs::File::open(e.path()) {
+                    let _ = f.sync_all();
+                }
+            }
+        }
+        let mut old = None;
+        if dest.exists() {
+            let name = dest
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default();
+            let aside = tempfile::Builder::new()
+                .prefix(&format!(".{name}.old-"))
+                .tempdir_in(parent_dir(dest))?
+                .keep();
+            std::fs::remove_dir(&aside)?;
+            std::fs::rename(dest, &aside).with_context(|| {
+                format!("{}: cannot move the previous run aside", dest.display())
+            })?;
+            old = Some(aside);
+        }
+        if let Err(e) = std::fs::rename(&staged, dest) {
+            if let Some(o) = &old {
+                let _ = std::fs::rename(o, dest);
+            }
+            let _ = std::fs::remove_dir_all(&staged);
+            return Err(e).with_context(|| {
+                format!(
+                    "{}: cannot move the finished run into place",
+                    dest.display()
+                )
+            });
+        }
+        if let Some(o) = old {
+            let _ = std::fs::remove_dir_all(o);
+        }
+        Ok(())
+    }
+}
+
+/// A column type of a streamed table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColKind {
+    Text,
+    Time,
+    Float,
+    Int,
+}
+
+/// One value of a streamed row.
+#[derive(Debug, Clone)]
+pub enum Field<'a> {
+    Text(&'a str),
+    Time(i64),
+    Float(Option<f64>),
+    Int(i64),
+}
+
+/// Writes a table row by row as CSV, or as Parquet in row groups of bounded size.
+pub enum TableSink {
+    Csv(csv::Writer<std::io::BufWriter<std::fs::File>>),
+    Parquet(Box<ParquetSink>),
+}
+
+pub struct ParquetSink {
+    names: Vec<&'static str>,
+    kinds: Vec<ColKind>,
+    text: Vec<Vec<Option<String>>>,
+    nums: Vec<Vec<Option<f64>>>,
+    ints: Vec<Vec<i64>>,
+    rows: usize,
+    writer: Option<polars::io::parquet::write::BatchedWriter<std::fs::File>>,
+    file: Option<std::fs::File>,
+}
+
+const ROW_GROUP: usize = 250_000;
+
+impl TableSink {
+    pub fn create(
+        path: &Path,
+        parquet: bool,
+        columns: &[(&'static str, ColKind)],
+    ) -> Result<TableSink> {
+        let file = std::fs::File::create(path)
+            .with_context(|| format!("{}: cannot create", path.display()))?;
+        if !parquet {
+            let mut w = csv::Writer::from_writer(std::io::BufWriter::with_capacity(1 << 20, file));
+            w.write_record(columns.iter().map(|c| c.0))?;
+            return Ok(TableSink::Csv(w));
+        }
+        let n = columns.len();
+        Ok(TableSink::Parquet(Box::new(ParquetSink {
+            names: columns.iter().map(|c| c.0).collect(),
+            kinds: columns.iter().map(|c| c.1).collect(),
+            text: vec![Vec::new(); n],
+            nums: vec![Vec::new(); n],
+            ints: vec![Vec::new(); n],
+            rows: 0,
+            writer: None,
+            file: Some(file),
+        })))
+    }
+
+    pub fn row(&mut self, fields: &[Field<'_>]) -> Result<()> {
+        match self {
+            TableSink::Csv(w) => {
+                for f in fields {
+                    match f {
+                        Field::Text(s) => w.write_field(s)?,
+                        Field::Time(t) => w.write_field(crate::timefmt::format_timestamp(*t))?,
+                        Field::Float(Some(x)) => w.write_field(format!("{x:.2}"))?,
+                        Field::Float(None) => w.write_field("")?,
+                        Field::Int(i) => w.write_field(i.to_string())?,
+                    }
+                }
+                w.write_record(None::<&[u8]>)?;
+                Ok(())
+            }
+            TableSink::Parquet(p) => {
+                for (i, f) in fields.iter().enumerate() {
+                    match f {
+                        Field::Text(s) => p.text[i].push((!s.is_empty()).then(|| s.to_string())),
+                        Field::Time(t) => p.ints[i].push(*t),
+                        Field::Float(x) => p.nums[i].push(*x),
+                        Field::Int(x) => p.ints[i].push(*x),
+                    }
+                }
+                p.rows += 1;
+                if p.rows >= ROW_GROUP {
+                    p.flush()?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    pub fn finish(self) -> Result<()> {
+        match self {
+            TableSink::Csv(mut w) => {
+                w.flush()?;
+                let inner = w
+                    .into_inner()
+                    .map_err(|e| anyhow::anyhow!("{}", e.error()))?;
+                inner
+                    .into_inner()
+                    .map_err(|e| anyhow::anyhow!("{}", e.error()))?
+                    .sync_all()?;
+                Ok(())
+            }
+            TableSink::Parquet(mut p) => {
+                if p.rows > 0 || p.writer.is_none() {
+                    p.flush()?;
+                }
+                if let Some(w) = p.writer.take() {
+                    w.finish()?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl ParquetSink {
+    fn flush(&mut self) -> Result<()> {
+        let mut cols = Vec::with_capacity(self.names.len());
+        for (i, (name, kind)) in self.names.iter().zip(&self.kinds).enumerate() {
+            let name: PlSmallStr = (*name).into();
+            cols.push(match kind {
+                ColKind::Text => Column::new(name, std::mem::take(&mut self.text[i])),
+                ColKind::Float => Column::new(name, std::mem::take(&mut self.nums[i])),
+                ColKind::Int => Column::new(name, std::mem::take(&mut self.ints[i])),
+                ColKind::Time => Column::new(name, std::mem::take(&mut self.ints[i])).cast(
+                    &DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC)),
+                )?,
+            });
+        }
+        self.rows = 0;
+        let df = DataFrame::new_infer_height(cols)?;
+        if self.writer.is_none() {
+            let file = self.file.take().expect("file until the first flush");
+            self.writer = Some(ParquetWriter::new(file).batched(df.schema())?);
+        }
+        self.writer.as_mut().expect("writer").write_batch(&df)?;
+        Ok(())
+    }
+}
