@@ -42,6 +42,12 @@ pub enum Command {
         after_help = "Example:\n  cartsona validate --carts 'exports/carts-*.csv' --orders exports/orders.parquet --json"
     )]
     Validate(ValidateArgs),
+    /// The main job: read, validate, find abandoners, cluster them into 3-6 named personas, and
+    /// write assignments, personas, the model and reports into a run directory.
+    #[command(after_help = "Examples:\n  cartsona segment --carts sample-data/carts.csv --orders sample-data/orders.csv \\\n      \
+--engagement sample-data/engagement.csv --out runs/2025-01\n  \
+cartsona segment --config cartsona.toml --out runs/2025-02 --quiet    # from cron")]
+    Segment(SegmentArgs),
     /// Find the abandoners and write one row of features per abandoner (CSV or Parquet).
     #[command(
         after_help = "Example:\n  cartsona features --carts carts.csv --orders orders.csv --engagement events.csv \\\n      \
@@ -95,6 +101,51 @@ pub struct FeatureArgs {
     /// [default: returns|shipping|delivery|faq]
     #[arg(long, value_name = "REGEX")]
     pub info_pages: Option<String>,
+}
+
+/// How abandoners are clustered into personas.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ClusterArgs {
+    /// Fewest personas to try [default: 3]
+    #[arg(long, value_name = "N")]
+    pub k_min: Option<usize>,
+    /// Most personas to try [default: 6]
+    #[arg(long, value_name = "N")]
+    pub k_max: Option<usize>,
+    /// Exactly this many personas (skips the choice of k).
+    #[arg(long, value_name = "N")]
+    pub k: Option<usize>,
+    /// A k whose smallest persona holds less than this share of abandoners is not eligible [default: 0.05]
+    #[arg(long, value_name = "SHARE")]
+    pub min_persona_share: Option<f64>,
+    /// Random seed for k-means and sampling; recorded in the model [default: 42]
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// k-means restarts per k; the lowest inertia wins [default: 10]
+    #[arg(long, value_name = "N")]
+    pub restarts: Option<usize>,
+    /// Features to cluster on, comma-separated [default: see docs/personas.md]
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub cluster_features: Option<Vec<String>>,
+}
+
+#[derive(Debug, Args)]
+pub struct SegmentArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub features: FeatureArgs,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Run directory to write (atomically); refused if it exists and is not empty, unless --force.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Replace the run directory if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// Format of the assignments file.
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: OutFormat,
 }
 
 #[derive(Debug, Args)]

@@ -11,7 +11,9 @@ use anyhow::{bail, Context, Result};
 use regex::Regex;
 use serde::Deserialize;
 
-use crate::cli::{FeatureArgs, InputArgs};
+use crate::cli::{ClusterArgs, FeatureArgs, InputArgs};
+use crate::pipeline::matrix::DEFAULT_FEATURES;
+use crate::pipeline::select::SelectParams;
 use crate::io::read::{self, CsvOptions, Source};
 use crate::pipeline::features::{FeatureParams, DEFAULT_INFO_PAGES};
 use crate::pipeline::schema::{BadRows, Kind, ReadSettings};
@@ -27,6 +29,20 @@ pub struct FileConfig {
     pub columns: FileColumns,
     #[serde(default)]
     pub features: FileFeatures,
+    #[serde(default)]
+    pub segment: FileSegment,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSegment {
+    pub k_min: Option<usize>,
+    pub k_max: Option<usize>,
+    pub k: Option<usize>,
+    pub min_persona_share: Option<f64>,
+    pub seed: Option<u64>,
+    pub restarts: Option<usize>,
+    pub cluster_features: Option<Vec<String>>,
 }
 
 /// One path or several.
@@ -261,4 +277,49 @@ pub fn feature_params(args: &FeatureArgs, loaded: &Loaded) -> Result<FeaturePara
         history: duration("history", &args.history, &f.history, 365 * timefmt::DAY)?,
         info_pages,
     })
+}
+
+/// The clustering settings, checked, and whether the feature list was chosen by the user.
+pub fn cluster_params(args: &ClusterArgs, loaded: &Loaded) -> Result<(SelectParams, Vec<String>, bool)> {
+    let f = &loaded.file.segment;
+    let k_min = args.k_min.or(f.k_min).unwrap_or(3);
+    let k_max = args.k_max.or(f.k_max).unwrap_or(6);
+    let k = args.k.or(f.k);
+    let min_share = args.min_persona_share.or(f.min_persona_share).unwrap_or(0.05);
+    let restarts = args.restarts.or(f.restarts).unwrap_or(10);
+    if k_min < 2 {
+        bail!("--k-min {k_min}: at least 2 personas are needed");
+    }
+    if k_max < k_min {
+        bail!("--k-max {k_max} is below --k-min {k_min}");
+    }
+    if k_max > 20 {
+        bail!("--k-max {k_max}: at most 20 personas");
+    }
+    if let Some(k) = k {
+        if !(2..=20).contains(&k) {
+            bail!("--k {k}: choose between 2 and 20 personas");
+        }
+    }
+    if !(0.0..0.5).contains(&min_share) {
+        bail!("--min-persona-share {min_share}: give a share from 0 to 0.5, like 0.05");
+    }
+    if restarts == 0 || restarts > 1000 {
+        bail!("--restarts {restarts}: give 1 to 1000");
+    }
+    let (features, explicit) = match args.cluster_features.clone().or(f.cluster_features.clone()) {
+        Some(list) => {
+            let list: Vec<String> = list.into_iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+            if list.is_empty() {
+                bail!("--cluster-features: the list is empty");
+            }
+            (list, true)
+        }
+        None => (DEFAULT_FEATURES.iter().map(|s| s.to_string()).collect(), false),
+    };
+    Ok((
+        SelectParams { k_min, k_max, k, min_share, seed: args.seed.or(f.seed).unwrap_or(42), restarts },
+        features,
+        explicit,
+    ))
 }

@@ -10,6 +10,7 @@ use crate::progress::Progress;
 
 pub mod features;
 pub mod generate;
+pub mod segment;
 pub mod validate;
 
 pub fn run(cli: Cli) -> Result<u8> {
@@ -18,6 +19,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Validate(args) => validate::run(args, &loaded, cli.quiet),
         Command::Features(args) => features::run(args, &loaded, cli.quiet),
         Command::Generate(args) => generate::run(args, cli.quiet),
+        Command::Segment(args) => segment::run(args, &loaded, cli.quiet),
     }
 }
 

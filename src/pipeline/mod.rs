@@ -2,3 +2,8 @@
 //! read (in `io`) -> schema -> features -> matrix -> cluster -> personas -> outputs (in `io`).
 pub mod features;
 pub mod schema;
+pub mod matrix;
+pub mod kmeans;
+pub mod select;
+pub mod personas;
+pub mod assign;

@@ -1,0 +1,163 @@
+//! `cartsona segment --out DIR`: the whole job in one go, written atomically into a run directory.
+
+use anyhow::{bail, Result};
+use ndarray::Array2;
+
+use crate::cli::{OutFormat, SegmentArgs};
+use crate::config::{self, Loaded};
+use crate::io::write::StagedDir;
+use crate::model::{self, Model, ModelPersona, RunConfig, FORMAT_VERSION};
+use crate::pipeline::{assign, features, matrix, personas, select};
+use crate::progress::Progress;
+use crate::report::{markdown, tables, Summary};
+
+pub fn run(args: &SegmentArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
+    let params = config::feature_params(&args.features, loaded)?;
+    let (select_params, wanted, explicit) = config::cluster_params(&args.cluster, loaded)?;
+    let staged = StagedDir::new(&args.out, args.force, "--out")?;
+    let progress = Progress::new(quiet);
+    let (inputs, ds, report) = super::read_inputs(&args.input, loaded, &progress)?;
+    progress.stage("computing features");
+    let (table, fsum) = features::compute(&ds, &params)?;
+    drop(ds);
+    for l in &fsum.left_out {
+        progress.warn(&format!("feature {} left out: {}", l.feature, l.reason));
+    }
+    if fsum.abandoners == 0 {
+        bail!(
+            "no abandoners as of {}: no cart with value > 0 went {} without an order within the last {} (check --as-of, --abandon-after and --lookback)",
+            fsum.as_of,
+            fsum.windows.abandon_after,
+            fsum.windows.lookback
+        );
+    }
+    progress.stage("building the clustering matrix");
+    let (scaler, x, mreport) = matrix::fit(&table, &wanted, explicit)?;
+    for (f, why) in &mreport.dropped {
+        progress.warn(&format!("clustering feature {f} not used: {why}"));
+    }
+    let selection = select::select(&x, &select_params, |k| progress.stage(&format!("clustering with k = {k}")))?;
+    for w in &selection.warnings {
+        progress.warn(w);
+    }
+    progress.stage("describing the personas");
+    let k = selection.k;
+    let by_cluster = assign::nearest_two(&x, &selection.model.centroids);
+    let labels: Vec<usize> = by_cluster.iter().map(|a| a.persona).collect();
+    let (personas, cluster_to_persona) = personas::build(&table, &labels, k);
+    // Centroids in persona order; assignments against them.
+    let d = x.ncols();
+    let mut centroids = Array2::<f64>::zeros((k, d));
+    for (cl, &p) in cluster_to_persona.iter().enumerate() {
+        centroids.row_mut(p).assign(&selection.model.centroids.row(cl));
+    }
+    let assigned = assign::nearest_two(&x, &centroids);
+    let used: Vec<String> = scaler.features.iter().map(|f| f.name.clone()).collect();
+
+    let ext = match args.format {
+        OutFormat::Csv => "csv",
+        OutFormat::Parquet => "parquet",
+    };
+    let files = vec![
+        format!("assignments.{ext}"),
+        "personas.csv".to_string(),
+        "model.json".to_string(),
+        "summary.json".to_string(),
+        "report.md".to_string(),
+    ];
+    let run_config = RunConfig {
+        abandon_after: fsum.windows.abandon_after.clone(),
+        lookback: fsum.windows.lookback.clone(),
+        history: fsum.windows.history.clone(),
+        info_pages: params.info_pages.as_str().to_string(),
+        k_min: select_params.k_min,
+        k_max: select_params.k_max,
+        k: select_params.k,
+        min_persona_share: select_params.min_share,
+        seed: select_params.seed,
+        restarts: select_params.restarts,
+        cluster_features: wanted.clone(),
+    };
+    let model = Model {
+        format_version: FORMAT_VERSION,
+        tool: format!("cartsona {}", env!("CARGO_PKG_VERSION")),
+        as_of: fsum.as_of.clone(),
+        config: run_config,
+        scaler,
+        personas: personas
+            .iter()
+            .enumerate()
+            .map(|(i, p)| ModelPersona {
+                id: p.id.clone(),
+                name: p.name.clone(),
+                centroid: centroids.row(i).to_vec(),
+                size: p.size,
+                share: p.share,
+                evidence: p.evidence.clone(),
+                bullets: p.bullets.clone(),
+                play: p.play.clone(),
+            })
+            .collect(),
+        deciles: model::deciles(&table),
+        k_selection: selection.table.clone(),
+        chosen_k: k,
+        reason: selection.reason.clone(),
+    };
+    let mut warnings: Vec<String> = report
+        .files
+        .iter()
+        .filter(|f| f.rows_rejected > 0)
+        .map(|f| format!("{}: {} of {} rows skipped as bad", f.path, f.rows_rejected, f.rows_read))
+        .collect();
+    warnings.extend(selection.warnings.iter().cloned());
+    let summary = Summary {
+        tool: model.tool.clone(),
+        command: "segment".into(),
+        as_of: fsum.as_of.clone(),
+        as_of_source: fsum.as_of_source.to_string(),
+        windows: fsum.windows.clone(),
+        on_bad_rows: inputs.read.bad_rows,
+        rows_rejected: report.rows_rejected(),
+        inputs: report.files,
+        customers: fsum.customers,
+        carts: fsum.carts,
+        abandoned_carts: fsum.abandoned_carts,
+        abandoners: fsum.abandoners,
+        value_at_stake: fsum.value_at_stake,
+        features_left_out: fsum.left_out.clone(),
+        cluster_features: used.clone(),
+        matrix: mreport,
+        seed: select_params.seed,
+        k_selection: selection.table,
+        chosen_k: k,
+        reason: selection.reason,
+        personas,
+        warnings,
+        files: files.clone(),
+    };
+
+    progress.stage("writing");
+    let cols = tables::assignments(&table, &assigned, &summary.personas, &used);
+    let body = match args.format {
+        OutFormat::Csv => tables::to_csv(&cols)?,
+        OutFormat::Parquet => tables::to_parquet(&cols)?,
+    };
+    staged.write(&files[0], &body)?;
+    staged.write("personas.csv", &tables::to_csv(&tables::personas(&summary.personas))?)?;
+    staged.write("model.json", &model.to_json()?)?;
+    staged.write("summary.json", &summary.to_json()?)?;
+    staged.write("report.md", markdown::render(&summary).as_bytes())?;
+    staged.commit()?;
+    progress.finish();
+    if !quiet {
+        for p in &summary.personas {
+            println!("{:>4} {:<44} {:>7} shoppers {:>6.1}%", p.id, p.name, p.size, p.share * 100.0);
+        }
+        println!(
+            "wrote {} to {}",
+            files.join(", "),
+            args.out.display()
+        );
+    }
+    Ok(0)
+}

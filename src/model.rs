@@ -1,0 +1,104 @@
+//! The versioned, serialisable model: everything `assign` and `drift` need to reuse a run without
+//! refitting (docs/personas.md, "model.json").
+
+use std::collections::BTreeMap;
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::pipeline::features::{FeatureTable, Values};
+use crate::pipeline::matrix::{quantile_sorted, Scaler};
+use crate::pipeline::personas::{Evidence, Play};
+use crate::pipeline::select::KRow;
+
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The settings a run was made with.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RunConfig {
+    pub abandon_after: String,
+    pub lookback: String,
+    pub history: String,
+    pub info_pages: String,
+    pub k_min: usize,
+    pub k_max: usize,
+    pub k: Option<usize>,
+    pub min_persona_share: f64,
+    pub seed: u64,
+    pub restarts: usize,
+    pub cluster_features: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ModelPersona {
+    pub id: String,
+    pub name: String,
+    /// Centroid in the scaled space, one value per scaler feature.
+    pub centroid: Vec<f64>,
+    pub size: usize,
+    pub share: f64,
+    pub evidence: Vec<Evidence>,
+    pub bullets: Vec<String>,
+    pub play: Play,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Model {
+    pub format_version: u32,
+    pub tool: String,
+    pub as_of: String,
+    pub config: RunConfig,
+    pub scaler: Scaler,
+    pub personas: Vec<ModelPersona>,
+    /// Per numeric feature: the 0th, 10th, ..., 100th percentiles over the abandoners' known values.
+    pub deciles: BTreeMap<String, Vec<f64>>,
+    pub k_selection: Vec<KRow>,
+    pub chosen_k: usize,
+    pub reason: String,
+}
+
+impl Model {
+    pub fn to_json(&self) -> Result<Vec<u8>> {
+        let mut v = serde_json::to_vec_pretty(self)?;
+        v.push(b'\n');
+        Ok(v)
+    }
+
+    /// Loads and checks a model file.
+    pub fn load(path: &std::path::Path) -> Result<Model> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read the model", path.display()))?;
+        let probe: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("{}: not a valid model file (truncated or not JSON): {e}", path.display()))?;
+        match probe.get("format_version").and_then(|v| v.as_u64()) {
+            Some(v) if v == FORMAT_VERSION as u64 => {}
+            Some(v) => bail!(
+                "{}: model format version {v} is not supported by this cartsona (it reads version {FORMAT_VERSION}); re-run segment with this version",
+                path.display()
+            ),
+            None => bail!("{}: not a cartsona model (no format_version)", path.display()),
+        }
+        let model: Model =
+            serde_json::from_value(probe).map_err(|e| anyhow::anyhow!("{}: the model file is damaged: {e}", path.display()))?;
+        let d = model.scaler.features.len();
+        if model.personas.is_empty() || model.personas.iter().any(|p| p.centroid.len() != d) {
+            bail!("{}: the model file is damaged: centroids do not match its {d} features", path.display());
+        }
+        Ok(model)
+    }
+}
+
+/// Deciles of every numeric feature over the abandoners (known values only).
+pub fn deciles(table: &FeatureTable) -> BTreeMap<String, Vec<f64>> {
+    let mut out = BTreeMap::new();
+    for c in &table.columns {
+        if let Values::Num(v) = &c.values {
+            let mut known: Vec<f64> = v.iter().flatten().copied().collect();
+            if known.is_empty() {
+                continue;
+            }
+            known.sort_unstable_by(f64::total_cmp);
+            out.insert(c.name.to_string(), (0..=10).map(|q| quantile_sorted(&known, q as f64 / 10.0)).collect());
+        }
+    }
+    out
+}

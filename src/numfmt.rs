@@ -1,0 +1,25 @@
+//! Number formats shared by reports and persona texts.
+
+/// Money with thousands separators and two decimals: 12,345.60.
+pub fn money(x: f64) -> String {
+    let s = format!("{:.2}", x.abs());
+    let (int, frac) = s.split_once('.').unwrap_or((&s, "00"));
+    let mut out = String::new();
+    for (i, ch) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    format!("{}{out}.{frac}", if x < 0.0 { "-" } else { "" })
+}
+
+/// A share as a percentage with one decimal: 12.3%.
+pub fn pct(x: f64) -> String {
+    format!("{:.1}%", x * 100.0)
+}
+
+/// A share as a whole percentage: 12%.
+pub fn pct0(x: f64) -> String {
+    format!("{:.0}%", x * 100.0)
+}

@@ -1,0 +1,271 @@
+//! Choosing k (docs/personas.md, "Choosing the number of personas").
+//!
+//! For each k in k-min..=k-max: k-means, then silhouette (exact, on a stratified seeded sample of
+//! at most 20,000 abandoners: every cluster keeps its share of the sample), Calinski-Harabasz,
+//! Davies-Bouldin, inertia and the smallest persona's share. A k whose smallest persona is under
+//! the minimum share is not eligible. Among eligible k the highest silhouette wins; a smaller k
+//! within 0.01 of the best wins over it.
+
+use anyhow::{bail, Result};
+use linfa::dataset::DatasetBase;
+use linfa::param_guard::ParamGuard;
+use linfa::traits::Fit;
+use ndarray::{Array2, ArrayView1};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::pipeline::kmeans::{self, KMeansModel, KMeansParams};
+
+pub const SILHOUETTE_SAMPLE: usize = 20_000;
+pub const TIE: f64 = 0.01;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SelectParams {
+    pub k_min: usize,
+    pub k_max: usize,
+    /// `--k N`: only this k.
+    pub k: Option<usize>,
+    pub min_share: f64,
+    pub seed: u64,
+    pub restarts: usize,
+}
+
+/// Metrics for one k.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct KRow {
+    pub k: usize,
+    pub silhouette: f64,
+    pub calinski_harabasz: f64,
+    pub davies_bouldin: f64,
+    pub inertia: f64,
+    pub smallest_share: f64,
+    pub eligible: bool,
+    pub chosen: bool,
+}
+
+pub struct Selection {
+    pub table: Vec<KRow>,
+    pub k: usize,
+    pub reason: String,
+    pub model: KMeansModel,
+    pub warnings: Vec<String>,
+}
+
+fn seed_for_k(seed: u64, k: usize) -> u64 {
+    seed.wrapping_add((k as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15))
+}
+
+fn dist(a: ArrayView1<f64>, b: ArrayView1<f64>) -> f64 {
+    a.iter().zip(b.iter()).map(|(x, y)| (x - y) * (x - y)).sum::<f64>().sqrt()
+}
+
+/// A stratified seeded sample of at most `max` row indices: each cluster contributes in proportion
+/// to its size (largest remainders), at least one row per non-empty cluster.
+pub fn stratified_sample(labels: &[usize], k: usize, max: usize, seed: u64) -> Vec<usize> {
+    let n = labels.len();
+    if n <= max {
+        return (0..n).collect();
+    }
+    let mut members: Vec<Vec<usize>> = vec![Vec::new(); k];
+    for (i, &l) in labels.iter().enumerate() {
+        members[l].push(i);
+    }
+    let mut quota: Vec<usize> = members.iter().map(|m| (m.len() * max / n).max(usize::from(!m.is_empty()))).collect();
+    let mut rem: Vec<(usize, usize)> = members.iter().enumerate().map(|(j, m)| ((m.len() * max) % n, j)).collect();
+    rem.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let mut total: usize = quota.iter().sum();
+    for (_, j) in rem {
+        if total >= max {
+            break;
+        }
+        if quota[j] < members[j].len() {
+            quota[j] += 1;
+            total += 1;
+        }
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut out = Vec::with_capacity(total);
+    for (j, m) in members.iter_mut().enumerate() {
+        let (chosen, _) = m.partial_shuffle(&mut rng, quota[j]);
+        out.extend_from_slice(chosen);
+    }
+    out.sort_unstable();
+    out
+}
+
+/// Mean silhouette over the rows `sample` (exact among them; Euclidean distance). A point alone in
+/// its cluster scores 0, as in scikit-learn.
+pub fn silhouette(x: &Array2<f64>, labels: &[usize], k: usize, sample: &[usize]) -> f64 {
+    let mut sizes = vec![0usize; k];
+    for &i in sample {
+        sizes[labels[i]] += 1;
+    }
+    let scores: Vec<f64> = sample
+        .par_iter()
+        .map(|&i| {
+            let mut sums = vec![0.0; k];
+            for &j in sample {
+                if j != i {
+                    sums[labels[j]] += dist(x.row(i), x.row(j));
+                }
+            }
+            let own = labels[i];
+            if sizes[own] <= 1 {
+                return 0.0;
+            }
+            let a = sums[own] / (sizes[own] - 1) as f64;
+            let b = (0..k)
+                .filter(|&c| c != own && sizes[c] > 0)
+                .map(|c| sums[c] / sizes[c] as f64)
+                .fold(f64::INFINITY, f64::min);
+            if !b.is_finite() {
+                return 0.0;
+            }
+            let m = a.max(b);
+            if m > 0.0 {
+                (b - a) / m
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    scores.iter().sum::<f64>() / scores.len().max(1) as f64
+}
+
+/// Calinski-Harabasz: between-cluster dispersion over within-cluster dispersion, each divided by
+/// its degrees of freedom.
+pub fn calinski_harabasz(x: &Array2<f64>, m: &KMeansModel) -> f64 {
+    let (n, k) = (x.nrows() as f64, m.centroids.nrows() as f64);
+    if k < 2.0 || n <= k || m.inertia <= 0.0 {
+        return 0.0;
+    }
+    let overall = x.mean_axis(ndarray::Axis(0)).expect("n > 0");
+    let between: f64 = m
+        .centroids
+        .outer_iter()
+        .zip(&m.sizes)
+        .map(|(c, &s)| s as f64 * dist(c, overall.view()).powi(2))
+        .sum();
+    (between / (k - 1.0)) / (m.inertia / (n - k))
+}
+
+/// Davies-Bouldin: mean over clusters of the worst (s_i + s_j) / d(c_i, c_j), with s the mean
+/// distance of a cluster's points to its centroid. Lower is better.
+pub fn davies_bouldin(x: &Array2<f64>, m: &KMeansModel) -> f64 {
+    let k = m.centroids.nrows();
+    let mut spread = vec![0.0; k];
+    for (i, &l) in m.labels.iter().enumerate() {
+        spread[l] += dist(x.row(i), m.centroids.row(l));
+    }
+    for (s, &n) in spread.iter_mut().zip(&m.sizes) {
+        *s /= n.max(1) as f64;
+    }
+    let mut total = 0.0;
+    for i in 0..k {
+        let worst = (0..k)
+            .filter(|&j| j != i)
+            .map(|j| {
+                let d = dist(m.centroids.row(i), m.centroids.row(j));
+                if d > 0.0 {
+                    (spread[i] + spread[j]) / d
+                } else {
+                    f64::INFINITY
+                }
+            })
+            .fold(0.0, f64::max);
+        total += worst;
+    }
+    total / k as f64
+}
+
+/// Runs k-means for every k and chooses one. `on_k` is called before each k (for progress).
+pub fn select(x: &Array2<f64>, p: &SelectParams, mut on_k: impl FnMut(usize)) -> Result<Selection> {
+    let n = x.nrows();
+    let (lo, hi) = match p.k {
+        Some(k) => (k, k),
+        None => (p.k_min, p.k_max),
+    };
+    if lo < 2 || lo > hi {
+        bail!("the persona count range {lo}..={hi} is empty or below 2 (check --k, --k-min and --k-max)");
+    }
+    let distinct = kmeans::distinct_rows_at_least(x, hi);
+    if distinct < lo {
+        if distinct <= 1 {
+            bail!("all {n} abandoners have identical clustering features; there is nothing to segment");
+        }
+        bail!(
+            "only {n} abandoners ({distinct} distinct) for at least {lo} personas; use a longer --lookback, more data, or a smaller --k-min"
+        );
+    }
+    let mut warnings = Vec::new();
+    let hi = if distinct < hi {
+        warnings.push(format!("only {distinct} distinct abandoners: trying k up to {distinct} instead of {hi}"));
+        distinct
+    } else {
+        hi
+    };
+    let mut table = Vec::new();
+    let mut models = Vec::new();
+    for k in lo..=hi {
+        on_k(k);
+        let params = KMeansParams::new(k).n_init(p.restarts).seed(seed_for_k(p.seed, k)).check()?;
+        let model = params.fit(&DatasetBase::from(x.clone()))?;
+        let sample = stratified_sample(&model.labels, k, SILHOUETTE_SAMPLE, seed_for_k(p.seed, k) ^ 0x5151);
+        let smallest = *model.sizes.iter().min().expect("k >= 1") as f64 / n as f64;
+        table.push(KRow {
+            k,
+            silhouette: silhouette(x, &model.labels, k, &sample),
+            calinski_harabasz: calinski_harabasz(x, &model),
+            davies_bouldin: davies_bouldin(x, &model),
+            inertia: model.inertia,
+            smallest_share: smallest,
+            eligible: smallest >= p.min_share,
+            chosen: false,
+        });
+        models.push(model);
+    }
+    let eligible: Vec<usize> = (0..table.len()).filter(|&i| table[i].eligible).collect();
+    let pool: Vec<usize> = if eligible.is_empty() {
+        warnings.push(format!(
+            "no k in {lo}..={hi} gives every persona at least {:.1}% of abandoners (--min-persona-share); choosing among all k",
+            p.min_share * 100.0
+        ));
+        (0..table.len()).collect()
+    } else {
+        eligible
+    };
+    let best = pool.iter().map(|&i| table[i].silhouette).fold(f64::NEG_INFINITY, f64::max);
+    let pick = *pool.iter().find(|&&i| table[i].silhouette >= best - TIE).expect("pool is not empty");
+    table[pick].chosen = true;
+    let chosen = &table[pick];
+    let reason = if p.k.is_some() {
+        format!("k = {} was forced with --k", chosen.k)
+    } else {
+        let excluded: Vec<String> = table
+            .iter()
+            .filter(|r| !r.eligible)
+            .map(|r| format!("k = {} (smallest persona {:.1}%)", r.k, r.smallest_share * 100.0))
+            .collect();
+        let mut s = if chosen.silhouette < best {
+            format!(
+                "k = {} has silhouette {:.3}, within {TIE} of the best {:.3}, and is smaller",
+                chosen.k, chosen.silhouette, best
+            )
+        } else {
+            format!("k = {} has the highest silhouette ({:.3}) among eligible k", chosen.k, chosen.silhouette)
+        };
+        if !excluded.is_empty() {
+            s.push_str(&format!(
+                "; not eligible for a persona under {:.1}% of abandoners: {}",
+                p.min_share * 100.0,
+                excluded.join(", ")
+            ));
+        }
+        s
+    };
+    let k = chosen.k;
+    Ok(Selection { k, reason, model: models.swap_remove(pick), table, warnings })
+}

@@ -1,0 +1,122 @@
+//! report.md: GitHub-flavoured Markdown, fit for a CI job summary.
+
+use std::fmt::Write as _;
+
+use super::{money, pct, Summary};
+
+pub fn render(s: &Summary) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "# Cart-abandoner personas as of {}\n", s.as_of);
+    let _ = writeln!(
+        o,
+        "{} abandoners of {} customers; **{}** at stake (sum of each abandoner's latest abandoned cart). \
+{} personas; {}.\n",
+        s.abandoners,
+        s.customers,
+        money(s.value_at_stake),
+        s.chosen_k,
+        s.reason
+    );
+    let _ = writeln!(o, "## Personas\n");
+    let _ = writeln!(o, "| id | persona | shoppers | share | value at stake |");
+    let _ = writeln!(o, "|---|---|---:|---:|---:|");
+    for p in &s.personas {
+        let _ = writeln!(o, "| {} | {} | {} | {} | {} |", p.id, p.name, p.size, pct(p.share), money(p.value_at_stake));
+    }
+    o.push('\n');
+    for p in &s.personas {
+        let _ = writeln!(o, "### {} {}\n", p.id, p.name);
+        let _ = writeln!(
+            o,
+            "{} shoppers ({}), {} at stake.\n",
+            p.size,
+            pct(p.share),
+            money(p.value_at_stake)
+        );
+        if !p.evidence.is_empty() {
+            let _ = writeln!(o, "**Why this name:**\n");
+            for e in &p.evidence {
+                let _ = writeln!(o, "- {}: {}", e.r#trait, e.text);
+            }
+            o.push('\n');
+        }
+        for b in &p.bullets {
+            let _ = writeln!(o, "- {b}");
+        }
+        o.push('\n');
+        let pl = &p.play;
+        let _ = writeln!(o, "**Recovery play:**\n");
+        let _ = writeln!(o, "| | |\n|---|---|");
+        let _ = writeln!(o, "| channels | {} |", pl.channels.join(" → "));
+        let _ = writeln!(o, "| first nudge | {} |", pl.first_nudge);
+        let _ = writeln!(o, "| follow-up | {} |", pl.follow_up);
+        let _ = writeln!(o, "| last touch | {} |", pl.last_touch);
+        let _ = writeln!(o, "| offer | {} |", pl.offer);
+        let _ = writeln!(o, "| stop | {} |", pl.exit_rule);
+        o.push('\n');
+    }
+    let _ = writeln!(o, "## Choosing the number of personas\n");
+    let _ = writeln!(o, "| k | silhouette | Calinski-Harabasz | Davies-Bouldin | inertia | smallest persona | eligible | chosen |");
+    let _ = writeln!(o, "|---:|---:|---:|---:|---:|---:|:---:|:---:|");
+    for r in &s.k_selection {
+        let _ = writeln!(
+            o,
+            "| {} | {:.3} | {:.1} | {:.3} | {:.1} | {} | {} | {} |",
+            r.k,
+            r.silhouette,
+            r.calinski_harabasz,
+            r.davies_bouldin,
+            r.inertia,
+            pct(r.smallest_share),
+            if r.eligible { "yes" } else { "no" },
+            if r.chosen { "**yes**" } else { "" }
+        );
+    }
+    let _ = writeln!(o, "\n{}.\n", capitalise(&s.reason));
+    let _ = writeln!(o, "## Inputs\n");
+    let _ = writeln!(o, "| file | kind | rows read | rows rejected |");
+    let _ = writeln!(o, "|---|---|---:|---:|");
+    for f in &s.inputs {
+        let _ = writeln!(o, "| {} | {} | {} | {} |", f.path, f.kind.name(), f.rows_read, f.rows_rejected);
+    }
+    let _ = writeln!(
+        o,
+        "\nAs of {} ({}); abandoned after {}, lookback {}, history {}. {} carts, {} abandoned. Bad rows: {}.",
+        s.as_of,
+        s.as_of_source,
+        s.windows.abandon_after,
+        s.windows.lookback,
+        s.windows.history,
+        s.carts,
+        s.abandoned_carts,
+        match s.on_bad_rows {
+            crate::pipeline::schema::BadRows::Fail => "stop at the first",
+            crate::pipeline::schema::BadRows::Skip => "skipped and counted",
+        }
+    );
+    let _ = writeln!(o, "\nClustering features: {}.", s.cluster_features.join(", "));
+    for (f, n) in &s.matrix.filled {
+        let _ = writeln!(o, "- {f}: {n} gaps filled with the median");
+    }
+    for (f, why) in &s.matrix.dropped {
+        let _ = writeln!(o, "- {f} not used: {why}");
+    }
+    for l in &s.features_left_out {
+        let _ = writeln!(o, "- {} left out: {}", l.feature, l.reason);
+    }
+    if !s.warnings.is_empty() {
+        let _ = writeln!(o, "\n## Warnings\n");
+        for w in &s.warnings {
+            let _ = writeln!(o, "- {w}");
+        }
+    }
+    o
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
+        None => String::new(),
+    }
+}

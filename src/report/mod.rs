@@ -1,0 +1,61 @@
+//! Renderers: each takes the one [`Summary`] value (or the run's tables) and returns bytes; only
+//! `io::write` puts them on disk.
+
+pub mod markdown;
+pub mod tables;
+
+use serde::Serialize;
+
+use crate::pipeline::features::{LeftOut, Windows};
+use crate::pipeline::matrix::MatrixReport;
+use crate::pipeline::personas::Persona;
+use crate::pipeline::schema::{BadRows, FileReport};
+use crate::pipeline::select::KRow;
+
+/// Everything a report says about a run; summary.json is this value as JSON.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub tool: String,
+    pub command: String,
+    pub as_of: String,
+    pub as_of_source: String,
+    pub windows: Windows,
+    pub on_bad_rows: BadRows,
+    pub inputs: Vec<FileReport>,
+    pub rows_rejected: u64,
+    pub customers: usize,
+    pub carts: u64,
+    pub abandoned_carts: u64,
+    pub abandoners: usize,
+    pub value_at_stake: f64,
+    pub features_left_out: Vec<LeftOut>,
+    pub cluster_features: Vec<String>,
+    pub matrix: MatrixReport,
+    pub seed: u64,
+    pub k_selection: Vec<KRow>,
+    pub chosen_k: usize,
+    pub reason: String,
+    pub personas: Vec<Persona>,
+    pub warnings: Vec<String>,
+    pub files: Vec<String>,
+}
+
+impl Summary {
+    pub fn to_json(&self) -> anyhow::Result<Vec<u8>> {
+        let mut v = serde_json::to_vec_pretty(self)?;
+        v.push(b'\n');
+        Ok(v)
+    }
+}
+
+pub use crate::numfmt::{money, pct};
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn money_format() {
+        assert_eq!(crate::numfmt::money(1234567.891), "1,234,567.89");
+        assert_eq!(crate::numfmt::money(12.5), "12.50");
+        assert_eq!(crate::numfmt::money(-1000.0), "-1,000.00");
+    }
+}

@@ -1,0 +1,125 @@
+//! assignments.csv / .parquet and personas.csv: one struct of columns per file, so the CSV and
+//! Parquet forms cannot drift apart.
+
+use anyhow::Result;
+use polars::prelude::*;
+
+use crate::io::write::fmt_num;
+use crate::pipeline::assign::Assignment;
+use crate::pipeline::features::{FeatureTable, Values};
+use crate::pipeline::personas::Persona;
+
+/// A column of a rendered table.
+pub enum Col {
+    Text(&'static str, Vec<String>),
+    Num(String, Vec<Option<f64>>),
+}
+
+impl Col {
+    fn name(&self) -> &str {
+        match self {
+            Col::Text(n, _) => n,
+            Col::Num(n, _) => n,
+        }
+    }
+    fn cell(&self, i: usize) -> String {
+        match self {
+            Col::Text(_, v) => v[i].clone(),
+            Col::Num(_, v) => fmt_num(v[i]),
+        }
+    }
+}
+
+/// The assignments table: who is in which persona, how close, the runner-up, and the features
+/// the clustering used (raw values).
+pub fn assignments(
+    table: &FeatureTable,
+    assigned: &[Assignment],
+    personas: &[Persona],
+    features_used: &[String],
+) -> Vec<Col> {
+    let ids: Vec<String> = assigned.iter().map(|a| personas[a.persona].id.clone()).collect();
+    let names: Vec<String> = assigned.iter().map(|a| personas[a.persona].name.clone()).collect();
+    let second: Vec<String> = assigned.iter().map(|a| personas[a.second].id.clone()).collect();
+    let mut cols = vec![
+        Col::Text("customer_id", table.customers.clone()),
+        Col::Text("persona_id", ids),
+        Col::Text("persona_name", names),
+        Col::Num("distance".into(), assigned.iter().map(|a| Some(a.distance)).collect()),
+        Col::Text("second_persona_id", second),
+        Col::Num("margin".into(), assigned.iter().map(|a| Some(a.margin)).collect()),
+    ];
+    for f in features_used {
+        if let Some(Values::Num(v)) = table.column(f).map(|c| &c.values) {
+            cols.push(Col::Num(f.clone(), v.clone()));
+        }
+    }
+    cols
+}
+
+/// The personas table: profile, lifecycle and device mix, and mean, median and z of every feature.
+pub fn personas(personas: &[Persona]) -> Vec<Col> {
+    let mut cols = vec![
+        Col::Text("persona_id", personas.iter().map(|p| p.id.clone()).collect()),
+        Col::Text("persona_name", personas.iter().map(|p| p.name.clone()).collect()),
+        Col::Num("size".into(), personas.iter().map(|p| Some(p.size as f64)).collect()),
+        Col::Num("share".into(), personas.iter().map(|p| Some(p.share)).collect()),
+        Col::Num("value_at_stake".into(), personas.iter().map(|p| Some(p.value_at_stake)).collect()),
+    ];
+    for stage in ["new", "active", "loyal", "lapsing"] {
+        if personas.iter().any(|p| !p.lifecycle.is_empty()) {
+            cols.push(Col::Num(
+                format!("lifecycle_{stage}"),
+                personas.iter().map(|p| Some(p.lifecycle.get(stage).copied().unwrap_or(0.0))).collect(),
+            ));
+        }
+    }
+    for device in ["desktop", "mobile", "tablet", "other", "unknown"] {
+        if personas.iter().any(|p| !p.devices.is_empty()) {
+            cols.push(Col::Num(
+                format!("device_{device}"),
+                personas.iter().map(|p| Some(p.devices.get(device).copied().unwrap_or(0.0))).collect(),
+            ));
+        }
+    }
+    if let Some(first) = personas.first() {
+        for (j, st) in first.stats.iter().enumerate() {
+            for (what, get) in [
+                ("mean", (|s: &crate::pipeline::personas::FeatureStat| s.mean) as fn(&_) -> Option<f64>),
+                ("median", |s| s.median),
+                ("z", |s| s.z),
+            ] {
+                cols.push(Col::Num(format!("{what}_{}", st.feature), personas.iter().map(|p| get(&p.stats[j])).collect()));
+            }
+        }
+    }
+    cols
+}
+
+pub fn to_csv(cols: &[Col]) -> Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(cols.iter().map(Col::name))?;
+    let n = match cols.first() {
+        Some(Col::Text(_, v)) => v.len(),
+        Some(Col::Num(_, v)) => v.len(),
+        None => 0,
+    };
+    for i in 0..n {
+        w.write_record(cols.iter().map(|c| c.cell(i)))?;
+    }
+    w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+pub fn to_parquet(cols: &[Col]) -> Result<Vec<u8>> {
+    let columns: Vec<Column> = cols
+        .iter()
+        .map(|c| match c {
+            Col::Text(n, v) => Column::new((*n).into(), v.clone()),
+            Col::Num(n, v) => Column::new(n.as_str().into(), v.clone()),
+        })
+        .collect();
+    let mut df = DataFrame::new_infer_height(columns)?;
+    let mut buf = Vec::new();
+    ParquetWriter::new(&mut buf).finish(&mut df)?;
+    Ok(buf)
+}
