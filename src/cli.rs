@@ -44,10 +44,18 @@ pub enum Command {
     Validate(ValidateArgs),
     /// The main job: read, validate, find abandoners, cluster them into 3-6 named personas, and
     /// write assignments, personas, the model and reports into a run directory.
-    #[command(after_help = "Examples:\n  cartsona segment --carts sample-data/carts.csv --orders sample-data/orders.csv \\\n      \
+    #[command(
+        after_help = "Examples:\n  cartsona segment --carts sample-data/carts.csv --orders sample-data/orders.csv \\\n      \
 --engagement sample-data/engagement.csv --out runs/2025-01\n  \
-cartsona segment --config cartsona.toml --out runs/2025-02 --quiet    # from cron")]
+cartsona segment --config cartsona.toml --out runs/2025-02 --quiet    # from cron"
+    )]
     Segment(SegmentArgs),
+    /// Apply a saved model to new data without refitting: same files as segment.
+    #[command(
+        after_help = "Example:\n  cartsona assign --model runs/2025-01/model.json --carts exports/carts-2025-02.csv \\\n      \
+--orders exports/orders.csv --out runs/2025-02-assigned"
+    )]
+    Assign(AssignArgs),
     /// Find the abandoners and write one row of features per abandoner (CSV or Parquet).
     #[command(
         after_help = "Example:\n  cartsona features --carts carts.csv --orders orders.csv --engagement events.csv \\\n      \
@@ -137,6 +145,27 @@ pub struct SegmentArgs {
     pub features: FeatureArgs,
     #[command(flatten)]
     pub cluster: ClusterArgs,
+    /// Run directory to write (atomically); refused if it exists and is not empty, unless --force.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Replace the run directory if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// Format of the assignments file.
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: OutFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct AssignArgs {
+    /// model.json of an earlier run.
+    #[arg(long, value_name = "FILE")]
+    pub model: PathBuf,
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// T for the new data [default: latest timestamp in the inputs]; the windows come from the model.
+    #[arg(long, value_name = "TIME")]
+    pub as_of: Option<String>,
     /// Run directory to write (atomically); refused if it exists and is not empty, unless --force.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,

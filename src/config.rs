@@ -12,11 +12,11 @@ use regex::Regex;
 use serde::Deserialize;
 
 use crate::cli::{ClusterArgs, FeatureArgs, InputArgs};
-use crate::pipeline::matrix::DEFAULT_FEATURES;
-use crate::pipeline::select::SelectParams;
 use crate::io::read::{self, CsvOptions, Source};
 use crate::pipeline::features::{FeatureParams, DEFAULT_INFO_PAGES};
+use crate::pipeline::matrix::DEFAULT_FEATURES;
 use crate::pipeline::schema::{BadRows, Kind, ReadSettings};
+use crate::pipeline::select::SelectParams;
 use crate::timefmt;
 
 /// `cartsona.toml`, as written.
@@ -280,12 +280,18 @@ pub fn feature_params(args: &FeatureArgs, loaded: &Loaded) -> Result<FeaturePara
 }
 
 /// The clustering settings, checked, and whether the feature list was chosen by the user.
-pub fn cluster_params(args: &ClusterArgs, loaded: &Loaded) -> Result<(SelectParams, Vec<String>, bool)> {
+pub fn cluster_params(
+    args: &ClusterArgs,
+    loaded: &Loaded,
+) -> Result<(SelectParams, Vec<String>, bool)> {
     let f = &loaded.file.segment;
     let k_min = args.k_min.or(f.k_min).unwrap_or(3);
     let k_max = args.k_max.or(f.k_max).unwrap_or(6);
     let k = args.k.or(f.k);
-    let min_share = args.min_persona_share.or(f.min_persona_share).unwrap_or(0.05);
+    let min_share = args
+        .min_persona_share
+        .or(f.min_persona_share)
+        .unwrap_or(0.05);
     let restarts = args.restarts.or(f.restarts).unwrap_or(10);
     if k_min < 2 {
         bail!("--k-min {k_min}: at least 2 personas are needed");
@@ -309,16 +315,30 @@ pub fn cluster_params(args: &ClusterArgs, loaded: &Loaded) -> Result<(SelectPara
     }
     let (features, explicit) = match args.cluster_features.clone().or(f.cluster_features.clone()) {
         Some(list) => {
-            let list: Vec<String> = list.into_iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+            let list: Vec<String> = list
+                .into_iter()
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect();
             if list.is_empty() {
                 bail!("--cluster-features: the list is empty");
             }
             (list, true)
         }
-        None => (DEFAULT_FEATURES.iter().map(|s| s.to_string()).collect(), false),
+        None => (
+            DEFAULT_FEATURES.iter().map(|s| s.to_string()).collect(),
+            false,
+        ),
     };
     Ok((
-        SelectParams { k_min, k_max, k, min_share, seed: args.seed.or(f.seed).unwrap_or(42), restarts },
+        SelectParams {
+            k_min,
+            k_max,
+            k,
+            min_share,
+            seed: args.seed.or(f.seed).unwrap_or(42),
+            restarts,
+        },
         features,
         explicit,
     ))

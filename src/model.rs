@@ -66,9 +66,14 @@ impl Model {
 
     /// Loads and checks a model file.
     pub fn load(path: &std::path::Path) -> Result<Model> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read the model", path.display()))?;
-        let probe: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| anyhow::anyhow!("{}: not a valid model file (truncated or not JSON): {e}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("{}: cannot read the model", path.display()))?;
+        let probe: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+            anyhow::anyhow!(
+                "{}: not a valid model file (truncated or not JSON): {e}",
+                path.display()
+            )
+        })?;
         match probe.get("format_version").and_then(|v| v.as_u64()) {
             Some(v) if v == FORMAT_VERSION as u64 => {}
             Some(v) => bail!(
@@ -77,11 +82,14 @@ impl Model {
             ),
             None => bail!("{}: not a cartsona model (no format_version)", path.display()),
         }
-        let model: Model =
-            serde_json::from_value(probe).map_err(|e| anyhow::anyhow!("{}: the model file is damaged: {e}", path.display()))?;
+        let model: Model = serde_json::from_value(probe)
+            .map_err(|e| anyhow::anyhow!("{}: the model file is damaged: {e}", path.display()))?;
         let d = model.scaler.features.len();
         if model.personas.is_empty() || model.personas.iter().any(|p| p.centroid.len() != d) {
-            bail!("{}: the model file is damaged: centroids do not match its {d} features", path.display());
+            bail!(
+                "{}: the model file is damaged: centroids do not match its {d} features",
+                path.display()
+            );
         }
         Ok(model)
     }
@@ -97,7 +105,12 @@ pub fn deciles(table: &FeatureTable) -> BTreeMap<String, Vec<f64>> {
                 continue;
             }
             known.sort_unstable_by(f64::total_cmp);
-            out.insert(c.name.to_string(), (0..=10).map(|q| quantile_sorted(&known, q as f64 / 10.0)).collect());
+            out.insert(
+                c.name.to_string(),
+                (0..=10)
+                    .map(|q| quantile_sorted(&known, q as f64 / 10.0))
+                    .collect(),
+            );
         }
     }
     out

@@ -390,7 +390,7 @@ fn behaviour(a: Archetype) -> Behaviour {
         },
         Archetype::HighValueLoyal => Behaviour {
             abandoned: 0.2,
-            converted: 1.0,
+            converted: 0.6,
             cart_median: 520.0,
             history_fixed: 3,
             history_mean: 3.0,
@@ -478,7 +478,7 @@ fn behaviour(a: Archetype) -> Behaviour {
         },
         Archetype::Buyer => Behaviour {
             abandoned: 0.0,
-            converted: 1.2,
+            converted: 0.2,
             cart_median: 80.0,
             history_fixed: 1,
             history_mean: 1.5,

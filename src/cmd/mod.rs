@@ -8,6 +8,7 @@ use crate::config::{self, Inputs, Loaded};
 use crate::pipeline::schema::{self, Dataset, ValidationReport};
 use crate::progress::Progress;
 
+pub mod assign;
 pub mod features;
 pub mod generate;
 pub mod segment;
@@ -20,6 +21,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Features(args) => features::run(args, &loaded, cli.quiet),
         Command::Generate(args) => generate::run(args, cli.quiet),
         Command::Segment(args) => segment::run(args, &loaded, cli.quiet),
+        Command::Assign(args) => assign::run(args, &loaded, cli.quiet),
     }
 }
 

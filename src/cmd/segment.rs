@@ -7,6 +7,8 @@ use crate::cli::{OutFormat, SegmentArgs};
 use crate::config::{self, Loaded};
 use crate::io::write::StagedDir;
 use crate::model::{self, Model, ModelPersona, RunConfig, FORMAT_VERSION};
+use crate::pipeline::assign::Assignment;
+use crate::pipeline::features::FeatureTable;
 use crate::pipeline::{assign, features, matrix, personas, select};
 use crate::progress::Progress;
 use crate::report::{markdown, tables, Summary};
@@ -36,7 +38,9 @@ pub fn run(args: &SegmentArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
     for (f, why) in &mreport.dropped {
         progress.warn(&format!("clustering feature {f} not used: {why}"));
     }
-    let selection = select::select(&x, &select_params, |k| progress.stage(&format!("clustering with k = {k}")))?;
+    let selection = select::select(&x, &select_params, |k| {
+        progress.stage(&format!("clustering with k = {k}"))
+    })?;
     for w in &selection.warnings {
         progress.warn(w);
     }
@@ -44,27 +48,19 @@ pub fn run(args: &SegmentArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
     let k = selection.k;
     let by_cluster = assign::nearest_two(&x, &selection.model.centroids);
     let labels: Vec<usize> = by_cluster.iter().map(|a| a.persona).collect();
-    let (personas, cluster_to_persona) = personas::build(&table, &labels, k);
+    let (personas, cluster_to_persona) = personas::build(&table, &labels, k, true);
     // Centroids in persona order; assignments against them.
     let d = x.ncols();
     let mut centroids = Array2::<f64>::zeros((k, d));
     for (cl, &p) in cluster_to_persona.iter().enumerate() {
-        centroids.row_mut(p).assign(&selection.model.centroids.row(cl));
+        centroids
+            .row_mut(p)
+            .assign(&selection.model.centroids.row(cl));
     }
     let assigned = assign::nearest_two(&x, &centroids);
     let used: Vec<String> = scaler.features.iter().map(|f| f.name.clone()).collect();
 
-    let ext = match args.format {
-        OutFormat::Csv => "csv",
-        OutFormat::Parquet => "parquet",
-    };
-    let files = vec![
-        format!("assignments.{ext}"),
-        "personas.csv".to_string(),
-        "model.json".to_string(),
-        "summary.json".to_string(),
-        "report.md".to_string(),
-    ];
+    let files = run_files(args.format);
     let run_config = RunConfig {
         abandon_after: fsum.windows.abandon_after.clone(),
         lookback: fsum.windows.lookback.clone(),
@@ -107,7 +103,12 @@ pub fn run(args: &SegmentArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
         .files
         .iter()
         .filter(|f| f.rows_rejected > 0)
-        .map(|f| format!("{}: {} of {} rows skipped as bad", f.path, f.rows_rejected, f.rows_read))
+        .map(|f| {
+            format!(
+                "{}: {} of {} rows skipped as bad",
+                f.path, f.rows_rejected, f.rows_read
+            )
+        })
         .collect();
     warnings.extend(selection.warnings.iter().cloned());
     let summary = Summary {
@@ -137,27 +138,71 @@ pub fn run(args: &SegmentArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
     };
 
     progress.stage("writing");
-    let cols = tables::assignments(&table, &assigned, &summary.personas, &used);
-    let body = match args.format {
+    write_run(&staged, args.format, &table, &assigned, &summary, &model)?;
+    staged.commit()?;
+    progress.finish();
+    if !quiet {
+        print_done(&summary, &args.out);
+    }
+    Ok(0)
+}
+
+/// The files of a run directory.
+pub fn run_files(format: OutFormat) -> Vec<String> {
+    let ext = match format {
+        OutFormat::Csv => "csv",
+        OutFormat::Parquet => "parquet",
+    };
+    vec![
+        format!("assignments.{ext}"),
+        "personas.csv".to_string(),
+        "model.json".to_string(),
+        "summary.json".to_string(),
+        "report.md".to_string(),
+    ]
+}
+
+/// Renders every file of a run into the staging directory (shared by segment and assign).
+pub fn write_run(
+    staged: &StagedDir,
+    format: OutFormat,
+    table: &FeatureTable,
+    assigned: &[Assignment],
+    summary: &Summary,
+    model: &Model,
+) -> Result<()> {
+    let files = run_files(format);
+    let cols = tables::assignments(
+        table,
+        assigned,
+        &summary.personas,
+        &summary.cluster_features,
+    );
+    let body = match format {
         OutFormat::Csv => tables::to_csv(&cols)?,
         OutFormat::Parquet => tables::to_parquet(&cols)?,
     };
     staged.write(&files[0], &body)?;
-    staged.write("personas.csv", &tables::to_csv(&tables::personas(&summary.personas))?)?;
+    staged.write(
+        "personas.csv",
+        &tables::to_csv(&tables::personas(&summary.personas))?,
+    )?;
     staged.write("model.json", &model.to_json()?)?;
     staged.write("summary.json", &summary.to_json()?)?;
-    staged.write("report.md", markdown::render(&summary).as_bytes())?;
-    staged.commit()?;
-    progress.finish();
-    if !quiet {
-        for p in &summary.personas {
-            println!("{:>4} {:<44} {:>7} shoppers {:>6.1}%", p.id, p.name, p.size, p.share * 100.0);
-        }
+    staged.write("report.md", markdown::render(summary).as_bytes())?;
+    Ok(())
+}
+
+/// The closing lines on stdout: the personas, then the files written.
+pub fn print_done(summary: &Summary, out: &std::path::Path) {
+    for p in &summary.personas {
         println!(
-            "wrote {} to {}",
-            files.join(", "),
-            args.out.display()
+            "{:>4} {:<44} {:>7} shoppers {:>6.1}%",
+            p.id,
+            p.name,
+            p.size,
+            p.share * 100.0
         );
     }
-    Ok(0)
+    println!("wrote {} to {}", summary.files.join(", "), out.display());
 }

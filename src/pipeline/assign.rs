@@ -25,7 +25,11 @@ pub fn nearest_two(x: &Array2<f64>, centroids: &Array2<f64>) -> Vec<Assignment> 
             let mut best = (usize::MAX, f64::INFINITY);
             let mut second = (usize::MAX, f64::INFINITY);
             for (j, c) in centroids.outer_iter().enumerate() {
-                let d: f64 = row.iter().zip(c.iter()).map(|(a, b)| (a - b) * (a - b)).sum();
+                let d: f64 = row
+                    .iter()
+                    .zip(c.iter())
+                    .map(|(a, b)| (a - b) * (a - b))
+                    .sum();
                 if d < best.1 {
                     second = best;
                     best = (j, d);
@@ -34,7 +38,12 @@ pub fn nearest_two(x: &Array2<f64>, centroids: &Array2<f64>) -> Vec<Assignment> 
                 }
             }
             let (s, sd) = if second.0 == usize::MAX { best } else { second };
-            Assignment { persona: best.0, distance: best.1.sqrt(), second: s, margin: sd.sqrt() - best.1.sqrt() }
+            Assignment {
+                persona: best.0,
+                distance: best.1.sqrt(),
+                second: s,
+                margin: sd.sqrt() - best.1.sqrt(),
+            }
         })
         .collect()
 }

@@ -58,7 +58,13 @@ impl KMeansParams {
     /// k clusters, 10 restarts, at most 300 iterations, tolerance 1e-4 (relative to the mean
     /// feature variance, as scikit-learn), seed 0.
     pub fn new(k: usize) -> KMeansParams {
-        KMeansParams(ValidKMeansParams { k, n_init: 10, max_iter: 300, tol: 1e-4, seed: 0 })
+        KMeansParams(ValidKMeansParams {
+            k,
+            n_init: 10,
+            max_iter: 300,
+            tol: 1e-4,
+            seed: 0,
+        })
     }
     pub fn n_init(mut self, n: usize) -> Self {
         self.0.n_init = n;
@@ -251,7 +257,11 @@ fn run_once(x: &Array2<f64>, p: &ValidKMeansParams, rng: &mut ChaCha8Rng, tol: f
                 step.dists[far] = 0.0;
             }
         }
-        let shift: f64 = centroids.outer_iter().zip(next.outer_iter()).map(|(a, b)| sq_dist(a, b)).sum();
+        let shift: f64 = centroids
+            .outer_iter()
+            .zip(next.outer_iter())
+            .map(|(a, b)| sq_dist(a, b))
+            .sum();
         centroids = next;
         let new_step = assign(x, &centroids);
         let unchanged = new_step.labels == step.labels;
@@ -323,7 +333,9 @@ pub fn distinct_rows_at_least(x: &Array2<f64>, enough: usize) -> usize {
 
 impl Predict<&Array2<f64>, Array1<usize>> for KMeansModel {
     fn predict(&self, x: &Array2<f64>) -> Array1<usize> {
-        x.outer_iter().map(|r| nearest(r, &self.centroids).0).collect()
+        x.outer_iter()
+            .map(|r| nearest(r, &self.centroids).0)
+            .collect()
     }
 }
 
@@ -334,9 +346,18 @@ mod tests {
 
     #[test]
     fn parameter_checks_fail_fast() {
-        assert!(matches!(KMeansParams::new(0).check(), Err(KMeansError::InvalidK(0))));
-        assert!(matches!(KMeansParams::new(3).n_init(0).check(), Err(KMeansError::InvalidRestarts)));
-        assert!(matches!(KMeansParams::new(3).tolerance(f64::NAN).check(), Err(KMeansError::InvalidTolerance(_))));
+        assert!(matches!(
+            KMeansParams::new(0).check(),
+            Err(KMeansError::InvalidK(0))
+        ));
+        assert!(matches!(
+            KMeansParams::new(3).n_init(0).check(),
+            Err(KMeansError::InvalidRestarts)
+        ));
+        assert!(matches!(
+            KMeansParams::new(3).tolerance(f64::NAN).check(),
+            Err(KMeansError::InvalidTolerance(_))
+        ));
     }
 
     #[test]
@@ -353,7 +374,12 @@ mod tests {
             [-10.0, 11.0],
             [-11.0, 10.0]
         ];
-        let m = KMeansParams::new(3).seed(1).check().unwrap().fit(&DatasetBase::from(x.clone())).unwrap();
+        let m = KMeansParams::new(3)
+            .seed(1)
+            .check()
+            .unwrap()
+            .fit(&DatasetBase::from(x.clone()))
+            .unwrap();
         let mut sizes = m.sizes.clone();
         sizes.sort();
         assert_eq!(sizes, [3, 3, 3]);
@@ -370,17 +396,34 @@ mod tests {
     #[test]
     fn too_few_distinct_points() {
         let x = array![[1.0, 1.0], [1.0, 1.0], [1.0, 1.0], [2.0, 2.0]];
-        let err = KMeansParams::new(3).check().unwrap().fit(&DatasetBase::from(x)).unwrap_err();
+        let err = KMeansParams::new(3)
+            .check()
+            .unwrap()
+            .fit(&DatasetBase::from(x))
+            .unwrap_err();
         assert!(matches!(err, KMeansError::TooFewPoints { k: 3, .. }));
     }
 
     #[test]
     fn same_result_on_one_and_two_threads() {
         let mut rng = ChaCha8Rng::seed_from_u64(5);
-        let x = Array2::from_shape_fn((20_000, 4), |(i, _)| (i % 4) as f64 * 3.0 + rng.gen::<f64>());
+        let x = Array2::from_shape_fn((20_000, 4), |(i, _)| {
+            (i % 4) as f64 * 3.0 + rng.gen::<f64>()
+        });
         let fit = |threads: usize| {
-            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-            pool.install(|| KMeansParams::new(4).n_init(3).seed(9).check().unwrap().fit(&DatasetBase::from(x.clone())).unwrap())
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                KMeansParams::new(4)
+                    .n_init(3)
+                    .seed(9)
+                    .check()
+                    .unwrap()
+                    .fit(&DatasetBase::from(x.clone()))
+                    .unwrap()
+            })
         };
         let (a, b) = (fit(1), fit(2));
         assert_eq!(a.labels, b.labels);

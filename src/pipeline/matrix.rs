@@ -43,9 +43,8 @@ pub const DEFAULT_FEATURES: [&str; 13] = [
 /// for shares and rates (already in [0, 1]).
 pub fn transform_of(name: &str) -> Transform {
     match name {
-        "mobile_share" | "max_checkout_depth" | "discount_share" | "email_open_rate" | "has_ordered" => {
-            Transform::Identity
-        }
+        "mobile_share" | "max_checkout_depth" | "discount_share" | "email_open_rate"
+        | "has_ordered" => Transform::Identity,
         _ => Transform::Log1p,
     }
 }
@@ -118,7 +117,11 @@ fn numeric<'a>(table: &'a FeatureTable, name: &str) -> Option<&'a [Option<f64>]>
 /// Fits the scaler on `table` using `wanted` features (the defaults when `explicit` is false:
 /// then features absent from the table are skipped and reported; when the caller chose them,
 /// an absent feature is an error).
-pub fn fit(table: &FeatureTable, wanted: &[String], explicit: bool) -> Result<(Scaler, Array2<f64>, MatrixReport)> {
+pub fn fit(
+    table: &FeatureTable,
+    wanted: &[String],
+    explicit: bool,
+) -> Result<(Scaler, Array2<f64>, MatrixReport)> {
     let mut report = MatrixReport::default();
     let mut features = Vec::new();
     for name in wanted {
@@ -135,12 +138,17 @@ pub fn fit(table: &FeatureTable, wanted: &[String], explicit: bool) -> Result<(S
                     known.join(", ")
                 );
             }
-            report.dropped.push((name.clone(), "not computed for this data (see the left-out features)".into()));
+            report.dropped.push((
+                name.clone(),
+                "not computed for this data (see the left-out features)".into(),
+            ));
             continue;
         };
         let mut known: Vec<f64> = values.iter().flatten().copied().collect();
         if known.is_empty() {
-            report.dropped.push((name.clone(), "no abandoner has a value".into()));
+            report
+                .dropped
+                .push((name.clone(), "no abandoner has a value".into()));
             continue;
         }
         known.sort_unstable_by(f64::total_cmp);
@@ -166,7 +174,10 @@ pub fn fit(table: &FeatureTable, wanted: &[String], explicit: bool) -> Result<(S
         let var = clipped.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n;
         let sd = var.sqrt();
         if !(sd > 1e-12 * mean.abs().max(1.0)) {
-            report.dropped.push((name.clone(), "no variance among abandoners (after clipping)".into()));
+            report.dropped.push((
+                name.clone(),
+                "no variance among abandoners (after clipping)".into(),
+            ));
             continue;
         }
         sf.mean = mean;

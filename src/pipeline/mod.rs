@@ -1,9 +1,9 @@
 //! The stages, each a plain function from the previous stage's value to its own:
 //! read (in `io`) -> schema -> features -> matrix -> cluster -> personas -> outputs (in `io`).
-pub mod features;
-pub mod schema;
-pub mod matrix;
-pub mod kmeans;
-pub mod select;
-pub mod personas;
 pub mod assign;
+pub mod features;
+pub mod kmeans;
+pub mod matrix;
+pub mod personas;
+pub mod schema;
+pub mod select;

@@ -147,7 +147,10 @@ pub const RULES: &[Rule] = &[
         adjective: "Deal-Driven",
         noun: "Deal-Seekers",
         implies: &[],
-        applies: |c| at_least(c.z("discount_share"), 0.7).filter(|_| c.mean("discount_share").unwrap_or(0.0) >= 0.3),
+        applies: |c| {
+            at_least(c.z("discount_share"), 0.7)
+                .filter(|_| c.mean("discount_share").unwrap_or(0.0) >= 0.3)
+        },
         evidence: |c| {
             format!(
                 "{} of their orders and carts carry a discount{}",
@@ -162,7 +165,10 @@ pub const RULES: &[Rule] = &[
         noun: "Indecisive Browsers",
         implies: &[],
         applies: |c| {
-            let z = c.z("cart_removals").unwrap_or(f64::MIN).max(c.z("product_views").unwrap_or(f64::MIN));
+            let z = c
+                .z("cart_removals")
+                .unwrap_or(f64::MIN)
+                .max(c.z("product_views").unwrap_or(f64::MIN));
             (z >= 0.7).then_some(z)
         },
         evidence: |c| {
@@ -215,7 +221,10 @@ pub const RULES: &[Rule] = &[
         adjective: "Lapsing",
         noun: "Lapsing Customers",
         implies: &[],
-        applies: |c| (c.stage("lapsing") >= 0.5).then(|| c.z("days_since_last_order").unwrap_or(0.5).max(0.5)),
+        applies: |c| {
+            (c.stage("lapsing") >= 0.5)
+                .then(|| c.z("days_since_last_order").unwrap_or(0.5).max(0.5))
+        },
         evidence: |c| {
             format!(
                 "{} lapsing; {:.0} days since the last order on average",
@@ -245,7 +254,11 @@ pub const RULES: &[Rule] = &[
         implies: &[],
         applies: |c| at_least(c.z("abandoned_carts"), 0.7),
         evidence: |c| {
-            format!("{:.1} abandoned carts in the lookback{}", c.mean("abandoned_carts").unwrap_or(0.0), sd(c.z("abandoned_carts")))
+            format!(
+                "{:.1} abandoned carts in the lookback{}",
+                c.mean("abandoned_carts").unwrap_or(0.0),
+                sd(c.z("abandoned_carts"))
+            )
         },
     },
     Rule {
@@ -257,15 +270,29 @@ pub const RULES: &[Rule] = &[
             let m = c.mean("mobile_share")?;
             (m >= 0.7).then(|| c.z("mobile_share").unwrap_or(0.5).max(0.5))
         },
-        evidence: |c| format!("{} of carts and sessions on mobile or tablet", pct(c.mean("mobile_share").unwrap_or(0.0))),
+        evidence: |c| {
+            format!(
+                "{} of carts and sessions on mobile or tablet",
+                pct(c.mean("mobile_share").unwrap_or(0.0))
+            )
+        },
     },
     Rule {
         id: "stretch",
         adjective: "Stretch-Budget",
         noun: "Stretch Shoppers",
         implies: &[],
-        applies: |c| at_least(c.z("cart_to_aov"), 0.7).filter(|_| c.median("cart_to_aov").unwrap_or(0.0) >= 1.5),
-        evidence: |c| format!("cart {:.1}x their own AOV (median){}", c.median("cart_to_aov").unwrap_or(0.0), sd(c.z("cart_to_aov"))),
+        applies: |c| {
+            at_least(c.z("cart_to_aov"), 0.7)
+                .filter(|_| c.median("cart_to_aov").unwrap_or(0.0) >= 1.5)
+        },
+        evidence: |c| {
+            format!(
+                "cart {:.1}x their own AOV (median){}",
+                c.median("cart_to_aov").unwrap_or(0.0),
+                sd(c.z("cart_to_aov"))
+            )
+        },
     },
     Rule {
         id: "frequent",
@@ -273,7 +300,13 @@ pub const RULES: &[Rule] = &[
         noun: "Frequent Visitors",
         implies: &[],
         applies: |c| at_least(c.z("sessions_30d"), 0.7),
-        evidence: |c| format!("{:.1} sessions in 30 days{}", c.mean("sessions_30d").unwrap_or(0.0), sd(c.z("sessions_30d"))),
+        evidence: |c| {
+            format!(
+                "{:.1} sessions in 30 days{}",
+                c.mean("sessions_30d").unwrap_or(0.0),
+                sd(c.z("sessions_30d"))
+            )
+        },
     },
     Rule {
         id: "high-value",
@@ -295,7 +328,11 @@ pub const RULES: &[Rule] = &[
         adjective: "Small-Basket",
         noun: "Small-Basket Shoppers",
         implies: &[],
-        applies: |c| c.z("last_abandoned_value").filter(|z| *z <= -0.5).map(|z| -z),
+        applies: |c| {
+            c.z("last_abandoned_value")
+                .filter(|z| *z <= -0.5)
+                .map(|z| -z)
+        },
         evidence: |c| {
             format!(
                 "abandoned carts of {} on average vs {} overall{}",
@@ -311,7 +348,13 @@ pub const RULES: &[Rule] = &[
         noun: "Engaged Subscribers",
         implies: &[],
         applies: |c| at_least(c.z("email_open_rate"), 0.7),
-        evidence: |c| format!("email open rate {}{}", pct(c.mean("email_open_rate").unwrap_or(0.0)), sd(c.z("email_open_rate"))),
+        evidence: |c| {
+            format!(
+                "email open rate {}{}",
+                pct(c.mean("email_open_rate").unwrap_or(0.0)),
+                sd(c.z("email_open_rate"))
+            )
+        },
     },
     Rule {
         id: "desktop",
@@ -322,27 +365,52 @@ pub const RULES: &[Rule] = &[
             let m = c.mean("mobile_share")?;
             (m <= 0.3).then(|| (-c.z("mobile_share").unwrap_or(-0.5)).max(0.5))
         },
-        evidence: |c| format!("{} of carts and sessions on desktop", pct(1.0 - c.mean("mobile_share").unwrap_or(0.0))),
+        evidence: |c| {
+            format!(
+                "{} of carts and sessions on desktop",
+                pct(1.0 - c.mean("mobile_share").unwrap_or(0.0))
+            )
+        },
     },
 ];
 
 /// How many traits a name draws on, and the most words it may have.
 const NAME_TRAITS: usize = 3;
+/// The first rules of [`RULES`] say who the shopper is (first-time, loyal, deal-seeker, browser):
+/// when one applies it heads the name even if other traits score higher.
+const IDENTITY_RULES: usize = 4;
 const MAX_WORDS: usize = 4;
 
 fn words(s: &str) -> usize {
     s.split_whitespace().count()
 }
 
-/// Builds the name from the applicable traits: the noun of the earliest rule among the top three
-/// traits by score, preceded by the adjectives of the others (strongest first) while the name stays
-/// within four words.
+/// Builds the name from the applicable traits: the noun of the earliest identity rule that applies,
+/// or else of the earliest rule among the top three traits by score, preceded by the adjectives of
+/// the strongest other traits while the name stays within four words.
 fn compose(traits: &[(usize, f64)], taken: &[String]) -> (String, Vec<usize>) {
     if traits.is_empty() {
         return ("Typical Abandoners".to_string(), Vec::new());
     }
-    let top: Vec<(usize, f64)> = traits.iter().take(NAME_TRAITS).copied().collect();
-    let head = top.iter().map(|t| t.0).min().expect("not empty");
+    let identity = traits
+        .iter()
+        .map(|t| t.0)
+        .filter(|&r| r < IDENTITY_RULES)
+        .min();
+    let head = identity.unwrap_or_else(|| {
+        traits
+            .iter()
+            .take(NAME_TRAITS)
+            .map(|t| t.0)
+            .min()
+            .expect("not empty")
+    });
+    let top: Vec<(usize, f64)> = traits
+        .iter()
+        .filter(|t| t.0 != head)
+        .take(NAME_TRAITS - 1)
+        .copied()
+        .collect();
     let noun = RULES[head].noun;
     let mut used = vec![head];
     let mut adjs: Vec<&str> = Vec::new();
@@ -372,7 +440,11 @@ fn compose(traits: &[(usize, f64)], taken: &[String]) -> (String, Vec<usize>) {
             used.push(r);
         }
     }
-    let name = if adjs.is_empty() { noun.to_string() } else { format!("{} {noun}", adjs.join(" ")) };
+    let name = if adjs.is_empty() {
+        noun.to_string()
+    } else {
+        format!("{} {noun}", adjs.join(" "))
+    };
     (name, used)
 }
 
@@ -382,7 +454,10 @@ fn mean_median(values: &[f64]) -> (Option<f64>, Option<f64>) {
     }
     let mut v = values.to_vec();
     v.sort_unstable_by(f64::total_cmp);
-    (Some(v.iter().sum::<f64>() / v.len() as f64), Some(quantile_sorted(&v, 0.5)))
+    (
+        Some(v.iter().sum::<f64>() / v.len() as f64),
+        Some(quantile_sorted(&v, 0.5)),
+    )
 }
 
 fn transformed(name: &str, x: f64) -> f64 {
@@ -395,8 +470,15 @@ fn transformed(name: &str, x: f64) -> f64 {
 const STEP_NAMES: [&str; 4] = ["cart", "shipping", "payment", "review"];
 
 /// Builds the personas for a clustering. `labels[i]` is the cluster of `table.customers[i]`.
-/// Personas are numbered P1.. by size (largest first; ties by value at stake, then cluster index).
-pub fn build(table: &FeatureTable, labels: &[usize], k: usize) -> (Vec<Persona>, Vec<usize>) {
+/// With `by_size`, personas are numbered P1.. by size (largest first; ties by value at stake, then
+/// cluster index); otherwise they keep the cluster order (for `assign`, which then takes ids and
+/// names from the model).
+pub fn build(
+    table: &FeatureTable,
+    labels: &[usize],
+    k: usize,
+    by_size: bool,
+) -> (Vec<Persona>, Vec<usize>) {
     let n = table.customers.len();
     let mut sizes = vec![0usize; k];
     for &l in labels {
@@ -407,15 +489,23 @@ pub fn build(table: &FeatureTable, labels: &[usize], k: usize) -> (Vec<Persona>,
     let mut overall_raw: BTreeMap<String, (f64, f64)> = BTreeMap::new();
     for c in &table.columns {
         if let Values::Num(v) = &c.values {
-            let known: Vec<f64> = v.iter().flatten().map(|x| transformed(c.name, *x)).collect();
+            let known: Vec<f64> = v
+                .iter()
+                .flatten()
+                .map(|x| transformed(c.name, *x))
+                .collect();
             let raw: Vec<f64> = v.iter().flatten().copied().collect();
             if known.is_empty() {
                 continue;
             }
             let m = known.iter().sum::<f64>() / known.len() as f64;
-            let s = (known.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / known.len() as f64).sqrt();
+            let s =
+                (known.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / known.len() as f64).sqrt();
             overall_t.insert(c.name.to_string(), (m, s));
-            overall_raw.insert(c.name.to_string(), (raw.iter().sum::<f64>() / raw.len() as f64, 0.0));
+            overall_raw.insert(
+                c.name.to_string(),
+                (raw.iter().sum::<f64>() / raw.len() as f64, 0.0),
+            );
         }
     }
     let last_value = match table.column("last_abandoned_value").map(|c| &c.values) {
@@ -436,14 +526,26 @@ pub fn build(table: &FeatureTable, labels: &[usize], k: usize) -> (Vec<Persona>,
                 Values::Num(v) => {
                     let raw: Vec<f64> = members.iter().filter_map(|&i| v[i]).collect();
                     let (mean, median) = mean_median(&raw);
-                    let z = overall_t.get(c.name).filter(|o| o.1 > 0.0 && !raw.is_empty()).map(|o| {
-                        let mt = raw.iter().map(|x| transformed(c.name, *x)).sum::<f64>() / raw.len() as f64;
-                        (mt - o.0) / o.1
-                    });
+                    let z = overall_t
+                        .get(c.name)
+                        .filter(|o| o.1 > 0.0 && !raw.is_empty())
+                        .map(|o| {
+                            let mt = raw.iter().map(|x| transformed(c.name, *x)).sum::<f64>()
+                                / raw.len() as f64;
+                            (mt - o.0) / o.1
+                        });
                     if c.name == "max_checkout_depth" && !raw.is_empty() {
-                        late_checkout_share = Some(raw.iter().filter(|x| **x >= 2.0 / 3.0 - 1e-9).count() as f64 / raw.len() as f64);
+                        late_checkout_share = Some(
+                            raw.iter().filter(|x| **x >= 2.0 / 3.0 - 1e-9).count() as f64
+                                / raw.len() as f64,
+                        );
                     }
-                    stats.push(FeatureStat { feature: c.name.to_string(), mean, median, z });
+                    stats.push(FeatureStat {
+                        feature: c.name.to_string(),
+                        mean,
+                        median,
+                        z,
+                    });
                 }
                 Values::Cat(v) => {
                     let target = match c.name {
@@ -452,7 +554,9 @@ pub fn build(table: &FeatureTable, labels: &[usize], k: usize) -> (Vec<Persona>,
                         _ => continue,
                     };
                     for &i in &members {
-                        *target.entry(v[i].unwrap_or("unknown").to_string()).or_insert(0.0) += 1.0;
+                        *target
+                            .entry(v[i].unwrap_or("unknown").to_string())
+                            .or_insert(0.0) += 1.0;
                     }
                     for x in target.values_mut() {
                         *x /= size.max(1) as f64;
@@ -460,18 +564,38 @@ pub fn build(table: &FeatureTable, labels: &[usize], k: usize) -> (Vec<Persona>,
                 }
             }
         }
-        drafts.push((cl, size, value_at_stake, stats, lifecycle, devices, late_checkout_share));
+        drafts.push((
+            cl,
+            size,
+            value_at_stake,
+            stats,
+            lifecycle,
+            devices,
+            late_checkout_share,
+        ));
     }
     // Number personas by size, then value at stake, then cluster index.
-    drafts.sort_by(|a, b| b.1.cmp(&a.1).then(b.2.total_cmp(&a.2)).then(a.0.cmp(&b.0)));
+    if by_size {
+        drafts.sort_by(|a, b| b.1.cmp(&a.1).then(b.2.total_cmp(&a.2)).then(a.0.cmp(&b.0)));
+    }
     let mut cluster_to_persona = vec![0usize; k];
     let mut personas = Vec::with_capacity(k);
     let mut taken: Vec<String> = Vec::new();
-    for (pi, (cl, size, value_at_stake, stats, lifecycle, devices, late)) in drafts.into_iter().enumerate() {
+    for (pi, (cl, size, value_at_stake, stats, lifecycle, devices, late)) in
+        drafts.into_iter().enumerate()
+    {
         cluster_to_persona[cl] = pi;
-        let ctx = Ctx { stats: &stats, overall: &overall_raw, lifecycle: &lifecycle, late_checkout_share: late };
-        let mut traits: Vec<(usize, f64)> =
-            RULES.iter().enumerate().filter_map(|(i, r)| (r.applies)(&ctx).map(|s| (i, s))).collect();
+        let ctx = Ctx {
+            stats: &stats,
+            overall: &overall_raw,
+            lifecycle: &lifecycle,
+            late_checkout_share: late,
+        };
+        let mut traits: Vec<(usize, f64)> = RULES
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| (r.applies)(&ctx).map(|s| (i, s)))
+            .collect();
         traits.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         let (mut name, used) = compose(&traits, &taken);
         if taken.contains(&name) {
@@ -488,7 +612,15 @@ pub fn build(table: &FeatureTable, labels: &[usize], k: usize) -> (Vec<Persona>,
             .collect();
         let ids: Vec<&str> = traits.iter().map(|t| RULES[t.0].id).collect();
         let play = play(&ctx, &ids);
-        let bullets = bullets(&ctx, &ids, size, size as f64 / n as f64, value_at_stake, &devices, &play);
+        let bullets = bullets(
+            &ctx,
+            &ids,
+            size,
+            size as f64 / n as f64,
+            value_at_stake,
+            &devices,
+            &play,
+        );
         personas.push(Persona {
             id: format!("P{}", pi + 1),
             name,
@@ -522,7 +654,9 @@ pub fn play(c: &Ctx, ids: &[&str]) -> Play {
     } else {
         vec!["email", "on-site", "ads", "sms", "push"]
     };
-    let offer = if has(ids, "first-time") && (has(ids, "reassurance") || c.z("info_page_views").unwrap_or(0.0) > 0.0) {
+    let offer = if has(ids, "first-time")
+        && (has(ids, "reassurance") || c.z("info_page_views").unwrap_or(0.0) > 0.0)
+    {
         "Reassurance, not a discount: free returns, delivery dates and reviews in the first message"
     } else if has(ids, "loyal") && (has(ids, "checkout") || has(ids, "high-value")) {
         "Concierge help: a personal note offering help to finish the payment, with their saved payment options"
@@ -549,9 +683,15 @@ pub fn play(c: &Ctx, ids: &[&str]) -> Play {
         } else {
             "9 hours after abandonment".into()
         },
-        last_touch: if far_above_aov { "48 hours after abandonment".into() } else { "36 hours after abandonment".into() },
+        last_touch: if far_above_aov {
+            "48 hours after abandonment".into()
+        } else {
+            "36 hours after abandonment".into()
+        },
         offer: offer.into(),
-        exit_rule: "Stop at once when the shopper buys; also stop when the cart is emptied or they opt out".into(),
+        exit_rule:
+            "Stop at once when the shopper buys; also stop when the cart is emptied or they opt out"
+                .into(),
     }
 }
 
@@ -568,9 +708,16 @@ fn bullets(
     // Behaviour.
     let mut behaviour = Vec::new();
     if let Some(d) = c.median("max_checkout_depth") {
-        behaviour.push(format!("abandons at the {} step (median)", STEP_NAMES[(d * 3.0).round().clamp(0.0, 3.0) as usize]));
+        behaviour.push(format!(
+            "abandons at the {} step (median)",
+            STEP_NAMES[(d * 3.0).round().clamp(0.0, 3.0) as usize]
+        ));
     }
-    if let Some((dev, s)) = devices.iter().filter(|(d, _)| d.as_str() != "unknown").max_by(|a, b| a.1.total_cmp(b.1)) {
+    if let Some((dev, s)) = devices
+        .iter()
+        .filter(|(d, _)| d.as_str() != "unknown")
+        .max_by(|a, b| a.1.total_cmp(b.1))
+    {
         behaviour.push(format!("mostly on {dev} ({})", pct(*s)));
     }
     if let Some(s) = c.mean("sessions_30d") {
@@ -585,7 +732,11 @@ fn bullets(
         out.push(format!("Behaviour: {b}."));
     }
     // Value.
-    let mut value = format!("Value: {size} shoppers ({}) with {} at stake", pct(share), money(value_at_stake));
+    let mut value = format!(
+        "Value: {size} shoppers ({}) with {} at stake",
+        pct(share),
+        money(value_at_stake)
+    );
     if let Some(m) = c.median("last_abandoned_value") {
         value.push_str(&format!("; median abandoned cart {}", money(m)));
     }
@@ -617,7 +768,12 @@ fn bullets(
     out.push(format!("Best-fit offer: {}.", play.offer));
     let stages: Vec<String> = ["new", "active", "loyal", "lapsing"]
         .iter()
-        .filter_map(|s| c.lifecycle.get(*s).filter(|v| **v >= 0.005).map(|v| format!("{} {s}", pct(*v))))
+        .filter_map(|s| {
+            c.lifecycle
+                .get(*s)
+                .filter(|v| **v >= 0.005)
+                .map(|v| format!("{} {s}", pct(*v)))
+        })
         .collect();
     if !stages.is_empty() {
         out.push(format!("Lifecycle: {}.", stages.join(", ")));

@@ -59,7 +59,11 @@ fn seed_for_k(seed: u64, k: usize) -> u64 {
 }
 
 fn dist(a: ArrayView1<f64>, b: ArrayView1<f64>) -> f64 {
-    a.iter().zip(b.iter()).map(|(x, y)| (x - y) * (x - y)).sum::<f64>().sqrt()
+    a.iter()
+        .zip(b.iter())
+        .map(|(x, y)| (x - y) * (x - y))
+        .sum::<f64>()
+        .sqrt()
 }
 
 /// A stratified seeded sample of at most `max` row indices: each cluster contributes in proportion
@@ -73,8 +77,15 @@ pub fn stratified_sample(labels: &[usize], k: usize, max: usize, seed: u64) -> V
     for (i, &l) in labels.iter().enumerate() {
         members[l].push(i);
     }
-    let mut quota: Vec<usize> = members.iter().map(|m| (m.len() * max / n).max(usize::from(!m.is_empty()))).collect();
-    let mut rem: Vec<(usize, usize)> = members.iter().enumerate().map(|(j, m)| ((m.len() * max) % n, j)).collect();
+    let mut quota: Vec<usize> = members
+        .iter()
+        .map(|m| (m.len() * max / n).max(usize::from(!m.is_empty())))
+        .collect();
+    let mut rem: Vec<(usize, usize)> = members
+        .iter()
+        .enumerate()
+        .map(|(j, m)| ((m.len() * max) % n, j))
+        .collect();
     rem.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
     let mut total: usize = quota.iter().sum();
     for (_, j) in rem {
@@ -99,40 +110,70 @@ pub fn stratified_sample(labels: &[usize], k: usize, max: usize, seed: u64) -> V
 /// Mean silhouette over the rows `sample` (exact among them; Euclidean distance). A point alone in
 /// its cluster scores 0, as in scikit-learn.
 pub fn silhouette(x: &Array2<f64>, labels: &[usize], k: usize, sample: &[usize]) -> f64 {
-    let mut sizes = vec![0usize; k];
-    for &i in sample {
-        sizes[labels[i]] += 1;
-    }
-    let scores: Vec<f64> = sample
-        .par_iter()
-        .map(|&i| {
-            let mut sums = vec![0.0; k];
-            for &j in sample {
-                if j != i {
-                    sums[labels[j]] += dist(x.row(i), x.row(j));
-                }
-            }
-            let own = labels[i];
-            if sizes[own] <= 1 {
-                return 0.0;
-            }
-            let a = sums[own] / (sizes[own] - 1) as f64;
-            let b = (0..k)
-                .filter(|&c| c != own && sizes[c] > 0)
-                .map(|c| sums[c] / sizes[c] as f64)
-                .fold(f64::INFINITY, f64::min);
-            if !b.is_finite() {
-                return 0.0;
-            }
-            let m = a.max(b);
-            if m > 0.0 {
-                (b - a) / m
-            } else {
-                0.0
-            }
+    silhouettes(x, &[(labels, k)], sample)[0]
+}
+
+/// Silhouettes of several clusterings over one common sample, in one pass over the pairs: each
+/// distance is computed once and credited to every clustering. Rows are independent, so the result
+/// does not depend on the number of threads.
+pub fn silhouettes(
+    x: &Array2<f64>,
+    clusterings: &[(&[usize], usize)],
+    sample: &[usize],
+) -> Vec<f64> {
+    let offsets: Vec<usize> = clusterings
+        .iter()
+        .scan(0, |acc, (_, k)| {
+            let o = *acc;
+            *acc += k;
+            Some(o)
         })
         .collect();
-    scores.iter().sum::<f64>() / scores.len().max(1) as f64
+    let width: usize = clusterings.iter().map(|c| c.1).sum();
+    let mut sizes = vec![0usize; width];
+    for &i in sample {
+        for (c, (labels, _)) in clusterings.iter().enumerate() {
+            sizes[offsets[c] + labels[i]] += 1;
+        }
+    }
+    let scores: Vec<Vec<f64>> = sample
+        .par_iter()
+        .map(|&i| {
+            let mut sums = vec![0.0; width];
+            for &j in sample {
+                if j != i {
+                    let d = dist(x.row(i), x.row(j));
+                    for (c, (labels, _)) in clusterings.iter().enumerate() {
+                        sums[offsets[c] + labels[j]] += d;
+                    }
+                }
+            }
+            clusterings
+                .iter()
+                .enumerate()
+                .map(|(c, (labels, k))| {
+                    let (o, own) = (offsets[c], labels[i]);
+                    if sizes[o + own] <= 1 {
+                        return 0.0;
+                    }
+                    let a = sums[o + own] / (sizes[o + own] - 1) as f64;
+                    let b = (0..*k)
+                        .filter(|&q| q != own && sizes[o + q] > 0)
+                        .map(|q| sums[o + q] / sizes[o + q] as f64)
+                        .fold(f64::INFINITY, f64::min);
+                    let m = a.max(b);
+                    if b.is_finite() && m > 0.0 {
+                        (b - a) / m
+                    } else {
+                        0.0
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    (0..clusterings.len())
+        .map(|c| scores.iter().map(|s| s[c]).sum::<f64>() / scores.len().max(1) as f64)
+        .collect()
 }
 
 /// Calinski-Harabasz: between-cluster dispersion over within-cluster dispersion, each divided by
@@ -202,7 +243,9 @@ pub fn select(x: &Array2<f64>, p: &SelectParams, mut on_k: impl FnMut(usize)) ->
     }
     let mut warnings = Vec::new();
     let hi = if distinct < hi {
-        warnings.push(format!("only {distinct} distinct abandoners: trying k up to {distinct} instead of {hi}"));
+        warnings.push(format!(
+            "only {distinct} distinct abandoners: trying k up to {distinct} instead of {hi}"
+        ));
         distinct
     } else {
         hi
@@ -211,13 +254,28 @@ pub fn select(x: &Array2<f64>, p: &SelectParams, mut on_k: impl FnMut(usize)) ->
     let mut models = Vec::new();
     for k in lo..=hi {
         on_k(k);
-        let params = KMeansParams::new(k).n_init(p.restarts).seed(seed_for_k(p.seed, k)).check()?;
+        let params = KMeansParams::new(k)
+            .n_init(p.restarts)
+            .seed(seed_for_k(p.seed, k))
+            .check()?;
         let model = params.fit(&DatasetBase::from(x.clone()))?;
-        let sample = stratified_sample(&model.labels, k, SILHOUETTE_SAMPLE, seed_for_k(p.seed, k) ^ 0x5151);
+        // Above the sample size each k gets its own stratified sample; below it every k uses all
+        // rows, and the silhouettes are computed together after the loop.
+        let silhouette = if n > SILHOUETTE_SAMPLE {
+            let sample = stratified_sample(
+                &model.labels,
+                k,
+                SILHOUETTE_SAMPLE,
+                seed_for_k(p.seed, k) ^ 0x5151,
+            );
+            silhouette(x, &model.labels, k, &sample)
+        } else {
+            f64::NAN
+        };
         let smallest = *model.sizes.iter().min().expect("k >= 1") as f64 / n as f64;
         table.push(KRow {
             k,
-            silhouette: silhouette(x, &model.labels, k, &sample),
+            silhouette,
             calinski_harabasz: calinski_harabasz(x, &model),
             davies_bouldin: davies_bouldin(x, &model),
             inertia: model.inertia,
@@ -226,6 +284,16 @@ pub fn select(x: &Array2<f64>, p: &SelectParams, mut on_k: impl FnMut(usize)) ->
             chosen: false,
         });
         models.push(model);
+    }
+    if n <= SILHOUETTE_SAMPLE {
+        let all: Vec<usize> = (0..n).collect();
+        let sets: Vec<(&[usize], usize)> = models
+            .iter()
+            .map(|m| (m.labels.as_slice(), m.centroids.nrows()))
+            .collect();
+        for (row, s) in table.iter_mut().zip(silhouettes(x, &sets, &all)) {
+            row.silhouette = s;
+        }
     }
     let eligible: Vec<usize> = (0..table.len()).filter(|&i| table[i].eligible).collect();
     let pool: Vec<usize> = if eligible.is_empty() {
@@ -237,8 +305,14 @@ pub fn select(x: &Array2<f64>, p: &SelectParams, mut on_k: impl FnMut(usize)) ->
     } else {
         eligible
     };
-    let best = pool.iter().map(|&i| table[i].silhouette).fold(f64::NEG_INFINITY, f64::max);
-    let pick = *pool.iter().find(|&&i| table[i].silhouette >= best - TIE).expect("pool is not empty");
+    let best = pool
+        .iter()
+        .map(|&i| table[i].silhouette)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let pick = *pool
+        .iter()
+        .find(|&&i| table[i].silhouette >= best - TIE)
+        .expect("pool is not empty");
     table[pick].chosen = true;
     let chosen = &table[pick];
     let reason = if p.k.is_some() {
@@ -247,7 +321,13 @@ pub fn select(x: &Array2<f64>, p: &SelectParams, mut on_k: impl FnMut(usize)) ->
         let excluded: Vec<String> = table
             .iter()
             .filter(|r| !r.eligible)
-            .map(|r| format!("k = {} (smallest persona {:.1}%)", r.k, r.smallest_share * 100.0))
+            .map(|r| {
+                format!(
+                    "k = {} (smallest persona {:.1}%)",
+                    r.k,
+                    r.smallest_share * 100.0
+                )
+            })
             .collect();
         let mut s = if chosen.silhouette < best {
             format!(
@@ -255,7 +335,10 @@ pub fn select(x: &Array2<f64>, p: &SelectParams, mut on_k: impl FnMut(usize)) ->
                 chosen.k, chosen.silhouette, best
             )
         } else {
-            format!("k = {} has the highest silhouette ({:.3}) among eligible k", chosen.k, chosen.silhouette)
+            format!(
+                "k = {} has the highest silhouette ({:.3}) among eligible k",
+                chosen.k, chosen.silhouette
+            )
         };
         if !excluded.is_empty() {
             s.push_str(&format!(
@@ -267,5 +350,11 @@ pub fn select(x: &Array2<f64>, p: &SelectParams, mut on_k: impl FnMut(usize)) ->
         s
     };
     let k = chosen.k;
-    Ok(Selection { k, reason, model: models.swap_remove(pick), table, warnings })
+    Ok(Selection {
+        k,
+        reason,
+        model: models.swap_remove(pick),
+        table,
+        warnings,
+    })
 }

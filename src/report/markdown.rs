@@ -21,7 +21,15 @@ pub fn render(s: &Summary) -> String {
     let _ = writeln!(o, "| id | persona | shoppers | share | value at stake |");
     let _ = writeln!(o, "|---|---|---:|---:|---:|");
     for p in &s.personas {
-        let _ = writeln!(o, "| {} | {} | {} | {} | {} |", p.id, p.name, p.size, pct(p.share), money(p.value_at_stake));
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {} | {} |",
+            p.id,
+            p.name,
+            p.size,
+            pct(p.share),
+            money(p.value_at_stake)
+        );
     }
     o.push('\n');
     for p in &s.personas {
@@ -77,7 +85,14 @@ pub fn render(s: &Summary) -> String {
     let _ = writeln!(o, "| file | kind | rows read | rows rejected |");
     let _ = writeln!(o, "|---|---|---:|---:|");
     for f in &s.inputs {
-        let _ = writeln!(o, "| {} | {} | {} | {} |", f.path, f.kind.name(), f.rows_read, f.rows_rejected);
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {} |",
+            f.path,
+            f.kind.name(),
+            f.rows_read,
+            f.rows_rejected
+        );
     }
     let _ = writeln!(
         o,
@@ -94,7 +109,11 @@ pub fn render(s: &Summary) -> String {
             crate::pipeline::schema::BadRows::Skip => "skipped and counted",
         }
     );
-    let _ = writeln!(o, "\nClustering features: {}.", s.cluster_features.join(", "));
+    let _ = writeln!(
+        o,
+        "\nClustering features: {}.",
+        s.cluster_features.join(", ")
+    );
     for (f, n) in &s.matrix.filled {
         let _ = writeln!(o, "- {f}: {n} gaps filled with the median");
     }

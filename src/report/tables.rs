@@ -38,16 +38,31 @@ pub fn assignments(
     personas: &[Persona],
     features_used: &[String],
 ) -> Vec<Col> {
-    let ids: Vec<String> = assigned.iter().map(|a| personas[a.persona].id.clone()).collect();
-    let names: Vec<String> = assigned.iter().map(|a| personas[a.persona].name.clone()).collect();
-    let second: Vec<String> = assigned.iter().map(|a| personas[a.second].id.clone()).collect();
+    let ids: Vec<String> = assigned
+        .iter()
+        .map(|a| personas[a.persona].id.clone())
+        .collect();
+    let names: Vec<String> = assigned
+        .iter()
+        .map(|a| personas[a.persona].name.clone())
+        .collect();
+    let second: Vec<String> = assigned
+        .iter()
+        .map(|a| personas[a.second].id.clone())
+        .collect();
     let mut cols = vec![
         Col::Text("customer_id", table.customers.clone()),
         Col::Text("persona_id", ids),
         Col::Text("persona_name", names),
-        Col::Num("distance".into(), assigned.iter().map(|a| Some(a.distance)).collect()),
+        Col::Num(
+            "distance".into(),
+            assigned.iter().map(|a| Some(a.distance)).collect(),
+        ),
         Col::Text("second_persona_id", second),
-        Col::Num("margin".into(), assigned.iter().map(|a| Some(a.margin)).collect()),
+        Col::Num(
+            "margin".into(),
+            assigned.iter().map(|a| Some(a.margin)).collect(),
+        ),
     ];
     for f in features_used {
         if let Some(Values::Num(v)) = table.column(f).map(|c| &c.values) {
@@ -60,17 +75,35 @@ pub fn assignments(
 /// The personas table: profile, lifecycle and device mix, and mean, median and z of every feature.
 pub fn personas(personas: &[Persona]) -> Vec<Col> {
     let mut cols = vec![
-        Col::Text("persona_id", personas.iter().map(|p| p.id.clone()).collect()),
-        Col::Text("persona_name", personas.iter().map(|p| p.name.clone()).collect()),
-        Col::Num("size".into(), personas.iter().map(|p| Some(p.size as f64)).collect()),
-        Col::Num("share".into(), personas.iter().map(|p| Some(p.share)).collect()),
-        Col::Num("value_at_stake".into(), personas.iter().map(|p| Some(p.value_at_stake)).collect()),
+        Col::Text(
+            "persona_id",
+            personas.iter().map(|p| p.id.clone()).collect(),
+        ),
+        Col::Text(
+            "persona_name",
+            personas.iter().map(|p| p.name.clone()).collect(),
+        ),
+        Col::Num(
+            "size".into(),
+            personas.iter().map(|p| Some(p.size as f64)).collect(),
+        ),
+        Col::Num(
+            "share".into(),
+            personas.iter().map(|p| Some(p.share)).collect(),
+        ),
+        Col::Num(
+            "value_at_stake".into(),
+            personas.iter().map(|p| Some(p.value_at_stake)).collect(),
+        ),
     ];
     for stage in ["new", "active", "loyal", "lapsing"] {
         if personas.iter().any(|p| !p.lifecycle.is_empty()) {
             cols.push(Col::Num(
                 format!("lifecycle_{stage}"),
-                personas.iter().map(|p| Some(p.lifecycle.get(stage).copied().unwrap_or(0.0))).collect(),
+                personas
+                    .iter()
+                    .map(|p| Some(p.lifecycle.get(stage).copied().unwrap_or(0.0)))
+                    .collect(),
             ));
         }
     }
@@ -78,18 +111,27 @@ pub fn personas(personas: &[Persona]) -> Vec<Col> {
         if personas.iter().any(|p| !p.devices.is_empty()) {
             cols.push(Col::Num(
                 format!("device_{device}"),
-                personas.iter().map(|p| Some(p.devices.get(device).copied().unwrap_or(0.0))).collect(),
+                personas
+                    .iter()
+                    .map(|p| Some(p.devices.get(device).copied().unwrap_or(0.0)))
+                    .collect(),
             ));
         }
     }
     if let Some(first) = personas.first() {
         for (j, st) in first.stats.iter().enumerate() {
             for (what, get) in [
-                ("mean", (|s: &crate::pipeline::personas::FeatureStat| s.mean) as fn(&_) -> Option<f64>),
+                (
+                    "mean",
+                    (|s: &crate::pipeline::personas::FeatureStat| s.mean) as fn(&_) -> Option<f64>,
+                ),
                 ("median", |s| s.median),
                 ("z", |s| s.z),
             ] {
-                cols.push(Col::Num(format!("{what}_{}", st.feature), personas.iter().map(|p| get(&p.stats[j])).collect()));
+                cols.push(Col::Num(
+                    format!("{what}_{}", st.feature),
+                    personas.iter().map(|p| get(&p.stats[j])).collect(),
+                ));
             }
         }
     }

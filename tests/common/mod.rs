@@ -47,3 +47,42 @@ pub fn list_dir(dir: &Path) -> Vec<String> {
     v.sort();
     v
 }
+
+/// Adjusted Rand index of two labelings (Hubert and Arabie), from the contingency table.
+pub fn adjusted_rand_index(a: &[String], b: &[String]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    let n = a.len() as f64;
+    let mut table: BTreeMap<(&str, &str), f64> = BTreeMap::new();
+    let mut rows: BTreeMap<&str, f64> = BTreeMap::new();
+    let mut cols: BTreeMap<&str, f64> = BTreeMap::new();
+    for (x, y) in a.iter().zip(b) {
+        *table.entry((x, y)).or_default() += 1.0;
+        *rows.entry(x).or_default() += 1.0;
+        *cols.entry(y).or_default() += 1.0;
+    }
+    let c2 = |v: f64| v * (v - 1.0) / 2.0;
+    let index: f64 = table.values().map(|v| c2(*v)).sum();
+    let sa: f64 = rows.values().map(|v| c2(*v)).sum();
+    let sb: f64 = cols.values().map(|v| c2(*v)).sum();
+    let expected = sa * sb / c2(n);
+    let max = (sa + sb) / 2.0;
+    (index - expected) / (max - expected)
+}
+
+/// Runs `segment` with the given arguments in `dir`; returns the run directory.
+pub fn segment(dir: &Path, data: &Path, out: &str, extra: &[&str]) -> PathBuf {
+    let run = dir.join(out);
+    let mut cmd = cartsona();
+    cmd.arg("segment")
+        .arg("--carts")
+        .arg(data.join("carts.csv"))
+        .arg("--orders")
+        .arg(data.join("orders.csv"))
+        .arg("--engagement")
+        .arg(data.join("engagement.csv"))
+        .arg("--out")
+        .arg(&run)
+        .args(extra);
+    cmd.assert().success();
+    run
+}
