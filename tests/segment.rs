@@ -14,6 +14,7 @@ use tempfile::TempDir;
 /// - `deal-*`: 3 small discounted orders (about 25) and a discounted cart of about 25;
 /// - `vip-*`: 8 orders of about 300, a cart of about 1,000 abandoned at payment on desktop;
 /// - `new-*`: no orders, a cart of about 70 on mobile, returns and shipping page views.
+///
 /// Values vary a little inside each group so no two shoppers are identical.
 fn planted(dir: &Path) {
     let mut carts = String::from(

@@ -185,7 +185,7 @@ fn truth_csv(archetypes: &[Archetype]) -> Result<Vec<u8>> {
     for (i, a) in archetypes.iter().enumerate() {
         w.write_record([synth::customer_id(i).as_str(), a.name()])?;
     }
-    Ok(w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)
+    w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 pub fn run(args: &GenerateArgs, quiet: bool) -> Result<u8> {

@@ -93,7 +93,7 @@ pub fn features_csv(table: &FeatureTable) -> Result<Vec<u8>> {
         }
         w.write_record(&rec)?;
     }
-    Ok(w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)
+    w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// Renders the features table as Parquet (numbers as Float64, categories as String).
@@ -251,7 +251,7 @@ pub enum Field<'a> {
 
 /// Writes a table row by row as CSV, or as Parquet in row groups of bounded size.
 pub enum TableSink {
-    Csv(csv::Writer<std::io::BufWriter<std::fs::File>>),
+    Csv(Box<csv::Writer<std::io::BufWriter<std::fs::File>>>),
     Parquet(Box<ParquetSink>),
 }
 
@@ -279,7 +279,7 @@ impl TableSink {
         if !parquet {
             let mut w = csv::Writer::from_writer(std::io::BufWriter::with_capacity(1 << 20, file));
             w.write_record(columns.iter().map(|c| c.0))?;
-            return Ok(TableSink::Csv(w));
+            return Ok(TableSink::Csv(Box::new(w)));
         }
         let n = columns.len();
         Ok(TableSink::Parquet(Box::new(ParquetSink {

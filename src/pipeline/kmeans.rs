@@ -150,7 +150,9 @@ struct Step {
 fn assign(x: &Array2<f64>, centroids: &Array2<f64>) -> Step {
     let (n, d) = x.dim();
     let k = centroids.nrows();
-    let parts: Vec<(Vec<usize>, Vec<f64>, Array2<f64>, Vec<usize>)> = (0..n.div_ceil(CHUNK))
+    /// One chunk's labels, distances, per-cluster sums and counts.
+    type Part = (Vec<usize>, Vec<f64>, Array2<f64>, Vec<usize>);
+    let parts: Vec<Part> = (0..n.div_ceil(CHUNK))
         .into_par_iter()
         .map(|c| {
             let lo = c * CHUNK;

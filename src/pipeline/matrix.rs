@@ -173,7 +173,8 @@ pub fn fit(
         let mean = clipped.iter().sum::<f64>() / n;
         let var = clipped.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n;
         let sd = var.sqrt();
-        if !(sd > 1e-12 * mean.abs().max(1.0)) {
+        // Also catches a NaN sd.
+        if sd.is_nan() || sd <= 1e-12 * mean.abs().max(1.0) {
             report.dropped.push((
                 name.clone(),
                 "no variance among abandoners (after clipping)".into(),
