@@ -56,6 +56,13 @@ cartsona segment --config cartsona.toml --out runs/2025-02 --quiet    # from cro
 --orders exports/orders.csv --out runs/2025-02-assigned"
     )]
     Assign(AssignArgs),
+    /// Compare two runs and fail (exit 1) when personas drifted past the thresholds (for CI).
+    #[command(
+        after_help = "Example:\n  cartsona drift --baseline runs/2025-01 --current runs/2025-02 --out drift/2025-02\n\n\
+Writes drift.json, drift.md and junit.xml. Exit 0 within thresholds (warnings allowed), 1 when a \
+fail threshold is crossed, 2 when the runs cannot be compared."
+    )]
+    Drift(DriftArgs),
     /// Find the abandoners and write one row of features per abandoner (CSV or Parquet).
     #[command(
         after_help = "Example:\n  cartsona features --carts carts.csv --orders orders.csv --engagement events.csv \\\n      \
@@ -154,6 +161,65 @@ pub struct SegmentArgs {
     /// Format of the assignments file.
     #[arg(long, value_enum, default_value = "csv")]
     pub format: OutFormat,
+    /// An earlier run's model.json (or its run directory): personas that match keep their ids and names.
+    #[arg(long, value_name = "MODEL")]
+    pub baseline: Option<PathBuf>,
+    /// Largest centroid distance, in baseline standard deviations, at which a persona keeps a
+    /// baseline persona's id [default: 1.5]
+    #[arg(long, value_name = "SD")]
+    pub max_match_distance: Option<f64>,
+}
+
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    /// The earlier run directory.
+    #[arg(long, value_name = "RUN")]
+    pub baseline: PathBuf,
+    /// The later run directory (segmented with --baseline, or assigned with the baseline's model).
+    #[arg(long, value_name = "RUN")]
+    pub current: PathBuf,
+    /// Directory for drift.json, drift.md and junit.xml (written atomically).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Replace DIR if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// Compare runs clustered on different features (on their common features).
+    #[arg(long)]
+    pub allow_feature_change: bool,
+    /// PSI of the persona shares: warn above [default: 0.1]
+    #[arg(long, value_name = "X")]
+    pub share_psi_warn: Option<f64>,
+    /// PSI of the persona shares: fail above [default: 0.25]
+    #[arg(long, value_name = "X")]
+    pub share_psi_fail: Option<f64>,
+    /// Change of one persona's share (absolute): warn above [default: 0.05]
+    #[arg(long, value_name = "X")]
+    pub share_change_warn: Option<f64>,
+    /// Change of one persona's share (absolute): fail above [default: 0.10]
+    #[arg(long, value_name = "X")]
+    pub share_change_fail: Option<f64>,
+    /// Centroid shift in baseline standard deviations: warn above [default: 0.5]
+    #[arg(long, value_name = "SD")]
+    pub centroid_shift_warn: Option<f64>,
+    /// Centroid shift in baseline standard deviations: fail above [default: 1.0]
+    #[arg(long, value_name = "SD")]
+    pub centroid_shift_fail: Option<f64>,
+    /// PSI of a clustering feature against the baseline deciles: warn above [default: 0.1]
+    #[arg(long, value_name = "X")]
+    pub feature_psi_warn: Option<f64>,
+    /// PSI of a clustering feature against the baseline deciles: fail above [default: 0.25]
+    #[arg(long, value_name = "X")]
+    pub feature_psi_fail: Option<f64>,
+    /// Kolmogorov-Smirnov statistic of a feature: warn above [default: 0.1]
+    #[arg(long, value_name = "X")]
+    pub ks_warn: Option<f64>,
+    /// Share of shoppers in both runs who kept their persona: warn below [default: 0.8]
+    #[arg(long, value_name = "X")]
+    pub stayed_warn: Option<f64>,
+    /// Share of shoppers in both runs who kept their persona: fail below [default: 0.6]
+    #[arg(long, value_name = "X")]
+    pub stayed_fail: Option<f64>,
 }
 
 #[derive(Debug, Args)]

@@ -31,6 +31,9 @@ pub struct FileConfig {
     pub features: FileFeatures,
     #[serde(default)]
     pub segment: FileSegment,
+    /// Drift thresholds: any field of `Thresholds` (docs/drift.md).
+    #[serde(default)]
+    pub drift: Option<toml::Table>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -43,6 +46,7 @@ pub struct FileSegment {
     pub seed: Option<u64>,
     pub restarts: Option<usize>,
     pub cluster_features: Option<Vec<String>>,
+    pub max_match_distance: Option<f64>,
 }
 
 /// One path or several.
@@ -342,4 +346,82 @@ pub fn cluster_params(
         features,
         explicit,
     ))
+}
+
+/// Drift thresholds: defaults, then `[drift]` of cartsona.toml, then flags.
+pub fn drift_thresholds(
+    args: &crate::cli::DriftArgs,
+    loaded: &Loaded,
+) -> Result<crate::pipeline::drift::Thresholds> {
+    use crate::pipeline::drift::Thresholds;
+    let mut t = Thresholds::default();
+    if let Some(table) = &loaded.file.drift {
+        let mut merged = toml::Table::try_from(&t).expect("thresholds serialise");
+        for (k, v) in table {
+            if !merged.contains_key(k) {
+                let known: Vec<&String> = merged.keys().collect();
+                bail!(
+                    "cartsona.toml: [drift] {k}: unknown threshold; the thresholds are: {known:?}"
+                );
+            }
+            merged.insert(k.clone(), v.clone());
+        }
+        t = merged
+            .try_into()
+            .map_err(|e| anyhow::anyhow!("cartsona.toml: [drift]: {e}"))?;
+    }
+    let flags = [
+        (
+            args.share_psi_warn,
+            &mut t.share_psi_warn,
+            "--share-psi-warn",
+        ),
+        (
+            args.share_psi_fail,
+            &mut t.share_psi_fail,
+            "--share-psi-fail",
+        ),
+        (
+            args.share_change_warn,
+            &mut t.share_change_warn,
+            "--share-change-warn",
+        ),
+        (
+            args.share_change_fail,
+            &mut t.share_change_fail,
+            "--share-change-fail",
+        ),
+        (
+            args.centroid_shift_warn,
+            &mut t.centroid_shift_warn,
+            "--centroid-shift-warn",
+        ),
+        (
+            args.centroid_shift_fail,
+            &mut t.centroid_shift_fail,
+            "--centroid-shift-fail",
+        ),
+        (
+            args.feature_psi_warn,
+            &mut t.feature_psi_warn,
+            "--feature-psi-warn",
+        ),
+        (
+            args.feature_psi_fail,
+            &mut t.feature_psi_fail,
+            "--feature-psi-fail",
+        ),
+        (args.ks_warn, &mut t.ks_warn, "--ks-warn"),
+        (args.stayed_warn, &mut t.stayed_warn, "--stayed-warn"),
+        (args.stayed_fail, &mut t.stayed_fail, "--stayed-fail"),
+    ];
+    for (flag, slot, name) in flags {
+        if let Some(v) = flag {
+            if !v.is_finite() || v < 0.0 {
+                bail!("{name} {v}: give a number >= 0");
+            }
+            *slot = v;
+        }
+    }
+    Ok(t)
 }

@@ -7,6 +7,7 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::pipeline::features::{FeatureTable, Values};
+use crate::pipeline::lineage::{id_number, Lineage, Retired};
 use crate::pipeline::matrix::{quantile_sorted, Scaler};
 use crate::pipeline::personas::{Evidence, Play};
 use crate::pipeline::select::KRow;
@@ -55,6 +56,18 @@ pub struct Model {
     pub k_selection: Vec<KRow>,
     pub chosen_k: usize,
     pub reason: String,
+    /// The baseline model this run was matched against (`--baseline`), if any.
+    #[serde(default)]
+    pub baseline: Option<String>,
+    /// For each persona: the baseline persona it continues, if any.
+    #[serde(default)]
+    pub lineage: Vec<Lineage>,
+    /// Every persona retired so far (carried over from the baseline, plus those retired now).
+    #[serde(default)]
+    pub retired: Vec<Retired>,
+    /// The number of the next fresh persona id: ids are never reused.
+    #[serde(default)]
+    pub next_persona_number: usize,
 }
 
 impl Model {
@@ -92,6 +105,21 @@ impl Model {
             );
         }
         Ok(model)
+    }
+}
+
+impl Model {
+    /// The next fresh persona number: past every id this model or its ancestors issued.
+    pub fn next_number(&self) -> usize {
+        let seen = self
+            .personas
+            .iter()
+            .map(|p| p.id.as_str())
+            .chain(self.retired.iter().map(|r| r.id.as_str()))
+            .filter_map(id_number)
+            .max()
+            .unwrap_or(0);
+        self.next_persona_number.max(seen + 1)
     }
 }
 

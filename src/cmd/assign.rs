@@ -121,6 +121,8 @@ pub fn run(args: &AssignArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
         customers: fsum.customers,
         carts: fsum.carts,
         abandoned_carts: fsum.abandoned_carts,
+        abandoned_carts_in_lookback: fsum.abandoned_carts_in_lookback,
+        rows_after_as_of: fsum.rows_after_as_of.clone(),
         abandoners: fsum.abandoners,
         value_at_stake: fsum.value_at_stake,
         features_left_out: fsum.left_out.clone(),
@@ -139,6 +141,9 @@ pub fn run(args: &AssignArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
             model.as_of
         ),
         personas,
+        baseline: None,
+        lineage: Vec::new(),
+        retired_now: Vec::new(),
         warnings,
         files: run_files(args.format),
     };

@@ -9,6 +9,7 @@ use crate::pipeline::schema::{self, Dataset, ValidationReport};
 use crate::progress::Progress;
 
 pub mod assign;
+pub mod drift;
 pub mod features;
 pub mod generate;
 pub mod segment;
@@ -22,6 +23,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Generate(args) => generate::run(args, cli.quiet),
         Command::Segment(args) => segment::run(args, &loaded, cli.quiet),
         Command::Assign(args) => assign::run(args, &loaded, cli.quiet),
+        Command::Drift(args) => drift::run(args, &loaded, cli.quiet),
     }
 }
 

@@ -9,6 +9,8 @@ use crate::io::write::StagedDir;
 use crate::model::{self, Model, ModelPersona, RunConfig, FORMAT_VERSION};
 use crate::pipeline::assign::Assignment;
 use crate::pipeline::features::FeatureTable;
+use crate::pipeline::lineage::{self, Lineage, Retired};
+use crate::pipeline::personas::Persona;
 use crate::pipeline::{assign, features, matrix, personas, select};
 use crate::progress::Progress;
 use crate::report::{markdown, tables, Summary};
@@ -60,6 +62,47 @@ pub fn run(args: &SegmentArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
     let assigned = assign::nearest_two(&x, &centroids);
     let used: Vec<String> = scaler.features.iter().map(|f| f.name.clone()).collect();
 
+    // Stable identity against a baseline run, then personas in id order.
+    let max_distance = args
+        .max_match_distance
+        .or(loaded.file.segment.max_match_distance)
+        .unwrap_or(1.5);
+    if !(max_distance.is_finite() && max_distance >= 0.0) {
+        bail!("--max-match-distance {max_distance}: give a distance >= 0 in baseline standard deviations, like 1.5");
+    }
+    let mut personas = personas;
+    let ids = match &args.baseline {
+        None => Identity {
+            next_number: k + 1,
+            ..Identity::default()
+        },
+        Some(path) => {
+            let labels: Vec<usize> = assigned.iter().map(|a| a.persona).collect();
+            match_baseline(path, max_distance, &table, &labels, &mut personas)?
+        }
+    };
+    let order = {
+        let mut o: Vec<usize> = (0..k).collect();
+        o.sort_by_key(|&i| (lineage::id_number(&personas[i].id).unwrap_or(usize::MAX), i));
+        o
+    };
+    let mut position = vec![0usize; k];
+    for (new, &old) in order.iter().enumerate() {
+        position[old] = new;
+    }
+    let personas: Vec<_> = order.iter().map(|&i| personas[i].clone()).collect();
+    let centroids = centroids.select(ndarray::Axis(0), &order);
+    let assigned: Vec<Assignment> = assigned
+        .into_iter()
+        .map(|a| Assignment {
+            persona: position[a.persona],
+            second: position[a.second],
+            ..a
+        })
+        .collect();
+    let mut lineage_rows = ids.lineage;
+    lineage_rows.sort_by_key(|l| lineage::id_number(&l.id));
+
     let files = run_files(args.format);
     let run_config = RunConfig {
         abandon_after: fsum.windows.abandon_after.clone(),
@@ -98,6 +141,10 @@ pub fn run(args: &SegmentArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
         k_selection: selection.table.clone(),
         chosen_k: k,
         reason: selection.reason.clone(),
+        baseline: ids.baseline.clone(),
+        lineage: lineage_rows.clone(),
+        retired: ids.retired_all,
+        next_persona_number: ids.next_number,
     };
     let mut warnings: Vec<String> = report
         .files
@@ -123,6 +170,8 @@ pub fn run(args: &SegmentArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
         customers: fsum.customers,
         carts: fsum.carts,
         abandoned_carts: fsum.abandoned_carts,
+        abandoned_carts_in_lookback: fsum.abandoned_carts_in_lookback,
+        rows_after_as_of: fsum.rows_after_as_of.clone(),
         abandoners: fsum.abandoners,
         value_at_stake: fsum.value_at_stake,
         features_left_out: fsum.left_out.clone(),
@@ -133,6 +182,9 @@ pub fn run(args: &SegmentArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
         chosen_k: k,
         reason: selection.reason,
         personas,
+        baseline: ids.baseline,
+        lineage: lineage_rows,
+        retired_now: ids.retired_now,
         warnings,
         files: files.clone(),
     };
@@ -205,4 +257,99 @@ pub fn print_done(summary: &Summary, out: &std::path::Path) {
         );
     }
     println!("wrote {} to {}", summary.files.join(", "), out.display());
+}
+
+/// What matching against a baseline decided.
+#[derive(Default)]
+struct Identity {
+    baseline: Option<String>,
+    lineage: Vec<Lineage>,
+    retired_now: Vec<Retired>,
+    retired_all: Vec<Retired>,
+    next_number: usize,
+}
+
+/// Gives matched personas their baseline id and name, the others fresh ids.
+fn match_baseline(
+    path: &std::path::Path,
+    max_distance: f64,
+    table: &FeatureTable,
+    labels: &[usize],
+    personas: &mut [Persona],
+) -> Result<Identity> {
+    let path = if path.is_dir() {
+        path.join("model.json")
+    } else {
+        path.to_path_buf()
+    };
+    let base = Model::load(&path).map_err(|e| anyhow::anyhow!("--baseline: {e:#}"))?;
+    let k = personas.len();
+    let new = lineage::centroids_in_baseline_space(&base, table, labels, k)?;
+    let d = base.scaler.features.len();
+    let mut old = Array2::<f64>::zeros((base.personas.len(), d));
+    for (j, p) in base.personas.iter().enumerate() {
+        old.row_mut(j)
+            .assign(&ndarray::ArrayView1::from(&p.centroid[..]));
+    }
+    let m = lineage::match_personas(&new, &old, max_distance);
+    let mut next = base.next_number();
+    let mut out = Identity {
+        baseline: Some(path.display().to_string()),
+        ..Identity::default()
+    };
+    for (i, p) in personas.iter_mut().enumerate() {
+        let nearest = (0..old.nrows())
+            .map(|j| m.distances[[i, j]])
+            .fold(f64::INFINITY, f64::min);
+        match m.matched[i] {
+            Some(j) => {
+                p.id = base.personas[j].id.clone();
+                p.name = base.personas[j].name.clone();
+                out.lineage.push(Lineage {
+                    id: p.id.clone(),
+                    baseline_id: Some(p.id.clone()),
+                    distance: m.distances[[i, j]],
+                    matched: true,
+                });
+            }
+            None => {
+                p.id = format!("P{next}");
+                next += 1;
+                out.lineage.push(Lineage {
+                    id: p.id.clone(),
+                    baseline_id: None,
+                    distance: nearest,
+                    matched: false,
+                });
+            }
+        }
+    }
+    // A fresh persona never takes a name that a kept persona holds.
+    let kept: Vec<String> = personas
+        .iter()
+        .zip(&m.matched)
+        .filter(|(_, mm)| mm.is_some())
+        .map(|(p, _)| p.name.clone())
+        .collect();
+    for (p, mm) in personas.iter_mut().zip(&m.matched) {
+        if mm.is_none() && kept.contains(&p.name) {
+            p.name = format!("{} {}", p.name, p.id);
+        }
+    }
+    for (j, bp) in base.personas.iter().enumerate() {
+        if !m.matched.contains(&Some(j)) {
+            let nearest = (0..k)
+                .map(|i| m.distances[[i, j]])
+                .fold(f64::INFINITY, f64::min);
+            out.retired_now.push(Retired {
+                id: bp.id.clone(),
+                name: bp.name.clone(),
+                nearest_distance: nearest,
+            });
+        }
+    }
+    out.retired_all = base.retired.clone();
+    out.retired_all.extend(out.retired_now.iter().cloned());
+    out.next_number = next;
+    Ok(out)
 }

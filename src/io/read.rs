@@ -355,3 +355,79 @@ fn column_text(src: &Source, col: &Column) -> Result<Vec<Option<String>>> {
         ),
     }
 }
+
+/// Reads a run directory written by `segment` or `assign`: model.json and assignments (CSV or
+/// Parquet), for `drift`.
+pub fn load_run(dir: &Path, flag: &str) -> Result<crate::pipeline::drift::RunData> {
+    if !dir.is_dir() {
+        bail!("{flag} {}: no such run directory", dir.display());
+    }
+    let model = crate::model::Model::load(&dir.join("model.json"))
+        .map_err(|e| anyhow::anyhow!("{flag}: {e:#}"))?;
+    let path = ["assignments.csv", "assignments.parquet"]
+        .iter()
+        .map(|n| dir.join(n))
+        .find(|p| p.is_file())
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "{flag} {}: no assignments.csv or assignments.parquet in the run",
+                dir.display()
+            )
+        })?;
+    let src = Source {
+        format: format_of(&path).expect("known name"),
+        path,
+    };
+    let features: Vec<String> = model
+        .scaler
+        .features
+        .iter()
+        .map(|f| f.name.clone())
+        .collect();
+    let mut wanted = vec!["customer_id".to_string(), "persona_id".to_string()];
+    wanted.extend(features.iter().cloned());
+    let mut assignments = Vec::new();
+    let mut values: Vec<Vec<Option<f64>>> = vec![Vec::new(); features.len()];
+    let file = src.display();
+    scan(
+        &src,
+        CsvOptions { delimiter: b',' },
+        |header| {
+            wanted
+                .iter()
+                .enumerate()
+                .map(|(i, w)| {
+                    let pos = header.iter().position(|h| h == w);
+                    if pos.is_none() && i < 2 {
+                        bail!("{file}: column {w} is missing; is this a cartsona run?");
+                    }
+                    Ok(pos)
+                })
+                .collect()
+        },
+        |row| {
+            let text = |i: usize| row.cells[i].text().unwrap_or_default().to_string();
+            assignments.push((text(0), text(1)));
+            for (j, v) in values.iter_mut().enumerate() {
+                let cell = row.cells[j + 2].text();
+                v.push(match cell {
+                    None => None,
+                    Some(s) => Some(s.parse::<f64>().map_err(|_| {
+                        anyhow::anyhow!(
+                            "{file}: line {}, column {}: '{s}' is not a number",
+                            row.line,
+                            features[j]
+                        )
+                    })?),
+                });
+            }
+            Ok(())
+        },
+    )?;
+    Ok(crate::pipeline::drift::RunData {
+        label: dir.display().to_string(),
+        model,
+        assignments,
+        features: features.into_iter().zip(values).collect(),
+    })
+}

@@ -377,7 +377,7 @@ pub const RULES: &[Rule] = &[
 /// How many traits a name draws on, and the most words it may have.
 const NAME_TRAITS: usize = 3;
 /// The first rules of [`RULES`] say who the shopper is (first-time, loyal, deal-seeker, browser):
-/// when one applies it heads the name even if other traits score higher.
+/// when one applies, the strongest of them heads the name even if other traits score higher.
 const IDENTITY_RULES: usize = 4;
 const MAX_WORDS: usize = 4;
 
@@ -385,9 +385,9 @@ fn words(s: &str) -> usize {
     s.split_whitespace().count()
 }
 
-/// Builds the name from the applicable traits: the noun of the earliest identity rule that applies,
-/// or else of the earliest rule among the top three traits by score, preceded by the adjectives of
-/// the strongest other traits while the name stays within four words.
+/// Builds the name from the applicable traits: the noun of the strongest identity trait that
+/// applies, or else of the earliest rule among the top three traits by score, preceded by the
+/// adjectives of the strongest other traits while the name stays within four words.
 fn compose(traits: &[(usize, f64)], taken: &[String]) -> (String, Vec<usize>) {
     if traits.is_empty() {
         return ("Typical Abandoners".to_string(), Vec::new());

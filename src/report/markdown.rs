@@ -63,6 +63,32 @@ pub fn render(s: &Summary) -> String {
         let _ = writeln!(o, "| stop | {} |", pl.exit_rule);
         o.push('\n');
     }
+    if let Some(base) = &s.baseline {
+        let _ = writeln!(o, "## Compared with the baseline\n");
+        let _ = writeln!(o, "Matched against `{base}`.\n");
+        let _ = writeln!(o, "| id | persona | continues | distance (sd) |");
+        let _ = writeln!(o, "|---|---|---|---:|");
+        for l in &s.lineage {
+            let name = s
+                .personas
+                .iter()
+                .find(|p| p.id == l.id)
+                .map_or("", |p| p.name.as_str());
+            let cont = l
+                .baseline_id
+                .clone()
+                .unwrap_or_else(|| "new persona".into());
+            let _ = writeln!(o, "| {} | {} | {} | {:.2} |", l.id, name, cont, l.distance);
+        }
+        for r in &s.retired_now {
+            let _ = writeln!(
+                o,
+                "| {} | {} | retired (nearest new persona {:.2} sd away) | |",
+                r.id, r.name, r.nearest_distance
+            );
+        }
+        o.push('\n');
+    }
     let _ = writeln!(o, "## Choosing the number of personas\n");
     let _ = writeln!(o, "| k | silhouette | Calinski-Harabasz | Davies-Bouldin | inertia | smallest persona | eligible | chosen |");
     let _ = writeln!(o, "|---:|---:|---:|---:|---:|---:|:---:|:---:|");

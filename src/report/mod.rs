@@ -1,6 +1,7 @@
 //! Renderers: each takes the one [`Summary`] value (or the run's tables) and returns bytes; only
 //! `io::write` puts them on disk.
 
+pub mod drift;
 pub mod markdown;
 pub mod tables;
 
@@ -26,6 +27,9 @@ pub struct Summary {
     pub customers: usize,
     pub carts: u64,
     pub abandoned_carts: u64,
+    pub abandoned_carts_in_lookback: u64,
+    /// Rows after the as-of time, per input kind: ignored.
+    pub rows_after_as_of: std::collections::BTreeMap<&'static str, u64>,
     pub abandoners: usize,
     pub value_at_stake: f64,
     pub features_left_out: Vec<LeftOut>,
@@ -36,6 +40,11 @@ pub struct Summary {
     pub chosen_k: usize,
     pub reason: String,
     pub personas: Vec<Persona>,
+    /// The baseline model personas were matched against, if any.
+    pub baseline: Option<String>,
+    pub lineage: Vec<crate::pipeline::lineage::Lineage>,
+    /// Baseline personas with no successor in this run.
+    pub retired_now: Vec<crate::pipeline::lineage::Retired>,
     pub warnings: Vec<String>,
     pub files: Vec<String>,
 }

@@ -1,0 +1,151 @@
+//! drift.md and junit.xml, both rendered from the one DriftReport.
+
+use std::fmt::Write as _;
+
+use quick_xml::escape::escape;
+
+use crate::pipeline::drift::{DriftReport, Status};
+
+fn mark(s: Status) -> &'static str {
+    match s {
+        Status::Pass => "pass",
+        Status::Warn => "warn",
+        Status::Fail => "**FAIL**",
+    }
+}
+
+fn threshold(v: Option<f64>) -> String {
+    v.map_or("-".into(), |x| format!("{x}"))
+}
+
+pub fn markdown(r: &DriftReport) -> String {
+    let mut o = String::new();
+    let verdict = match r.status {
+        Status::Pass => "no drift over the thresholds",
+        Status::Warn => "drift over a warning threshold, none over a failure threshold",
+        Status::Fail => "drift over a failure threshold",
+    };
+    let _ = writeln!(o, "# Persona drift: {verdict}\n");
+    let _ = writeln!(
+        o,
+        "Baseline `{}` (as of {}) vs current `{}` (as of {}).\n",
+        r.baseline, r.baseline_as_of, r.current, r.current_as_of
+    );
+    let failed: Vec<&str> = r
+        .checks
+        .iter()
+        .filter(|c| c.status == Status::Fail)
+        .map(|c| c.name.as_str())
+        .collect();
+    if !failed.is_empty() {
+        let _ = writeln!(o, "Failed: {}.\n", failed.join("; "));
+    }
+    for n in &r.notes {
+        let _ = writeln!(o, "> Note: {n}\n");
+    }
+    let _ = writeln!(o, "## Persona shares (PSI {:.3})\n", r.share_psi);
+    let _ = writeln!(o, "| id | persona | baseline | current | change |");
+    let _ = writeln!(o, "|---|---|---:|---:|---:|");
+    for s in &r.shares {
+        let _ = writeln!(
+            o,
+            "| {} | {} | {:.1}% | {:.1}% | {:+.1} pts |",
+            s.id,
+            s.name,
+            s.baseline * 100.0,
+            s.current * 100.0,
+            s.change * 100.0
+        );
+    }
+    if let Some(stayed) = r.migration.stayed {
+        let _ = writeln!(
+            o,
+            "\n## Migration ({} shoppers in both runs, {:.1}% stayed)\n",
+            r.migration.shoppers_in_both,
+            stayed * 100.0
+        );
+        let _ = writeln!(
+            o,
+            "| baseline \\ current | {} |",
+            r.migration.current_ids.join(" | ")
+        );
+        let _ = writeln!(o, "|---|{}", "---:|".repeat(r.migration.current_ids.len()));
+        for (i, id) in r.migration.baseline_ids.iter().enumerate() {
+            let row: Vec<String> = r.migration.counts[i].iter().map(u64::to_string).collect();
+            let _ = writeln!(o, "| {id} | {} |", row.join(" | "));
+        }
+    }
+    let _ = writeln!(o, "\n## Checks\n");
+    let _ = writeln!(o, "| status | check | value | warn | fail | detail |");
+    let _ = writeln!(o, "|---|---|---:|---:|---:|---|");
+    for c in &r.checks {
+        let _ = writeln!(
+            o,
+            "| {} | {} | {:.3} | {} | {} | {} |",
+            mark(c.status),
+            c.name,
+            c.value,
+            threshold(c.warn),
+            threshold(c.fail),
+            c.message
+        );
+    }
+    o
+}
+
+/// JUnit XML: one test suite per check group, one test case per check; a failed check is a
+/// `<failure>` carrying its numbers, a warning is noted in `<system-out>`.
+pub fn junit(r: &DriftReport) -> String {
+    let mut groups: Vec<&str> = Vec::new();
+    for c in &r.checks {
+        if !groups.contains(&c.group.as_str()) {
+            groups.push(&c.group);
+        }
+    }
+    let total = r.checks.len();
+    let failures = r.checks.iter().filter(|c| c.status == Status::Fail).count();
+    let mut o = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(o, "<testsuites name=\"cartsona drift\" tests=\"{total}\" failures=\"{failures}\" errors=\"0\">");
+    for g in groups {
+        let cs: Vec<_> = r.checks.iter().filter(|c| c.group == g).collect();
+        let f = cs.iter().filter(|c| c.status == Status::Fail).count();
+        let _ = writeln!(o, "  <testsuite name=\"drift.{g}\" tests=\"{}\" failures=\"{f}\" errors=\"0\" skipped=\"0\">", cs.len());
+        for c in cs {
+            let _ = write!(
+                o,
+                "    <testcase classname=\"cartsona.drift.{g}\" name=\"{}\"",
+                escape(&c.name)
+            );
+            let detail = format!(
+                "{}: value {:.4}, warn at {}, fail at {}",
+                c.message,
+                c.value,
+                threshold(c.warn),
+                threshold(c.fail)
+            );
+            match c.status {
+                Status::Pass => {
+                    let _ = writeln!(o, " />");
+                }
+                Status::Warn => {
+                    let _ = writeln!(
+                        o,
+                        ">\n      <system-out>warning: {}</system-out>\n    </testcase>",
+                        escape(&detail)
+                    );
+                }
+                Status::Fail => {
+                    let _ = writeln!(
+                        o,
+                        ">\n      <failure message=\"{}\" type=\"threshold\">{}</failure>\n    </testcase>",
+                        escape(&c.message),
+                        escape(&detail)
+                    );
+                }
+            }
+        }
+        let _ = writeln!(o, "  </testsuite>");
+    }
+    o.push_str("</testsuites>\n");
+    o
+}
