@@ -95,8 +95,19 @@ pub fn match_personas(new: &Array2<f64>, baseline: &Array2<f64>, max_distance: f
                 .sqrt();
         }
     }
-    // Integer costs (micro-sd) for the Hungarian method; it needs rows <= columns.
-    let cost = |i: usize, j: usize| (distances[[i, j]] * 1e6).round().min(1e15) as i64;
+    // Integer costs (micro-sd) for the Hungarian method; it needs rows <= columns. A pair beyond
+    // the maximum costs one large constant, more than any sum of valid pairs: the solver first
+    // keeps as many valid matches as it can, then makes them as close as it can. (Plain min-sum
+    // could prefer pairing a persona with a far one, dropped afterwards, over a valid match.)
+    const CAP: i64 = 1_000_000_000_000;
+    let cost = |i: usize, j: usize| {
+        let d = distances[[i, j]];
+        if d > max_distance {
+            CAP
+        } else {
+            (d * 1e6).round() as i64
+        }
+    };
     let mut matched = vec![None; n];
     if n <= b {
         let m = Matrix::from_fn(n, b, |(i, j)| cost(i, j));
