@@ -286,7 +286,7 @@ fn mapping_names_an_unknown_canonical_column() {
 }
 
 #[test]
-fn out_in_a_missing_directory() {
+fn out_under_a_file() {
     let dir = TempDir::new().unwrap();
     std::fs::write(dir.path().join("carts.csv"), carts(&[GOOD])).unwrap();
     cartsona()
@@ -296,14 +296,63 @@ fn out_in_a_missing_directory() {
             "--carts",
             "carts.csv",
             "--out",
-            "no/such/dir/out.csv",
+            "carts.csv/out.csv",
         ])
         .assert()
         .code(2)
         .stderr(contains(
-            "--out no/such/dir/out.csv: the directory no/such/dir does not exist",
+            "--out carts.csv/out.csv: cannot create the directory carts.csv",
         ));
     assert_eq!(list_dir(dir.path()), ["carts.csv"]);
+}
+
+#[test]
+fn out_in_a_missing_directory_is_created() {
+    let dir = TempDir::new().unwrap();
+    std::fs::write(dir.path().join("carts.csv"), carts(&[GOOD])).unwrap();
+    cartsona()
+        .current_dir(dir.path())
+        .args([
+            "features",
+            "--carts",
+            "carts.csv",
+            "--as-of",
+            "2025-03-01",
+            "--out",
+            "new/dir/out.csv",
+        ])
+        .assert()
+        .success();
+    assert!(dir.path().join("new/dir/out.csv").is_file());
+}
+
+#[test]
+fn empty_sum_is_not_negative_zero() {
+    // Regression: an empty f64 sum is -0.0 in Rust, which printed "value at stake -0.00".
+    let dir = TempDir::new().unwrap();
+    std::fs::write(
+        dir.path().join("carts.csv"),
+        carts(&["c1,k1,2025-02-28T12:00:00Z,10,mobile,cart"]),
+    )
+    .unwrap();
+    cartsona()
+        .current_dir(dir.path())
+        .args([
+            "features",
+            "--carts",
+            "carts.csv",
+            "--as-of",
+            "2025-03-01",
+            "--out",
+            "out.csv",
+        ])
+        .assert()
+        .success()
+        .stdout(contains(
+            "0 abandoners of 1 customers, value at stake 0.00;",
+        ));
+    let summary = std::fs::read_to_string(dir.path().join("out.summary.json")).unwrap();
+    assert!(summary.contains("\"value_at_stake\": 0.0,"), "{summary}");
 }
 
 #[test]

@@ -22,13 +22,20 @@ pub fn check_writable(path: &Path, force: bool, flag: &str) -> Result<()> {
             path.display()
         );
     }
+    make_parent(path, flag)
+}
+
+/// Creates the missing parent directories of an output, like `mkdir -p`.
+fn make_parent(path: &Path, flag: &str) -> Result<()> {
     let parent = parent_dir(path);
     if !parent.is_dir() {
-        bail!(
-            "{flag} {}: the directory {} does not exist",
-            path.display(),
-            parent.display()
-        );
+        std::fs::create_dir_all(&parent).with_context(|| {
+            format!(
+                "{flag} {}: cannot create the directory {}",
+                path.display(),
+                parent.display()
+            )
+        })?;
     }
     Ok(())
 }
@@ -141,14 +148,8 @@ impl StagedDir {
                 );
             }
         }
+        make_parent(dest, flag)?;
         let parent = parent_dir(dest);
-        if !parent.is_dir() {
-            bail!(
-                "{flag} {}: the directory {} does not exist",
-                dest.display(),
-                parent.display()
-            );
-        }
         let name = dest
             .file_name()
             .map(|n| n.to_string_lossy().to_string())

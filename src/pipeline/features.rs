@@ -460,8 +460,12 @@ pub fn compute(ds: &Dataset, p: &FeatureParams) -> Result<(FeatureTable, Feature
         columns.push(FeatureColumn { name, values });
     }
 
-    let value_at_stake = rows.iter().map(|a| last_value(a)).sum();
-    let abandoned_value_sum = rows.iter().map(|a| a.abandoned_total).sum();
+    // fold from +0.0: an empty f64 sum is -0.0.
+    let value_at_stake = rows.iter().map(|a| last_value(a)).fold(0.0, |s, v| s + v);
+    let abandoned_value_sum = rows
+        .iter()
+        .map(|a| a.abandoned_total)
+        .fold(0.0, |s, v| s + v);
     let summary = FeatureSummary {
         as_of: timefmt::format_timestamp(t),
         as_of_source,

@@ -392,11 +392,8 @@ fn compose(traits: &[(usize, f64)], taken: &[String]) -> (String, Vec<usize>) {
     if traits.is_empty() {
         return ("Typical Abandoners".to_string(), Vec::new());
     }
-    let identity = traits
-        .iter()
-        .map(|t| t.0)
-        .filter(|&r| r < IDENTITY_RULES)
-        .min();
+    // `traits` is sorted by score (ties: rule order), so the first identity trait is the strongest.
+    let identity = traits.iter().map(|t| t.0).find(|&r| r < IDENTITY_RULES);
     let head = identity.unwrap_or_else(|| {
         traits
             .iter()
@@ -516,7 +513,11 @@ pub fn build(
     for cl in 0..k {
         let members: Vec<usize> = (0..n).filter(|&i| labels[i] == cl).collect();
         let size = members.len();
-        let value_at_stake: f64 = members.iter().map(|&i| last_value[i].unwrap_or(0.0)).sum();
+        // fold from +0.0: an empty f64 sum is -0.0 (an empty persona under `assign`).
+        let value_at_stake = members
+            .iter()
+            .map(|&i| last_value[i].unwrap_or(0.0))
+            .fold(0.0, |s, v| s + v);
         let mut stats = Vec::new();
         let mut lifecycle = BTreeMap::new();
         let mut devices = BTreeMap::new();
