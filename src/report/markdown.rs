@@ -106,7 +106,7 @@ pub fn render(s: &Summary) -> String {
             if r.chosen { "**yes**" } else { "" }
         );
     }
-    let _ = writeln!(o, "\n{}.\n", capitalise(&s.reason));
+    let _ = writeln!(o, "\nChosen: {}.\n", s.reason);
     let _ = writeln!(o, "## Inputs\n");
     let _ = writeln!(o, "| file | kind | rows read | rows rejected |");
     let _ = writeln!(o, "|---|---|---:|---:|");
@@ -156,12 +156,4 @@ pub fn render(s: &Summary) -> String {
         }
     }
     o
-}
-
-fn capitalise(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
-        None => String::new(),
-    }
 }
