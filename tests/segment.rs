@@ -401,3 +401,51 @@ fn out_is_a_file() {
         .code(2)
         .stderr(contains("--out run: is a file; name a directory"));
 }
+
+#[test]
+fn assign_refuses_what_it_cannot_apply() {
+    let dir = TempDir::new().unwrap();
+    planted(dir.path());
+    let run = segment(dir.path(), dir.path(), "run", &AS_OF);
+    let assign = |model: &Path, with_engagement: bool, out: &str| {
+        let mut cmd = cartsona();
+        cmd.arg("assign")
+            .arg("--model")
+            .arg(model)
+            .arg("--carts")
+            .arg(dir.path().join("carts.csv"));
+        cmd.arg("--orders").arg(dir.path().join("orders.csv"));
+        if with_engagement {
+            cmd.arg("--engagement")
+                .arg(dir.path().join("engagement.csv"));
+        }
+        cmd.args(AS_OF).arg("--out").arg(dir.path().join(out));
+        cmd.assert()
+    };
+    // The model clusters on engagement features: without engagement they cannot be computed.
+    assign(&run.join("model.json"), false, "a")
+        .code(2)
+        .stderr(contains("the model uses features this data cannot give"))
+        .stderr(contains(
+            "info_page_views: no engagement input (--engagement)",
+        ));
+    assert!(!dir.path().join("a").exists());
+    // Another format version.
+    let text = std::fs::read_to_string(run.join("model.json")).unwrap();
+    std::fs::write(
+        dir.path().join("v2.json"),
+        text.replacen("\"format_version\": 1", "\"format_version\": 2", 1),
+    )
+    .unwrap();
+    assign(&dir.path().join("v2.json"), true, "b")
+        .code(2)
+        .stderr(contains(
+            "model format version 2 is not supported by this cartsona (it reads version 1)",
+        ));
+    // A truncated file.
+    std::fs::write(dir.path().join("cut.json"), &text[..text.len() / 2]).unwrap();
+    assign(&dir.path().join("cut.json"), true, "c")
+        .code(2)
+        .stderr(contains("not a valid model file (truncated or not JSON)"));
+    assert!(!dir.path().join("b").exists() && !dir.path().join("c").exists());
+}
