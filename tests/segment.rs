@@ -3,82 +3,11 @@
 
 mod common;
 
-use std::fmt::Write as _;
 use std::path::Path;
 
-use common::{adjusted_rand_index, cartsona, list_dir, read_csv, segment};
+use common::{adjusted_rand_index, cartsona, list_dir, planted, read_csv, segment};
 use predicates::str::contains;
 use tempfile::TempDir;
-
-/// Writes three clearly separated groups of 40 abandoners each, as of 2025-03-01:
-/// - `deal-*`: 3 small discounted orders (about 25) and a discounted cart of about 25;
-/// - `vip-*`: 8 orders of about 300, a cart of about 1,000 abandoned at payment on desktop;
-/// - `new-*`: no orders, a cart of about 70 on mobile, returns and shipping page views.
-///
-/// Values vary a little inside each group so no two shoppers are identical.
-fn planted(dir: &Path) {
-    let mut carts = String::from(
-        "customer_id,cart_id,updated_at,cart_value,device,checkout_step,discount_code\n",
-    );
-    let mut orders = String::from("customer_id,order_id,ordered_at,order_value,discount_code\n");
-    let mut events = String::from("customer_id,occurred_at,event_type,session_id,device,page\n");
-    for i in 0..40 {
-        let day = 5 + i % 20;
-        let j = (i % 7) as f64;
-        let _ = writeln!(
-            carts,
-            "deal-{i:02},cd{i},2025-02-{day:02}T10:00:00Z,{},desktop,cart,SAVE10",
-            22.0 + j
-        );
-        for o in 0..3 {
-            let _ = writeln!(
-                orders,
-                "deal-{i:02},od{i}-{o},2024-{:02}-10T10:00:00Z,{},SAVE10",
-                6 + o * 2,
-                24.0 + j
-            );
-        }
-        let _ = writeln!(
-            events,
-            "deal-{i:02},2025-02-{day:02}T09:00:00Z,session_start,sd{i},desktop,/"
-        );
-        let _ = writeln!(
-            carts,
-            "vip-{i:02},cv{i},2025-02-{day:02}T11:00:00Z,{},desktop,payment,",
-            950.0 + 10.0 * j
-        );
-        for o in 0..8 {
-            let _ = writeln!(
-                orders,
-                "vip-{i:02},ov{i}-{o},2024-{:02}-15T10:00:00Z,{},",
-                3 + o,
-                290.0 + 5.0 * j
-            );
-        }
-        let _ = writeln!(
-            events,
-            "vip-{i:02},2025-02-{day:02}T10:30:00Z,session_start,sv{i},desktop,/"
-        );
-        let _ = writeln!(
-            carts,
-            "new-{i:02},cn{i},2025-02-{day:02}T12:00:00Z,{},mobile,cart,",
-            65.0 + j
-        );
-        let _ = writeln!(
-            events,
-            "new-{i:02},2025-02-{day:02}T11:50:00Z,session_start,sn{i},mobile,/"
-        );
-        for p in 0..(2 + i % 3) {
-            let _ = writeln!(
-                events,
-                "new-{i:02},2025-02-{day:02}T11:5{p}:00Z,page_view,sn{i},mobile,/pages/returns"
-            );
-        }
-    }
-    std::fs::write(dir.join("carts.csv"), carts).unwrap();
-    std::fs::write(dir.join("orders.csv"), orders).unwrap();
-    std::fs::write(dir.join("engagement.csv"), events).unwrap();
-}
 
 const AS_OF: [&str; 2] = ["--as-of", "2025-03-01T00:00:00Z"];
 
@@ -162,6 +91,7 @@ fn planted_groups_get_the_right_k_grouping_and_names() {
             "assignments.csv",
             "model.json",
             "personas.csv",
+            "report.html",
             "report.md",
             "summary.json"
         ]

@@ -146,6 +146,7 @@ pub fn run(args: &AssignArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
         retired_now: Vec::new(),
         warnings,
         files: run_files(args.format),
+        projection: crate::pipeline::project::project(&x, &labels, k, model.config.seed),
     };
     progress.stage("writing");
     write_run(&staged, args.format, &table, &assigned, &summary, &model)?;

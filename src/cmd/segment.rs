@@ -11,9 +11,9 @@ use crate::pipeline::assign::Assignment;
 use crate::pipeline::features::FeatureTable;
 use crate::pipeline::lineage::{self, Lineage, Retired};
 use crate::pipeline::personas::Persona;
-use crate::pipeline::{assign, features, matrix, personas, select};
+use crate::pipeline::{assign, features, matrix, personas, project, select};
 use crate::progress::Progress;
-use crate::report::{markdown, tables, Summary};
+use crate::report::{html, markdown, tables, Summary};
 
 pub fn run(args: &SegmentArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
     let params = config::feature_params(&args.features, loaded)?;
@@ -187,6 +187,12 @@ pub fn run(args: &SegmentArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
         retired_now: ids.retired_now,
         warnings,
         files: files.clone(),
+        projection: project::project(
+            &x,
+            &assigned.iter().map(|a| a.persona).collect::<Vec<_>>(),
+            k,
+            select_params.seed,
+        ),
     };
 
     progress.stage("writing");
@@ -211,6 +217,7 @@ pub fn run_files(format: OutFormat) -> Vec<String> {
         "model.json".to_string(),
         "summary.json".to_string(),
         "report.md".to_string(),
+        "report.html".to_string(),
     ]
 }
 
@@ -242,6 +249,7 @@ pub fn write_run(
     staged.write("model.json", &model.to_json()?)?;
     staged.write("summary.json", &summary.to_json()?)?;
     staged.write("report.md", markdown::render(summary).as_bytes())?;
+    staged.write("report.html", html::render(summary)?.as_bytes())?;
     Ok(())
 }
 

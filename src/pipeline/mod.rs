@@ -7,5 +7,6 @@ pub mod kmeans;
 pub mod lineage;
 pub mod matrix;
 pub mod personas;
+pub mod project;
 pub mod schema;
 pub mod select;

@@ -20,6 +20,8 @@ pub struct FeatureStat {
     /// (mean within the persona - mean over all abandoners) / sd over all abandoners, on the
     /// feature's transformed scale (log1p for money and counts).
     pub z: Option<f64>,
+    /// 10th, 25th, 50th, 75th and 90th percentiles (type 7) of the known values.
+    pub quantiles: Option<[f64; 5]>,
 }
 
 /// One trait behind a name, with the numbers that justify it.
@@ -445,15 +447,18 @@ fn compose(traits: &[(usize, f64)], taken: &[String]) -> (String, Vec<usize>) {
     (name, used)
 }
 
-fn mean_median(values: &[f64]) -> (Option<f64>, Option<f64>) {
+/// Mean, median and the 10/25/50/75/90th percentiles of known values.
+fn describe(values: &[f64]) -> (Option<f64>, Option<f64>, Option<[f64; 5]>) {
     if values.is_empty() {
-        return (None, None);
+        return (None, None, None);
     }
     let mut v = values.to_vec();
     v.sort_unstable_by(f64::total_cmp);
+    let q = [0.1, 0.25, 0.5, 0.75, 0.9].map(|p| quantile_sorted(&v, p));
     (
         Some(v.iter().sum::<f64>() / v.len() as f64),
-        Some(quantile_sorted(&v, 0.5)),
+        Some(q[2]),
+        Some(q),
     )
 }
 
@@ -526,7 +531,7 @@ pub fn build(
             match &c.values {
                 Values::Num(v) => {
                     let raw: Vec<f64> = members.iter().filter_map(|&i| v[i]).collect();
-                    let (mean, median) = mean_median(&raw);
+                    let (mean, median, quantiles) = describe(&raw);
                     let z = overall_t
                         .get(c.name)
                         .filter(|o| o.1 > 0.0 && !raw.is_empty())
@@ -546,6 +551,7 @@ pub fn build(
                         mean,
                         median,
                         z,
+                        quantiles,
                     });
                 }
                 Values::Cat(v) => {

@@ -1,7 +1,9 @@
 //! Renderers: each takes the one [`Summary`] value (or the run's tables) and returns bytes; only
 //! `io::write` puts them on disk.
 
+pub mod charts;
 pub mod drift;
+pub mod html;
 pub mod markdown;
 pub mod tables;
 
@@ -47,6 +49,9 @@ pub struct Summary {
     pub retired_now: Vec<crate::pipeline::lineage::Retired>,
     pub warnings: Vec<String>,
     pub files: Vec<String>,
+    /// The 2-D view of the report (not in summary.json: it is a picture, not a figure).
+    #[serde(skip)]
+    pub projection: Option<crate::pipeline::project::Projection>,
 }
 
 impl Summary {

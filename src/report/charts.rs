@@ -1,0 +1,391 @@
+//! Charts as inline SVG strings (plotters' SVG backend, no fonts needed: text stays SVG `<text>`).
+//! Each function is pure: data in, SVG out.
+
+use plotters::prelude::*;
+
+use crate::pipeline::personas::Persona;
+use crate::pipeline::select::KRow;
+
+/// One colour per persona (colour-blind-safe Okabe-Ito palette, then greys).
+pub const PALETTE: [(u8, u8, u8); 8] = [
+    (0, 114, 178),
+    (230, 159, 0),
+    (0, 158, 115),
+    (204, 121, 167),
+    (86, 180, 233),
+    (213, 94, 0),
+    (240, 228, 66),
+    (100, 100, 100),
+];
+
+pub fn colour(i: usize) -> RGBColor {
+    let (r, g, b) = PALETTE[i % PALETTE.len()];
+    RGBColor(r, g, b)
+}
+
+fn svg(
+    width: u32,
+    height: u32,
+    draw: impl FnOnce(DrawingArea<SVGBackend, plotters::coord::Shift>) -> Result<(), String>,
+) -> String {
+    let mut out = String::new();
+    {
+        let root = SVGBackend::with_string(&mut out, (width, height)).into_drawing_area();
+        if let Err(e) = root
+            .fill(&WHITE)
+            .map_err(|e| e.to_string())
+            .and_then(|_| draw(root.clone()))
+            .and_then(|_| root.present().map_err(|e| e.to_string()))
+        {
+            return format!("<p>chart not drawn: {e}</p>");
+        }
+    }
+    out
+}
+
+fn err<E: std::fmt::Display>(e: E) -> String {
+    e.to_string()
+}
+
+/// Short axis numbers: 950, 12k, 1.5M.
+fn short(x: f64) -> String {
+    let a = x.abs();
+    if a >= 1e6 {
+        format!("{:.1}M", x / 1e6)
+    } else if a >= 1e3 {
+        format!("{:.0}k", x / 1e3)
+    } else {
+        format!("{x:.0}")
+    }
+}
+
+/// Horizontal bars: shoppers per persona (left) and value at stake (right).
+pub fn sizes_and_value(personas: &[Persona]) -> String {
+    let n = personas.len();
+    let height = 60 + 34 * n as u32;
+    svg(900, height, |root| {
+        let (left, right) = root.split_horizontally(450);
+        for (area, title, values) in [
+            (
+                left,
+                "Shoppers",
+                personas.iter().map(|p| p.size as f64).collect::<Vec<_>>(),
+            ),
+            (
+                right,
+                "Value at stake",
+                personas
+                    .iter()
+                    .map(|p| p.value_at_stake)
+                    .collect::<Vec<_>>(),
+            ),
+        ] {
+            let max = values.iter().cloned().fold(0.0, f64::max).max(1.0) * 1.1;
+            let mut chart = ChartBuilder::on(&area)
+                .caption(title, ("sans-serif", 16))
+                .margin(8)
+                .x_label_area_size(24)
+                .y_label_area_size(40)
+                // A segmented 0..m has m + 1 segments: 0..n-1 gives one per persona.
+                .build_cartesian_2d(0.0..max, (0..n.saturating_sub(1)).into_segmented())
+                .map_err(err)?;
+            chart
+                .configure_mesh()
+                .disable_y_mesh()
+                .light_line_style(WHITE)
+                .y_labels(n)
+                .y_label_formatter(&|y| match y {
+                    SegmentValue::CenterOf(i) => n
+                        .checked_sub(i + 1)
+                        .and_then(|j| personas.get(j))
+                        .map(|p| p.id.clone())
+                        .unwrap_or_default(),
+                    _ => String::new(),
+                })
+                .x_labels(5)
+                .x_label_formatter(&|x| short(*x))
+                .draw()
+                .map_err(err)?;
+            chart
+                .draw_series(values.iter().enumerate().map(|(i, v)| {
+                    let y = n - i - 1;
+                    Rectangle::new(
+                        [
+                            (0.0, SegmentValue::Exact(y)),
+                            (*v, SegmentValue::Exact(y + 1)),
+                        ],
+                        colour(i).filled(),
+                    )
+                }))
+                .map_err(err)?;
+        }
+        Ok(())
+    })
+}
+
+/// Diverging colour for a z-score: blue (negative) through white to red (positive), clamped at ±2.
+pub fn diverging(z: f64) -> RGBColor {
+    let t = (z / 2.0).clamp(-1.0, 1.0);
+    let mix = |a: f64, b: f64, f: f64| (a + (b - a) * f).round() as u8;
+    if t >= 0.0 {
+        RGBColor(
+            mix(247.0, 202.0, t),
+            mix(247.0, 0.0, t),
+            mix(247.0, 32.0, t),
+        )
+    } else {
+        RGBColor(
+            mix(247.0, 5.0, -t),
+            mix(247.0, 113.0, -t),
+            mix(247.0, 176.0, -t),
+        )
+    }
+}
+
+/// Persona x feature heatmap of centroid z-scores, with a legend.
+pub fn heatmap(personas: &[Persona], features: &[String]) -> String {
+    let cell_w = 52u32;
+    let cell_h = 30u32;
+    let left = 70u32;
+    let top = 150u32;
+    let width = left + cell_w * features.len() as u32 + 140;
+    let height = top + cell_h * personas.len() as u32 + 20;
+    svg(width, height, |root| {
+        let style = ("sans-serif", 12).into_font();
+        for (j, f) in features.iter().enumerate() {
+            let x = (left + cell_w * j as u32 + cell_w / 2) as i32;
+            root.draw(&Text::new(
+                f.clone(),
+                (x, top as i32 - 6),
+                style.clone().transform(FontTransform::Rotate270),
+            ))
+            .map_err(err)?;
+        }
+        for (i, p) in personas.iter().enumerate() {
+            let y = (top + cell_h * i as u32) as i32;
+            root.draw(&Text::new(p.id.clone(), (10, y + 10), style.clone()))
+                .map_err(err)?;
+            for (j, f) in features.iter().enumerate() {
+                let x = (left + cell_w * j as u32) as i32;
+                let z = p.stat(f).and_then(|s| s.z).unwrap_or(0.0);
+                root.draw(&Rectangle::new(
+                    [(x, y), (x + cell_w as i32 - 2, y + cell_h as i32 - 2)],
+                    diverging(z).filled(),
+                ))
+                .map_err(err)?;
+                root.draw(&Text::new(
+                    format!("{z:+.1}"),
+                    (x + 10, y + 9),
+                    style.clone(),
+                ))
+                .map_err(err)?;
+            }
+        }
+        // Legend.
+        let lx = (left + cell_w * features.len() as u32 + 20) as i32;
+        root.draw(&Text::new(
+            "z vs all abandoners",
+            (lx, top as i32 - 20),
+            style.clone(),
+        ))
+        .map_err(err)?;
+        for (k, z) in [2.0, 1.0, 0.0, -1.0, -2.0].iter().enumerate() {
+            let y = top as i32 + 22 * k as i32;
+            root.draw(&Rectangle::new(
+                [(lx, y), (lx + 20, y + 18)],
+                diverging(*z).filled(),
+            ))
+            .map_err(err)?;
+            root.draw(&Text::new(
+                format!("{z:+.0} sd"),
+                (lx + 28, y + 4),
+                style.clone(),
+            ))
+            .map_err(err)?;
+        }
+        Ok(())
+    })
+}
+
+/// Silhouette and Calinski-Harabasz against k, the chosen k marked.
+pub fn k_curves(table: &[KRow]) -> String {
+    svg(900, 280, |root| {
+        let (left, right) = root.split_horizontally(450);
+        let ks: Vec<f64> = table.iter().map(|r| r.k as f64).collect();
+        let (kmin, kmax) = (
+            ks.first().copied().unwrap_or(2.0) - 0.5,
+            ks.last().copied().unwrap_or(6.0) + 0.5,
+        );
+        for (area, title, values) in [
+            (
+                left,
+                "Silhouette (higher is better)",
+                table.iter().map(|r| r.silhouette).collect::<Vec<_>>(),
+            ),
+            (
+                right,
+                "Calinski-Harabasz (higher is better)",
+                table
+                    .iter()
+                    .map(|r| r.calinski_harabasz)
+                    .collect::<Vec<_>>(),
+            ),
+        ] {
+            let lo = values.iter().cloned().fold(f64::INFINITY, f64::min);
+            let hi = values.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+            let pad = ((hi - lo) * 0.15).max(1e-3);
+            let mut chart = ChartBuilder::on(&area)
+                .caption(title, ("sans-serif", 15))
+                .margin(10)
+                .x_label_area_size(28)
+                .y_label_area_size(50)
+                .build_cartesian_2d(kmin..kmax, (lo - pad)..(hi + pad))
+                .map_err(err)?;
+            chart
+                .configure_mesh()
+                .light_line_style(WHITE)
+                .x_labels(table.len())
+                .x_label_formatter(&|x| format!("k={x:.0}"))
+                .draw()
+                .map_err(err)?;
+            chart
+                .draw_series(LineSeries::new(
+                    ks.iter().cloned().zip(values.iter().cloned()),
+                    colour(0).stroke_width(2),
+                ))
+                .map_err(err)?;
+            chart
+                .draw_series(table.iter().zip(&values).map(|(r, v)| {
+                    let style = if r.chosen {
+                        colour(5).filled()
+                    } else {
+                        colour(0).filled()
+                    };
+                    Circle::new((r.k as f64, *v), if r.chosen { 7 } else { 4 }, style)
+                }))
+                .map_err(err)?;
+        }
+        Ok(())
+    })
+}
+
+/// A 2-D projection of shoppers (first two principal components), coloured by persona.
+pub fn projection(
+    points: &[(f64, f64, usize)],
+    personas: &[Persona],
+    explained: [f64; 2],
+) -> String {
+    svg(900, 520, |root| {
+        let (xs, ys): (Vec<f64>, Vec<f64>) = points.iter().map(|p| (p.0, p.1)).unzip();
+        let range = |v: &[f64]| {
+            let lo = v.iter().cloned().fold(f64::INFINITY, f64::min);
+            let hi = v.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+            if lo.is_finite() && hi > lo {
+                (lo - 0.05 * (hi - lo))..(hi + 0.05 * (hi - lo))
+            } else {
+                -1.0..1.0
+            }
+        };
+        let mut chart = ChartBuilder::on(&root)
+            .margin(10)
+            .x_label_area_size(30)
+            .y_label_area_size(40)
+            .build_cartesian_2d(range(&xs), range(&ys))
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .light_line_style(WHITE)
+            .x_desc(format!("PC1 ({:.0}% of variance)", explained[0] * 100.0))
+            .y_desc(format!("PC2 ({:.0}%)", explained[1] * 100.0))
+            .draw()
+            .map_err(err)?;
+        for (i, p) in personas.iter().enumerate() {
+            chart
+                .draw_series(
+                    points
+                        .iter()
+                        .filter(|q| q.2 == i)
+                        .map(|q| Circle::new((q.0, q.1), 2, colour(i).mix(0.6).filled())),
+                )
+                .map_err(err)?
+                .label(format!("{} {}", p.id, p.name))
+                .legend(move |(x, y)| Circle::new((x, y), 4, colour(i).filled()));
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::UpperRight)
+            .draw()
+            .map_err(err)?;
+        Ok(())
+    })
+}
+
+/// Box plots of one feature per persona: box from the 25th to the 75th percentile, a line at the
+/// median, whiskers to the 10th and 90th percentiles.
+pub fn boxplots(feature: &str, personas: &[Persona]) -> String {
+    let boxes: Vec<(usize, [f64; 5])> = personas
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| p.stat(feature).and_then(|s| s.quantiles).map(|q| (i, q)))
+        .collect();
+    if boxes.is_empty() {
+        return String::new();
+    }
+    let n = personas.len();
+    svg(440, 260, |root| {
+        let lo = boxes.iter().map(|b| b.1[0]).fold(f64::INFINITY, f64::min);
+        let hi = boxes
+            .iter()
+            .map(|b| b.1[4])
+            .fold(f64::NEG_INFINITY, f64::max);
+        let pad = ((hi - lo) * 0.08).max(1e-6);
+        let mut chart = ChartBuilder::on(&root)
+            .caption(feature, ("sans-serif", 15))
+            .margin(10)
+            .x_label_area_size(26)
+            .y_label_area_size(50)
+            .build_cartesian_2d(-0.5..(n as f64 - 0.5), (lo - pad)..(hi + pad))
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .light_line_style(WHITE)
+            .x_labels(n)
+            .x_label_formatter(&|x| {
+                personas
+                    .get(x.round().max(0.0) as usize)
+                    .map(|p| p.id.clone())
+                    .unwrap_or_default()
+            })
+            .draw()
+            .map_err(err)?;
+        for (i, q) in &boxes {
+            let x = *i as f64;
+            let c = colour(*i);
+            chart
+                .draw_series([Rectangle::new(
+                    [(x - 0.3, q[1]), (x + 0.3, q[3])],
+                    c.mix(0.35).filled(),
+                )])
+                .map_err(err)?;
+            chart
+                .draw_series([Rectangle::new(
+                    [(x - 0.3, q[1]), (x + 0.3, q[3])],
+                    c.stroke_width(1),
+                )])
+                .map_err(err)?;
+            for seg in [
+                [(x - 0.3, q[2]), (x + 0.3, q[2])],
+                [(x, q[0]), (x, q[1])],
+                [(x, q[3]), (x, q[4])],
+            ] {
+                chart
+                    .draw_series([PathElement::new(seg.to_vec(), c.stroke_width(2))])
+                    .map_err(err)?;
+            }
+        }
+        Ok(())
+    })
+}

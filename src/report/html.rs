@@ -1,0 +1,70 @@
+//! report.html: one self-contained page (inline CSS and SVG, no script, no external URL), rendered
+//! with minijinja from templates/report.html and the run's Summary.
+
+use anyhow::Result;
+use minijinja::{context, Environment};
+use serde::Serialize;
+
+use super::{charts, Summary};
+use crate::numfmt;
+
+/// Features shown as box plots, when the run has them.
+const BOX_FEATURES: [&str; 4] = [
+    "last_abandoned_value",
+    "cart_to_aov",
+    "sessions_30d",
+    "max_checkout_depth",
+];
+
+#[derive(Serialize)]
+struct Charts {
+    sizes: String,
+    heatmap: String,
+    projection: String,
+    boxes: Vec<String>,
+    k: String,
+}
+
+pub fn render(s: &Summary) -> Result<String> {
+    let mut env = Environment::new();
+    env.add_filter("money", |v: f64| numfmt::money(v));
+    env.add_filter("pct", |v: f64| numfmt::pct(v));
+    env.add_template("report.html", include_str!("../../templates/report.html"))?;
+    let features: Vec<String> = s
+        .personas
+        .first()
+        .map(|p| {
+            p.stats
+                .iter()
+                .filter(|f| f.z.is_some())
+                .map(|f| f.feature.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    // Inline SVG in HTML5 needs no namespace declaration; without it the page holds no URL at all.
+    let inline = |svg: String| svg.replace(" xmlns=\"http://www.w3.org/2000/svg\"", "");
+    let charts = Charts {
+        sizes: inline(charts::sizes_and_value(&s.personas)),
+        heatmap: inline(charts::heatmap(&s.personas, &features)),
+        projection: match &s.projection {
+            Some(p) => inline(charts::projection(&p.points, &s.personas, p.explained)),
+            None => "<p>Not enough features for a projection.</p>".into(),
+        },
+        boxes: BOX_FEATURES
+            .iter()
+            .map(|f| inline(charts::boxplots(f, &s.personas)))
+            .filter(|b| !b.is_empty())
+            .collect(),
+        k: inline(charts::k_curves(&s.k_selection)),
+    };
+    let colours: Vec<String> = (0..s.personas.len())
+        .map(|i| {
+            let (r, g, b) = charts::PALETTE[i % charts::PALETTE.len()];
+            format!("#{r:02x}{g:02x}{b:02x}")
+        })
+        .collect();
+    let html = env
+        .get_template("report.html")?
+        .render(context! { s => s, charts => charts, colours => colours })?;
+    Ok(html)
+}
