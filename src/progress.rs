@@ -1,13 +1,17 @@
 //! Progress on stderr, only when stderr is a terminal and `--quiet` is off, so cron and CI logs
-//! stay clean.
+//! stay clean. Stages are shown one after the other: each finished stage stays on screen with its
+//! time ("done reading and validating inputs (0.4 s)"), the running one spins below. Timings appear
+//! only here, never in output files, so runs stay byte-identical.
 
+use std::cell::RefCell;
 use std::io::IsTerminal;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
 pub struct Progress {
     bar: Option<ProgressBar>,
+    current: RefCell<Option<(String, Instant)>>,
     quiet: bool,
 }
 
@@ -16,19 +20,34 @@ impl Progress {
         let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
             let bar = ProgressBar::new_spinner();
             bar.set_style(
-                ProgressStyle::with_template("{spinner} [{elapsed}] {msg}")
+                ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
                     .expect("valid template"),
             );
             bar.enable_steady_tick(Duration::from_millis(120));
             bar
         });
-        Progress { bar, quiet }
+        Progress {
+            bar,
+            current: RefCell::new(None),
+            quiet,
+        }
     }
 
-    /// Announces the stage now running.
+    fn close_current(&self) {
+        if let (Some(bar), Some((msg, start))) = (&self.bar, self.current.borrow_mut().take()) {
+            bar.println(format!(
+                "  done {msg} ({:.1} s)",
+                start.elapsed().as_secs_f64()
+            ));
+        }
+    }
+
+    /// Announces the stage now running (the previous one is done).
     pub fn stage(&self, message: &str) {
         if let Some(bar) = &self.bar {
+            self.close_current();
             bar.set_message(message.to_string());
+            *self.current.borrow_mut() = Some((message.to_string(), Instant::now()));
         }
     }
 
@@ -45,6 +64,7 @@ impl Progress {
 
     pub fn finish(&self) {
         if let Some(bar) = &self.bar {
+            self.close_current();
             bar.finish_and_clear();
         }
     }
@@ -52,6 +72,8 @@ impl Progress {
 
 impl Drop for Progress {
     fn drop(&mut self) {
-        self.finish();
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
     }
 }

@@ -135,3 +135,36 @@ fn markdown_report_snapshot() {
     let md = std::fs::read_to_string(run.join("report.md")).unwrap();
     insta::assert_snapshot!("report_md_planted", md);
 }
+
+#[test]
+fn no_progress_when_stderr_is_not_a_terminal() {
+    // As under cron: stderr is a pipe. Nothing on stderr for a clean run; stdout ends with the files.
+    let dir = TempDir::new().unwrap();
+    common::planted(dir.path());
+    let out = cartsona()
+        .current_dir(dir.path())
+        .args([
+            "segment",
+            "--carts",
+            "carts.csv",
+            "--orders",
+            "orders.csv",
+            "--engagement",
+            "engagement.csv",
+        ])
+        .args(["--as-of", "2025-03-01", "--out", "run"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.lines().all(|l| l.starts_with("warning: ")),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("done "), "{stderr}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        stdout.lines().last().unwrap(),
+        "wrote assignments.csv, personas.csv, model.json, summary.json, report.md, report.html to run"
+    );
+}

@@ -40,9 +40,7 @@ pub fn run(args: &SegmentArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
     for (f, why) in &mreport.dropped {
         progress.warn(&format!("clustering feature {f} not used: {why}"));
     }
-    let selection = select::select(&x, &select_params, |k| {
-        progress.stage(&format!("clustering with k = {k}"))
-    })?;
+    let selection = select::select(&x, &select_params, |stage| progress.stage(stage))?;
     for w in &selection.warnings {
         progress.warn(w);
     }

@@ -222,8 +222,12 @@ pub fn davies_bouldin(x: &Array2<f64>, m: &KMeansModel) -> f64 {
     total / k as f64
 }
 
-/// Runs k-means for every k and chooses one. `on_k` is called before each k (for progress).
-pub fn select(x: &Array2<f64>, p: &SelectParams, mut on_k: impl FnMut(usize)) -> Result<Selection> {
+/// Runs k-means for every k and chooses one. `on_stage` names each step as it starts (for progress).
+pub fn select(
+    x: &Array2<f64>,
+    p: &SelectParams,
+    mut on_stage: impl FnMut(&str),
+) -> Result<Selection> {
     let n = x.nrows();
     let (lo, hi) = match p.k {
         Some(k) => (k, k),
@@ -253,7 +257,7 @@ pub fn select(x: &Array2<f64>, p: &SelectParams, mut on_k: impl FnMut(usize)) ->
     let mut table = Vec::new();
     let mut models = Vec::new();
     for k in lo..=hi {
-        on_k(k);
+        on_stage(&format!("clustering with k = {k}"));
         let params = KMeansParams::new(k)
             .n_init(p.restarts)
             .seed(seed_for_k(p.seed, k))
@@ -286,6 +290,7 @@ pub fn select(x: &Array2<f64>, p: &SelectParams, mut on_k: impl FnMut(usize)) ->
         models.push(model);
     }
     if n <= SILHOUETTE_SAMPLE {
+        on_stage("silhouettes of every k");
         let all: Vec<usize> = (0..n).collect();
         let sets: Vec<(&[usize], usize)> = models
             .iter()
