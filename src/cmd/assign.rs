@@ -92,47 +92,20 @@ pub fn run(args: &AssignArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
         p.bullets = m.bullets.clone();
         p.play = m.play.clone();
     }
-    let mut warnings: Vec<String> = report
-        .files
-        .iter()
-        .filter(|f| f.rows_rejected > 0)
-        .map(|f| {
-            format!(
-                "{}: {} of {} rows skipped as bad",
-                f.path, f.rows_rejected, f.rows_read
-            )
-        })
-        .collect();
+    let mut summary = Summary::new("assign", &fsum, report, inputs.read.bad_rows);
     for p in personas.iter().filter(|p| p.size == 0) {
-        warnings.push(format!(
+        summary.warnings.push(format!(
             "persona {} {} has no shopper in this data",
             p.id, p.name
         ));
     }
     let summary = Summary {
-        tool: format!("cartsona {}", env!("CARGO_PKG_VERSION")),
-        command: "assign".into(),
-        as_of: fsum.as_of.clone(),
-        as_of_source: fsum.as_of_source.to_string(),
-        windows: fsum.windows.clone(),
-        on_bad_rows: inputs.read.bad_rows,
-        rows_rejected: report.rows_rejected(),
-        inputs: report.files,
-        customers: fsum.customers,
-        carts: fsum.carts,
-        abandoned_carts: fsum.abandoned_carts,
-        abandoned_carts_in_lookback: fsum.abandoned_carts_in_lookback,
-        rows_after_as_of: fsum.rows_after_as_of.clone(),
-        abandoners: fsum.abandoners,
-        value_at_stake: fsum.value_at_stake,
-        features_left_out: fsum.left_out.clone(),
         cluster_features: model
             .scaler
             .features
             .iter()
             .map(|f| f.name.clone())
             .collect(),
-        matrix: Default::default(),
         seed: model.config.seed,
         k_selection: model.k_selection.clone(),
         chosen_k: k,
@@ -141,12 +114,9 @@ pub fn run(args: &AssignArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
             model.as_of
         ),
         personas,
-        baseline: None,
-        lineage: Vec::new(),
-        retired_now: Vec::new(),
-        warnings,
         files: run_files(args.format),
         projection: crate::pipeline::project::project(&x, &labels, k, model.config.seed),
+        ..summary
     };
     progress.stage("writing");
     write_run(&staged, args.format, &table, &assigned, &summary, &model)?;

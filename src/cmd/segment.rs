@@ -144,35 +144,10 @@ pub fn run(args: &SegmentArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
         retired: ids.retired_all,
         next_persona_number: ids.next_number,
     };
-    let mut warnings: Vec<String> = report
-        .files
-        .iter()
-        .filter(|f| f.rows_rejected > 0)
-        .map(|f| {
-            format!(
-                "{}: {} of {} rows skipped as bad",
-                f.path, f.rows_rejected, f.rows_read
-            )
-        })
-        .collect();
-    warnings.extend(selection.warnings.iter().cloned());
+    let mut summary = Summary::new("segment", &fsum, report, inputs.read.bad_rows);
+    summary.warnings.extend(selection.warnings.iter().cloned());
+    let labels: Vec<usize> = assigned.iter().map(|a| a.persona).collect();
     let summary = Summary {
-        tool: model.tool.clone(),
-        command: "segment".into(),
-        as_of: fsum.as_of.clone(),
-        as_of_source: fsum.as_of_source.to_string(),
-        windows: fsum.windows.clone(),
-        on_bad_rows: inputs.read.bad_rows,
-        rows_rejected: report.rows_rejected(),
-        inputs: report.files,
-        customers: fsum.customers,
-        carts: fsum.carts,
-        abandoned_carts: fsum.abandoned_carts,
-        abandoned_carts_in_lookback: fsum.abandoned_carts_in_lookback,
-        rows_after_as_of: fsum.rows_after_as_of.clone(),
-        abandoners: fsum.abandoners,
-        value_at_stake: fsum.value_at_stake,
-        features_left_out: fsum.left_out.clone(),
         cluster_features: used.clone(),
         matrix: mreport,
         seed: select_params.seed,
@@ -183,14 +158,9 @@ pub fn run(args: &SegmentArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
         baseline: ids.baseline,
         lineage: lineage_rows,
         retired_now: ids.retired_now,
-        warnings,
         files: files.clone(),
-        projection: project::project(
-            &x,
-            &assigned.iter().map(|a| a.persona).collect::<Vec<_>>(),
-            k,
-            select_params.seed,
-        ),
+        projection: project::project(&x, &labels, k, select_params.seed),
+        ..summary
     };
 
     progress.stage("writing");

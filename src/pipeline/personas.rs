@@ -114,6 +114,16 @@ fn sd(z: Option<f64>) -> String {
     z.map_or(String::new(), |z| format!(" ({z:+.1} sd)"))
 }
 
+/// Evidence of the high-value and small-basket traits.
+fn basket_evidence(c: &Ctx) -> String {
+    format!(
+        "abandoned carts of {} on average vs {} overall{}",
+        money(c.mean("last_abandoned_value").unwrap_or(0.0)),
+        money(c.overall_mean("last_abandoned_value").unwrap_or(0.0)),
+        sd(c.z("last_abandoned_value"))
+    )
+}
+
 fn at_least(x: Option<f64>, t: f64) -> Option<f64> {
     x.filter(|v| *v >= t)
 }
@@ -316,14 +326,7 @@ pub const RULES: &[Rule] = &[
         noun: "Big-Basket Shoppers",
         implies: &[],
         applies: |c| at_least(c.z("last_abandoned_value"), 0.5),
-        evidence: |c| {
-            format!(
-                "abandoned carts of {} on average vs {} overall{}",
-                money(c.mean("last_abandoned_value").unwrap_or(0.0)),
-                money(c.overall_mean("last_abandoned_value").unwrap_or(0.0)),
-                sd(c.z("last_abandoned_value"))
-            )
-        },
+        evidence: basket_evidence,
     },
     Rule {
         id: "small-basket",
@@ -335,14 +338,7 @@ pub const RULES: &[Rule] = &[
                 .filter(|z| *z <= -0.5)
                 .map(|z| -z)
         },
-        evidence: |c| {
-            format!(
-                "abandoned carts of {} on average vs {} overall{}",
-                money(c.mean("last_abandoned_value").unwrap_or(0.0)),
-                money(c.overall_mean("last_abandoned_value").unwrap_or(0.0)),
-                sd(c.z("last_abandoned_value"))
-            )
-        },
+        evidence: basket_evidence,
     },
     Rule {
         id: "email-engaged",

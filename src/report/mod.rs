@@ -55,6 +55,58 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// The parts every run shares: tool, inputs and what the features stage found. The caller
+    /// fills in the clustering and personas.
+    pub fn new(
+        command: &str,
+        f: &crate::pipeline::features::FeatureSummary,
+        report: crate::pipeline::schema::ValidationReport,
+        on_bad_rows: BadRows,
+    ) -> Summary {
+        let warnings = report
+            .files
+            .iter()
+            .filter(|f| f.rows_rejected > 0)
+            .map(|f| {
+                format!(
+                    "{}: {} of {} rows skipped as bad",
+                    f.path, f.rows_rejected, f.rows_read
+                )
+            })
+            .collect();
+        Summary {
+            tool: format!("cartsona {}", env!("CARGO_PKG_VERSION")),
+            command: command.into(),
+            as_of: f.as_of.clone(),
+            as_of_source: f.as_of_source.to_string(),
+            windows: f.windows.clone(),
+            on_bad_rows,
+            rows_rejected: report.rows_rejected(),
+            inputs: report.files,
+            customers: f.customers,
+            carts: f.carts,
+            abandoned_carts: f.abandoned_carts,
+            abandoned_carts_in_lookback: f.abandoned_carts_in_lookback,
+            rows_after_as_of: f.rows_after_as_of.clone(),
+            abandoners: f.abandoners,
+            value_at_stake: f.value_at_stake,
+            features_left_out: f.left_out.clone(),
+            cluster_features: Vec::new(),
+            matrix: MatrixReport::default(),
+            seed: 0,
+            k_selection: Vec::new(),
+            chosen_k: 0,
+            reason: String::new(),
+            personas: Vec::new(),
+            baseline: None,
+            lineage: Vec::new(),
+            retired_now: Vec::new(),
+            warnings,
+            files: Vec::new(),
+            projection: None,
+        }
+    }
+
     pub fn to_json(&self) -> anyhow::Result<Vec<u8>> {
         let mut v = serde_json::to_vec_pretty(self)?;
         v.push(b'\n');
