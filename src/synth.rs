@@ -743,42 +743,44 @@ pub fn month(
             })?;
         }
     }
-    // Marketing messages.
-    for _ in 0..poisson(&mut rng, b.emails) {
-        let at = rng.gen_range(begin..end - DAY);
-        let at = at - at % SECOND;
-        let ev = |kind: &'static str, at: i64| Rec::Event {
+    // Marketing messages: no session or page; SMS are read on a phone.
+    let message =
+        |kind: &'static str, at: i64, device: &'static str, channel: &'static str| Rec::Event {
             customer: customer.clone(),
             at,
             kind,
             session: String::new(),
-            device: "",
+            device,
             page: String::new(),
-            channel: "email",
+            channel,
         };
-        sink(ev("email_sent", at))?;
+    for _ in 0..poisson(&mut rng, b.emails) {
+        let at = rng.gen_range(begin..end - DAY);
+        let at = at - at % SECOND;
+        sink(message("email_sent", at, "", "email"))?;
         if rng.gen_bool(b.open) {
-            sink(ev("email_open", at + rng.gen_range(5..600) * MINUTE))?;
+            sink(message(
+                "email_open",
+                at + rng.gen_range(5..600) * MINUTE,
+                "",
+                "email",
+            ))?;
             if rng.gen_bool(b.click) {
-                sink(ev("email_click", at + 601 * MINUTE))?;
+                sink(message("email_click", at + 601 * MINUTE, "", "email"))?;
             }
         }
     }
     for _ in 0..poisson(&mut rng, b.sms) {
         let at = rng.gen_range(begin..end - DAY);
         let at = at - at % SECOND;
-        let ev = |kind: &'static str, at: i64| Rec::Event {
-            customer: customer.clone(),
-            at,
-            kind,
-            session: String::new(),
-            device: "mobile",
-            page: String::new(),
-            channel: "sms",
-        };
-        sink(ev("sms_sent", at))?;
+        sink(message("sms_sent", at, "mobile", "sms"))?;
         if rng.gen_bool(b.sms_click) {
-            sink(ev("sms_click", at + rng.gen_range(1..120) * MINUTE))?;
+            sink(message(
+                "sms_click",
+                at + rng.gen_range(1..120) * MINUTE,
+                "mobile",
+                "sms",
+            ))?;
         }
     }
     Ok(())
