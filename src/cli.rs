@@ -69,6 +69,18 @@ fail threshold is crossed, 2 when the runs cannot be compared."
 --as-of 2025-01-31 --out features.csv"
     )]
     Features(FeaturesArgs),
+    /// Write a commented cartsona.toml with every option, its default and its meaning.
+    #[command(
+        after_help = "Examples:\n  cartsona init                      # canonical exports\n  \
+cartsona init --preset ga4 --out ga4.toml\n  cartsona init --preset shopify --out - | less"
+    )]
+    Init(InitArgs),
+    /// Write the canonical carts, orders and engagement a preset derives from exports (to inspect
+    /// them, or to feed other tools).
+    #[command(
+        after_help = "Example:\n  cartsona convert --preset rees46 --events 2019-Oct.csv.gz --out canonical/2019-10"
+    )]
+    Convert(ConvertArgs),
     /// Write realistic seeded carts, orders and engagement with planted archetypes (and the truth).
     #[command(
         after_help = "Examples:\n  cartsona generate --shoppers 2000 --seed 7 --out sample-data\n  \
@@ -77,18 +89,37 @@ cartsona generate --shoppers 20000 --seed 1 --months 3 --mix-month 3:deal-seeker
     Generate(GenerateArgs),
 }
 
+/// Export shapes cartsona can read besides the canonical one (docs/presets.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PresetName {
+    /// The REES46 / Open CDP e-commerce event log, given with --events.
+    Rees46,
+    /// An event log (GA4, Segment, Snowplow, ...) described in cartsona.toml [events], given with --events.
+    Events,
+    /// Shopify's abandoned-checkouts export (--carts) and orders export (--orders).
+    Shopify,
+}
+
 /// Where the inputs are and how to read them (shared by every command that reads exports).
 #[derive(Debug, Args, Clone, Default)]
 pub struct InputArgs {
-    /// Cart snapshots (required): paths, directories or globs; .csv, .csv.gz or .parquet.
+    /// Cart snapshots (required without an event-log preset): paths, directories or globs; .csv,
+    /// .csv.gz or .parquet. With --preset shopify: the abandoned-checkouts export.
     #[arg(long, num_args = 1.., value_name = "PATH")]
     pub carts: Vec<PathBuf>,
-    /// Orders (optional): paths, directories or globs.
+    /// Orders (optional): paths, directories or globs. With --preset shopify: the orders export.
     #[arg(long, num_args = 1.., value_name = "PATH")]
     pub orders: Vec<PathBuf>,
     /// Engagement events (optional): paths, directories or globs.
     #[arg(long, num_args = 1.., value_name = "PATH")]
     pub engagement: Vec<PathBuf>,
+    /// Read exports of a known shape and derive the canonical tables from them (docs/presets.md).
+    #[arg(long, value_enum, value_name = "PRESET")]
+    pub preset: Option<PresetName>,
+    /// The event log for --preset rees46 or events: paths, directories or globs.
+    #[arg(long, num_args = 1.., value_name = "PATH")]
+    pub events: Vec<PathBuf>,
     /// CSV field delimiter: one character, or `tab` [default: ,]
     #[arg(long, value_name = "CHAR")]
     pub delimiter: Option<String>,
@@ -262,6 +293,47 @@ pub struct FeaturesArgs {
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
     /// Overwrite the output files if they exist.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// The kinds of export `cartsona init` writes a configuration for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum InitPreset {
+    /// Files in cartsona's canonical schema (docs/data-format.md).
+    Canonical,
+    /// The REES46 / Open CDP event log.
+    Rees46,
+    /// Shopify's abandoned-checkouts and orders exports.
+    Shopify,
+    /// A GA4 event export (preset "events" with GA4's names).
+    Ga4,
+    /// A Segment / Snowplow track export (preset "events" with Segment's e-commerce names).
+    Segment,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The kind of export to set up for.
+    #[arg(long, value_enum, default_value = "canonical")]
+    pub preset: InitPreset,
+    /// Where to write; `-` prints it.
+    #[arg(long, value_name = "FILE", default_value = "cartsona.toml")]
+    pub out: PathBuf,
+    /// Overwrite the file if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Directory for carts.csv, orders.csv, engagement.csv and convert.json (written atomically;
+    /// refused if it exists and is not empty, unless --force).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Replace DIR if it exists.
     #[arg(long)]
     pub force: bool,
 }

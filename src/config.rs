@@ -11,10 +11,12 @@ use anyhow::{bail, Context, Result};
 use regex::Regex;
 use serde::Deserialize;
 
-use crate::cli::{ClusterArgs, FeatureArgs, InputArgs};
+use crate::cli::{ClusterArgs, FeatureArgs, InputArgs, PresetName};
 use crate::io::read::{self, CsvOptions, Source};
 use crate::pipeline::features::{FeatureParams, DEFAULT_INFO_PAGES};
 use crate::pipeline::matrix::DEFAULT_FEATURES;
+use crate::pipeline::presets::eventlog::EventLogConfig;
+use crate::pipeline::presets::{EventLogSpec, Preset, ShopifySpec};
 use crate::pipeline::schema::{BadRows, Kind, ReadSettings};
 use crate::pipeline::select::SelectParams;
 use crate::timefmt;
@@ -34,6 +36,12 @@ pub struct FileConfig {
     /// Drift thresholds: any field of `Thresholds` (docs/drift.md).
     #[serde(default)]
     pub drift: Option<toml::Table>,
+    /// The event log of `preset = "events"` (docs/presets.md).
+    #[serde(default)]
+    pub events: Option<EventLogConfig>,
+    /// Settings of `preset = "shopify"`.
+    #[serde(default)]
+    pub shopify: Option<ShopifySpec>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -72,6 +80,8 @@ pub struct FileInputs {
     pub carts: Option<Paths>,
     pub orders: Option<Paths>,
     pub engagement: Option<Paths>,
+    pub preset: Option<PresetName>,
+    pub events: Option<Paths>,
     pub delimiter: Option<String>,
     pub on_bad_rows: Option<BadRows>,
 }
@@ -137,7 +147,10 @@ pub fn load_file(explicit: Option<&Path>) -> Result<Loaded> {
 /// The inputs of a run, checked and expanded.
 #[derive(Debug, Clone)]
 pub struct Inputs {
+    /// Canonical inputs.
     pub files: Vec<(Kind, Vec<Source>)>,
+    /// Exports a preset turns into canonical tables.
+    pub preset: Option<Preset>,
     pub read: ReadSettings,
 }
 
@@ -179,14 +192,67 @@ impl Inputs {
             }
         };
         let carts = pick(&args.carts, &f.carts);
-        if carts.is_empty() {
-            bail!("no carts input: pass --carts PATH (or set [inputs] carts in cartsona.toml)");
-        }
-        let mut files = vec![(Kind::Carts, read::expand(&carts, "--carts")?)];
         let orders = pick(&args.orders, &f.orders);
-        if !orders.is_empty() {
-            files.push((Kind::Orders, read::expand(&orders, "--orders")?));
-        }
+        let events = pick(&args.events, &f.events);
+        let preset_name = args.preset.or(f.preset);
+        let mut files = Vec::new();
+        let preset = match preset_name {
+            None => {
+                if !events.is_empty() {
+                    bail!("--events is read by an event-log preset: add --preset rees46, or --preset events with an [events] table in cartsona.toml (docs/presets.md)");
+                }
+                if carts.is_empty() {
+                    bail!("no carts input: pass --carts PATH (or set [inputs] carts in cartsona.toml), or read an export with --preset (docs/presets.md)");
+                }
+                files.push((Kind::Carts, read::expand(&carts, "--carts")?));
+                if !orders.is_empty() {
+                    files.push((Kind::Orders, read::expand(&orders, "--orders")?));
+                }
+                None
+            }
+            Some(p @ (PresetName::Rees46 | PresetName::Events)) => {
+                let name = if p == PresetName::Rees46 {
+                    "rees46"
+                } else {
+                    "events"
+                };
+                if !carts.is_empty() || !orders.is_empty() {
+                    bail!("--preset {name} derives carts and orders from the event log: drop --carts and --orders (--engagement may add canonical engagement)");
+                }
+                if events.is_empty() {
+                    bail!("--preset {name} reads an event log: pass --events PATH (or set [inputs] events in cartsona.toml)");
+                }
+                let spec = match p {
+                    PresetName::Rees46 => EventLogSpec::rees46(),
+                    _ => match &loaded.file.events {
+                        Some(c) => EventLogSpec::from_config(c, &cfg_name)?,
+                        None => bail!("--preset events needs an [events] table in cartsona.toml naming the log's columns and event names; `cartsona init --preset ga4` (or segment) writes one (docs/presets.md)"),
+                    },
+                };
+                Some(Preset::EventLog {
+                    name,
+                    spec: Box::new(spec),
+                    files: read::expand(&events, "--events")?,
+                })
+            }
+            Some(PresetName::Shopify) => {
+                if !events.is_empty() {
+                    bail!("--preset shopify reads the abandoned-checkouts export (--carts) and the orders export (--orders), not --events");
+                }
+                if carts.is_empty() {
+                    bail!("--preset shopify: pass the abandoned-checkouts export as --carts PATH (and the orders export as --orders PATH)");
+                }
+                Some(Preset::Shopify {
+                    spec: loaded.file.shopify.unwrap_or_default(),
+                    checkouts: read::expand(&carts, "--carts")?,
+                    orders: if orders.is_empty() {
+                        Vec::new()
+                    } else {
+                        read::expand(&orders, "--orders")?
+                    },
+                })
+            }
+        };
         let engagement = pick(&args.engagement, &f.engagement);
         if !engagement.is_empty() {
             files.push((Kind::Engagement, read::expand(&engagement, "--engagement")?));
@@ -220,6 +286,7 @@ impl Inputs {
         }
         Ok(Inputs {
             files,
+            preset,
             read: ReadSettings {
                 csv: CsvOptions { delimiter },
                 bad_rows: args.on_bad_rows.or(f.on_bad_rows).unwrap_or(BadRows::Fail),

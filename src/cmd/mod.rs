@@ -5,13 +5,17 @@ use anyhow::Result;
 
 use crate::cli::{Cli, Command, InputArgs};
 use crate::config::{self, Inputs, Loaded};
-use crate::pipeline::schema::{self, Dataset, ValidationReport};
+use crate::io::read::Format;
+use crate::pipeline::presets;
+use crate::pipeline::schema::{self, Dataset, Kind, ValidationReport};
 use crate::progress::Progress;
 
 pub mod assign;
+pub mod convert;
 pub mod drift;
 pub mod features;
 pub mod generate;
+pub mod init;
 pub mod segment;
 pub mod validate;
 
@@ -21,10 +25,62 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Validate(args) => validate::run(args, &loaded, cli.quiet),
         Command::Features(args) => features::run(args, &loaded, cli.quiet),
         Command::Generate(args) => generate::run(args, cli.quiet),
+        Command::Init(args) => init::run(args, cli.quiet),
+        Command::Convert(args) => convert::run(args, &loaded, cli.quiet),
         Command::Segment(args) => segment::run(args, &loaded, cli.quiet),
         Command::Assign(args) => assign::run(args, &loaded, cli.quiet),
         Command::Drift(args) => drift::run(args, &loaded, cli.quiet),
     }
+}
+
+/// Reads and validates the inputs: a preset's exports first (turned into canonical tables), then
+/// the canonical files and those tables.
+pub(crate) fn load(inputs: &Inputs) -> Result<(Dataset, ValidationReport)> {
+    let mut files = inputs.files.clone();
+    let mut preset_reports = Vec::new();
+    let mut preset_name = None;
+    let mut unknown = Vec::new();
+    if let Some(p) = &inputs.preset {
+        let derived = presets::derive(p, inputs.read.bad_rows, inputs.read.csv.delimiter)?;
+        preset_reports = derived.reports;
+        unknown = derived.unknown;
+        preset_name = Some(p.name());
+        presets::add_tables(&mut files, p.name(), derived.tables);
+    }
+    let (mut ds, mut report) = schema::load(&files, &inputs.read)?;
+    // A canonical engagement file may supply what the preset's exports cannot.
+    if !inputs.files.iter().any(|(k, _)| *k == Kind::Engagement) {
+        ds.present.unknown = unknown;
+    }
+    for f in &mut report.files {
+        if f.format == Format::Derived {
+            f.preset = preset_name;
+        }
+    }
+    report.files.splice(0..0, preset_reports);
+    Ok((ds, report))
+}
+
+/// When nothing is abandoned because every cart is younger than the abandonment window (a log of
+/// a few hours), says so and what to do; empty otherwise.
+pub(crate) fn young_carts_hint(ds: &Dataset, as_of: &str, abandon_after: i64) -> String {
+    let (Some(t), Some(oldest)) = (
+        crate::timefmt::parse_timestamp(as_of),
+        ds.carts.iter().map(|c| c.updated_at).min(),
+    ) else {
+        return String::new();
+    };
+    if t - oldest >= abandon_after {
+        return String::new();
+    }
+    format!(
+        ". Every cart is younger than --abandon-after {}: the oldest was last updated {} before the as-of time; for a log this short pass a shorter --abandon-after (like 10m)",
+        crate::timefmt::format_duration(abandon_after),
+        {
+            let s = (t - oldest) / crate::timefmt::SECOND;
+            format!("{}h{:02}m", s / 3600, s % 3600 / 60)
+        }
+    )
 }
 
 /// Reads and validates the inputs, warning about rejected rows and notes.
@@ -35,7 +91,7 @@ pub(crate) fn read_inputs(
 ) -> Result<(Inputs, Dataset, ValidationReport)> {
     let inputs = Inputs::from(args, loaded)?;
     progress.stage("reading and validating inputs");
-    let (ds, report) = schema::load(&inputs.files, &inputs.read)?;
+    let (ds, report) = load(&inputs)?;
     for f in &report.files {
         if f.rows_rejected > 0 {
             let reasons: Vec<String> = f

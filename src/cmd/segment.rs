@@ -23,13 +23,14 @@ pub fn run(args: &SegmentArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
     let (inputs, ds, report) = super::read_inputs(&args.input, loaded, &progress)?;
     progress.stage("computing features");
     let (table, fsum) = features::compute(&ds, &params)?;
+    let hint = super::young_carts_hint(&ds, &fsum.as_of, params.abandon_after);
     drop(ds);
     for l in &fsum.left_out {
         progress.warn(&format!("feature {} left out: {}", l.feature, l.reason));
     }
     if fsum.abandoners == 0 {
         bail!(
-            "no abandoners as of {}: no cart with value > 0 went {} without an order within the last {} (check --as-of, --abandon-after and --lookback)",
+            "no abandoners as of {}: no cart with value > 0 went {} without an order within the last {} (check --as-of, --abandon-after and --lookback){hint}",
             fsum.as_of,
             fsum.windows.abandon_after,
             fsum.windows.lookback

@@ -7,13 +7,13 @@ use anyhow::Result;
 
 use crate::cli::ValidateArgs;
 use crate::config::{Inputs, Loaded};
-use crate::pipeline::schema::{self, BadRows, ValidationReport};
+use crate::pipeline::schema::{BadRows, ValidationReport};
 
 pub fn run(args: &ValidateArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
     let mut inputs = Inputs::from(&args.input, loaded)?;
     // Validation lists every bad row rather than stopping at the first.
     inputs.read.bad_rows = BadRows::Skip;
-    let (_, report) = schema::load(&inputs.files, &inputs.read)?;
+    let (_, report) = super::load(&inputs)?;
     let problems = report.rows_rejected();
     if args.json {
         let out = serde_json::json!({
@@ -35,10 +35,7 @@ pub fn render_text(report: &ValidationReport) -> String {
         let _ = writeln!(
             s,
             "{} ({}): {} rows read, {} rejected",
-            f.path,
-            f.kind.name(),
-            f.rows_read,
-            f.rows_rejected
+            f.path, f.kind, f.rows_read, f.rows_rejected
         );
         for p in &f.problems {
             let _ = writeln!(s, "  {}: {} rows", p.reason, p.rows);

@@ -9,6 +9,7 @@
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use polars::prelude::*;
@@ -23,13 +24,54 @@ pub enum Format {
     #[serde(rename = "csv.gz")]
     CsvGz,
     Parquet,
+    /// Canonical rows a preset derived in memory from an export (`pipeline::presets`).
+    Derived,
 }
 
-/// One input file.
+/// One input file, or a table a preset derived from some.
 #[derive(Debug, Clone)]
 pub struct Source {
     pub path: PathBuf,
     pub format: Format,
+    /// The rows of a [`Format::Derived`] source.
+    pub table: Option<Arc<Table>>,
+}
+
+/// Canonical rows held in memory: a header of canonical column names and, row after row, one
+/// text cell per column (empty text is an empty field).
+#[derive(Debug, Default)]
+pub struct Table {
+    pub columns: Vec<&'static str>,
+    cells: Vec<Box<str>>,
+}
+
+impl Table {
+    pub fn new(columns: Vec<&'static str>) -> Table {
+        Table {
+            columns,
+            cells: Vec::new(),
+        }
+    }
+    /// Appends one row; it must have one cell per column.
+    pub fn push<S: Into<Box<str>>>(&mut self, row: impl IntoIterator<Item = S>) {
+        let before = self.cells.len();
+        self.cells.extend(row.into_iter().map(Into::into));
+        assert_eq!(
+            self.cells.len() - before,
+            self.columns.len(),
+            "a derived row must have one cell per column"
+        );
+    }
+    pub fn len(&self) -> usize {
+        self.cells.len() / self.columns.len().max(1)
+    }
+    pub fn is_empty(&self) -> bool {
+        self.cells.is_empty()
+    }
+    /// The rows, each a slice of cells in column order.
+    pub fn rows(&self) -> impl Iterator<Item = &[Box<str>]> {
+        self.cells.chunks(self.columns.len().max(1))
+    }
 }
 
 impl Source {
@@ -102,7 +144,11 @@ pub fn expand(specs: &[PathBuf], flag: &str) -> Result<Vec<Source>> {
     paths
         .into_iter()
         .map(|path| match format_of(&path) {
-            Some(format) => Ok(Source { path, format }),
+            Some(format) => Ok(Source {
+                path,
+                format,
+                table: None,
+            }),
             None => bail!(
                 "{flag} {}: unknown file type; name it .csv, .csv.gz or .parquet",
                 path.display()
@@ -178,7 +224,37 @@ where
             )
         }
         Format::Parquet => scan_parquet(src, select, on_row),
+        Format::Derived => scan_table(src, select, on_row),
     }
+}
+
+fn scan_table<S, F>(src: &Source, select: S, mut on_row: F) -> Result<u64>
+where
+    S: FnOnce(&[String]) -> Result<Vec<Option<usize>>>,
+    F: FnMut(Row<'_>) -> Result<()>,
+{
+    let table = src
+        .table
+        .as_ref()
+        .expect("a derived source carries its table");
+    let names: Vec<String> = table.columns.iter().map(|c| c.to_string()).collect();
+    let wanted = select(&names)?;
+    let mut cells: Vec<Cell<'_>> = Vec::with_capacity(wanted.len());
+    let mut rows = 0u64;
+    for row in table.rows() {
+        rows += 1;
+        cells.clear();
+        cells.extend(wanted.iter().map(|idx| match idx {
+            None => Cell::Text(""),
+            Some(i) => Cell::Text(&row[*i]),
+        }));
+        on_row(Row {
+            line: rows,
+            cells: &cells,
+            ragged: None,
+        })?;
+    }
+    Ok(rows)
 }
 
 fn open(src: &Source) -> Result<File> {
@@ -377,6 +453,7 @@ pub fn load_run(dir: &Path, flag: &str) -> Result<crate::pipeline::drift::RunDat
     let src = Source {
         format: format_of(&path).expect("known name"),
         path,
+        table: None,
     };
     let features: Vec<String> = model
         .scaler

@@ -47,6 +47,16 @@ fn parent_dir(path: &Path) -> PathBuf {
     }
 }
 
+/// A derived canonical table as CSV.
+pub fn table_csv(table: &crate::io::read::Table) -> Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(&table.columns)?;
+    for row in table.rows() {
+        w.write_record(row.iter().map(|c| c.as_bytes()))?;
+    }
+    w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
+}
+
 /// Writes every `(path, bytes)` to a temporary file beside it, then renames them all into place.
 pub fn write_atomic(files: &[(PathBuf, Vec<u8>)]) -> Result<()> {
     let mut staged = Vec::with_capacity(files.len());

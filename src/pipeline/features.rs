@@ -382,6 +382,15 @@ pub fn compute(ds: &Dataset, p: &FeatureParams) -> Result<(FeatureTable, Feature
         leave(&["info_page_views"], "no page column in engagement");
     }
 
+    for (feature, reason) in &ds.present.unknown {
+        if !left_out.iter().any(|l: &LeftOut| l.feature == *feature) {
+            left_out.push(LeftOut {
+                feature,
+                reason: reason.clone(),
+            });
+        }
+    }
+
     let hist_days = p.history as f64 / DAY as f64;
     let days = |x: i64| (t - x) as f64 / DAY as f64;
     let rows: Vec<&Acc> = abandoners.iter().map(|&c| &acc[c as usize]).collect();

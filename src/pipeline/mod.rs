@@ -7,6 +7,7 @@ pub mod kmeans;
 pub mod lineage;
 pub mod matrix;
 pub mod personas;
+pub mod presets;
 pub mod project;
 pub mod schema;
 pub mod select;

@@ -239,6 +239,9 @@ pub struct EventRow {
 #[derive(Debug, Clone, Default)]
 pub struct Present {
     pub columns: BTreeMap<Kind, Vec<&'static str>>,
+    /// Features the inputs cannot inform although their columns exist (an event log without
+    /// email events has no email open rate), with the reason: left out like absent sources.
+    pub unknown: Vec<(&'static str, String)>,
 }
 
 impl Present {
@@ -294,7 +297,12 @@ pub struct ReasonCount {
 #[derive(Debug, Clone, Serialize)]
 pub struct FileReport {
     pub path: String,
-    pub kind: Kind,
+    /// carts, orders or engagement; for an export read by a preset, what it is (`events`,
+    /// `shopify orders`, `shopify checkouts`).
+    pub kind: &'static str,
+    /// The preset that read the export, or that derived this table.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preset: Option<&'static str>,
     pub format: read::Format,
     pub rows_read: u64,
     pub rows_rejected: u64,
@@ -377,7 +385,12 @@ fn load_file(
     settings: &ReadSettings,
 ) -> Result<(FileReport, Vec<&'static str>)> {
     let specs = kind.columns();
-    let mapping = settings.columns.get(&kind);
+    // Derived tables already use the canonical names; the mapping is for the user's exports.
+    let mapping = if src.format == read::Format::Derived {
+        None
+    } else {
+        settings.columns.get(&kind)
+    };
     let mut present: Vec<&'static str> = Vec::new();
     let file = src.display();
     let select = |header: &[String]| -> Result<Vec<Option<usize>>> {
@@ -472,7 +485,8 @@ fn load_file(
     Ok((
         FileReport {
             path: file.clone(),
-            kind,
+            kind: kind.name(),
+            preset: None,
             format: src.format,
             rows_read,
             rows_rejected: st.rows_rejected,

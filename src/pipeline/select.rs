@@ -325,10 +325,57 @@ pub fn select(
             row.silhouette = s;
         }
     }
+    // Small or lumpy data: when no k in range keeps every persona above the minimum share, fewer
+    // personas than --k-min are tried (down to 2) before giving up on the minimum share.
+    let mut fewer = None;
+    if p.k.is_none() && !table.iter().any(|r| r.eligible) {
+        for k in (2..lo).rev() {
+            on_stage(&format!("clustering with k = {k} (fewer personas)"));
+            let params = KMeansParams::new(k)
+                .n_init(p.restarts)
+                .seed(seed_for_k(p.seed, k))
+                .check()?;
+            let model = params.fit(&DatasetBase::from(x.clone()))?;
+            let sample = stratified_sample(
+                &model.labels,
+                k,
+                SILHOUETTE_SAMPLE,
+                seed_for_k(p.seed, k) ^ 0x5151,
+            );
+            let smallest = *model.sizes.iter().min().expect("k >= 1") as f64 / n as f64;
+            let row = KRow {
+                k,
+                silhouette: silhouette(x, &model.labels, k, &sample),
+                calinski_harabasz: calinski_harabasz(x, &model),
+                davies_bouldin: davies_bouldin(x, &model),
+                inertia: model.inertia,
+                smallest_share: smallest,
+                eligible: smallest >= p.min_share,
+                chosen: false,
+            };
+            let eligible = row.eligible;
+            table.insert(0, row);
+            models.insert(0, model);
+            if eligible {
+                fewer = Some(k);
+                warnings.push(format!(
+                    "only {n} abandoners: no k in {lo}..={hi} gives every persona at least {:.1}% of them (--min-persona-share), so {k} personas were made, fewer than --k-min {lo}",
+                    p.min_share * 100.0
+                ));
+                break;
+            }
+        }
+        if fewer.is_none() {
+            let extra = table.iter().filter(|r| r.k < lo).count();
+            table.drain(..extra);
+            models.drain(..extra);
+        }
+    }
     let eligible: Vec<usize> = (0..table.len()).filter(|&i| table[i].eligible).collect();
     let pool: Vec<usize> = if eligible.is_empty() {
         warnings.push(format!(
-            "no k in {lo}..={hi} gives every persona at least {:.1}% of abandoners (--min-persona-share); choosing among all k",
+            "no k in {lo}..={hi}{} gives every persona at least {:.1}% of the {n} abandoners (--min-persona-share); choosing among all k in {lo}..={hi}, so some personas are tiny",
+            if p.k.is_none() && lo > 2 { " (nor fewer, down to 2)" } else { "" },
             p.min_share * 100.0
         ));
         (0..table.len()).collect()
@@ -347,6 +394,11 @@ pub fn select(
     let chosen = &table[pick];
     let reason = if p.k.is_some() {
         format!("k = {} was forced with --k", chosen.k)
+    } else if let Some(k) = fewer {
+        format!(
+            "no k in {lo}..={hi} gives every persona at least {:.1}% of the {n} abandoners; k = {k} is the largest k below that does",
+            p.min_share * 100.0
+        )
     } else {
         let excluded: Vec<String> = table
             .iter()
@@ -387,4 +439,50 @@ pub fn select(
         table,
         warnings,
     })
+}
+
+#[cfg(test)]
+mod fewer_tests {
+    use super::*;
+
+    /// Two tight blobs of 40 points: with a minimum share of 30%, k = 3 or 4 must leave a persona
+    /// under 30% (80 / 3 < 27), so no k in 3..=4 is eligible and k = 2 is made, with a warning.
+    #[test]
+    fn fewer_personas_than_k_min_when_no_k_in_range_is_eligible() {
+        let mut rows = Vec::new();
+        for i in 0..80 {
+            let (cx, cy) = if i < 40 { (0.0, 0.0) } else { (10.0, 10.0) };
+            let j = (i % 40) as f64;
+            rows.extend([cx + (j * 0.37).sin(), cy + (j * 0.73).cos()]);
+        }
+        let x = Array2::from_shape_vec((80, 2), rows).unwrap();
+        let p = SelectParams {
+            k_min: 3,
+            k_max: 4,
+            k: None,
+            min_share: 0.3,
+            seed: 1,
+            restarts: 4,
+        };
+        let s = select(&x, &p, |_| {}).unwrap();
+        assert_eq!(s.k, 2);
+        assert_eq!(s.model.sizes, vec![40, 40]);
+        assert!(
+            s.warnings
+                .iter()
+                .any(|w| w.contains("fewer than --k-min 3")),
+            "{:?}",
+            s.warnings
+        );
+        assert!(
+            s.reason.contains("k = 2 is the largest k below"),
+            "{}",
+            s.reason
+        );
+        assert_eq!(
+            s.table.iter().map(|r| r.k).collect::<Vec<_>>(),
+            vec![2, 3, 4]
+        );
+        assert!(s.table[0].chosen && s.table[0].eligible);
+    }
 }

@@ -114,10 +114,7 @@ pub fn render(s: &Summary) -> String {
         let _ = writeln!(
             o,
             "| {} | {} | {} | {} |",
-            f.path,
-            f.kind.name(),
-            f.rows_read,
-            f.rows_rejected
+            f.path, f.kind, f.rows_read, f.rows_rejected
         );
     }
     let _ = writeln!(

@@ -1,0 +1,306 @@
+//! `cartsona init`: writes a commented cartsona.toml with every option, its default and its
+//! meaning, set up for one kind of export.
+//!
+//! Lines of the form `# key = value` show a default: uncommenting one changes nothing. Lines that
+//! end in `# example` show a value to adapt. Tests hold the template to both rules.
+
+use std::fmt::Write as _;
+
+use anyhow::Result;
+
+use crate::cli::{InitArgs, InitPreset};
+use crate::io::write;
+use crate::pipeline::drift::Thresholds;
+use crate::pipeline::features::DEFAULT_INFO_PAGES;
+use crate::pipeline::matrix::DEFAULT_FEATURES;
+
+pub fn run(args: &InitArgs, quiet: bool) -> Result<u8> {
+    let text = template(args.preset);
+    if args.out.as_os_str() == "-" {
+        print!("{text}");
+        return Ok(0);
+    }
+    write::check_writable(&args.out, args.force, "--out")?;
+    write::write_atomic(&[(args.out.clone(), text.into_bytes())])?;
+    if !quiet {
+        eprintln!(
+            "wrote {}; edit it, then run for example: cartsona segment --config {} --out runs/first",
+            args.out.display(),
+            args.out.display()
+        );
+    }
+    Ok(0)
+}
+
+/// What each drift threshold means (docs/drift.md); every field of [`Thresholds`] must be here.
+pub const DRIFT_MEANINGS: [(&str, &str); 11] = [
+    ("share_psi_warn", "PSI of the persona shares: warn above"),
+    ("share_psi_fail", "PSI of the persona shares: fail above"),
+    (
+        "share_change_warn",
+        "change of one persona's share (absolute): warn above",
+    ),
+    (
+        "share_change_fail",
+        "change of one persona's share (absolute): fail above",
+    ),
+    (
+        "centroid_shift_warn",
+        "centroid shift in baseline standard deviations: warn above",
+    ),
+    (
+        "centroid_shift_fail",
+        "centroid shift in baseline standard deviations: fail above",
+    ),
+    (
+        "feature_psi_warn",
+        "PSI of a clustering feature against the baseline deciles: warn above",
+    ),
+    (
+        "feature_psi_fail",
+        "PSI of a clustering feature against the baseline deciles: fail above",
+    ),
+    (
+        "ks_warn",
+        "Kolmogorov-Smirnov statistic of a feature: warn above",
+    ),
+    (
+        "stayed_warn",
+        "share of shoppers in both runs who kept their persona: warn below",
+    ),
+    (
+        "stayed_fail",
+        "share of shoppers in both runs who kept their persona: fail below",
+    ),
+];
+
+/// The commented configuration for `preset`.
+pub fn template(preset: InitPreset) -> String {
+    let mut s = String::new();
+    let name = match preset {
+        InitPreset::Canonical => "canonical",
+        InitPreset::Rees46 => "rees46",
+        InitPreset::Shopify => "shopify",
+        InitPreset::Ga4 => "ga4",
+        InitPreset::Segment => "segment",
+    };
+    let _ = writeln!(
+        s,
+        "# cartsona.toml, written by `cartsona init --preset {name}`.\n\
+         #\n\
+         # Lines like `# key = value` show the default: uncomment one to change it. Lines ending in\n\
+         # `# example` show a value to adapt. Flags on the command line win over this file; relative\n\
+         # paths are relative to this file's directory. Unknown keys are an error, so a typo is caught.\n\
+         # Reference: docs/data-format.md, docs/presets.md, docs/features.md, docs/personas.md, docs/drift.md.\n"
+    );
+
+    s.push_str("[inputs]\n");
+    match preset {
+        InitPreset::Canonical => s.push_str(
+            "# Canonical exports (docs/data-format.md): a path, a glob, a directory of parts, or a list.\n\
+             # carts = \"exports/carts-*.csv\"             # example; required (or --carts)\n\
+             # orders = \"exports/orders.parquet\"         # example; optional\n\
+             # engagement = [\"exports/engagement/\"]      # example; optional\n",
+        ),
+        InitPreset::Rees46 => s.push_str(
+            "# The REES46 / Open CDP event log: carts, orders and engagement are derived from it.\n\
+             preset = \"rees46\"\n\
+             # events = \"data/2019-*.csv.gz\"             # example; or --events\n",
+        ),
+        InitPreset::Ga4 | InitPreset::Segment => s.push_str(
+            "# An event log described in [events] below: carts, orders and engagement are derived from it.\n\
+             preset = \"events\"\n\
+             # events = \"exports/events-*.parquet\"       # example; or --events\n\
+             # engagement = \"exports/email-events.csv\"   # example; canonical engagement to add (email, SMS)\n",
+        ),
+        InitPreset::Shopify => s.push_str(
+            "# Shopify: carts are the abandoned-checkouts export, orders the orders export.\n\
+             preset = \"shopify\"\n\
+             # carts = \"exports/abandoned_checkouts*.csv\" # example; or --carts\n\
+             # orders = \"exports/orders_export*.csv\"      # example; or --orders\n",
+        ),
+    }
+    s.push_str(
+        "# The CSV field delimiter: one character, or \"tab\".\n\
+         # delimiter = \",\"\n\
+         # Rows that break the schema: \"fail\" stops at the first (exit 2); \"skip\" drops and counts them.\n\
+         # on_bad_rows = \"fail\"\n\n",
+    );
+
+    if preset == InitPreset::Canonical {
+        s.push_str(
+            "# Header names, when an export names a canonical column otherwise (matched exactly, then\n\
+             # ignoring case). One table per input: [columns.carts], [columns.orders], [columns.engagement].\n\
+             # [columns.carts]\n\
+             # customer_id = \"Customer ID\"                # example\n\
+             # cart_value = \"Cart Total\"                  # example\n\n",
+        );
+    }
+
+    match preset {
+        InitPreset::Ga4 => s.push_str(GA4_EVENTS),
+        InitPreset::Segment => s.push_str(SEGMENT_EVENTS),
+        InitPreset::Shopify => s.push_str(
+            "[shopify]\n\
+             # Which total is the order and cart value: \"total\" (with shipping and taxes) or \"subtotal\".\n\
+             # value = \"total\"\n\n",
+        ),
+        _ => {}
+    }
+
+    let abandon = if preset == InitPreset::Rees46 {
+        "# (the public REES46 sample spans hours, not days: pass --abandon-after 10m on it)\n"
+    } else {
+        ""
+    };
+    let _ = write!(
+        s,
+        "[features]\n\
+         # T, the as-of time (RFC 3339 or YYYY-MM-DD); default: the latest timestamp in the inputs.\n\
+         # as_of = \"2025-01-31\"                       # example\n\
+         # How long a cart sits without an order before it counts as abandoned.\n\
+         {abandon}# abandon_after = \"24h\"\n\
+         # Abandoned carts in this window before T make an abandoner.\n\
+         # lookback = \"30d\"\n\
+         # Window for order history and rates.\n\
+         # history = \"365d\"\n\
+         # Information pages in engagement `page` (a regular expression, case-insensitive).\n\
+         # info_pages = \"{}\"\n\n",
+        DEFAULT_INFO_PAGES.trim_start_matches("(?i)")
+    );
+
+    let features: Vec<String> = DEFAULT_FEATURES
+        .iter()
+        .map(|f| format!("\"{f}\""))
+        .collect();
+    let _ = write!(
+        s,
+        "[segment]\n\
+         # Fewest and most personas to try (fewer are made only when no k in range keeps every\n\
+         # persona above min_persona_share).\n\
+         # k_min = 3\n\
+         # k_max = 6\n\
+         # Exactly this many personas (skips the choice of k).\n\
+         # k = 4                                      # example\n\
+         # A k whose smallest persona holds less than this share of abandoners is not eligible.\n\
+         # min_persona_share = 0.05\n\
+         # Seed for k-means and sampling; the same seed gives byte-identical runs.\n\
+         # seed = 42\n\
+         # k-means restarts per k; the lowest inertia wins.\n\
+         # restarts = 10\n\
+         # Features to cluster on (docs/personas.md).\n\
+         # cluster_features = [{}]\n\
+         # With --baseline: the largest centroid distance, in baseline standard deviations, at which a\n\
+         # persona keeps a baseline persona's id and name.\n\
+         # max_match_distance = 1.5\n\n",
+        features.join(", ")
+    );
+
+    s.push_str("[drift]\n# Thresholds of `cartsona drift` (docs/drift.md).\n");
+    let defaults = toml::Table::try_from(Thresholds::default()).expect("thresholds serialise");
+    for (key, meaning) in DRIFT_MEANINGS {
+        let value = defaults.get(key).expect("every meaning names a threshold");
+        let _ = write!(s, "# {meaning}.\n# {key} = {value}\n");
+    }
+    s
+}
+
+const GA4_EVENTS: &str = r#"# GA4 exported from BigQuery and flattened to one row per event (or per item).
+[events]
+# The shopper: the first non-empty of these columns.
+customer = ["user_id", "user_pseudo_id"]
+time = "event_timestamp"
+# How `time` is written: "text" (RFC 3339, 'YYYY-MM-DD HH:MM:SS UTC', ...), "s", "ms" or "us" since the epoch.
+time_unit = "us"
+event = "event_name"
+# Session id (per shopper); events without one are split into sessions by session_gap.
+session = "ga_session_id"
+# Optional columns: device category, page, value, quantity, order id, coupon, cart id.
+device = "device.category"
+page = "page_location"
+value = "value"
+order = "transaction_id"
+discount = "coupon"
+# cart = "cart_id"                             # example
+# quantity = "quantity"                        # example
+# A silence longer than this ends a session (only for events without a session id).
+# session_gap = "30m"
+# How purchase rows of one order add up: "sum" (one row per item) or "max" (each row has the total).
+purchase_value = "max"
+
+[events.names]
+# Which event names mean what; names match ignoring case.
+add_to_cart = ["add_to_cart"]
+remove_from_cart = ["remove_from_cart"]
+# Checkout steps: the furthest one reached is the cart's checkout_step.
+shipping = ["begin_checkout", "add_shipping_info"]
+payment = ["add_payment_info"]
+# review = []
+purchase = ["purchase"]
+page_view = ["page_view"]
+product_view = ["view_item"]
+# GA4 does not see e-mail or SMS: add those as canonical --engagement, or map them here.
+# email_sent = []
+# email_open = []
+# email_click = []
+# sms_sent = []
+# sms_click = []
+# push_open = []
+
+"#;
+
+const SEGMENT_EVENTS: &str = r#"# Segment (or Snowplow, RudderStack) tracks exported from the warehouse, one row per event.
+[events]
+# The shopper: the first non-empty of these columns.
+customer = ["user_id", "anonymous_id"]
+time = "timestamp"
+# How `time` is written: "text" (RFC 3339, 'YYYY-MM-DD HH:MM:SS UTC', ...), "s", "ms" or "us" since the epoch.
+# time_unit = "text"
+event = "event"
+# Segment has no session id: events are split into sessions by session_gap.
+# session = "session_id"                       # example
+device = "context_device_type"
+page = "context_page_path"
+value = "properties_price"
+quantity = "properties_quantity"
+order = "properties_order_id"
+cart = "properties_cart_id"
+discount = "properties_coupon"
+# A silence longer than this ends a session.
+# session_gap = "30m"
+# How purchase rows of one order add up: "sum" (one row per item) or "max" (each row has the total).
+purchase_value = "max"
+
+[events.names]
+# Segment's e-commerce spec names; names match ignoring case.
+add_to_cart = ["Product Added"]
+remove_from_cart = ["Product Removed"]
+shipping = ["Checkout Started", "Checkout Step Viewed", "Checkout Step Completed"]
+payment = ["Payment Info Entered"]
+# review = []
+purchase = ["Order Completed"]
+page_view = ["Page Viewed"]
+product_view = ["Product Viewed"]
+email_sent = ["Email Delivered"]
+email_open = ["Email Opened"]
+email_click = ["Email Link Clicked"]
+sms_sent = ["SMS Delivered"]
+sms_click = ["SMS Link Clicked"]
+push_open = ["Push Notification Tapped"]
+
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_drift_threshold_has_a_meaning() {
+        let defaults = toml::Table::try_from(Thresholds::default()).unwrap();
+        let mut keys: Vec<&str> = defaults.keys().map(String::as_str).collect();
+        let mut meant: Vec<&str> = DRIFT_MEANINGS.iter().map(|(k, _)| *k).collect();
+        keys.sort_unstable();
+        meant.sort_unstable();
+        assert_eq!(keys, meant);
+    }
+}
