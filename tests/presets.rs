@@ -647,3 +647,46 @@ fn init_defaults_change_nothing() {
     };
     assert_eq!(run(None, "plain"), run(Some(&cfg), "with-defaults"));
 }
+
+#[test]
+fn an_event_log_split_into_gzip_and_parquet_parts_gives_the_same_features() {
+    use polars::prelude::*;
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(rees46_path()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let (header, rows) = (lines[0], &lines[1..]);
+    let half = rows.len() / 2;
+    let parts = dir.path().join("parts");
+    std::fs::create_dir(&parts).unwrap();
+    // First half gzipped, second half as Parquet made by polars' own CSV reader.
+    let gz = std::fs::File::create(parts.join("part-0.csv.gz")).unwrap();
+    let mut enc = flate2::write::GzEncoder::new(gz, flate2::Compression::fast());
+    writeln!(enc, "{header}\n{}", rows[..half].join("\n")).unwrap();
+    enc.finish().unwrap();
+    let second = dir.path().join("second.csv");
+    std::fs::write(&second, format!("{header}\n{}\n", rows[half..].join("\n"))).unwrap();
+    let mut df = CsvReadOptions::default()
+        .with_has_header(true)
+        .try_into_reader_with_file_path(Some(second))
+        .unwrap()
+        .finish()
+        .unwrap();
+    ParquetWriter::new(std::fs::File::create(parts.join("part-1.parquet")).unwrap())
+        .finish(&mut df)
+        .unwrap();
+    let run = |events: &Path, out: &str| {
+        cartsona()
+            .args(["features", "--quiet", "--preset", "rees46", "--abandon-after", "10m"])
+            .arg("--events")
+            .arg(events)
+            .arg("--out")
+            .arg(dir.path().join(out))
+            .assert()
+            .success();
+        std::fs::read(dir.path().join(out)).unwrap()
+    };
+    let whole = run(&rees46_path(), "whole.csv");
+    assert_eq!(whole, run(&parts, "parts.csv"));
+    assert_eq!(read_csv(&dir.path().join("parts.csv")).len(), 35);
+}
