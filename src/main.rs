@@ -11,7 +11,13 @@ fn main() -> ExitCode {
         eprintln!("error: internal error (this is a bug in cartsona, please report it): {info}");
     }));
     let cli = cartsona::cli::Cli::parse();
-    match std::panic::catch_unwind(|| cartsona::cmd::run(cli)) {
+    match std::panic::catch_unwind(|| {
+        // A deliberate panic, so the tests can check that an escaped panic exits 2 with a message.
+        if std::env::var_os("CARTSONA_TEST_PANIC").is_some() {
+            panic!("CARTSONA_TEST_PANIC is set");
+        }
+        cartsona::cmd::run(cli)
+    }) {
         Ok(Ok(code)) => ExitCode::from(code),
         Ok(Err(err)) => {
             if is_broken_pipe(&err) {
