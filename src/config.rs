@@ -134,8 +134,20 @@ pub fn load_file(explicit: Option<&Path>) -> Result<Loaded> {
     };
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("{}: cannot read", path.display()))?;
-    let file: FileConfig = toml::from_str(&text)
-        .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.to_string().trim_end()))?;
+    let file: FileConfig = toml::from_str(&text).map_err(|e| {
+        // One line, as every error: where, then toml's message without its source excerpt.
+        let at = e.span().map_or(String::new(), |span| {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let col = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            format!(" line {line}, column {col}:")
+        });
+        anyhow::anyhow!(
+            "{}:{at} {}",
+            path.display(),
+            e.message().trim_end().replace('\n', " ")
+        )
+    })?;
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     Ok(Loaded {
         file,

@@ -16,6 +16,16 @@ pub const MINUTE: i64 = 60 * SECOND;
 pub const HOUR: i64 = 60 * MINUTE;
 pub const DAY: i64 = 24 * HOUR;
 
+/// Timestamps outside [1990-01-01, 2100-01-01) are refused as placeholders (`9999-12-31`,
+/// `1970-01-01`): one of them would silently move the as-of time or every window.
+pub const PLAUSIBLE_FROM: i64 = 631_152_000 * SECOND;
+pub const PLAUSIBLE_UNTIL: i64 = 4_102_444_800 * SECOND;
+
+/// Whether a timestamp is inside [`PLAUSIBLE_FROM`, `PLAUSIBLE_UNTIL`).
+pub fn plausible(t: i64) -> bool {
+    (PLAUSIBLE_FROM..PLAUSIBLE_UNTIL).contains(&t)
+}
+
 /// Parses a timestamp in one of the accepted forms into microseconds since the epoch (UTC).
 pub fn parse_timestamp(raw: &str) -> Option<i64> {
     let s = raw.trim();

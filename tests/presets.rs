@@ -677,7 +677,14 @@ fn an_event_log_split_into_gzip_and_parquet_parts_gives_the_same_features() {
         .unwrap();
     let run = |events: &Path, out: &str| {
         cartsona()
-            .args(["features", "--quiet", "--preset", "rees46", "--abandon-after", "10m"])
+            .args([
+                "features",
+                "--quiet",
+                "--preset",
+                "rees46",
+                "--abandon-after",
+                "10m",
+            ])
             .arg("--events")
             .arg(events)
             .arg("--out")

@@ -57,7 +57,15 @@ fn sigkill_at_any_moment_leaves_the_previous_run_or_none_never_a_partial_one() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     cartsona()
-        .args(["generate", "--quiet", "--shoppers", "8000", "--seed", "5", "--out"])
+        .args([
+            "generate",
+            "--quiet",
+            "--shoppers",
+            "8000",
+            "--seed",
+            "5",
+            "--out",
+        ])
         .arg(&data)
         .assert()
         .success();
@@ -67,7 +75,10 @@ fn sigkill_at_any_moment_leaves_the_previous_run_or_none_never_a_partial_one() {
     let new = snapshot(&run).unwrap();
     let took = complete_run(&data, &run, "42");
     let old = snapshot(&run).unwrap();
-    assert_ne!(old, new, "the two runs must differ for the test to mean anything");
+    assert_ne!(
+        old, new,
+        "the two runs must differ for the test to mean anything"
+    );
     let mut outcomes = BTreeMap::new();
     // Kill points across the whole run, denser near the end where the files are written and
     // the directory is swapped.

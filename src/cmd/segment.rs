@@ -36,6 +36,13 @@ pub fn run(args: &SegmentArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
             fsum.windows.lookback
         );
     }
+    if fsum.abandoners < 2 {
+        bail!(
+            "only {} abandoner as of {}: personas need at least 2 (and 3 distinct for the default --k-min 3); use a longer --lookback or more data",
+            fsum.abandoners,
+            fsum.as_of
+        );
+    }
     progress.stage("building the clustering matrix");
     let (scaler, x, mreport) = matrix::fit(&table, &wanted, explicit)?;
     for (f, why) in &mreport.dropped {

@@ -313,6 +313,17 @@ where
             continue;
         }
         rows += 1;
+        // A quote that is never closed swallows the rest of the file into one field.
+        if record.len() < width
+            && record
+                .get(record.len() - 1)
+                .is_some_and(|f| f.contains(&b'\n'))
+        {
+            bail!(
+                "{}: line {line}: a quoted field is never closed (unterminated quote), so the rest of the file was read into it; fix the quoting of that line",
+                src.display()
+            );
+        }
         let ragged = (record.len() != width).then_some((record.len(), width));
         let mut cells: Vec<Cell<'_>> = Vec::with_capacity(wanted.len());
         for idx in &wanted {

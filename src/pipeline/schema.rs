@@ -528,6 +528,14 @@ fn problem(
     )
 }
 
+/// At most the first 80 characters of `s`, with an ellipsis when cut: for messages.
+pub fn short(s: &str) -> std::borrow::Cow<'_, str> {
+    match s.char_indices().nth(80) {
+        None => std::borrow::Cow::Borrowed(s),
+        Some((i, _)) => std::borrow::Cow::Owned(format!("{}…", &s[..i])),
+    }
+}
+
 /// A parsed cell value.
 enum Val<'a> {
     Empty,
@@ -566,38 +574,48 @@ fn parse_cell<'a>(spec: &ColSpec, cell: &Cell<'a>, line: u64) -> Result<Val<'a>,
         }
         return Ok(Val::Empty);
     };
+    // Messages quote at most 80 characters of the value (a 10 MB field stays a one-line message).
+    let q = short(s);
     match spec.ty {
         ColType::Id | ColType::Text => Ok(Val::Text(s)),
-        ColType::Timestamp => timefmt::parse_timestamp(s).map(Val::Time).ok_or_else(|| {
-            problem(
+        ColType::Timestamp => match timefmt::parse_timestamp(s) {
+            None => Err(problem(
                 line,
                 spec.name,
                 s,
                 "bad_timestamp",
-                format!("'{s}' is not a timestamp (use RFC 3339 like 2025-01-31T12:00:00Z, 'YYYY-MM-DD HH:MM:SS' or YYYY-MM-DD)"),
-            )
-        }),
+                format!("'{q}' is not a timestamp (use RFC 3339 like 2025-01-31T12:00:00Z, 'YYYY-MM-DD HH:MM:SS' or YYYY-MM-DD)"),
+            )),
+            Some(t) if !timefmt::plausible(t) => Err(problem(
+                line,
+                spec.name,
+                s,
+                "implausible_timestamp",
+                format!("'{q}' is before 1990 or after 2099: a placeholder date? (it would move the as-of time or the windows)"),
+            )),
+            Some(t) => Ok(Val::Time(t)),
+        },
         ColType::Amount => match s.parse::<f64>() {
-            Ok(v) if !v.is_finite() => Err(problem(line, spec.name, s, "not_finite", format!("'{s}' is not a finite number"))),
-            Ok(v) if v < 0.0 => Err(problem(line, spec.name, s, "negative", format!("'{s}' is negative; {} must be >= 0", spec.name))),
+            Ok(v) if !v.is_finite() => Err(problem(line, spec.name, s, "not_finite", format!("'{q}' is not a finite number"))),
+            Ok(v) if v < 0.0 => Err(problem(line, spec.name, s, "negative", format!("'{q}' is negative; {} must be >= 0", spec.name))),
             Ok(v) => Ok(Val::Num(v)),
-            Err(_) => Err(problem(line, spec.name, s, "not_a_number", format!("'{s}' is not a number (write it like 12.50, without currency signs or thousands separators)"))),
+            Err(_) => Err(problem(line, spec.name, s, "not_a_number", format!("'{q}' is not a number (write it like 12.50, without currency signs or thousands separators)"))),
         },
         ColType::Count => match s.parse::<i64>() {
-            Ok(v) if v < 0 => Err(problem(line, spec.name, s, "negative", format!("'{s}' is negative; {} must be >= 0", spec.name))),
-            Ok(v) if v > u32::MAX as i64 => Err(problem(line, spec.name, s, "out_of_range", format!("'{s}' is too large for {}", spec.name))),
+            Ok(v) if v < 0 => Err(problem(line, spec.name, s, "negative", format!("'{q}' is negative; {} must be >= 0", spec.name))),
+            Ok(v) if v > u32::MAX as i64 => Err(problem(line, spec.name, s, "out_of_range", format!("'{q}' is too large for {}", spec.name))),
             Ok(v) => Ok(Val::Count(v as u32)),
-            Err(_) => Err(problem(line, spec.name, s, "not_a_whole_number", format!("'{s}' is not a whole number"))),
+            Err(_) => Err(problem(line, spec.name, s, "not_a_whole_number", format!("'{q}' is not a whole number"))),
         },
         ColType::Device => Device::parse(s).map(Val::Device).ok_or_else(|| {
-            problem(line, spec.name, s, "bad_device", format!("'{s}' is not a device; use mobile, desktop, tablet or other"))
+            problem(line, spec.name, s, "bad_device", format!("'{q}' is not a device; use mobile, desktop, tablet or other"))
         }),
         ColType::CheckoutStep => CHECKOUT_STEPS
             .iter()
             .position(|c| c.eq_ignore_ascii_case(s))
             .map(|p| Val::Step(p as u8))
             .ok_or_else(|| {
-                problem(line, spec.name, s, "bad_checkout_step", format!("'{s}' is not a checkout step; use cart, shipping, payment or review"))
+                problem(line, spec.name, s, "bad_checkout_step", format!("'{q}' is not a checkout step; use cart, shipping, payment or review"))
             }),
         ColType::EventType => {
             let e = EVENT_NAMES

@@ -437,9 +437,21 @@ pub fn derive(
                     row.line,
                     &spec.time,
                     raw_time,
-                    format!("'{raw_time}' is not a timestamp ({hint})"),
+                    format!(
+                        "'{}' is not a timestamp ({hint})",
+                        crate::pipeline::schema::short(raw_time)
+                    ),
                 );
             };
+            if !timefmt::plausible(time) {
+                return log.reject(
+                    "implausible_timestamp",
+                    row.line,
+                    &spec.time,
+                    raw_time,
+                    format!("'{}' is before 1990 or after 2099: a placeholder date, or the wrong [events] time_unit?", crate::pipeline::schema::short(raw_time)),
+                );
+            }
             let o = nc + 2;
             let value = match cell(o + 3) {
                 None => None,
@@ -462,7 +474,10 @@ pub fn derive(
                             row.line,
                             &col,
                             s,
-                            format!("'{s}' is not a whole number of items"),
+                            format!(
+                                "'{}' is not a whole number of items",
+                                crate::pipeline::schema::short(s)
+                            ),
                         );
                     }
                 },

@@ -186,13 +186,14 @@ pub(crate) fn amount_text(v: f64) -> String {
 
 /// Parses a money amount: a finite number >= 0.
 pub(crate) fn parse_amount(s: &str) -> Result<f64, (&'static str, String)> {
+    let q = crate::pipeline::schema::short(s);
     match s.parse::<f64>() {
-        Ok(v) if !v.is_finite() => Err(("not_finite", format!("'{s}' is not a finite number"))),
-        Ok(v) if v < 0.0 => Err(("negative", format!("'{s}' is negative; it must be >= 0"))),
+        Ok(v) if !v.is_finite() => Err(("not_finite", format!("'{q}' is not a finite number"))),
+        Ok(v) if v < 0.0 => Err(("negative", format!("'{q}' is negative; it must be >= 0"))),
         Ok(v) => Ok(v),
         Err(_) => Err((
             "not_a_number",
-            format!("'{s}' is not a number (write it like 12.50, without currency signs or thousands separators)"),
+            format!("'{q}' is not a number (write it like 12.50, without currency signs or thousands separators)"),
         )),
     }
 }

@@ -225,14 +225,14 @@ fn read_export(
                 };
                 match c.key {
                     "created" | "updated" | "completed" | "cancelled"
-                        if timefmt::parse_timestamp(&v).is_none() =>
+                        if !timefmt::parse_timestamp(&v).is_some_and(timefmt::plausible) =>
                     {
                         return log.reject(
                             "bad_timestamp",
                             row.line,
                             c.names[0],
                             &v,
-                            format!("'{v}' is not a timestamp (Shopify writes them like 2025-10-07 09:50:26 +0200)"),
+                            format!("'{}' is not a timestamp from 1990 to 2099 (Shopify writes them like 2025-10-07 09:50:26 +0200)", crate::pipeline::schema::short(&v)),
                         );
                     }
                     "value" | "discount_amount" => {
@@ -248,7 +248,10 @@ fn read_export(
                                 row.line,
                                 c.names[0],
                                 &v,
-                                format!("'{v}' is not a whole number of items"),
+                                format!(
+                                    "'{}' is not a whole number of items",
+                                    crate::pipeline::schema::short(&v)
+                                ),
                             )
                         }
                     },
@@ -269,9 +272,11 @@ fn read_export(
                                 c.names[0],
                                 &v,
                                 format!(
-                                    "{what} {} has {} '{first}' ({at}) but '{v}' here",
+                                    "{what} {} has {} '{}' ({at}) but '{}' here",
                                     groups[gi].fields[0].as_deref().unwrap_or_default(),
-                                    c.names[0]
+                                    c.names[0],
+                                    crate::pipeline::schema::short(first),
+                                    crate::pipeline::schema::short(&v)
                                 ),
                             );
                         }
