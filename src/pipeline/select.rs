@@ -54,6 +54,15 @@ pub struct Selection {
     pub warnings: Vec<String>,
 }
 
+/// k-means with the run's restarts and the seed for this k.
+fn fit_k(x: &Array2<f64>, p: &SelectParams, k: usize) -> Result<KMeansModel> {
+    let params = KMeansParams::new(k)
+        .n_init(p.restarts)
+        .seed(seed_for_k(p.seed, k))
+        .check()?;
+    Ok(params.fit(&DatasetBase::from(x.clone()))?)
+}
+
 fn seed_for_k(seed: u64, k: usize) -> u64 {
     seed.wrapping_add((k as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15))
 }
@@ -283,11 +292,7 @@ pub fn select(
     let mut models = Vec::new();
     for k in lo..=hi {
         on_stage(&format!("clustering with k = {k}"));
-        let params = KMeansParams::new(k)
-            .n_init(p.restarts)
-            .seed(seed_for_k(p.seed, k))
-            .check()?;
-        let model = params.fit(&DatasetBase::from(x.clone()))?;
+        let model = fit_k(x, p, k)?;
         // Above the sample size each k gets its own stratified sample; below it every k uses all
         // rows, and the silhouettes are computed together after the loop.
         let silhouette = if n > SILHOUETTE_SAMPLE {
@@ -331,11 +336,7 @@ pub fn select(
     if p.k.is_none() && !table.iter().any(|r| r.eligible) {
         for k in (2..lo).rev() {
             on_stage(&format!("clustering with k = {k} (fewer personas)"));
-            let params = KMeansParams::new(k)
-                .n_init(p.restarts)
-                .seed(seed_for_k(p.seed, k))
-                .check()?;
-            let model = params.fit(&DatasetBase::from(x.clone()))?;
+            let model = fit_k(x, p, k)?;
             let sample = stratified_sample(
                 &model.labels,
                 k,

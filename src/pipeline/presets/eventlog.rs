@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, HashMap};
 use anyhow::{bail, Result};
 use serde::Deserialize;
 
-use super::{amount_text, find_column, parse_amount, Derived, FileLog};
+use super::{amount_text, find_column, parse_amount, row_shape_problem, Derived, FileLog};
 use crate::io::read::{self, CsvOptions, Source, Table};
 use crate::pipeline::schema::{BadRows, Interner, Kind, CHECKOUT_STEPS};
 use crate::timefmt;
@@ -389,28 +389,8 @@ pub fn derive(
         };
         let rows = read::scan(src, CsvOptions { delimiter }, select, |row| {
             let cell = |i: usize| row.cells[i].text();
-            if let Some((found, expected)) = row.ragged {
-                return log.reject(
-                    "wrong_field_count",
-                    row.line,
-                    "(row)",
-                    "",
-                    format!("the row has {found} fields but the header has {expected} (check the delimiter and quoting)"),
-                );
-            }
-            if let Some(i) = row
-                .cells
-                .iter()
-                .position(|c| matches!(c, read::Cell::BadUtf8))
-            {
-                let col = column_name(spec, i);
-                return log.reject(
-                    "not_utf8",
-                    row.line,
-                    &col,
-                    "",
-                    "the value is not valid UTF-8 text".into(),
-                );
+            if let Some((reason, col, msg)) = row_shape_problem(&row, |i| column_name(spec, i)) {
+                return log.reject(reason, row.line, &col, "", msg);
             }
             let name = cell(nc + 1).unwrap_or_default();
             let Some(&action) = actions.get(&name.to_lowercase()) else {

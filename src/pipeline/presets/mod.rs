@@ -173,6 +173,31 @@ impl FileLog {
     }
 }
 
+/// The problems a row can have before any of its values is looked at: a field count that differs
+/// from the header's, or a cell that is not UTF-8 (`column` names the selected cell `i`).
+/// Returns (reason, column, message).
+pub(crate) fn row_shape_problem(
+    row: &crate::io::read::Row<'_>,
+    column: impl Fn(usize) -> String,
+) -> Option<(&'static str, String, String)> {
+    if let Some((found, expected)) = row.ragged {
+        return Some((
+            "wrong_field_count",
+            "(row)".into(),
+            format!("the row has {found} fields but the header has {expected} (check the delimiter and quoting)"),
+        ));
+    }
+    let bad = row
+        .cells
+        .iter()
+        .position(|c| matches!(c, crate::io::read::Cell::BadUtf8))?;
+    Some((
+        "not_utf8",
+        column(bad),
+        "the value is not valid UTF-8 text".into(),
+    ))
+}
+
 /// A money amount or quantity as derived text: rounded to 6 decimals (sums of prices such as
 /// 35.79 + 33.20 would otherwise print as 68.99000000000001), shortest form.
 pub(crate) fn amount_text(v: f64) -> String {

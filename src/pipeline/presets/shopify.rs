@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use anyhow::{bail, Result};
 use serde::Deserialize;
 
-use super::{amount_text, find_column, parse_amount, Derived, FileLog};
+use super::{amount_text, find_column, parse_amount, row_shape_problem, Derived, FileLog};
 use crate::io::read::{self, CsvOptions, Source, Table};
 use crate::pipeline::schema::{BadRows, FileReport, Kind};
 use crate::timefmt;
@@ -159,27 +159,10 @@ fn read_export(
             Ok(idx)
         };
         let rows = read::scan(src, CsvOptions { delimiter }, select, |row| {
-            if let Some((found, expected)) = row.ragged {
-                return log.reject(
-                    "wrong_field_count",
-                    row.line,
-                    "(row)",
-                    "",
-                    format!("the row has {found} fields but the header has {expected} (check the delimiter and quoting)"),
-                );
-            }
-            if let Some(i) = row
-                .cells
-                .iter()
-                .position(|c| matches!(c, read::Cell::BadUtf8))
+            if let Some((reason, col, msg)) =
+                row_shape_problem(&row, |i| cols[i].names[0].to_string())
             {
-                return log.reject(
-                    "not_utf8",
-                    row.line,
-                    cols[i].names[0],
-                    "",
-                    "the value is not valid UTF-8 text".into(),
-                );
+                return log.reject(reason, row.line, &col, "", msg);
             }
             let key = row.cells[0].text();
             let gi = match key {
