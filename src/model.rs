@@ -97,14 +97,61 @@ impl Model {
         }
         let model: Model = serde_json::from_value(probe)
             .map_err(|e| anyhow::anyhow!("{}: the model file is damaged: {e}", path.display()))?;
-        let d = model.scaler.features.len();
-        if model.personas.is_empty() || model.personas.iter().any(|p| p.centroid.len() != d) {
-            bail!(
-                "{}: the model file is damaged: centroids do not match its {d} features",
-                path.display()
-            );
-        }
+        model
+            .check()
+            .map_err(|e| anyhow::anyhow!("{}: the model file is damaged: {e}", path.display()))?;
         Ok(model)
+    }
+
+    /// Checks what `assign` and `drift` rely on, so a damaged or hand-edited model is an error,
+    /// not a crash (found by fuzzing: crossed clip bounds panicked in `f64::clamp`).
+    fn check(&self) -> Result<()> {
+        let d = self.scaler.features.len();
+        if d == 0 {
+            bail!("it has no features");
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for f in &self.scaler.features {
+            if !names.insert(f.name.as_str()) {
+                bail!("feature {} appears twice", f.name);
+            }
+            let values = [f.fill, f.clip_low, f.clip_high, f.mean, f.sd];
+            if values.iter().any(|v| !v.is_finite()) {
+                bail!("feature {}: a scaler value is not a finite number", f.name);
+            }
+            if f.clip_low > f.clip_high {
+                bail!(
+                    "feature {}: clip_low {} is above clip_high {}",
+                    f.name,
+                    f.clip_low,
+                    f.clip_high
+                );
+            }
+            if f.sd <= 0.0 {
+                bail!("feature {}: sd {} is not above 0", f.name, f.sd);
+            }
+        }
+        if self.personas.is_empty() {
+            bail!("it has no personas");
+        }
+        let mut ids = std::collections::BTreeSet::new();
+        for p in &self.personas {
+            if !ids.insert(p.id.as_str()) {
+                bail!("persona id {} appears twice", p.id);
+            }
+            if p.centroid.len() != d {
+                bail!("centroids do not match its {d} features");
+            }
+            if p.centroid.iter().any(|v| !v.is_finite()) {
+                bail!("persona {}: its centroid is not finite", p.id);
+            }
+        }
+        for (name, q) in &self.deciles {
+            if q.iter().any(|v| !v.is_finite()) || q.windows(2).any(|w| w[0] > w[1]) {
+                bail!("the deciles of {name} are not finite and ascending");
+            }
+        }
+        Ok(())
     }
 }
 
