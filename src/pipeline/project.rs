@@ -30,6 +30,11 @@ pub fn project(x: &Array2<f64>, labels: &[usize], k: usize, seed: u64) -> Option
         .ok()?;
     let ratio = pca.explained_variance_ratio();
     let y: Array2<f64> = pca.predict(&sample);
+    // A degenerate matrix (found by fuzzing a model with a tiny sd) gives fewer than two
+    // components, or non-finite ones: then the report has no projection rather than a crash.
+    if y.ncols() < 2 || y.nrows() != rows.len() || y.iter().any(|v| !v.is_finite()) {
+        return None;
+    }
     let points = rows
         .iter()
         .enumerate()
@@ -37,6 +42,9 @@ pub fn project(x: &Array2<f64>, labels: &[usize], k: usize, seed: u64) -> Option
         .collect();
     Some(Projection {
         points,
-        explained: [ratio[0], ratio.get(1).copied().unwrap_or(0.0)],
+        explained: [
+            ratio.first().copied().unwrap_or(0.0),
+            ratio.get(1).copied().unwrap_or(0.0),
+        ],
     })
 }
