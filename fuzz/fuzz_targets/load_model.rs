@@ -9,12 +9,25 @@ use libfuzzer_sys::fuzz_target;
 
 fn dir() -> &'static tempfile::TempDir {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
-    DIR.get_or_init(|| tempfile::tempdir_in("/dev/shm").or_else(|_| tempfile::tempdir()).unwrap())
+    DIR.get_or_init(|| {
+        tempfile::tempdir_in("/dev/shm")
+            .or_else(|_| tempfile::tempdir())
+            .unwrap()
+    })
 }
 
-const CARTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data/features/carts.csv");
-const ORDERS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data/features/orders.csv");
-const ENGAGEMENT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data/features/engagement.csv");
+const CARTS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../tests/data/features/carts.csv"
+);
+const ORDERS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../tests/data/features/orders.csv"
+);
+const ENGAGEMENT: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../tests/data/features/engagement.csv"
+);
 
 fuzz_target!(|data: &[u8]| {
     let d = dir().path();

@@ -9,7 +9,11 @@ use libfuzzer_sys::fuzz_target;
 
 fn dir() -> &'static tempfile::TempDir {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
-    DIR.get_or_init(|| tempfile::tempdir_in("/dev/shm").or_else(|_| tempfile::tempdir()).unwrap())
+    DIR.get_or_init(|| {
+        tempfile::tempdir_in("/dev/shm")
+            .or_else(|_| tempfile::tempdir())
+            .unwrap()
+    })
 }
 
 fn run(args: &[&str]) {
@@ -25,5 +29,7 @@ fuzz_target!(|data: &[u8]| {
     let out = d.join("features.csv");
     let out = out.to_str().unwrap();
     run(&["cartsona", "--quiet", "validate", "--carts", carts]);
-    run(&["cartsona", "--quiet", "features", "--carts", carts, "--out", out, "--force"]);
+    run(&[
+        "cartsona", "--quiet", "features", "--carts", carts, "--out", out, "--force",
+    ]);
 });
