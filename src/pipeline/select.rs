@@ -63,6 +63,33 @@ fn fit_k(x: &Array2<f64>, p: &SelectParams, k: usize) -> Result<KMeansModel> {
     Ok(params.fit(&DatasetBase::from(x.clone()))?)
 }
 
+/// The silhouette on a stratified seeded sample of at most [`SILHOUETTE_SAMPLE`] rows (all rows
+/// when there are fewer).
+fn sampled_silhouette(x: &Array2<f64>, model: &KMeansModel, k: usize, seed: u64) -> f64 {
+    let sample = stratified_sample(
+        &model.labels,
+        k,
+        SILHOUETTE_SAMPLE,
+        seed_for_k(seed, k) ^ 0x5151,
+    );
+    silhouette(x, &model.labels, k, &sample)
+}
+
+/// The metrics of one k, given its silhouette.
+fn k_row(x: &Array2<f64>, model: &KMeansModel, k: usize, silhouette: f64, min_share: f64) -> KRow {
+    let smallest = *model.sizes.iter().min().expect("k >= 1") as f64 / x.nrows() as f64;
+    KRow {
+        k,
+        silhouette,
+        calinski_harabasz: calinski_harabasz(x, model),
+        davies_bouldin: davies_bouldin(x, model),
+        inertia: model.inertia,
+        smallest_share: smallest,
+        eligible: smallest >= min_share,
+        chosen: false,
+    }
+}
+
 fn seed_for_k(seed: u64, k: usize) -> u64 {
     seed.wrapping_add((k as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15))
 }
@@ -296,27 +323,11 @@ pub fn select(
         // Above the sample size each k gets its own stratified sample; below it every k uses all
         // rows, and the silhouettes are computed together after the loop.
         let silhouette = if n > SILHOUETTE_SAMPLE {
-            let sample = stratified_sample(
-                &model.labels,
-                k,
-                SILHOUETTE_SAMPLE,
-                seed_for_k(p.seed, k) ^ 0x5151,
-            );
-            silhouette(x, &model.labels, k, &sample)
+            sampled_silhouette(x, &model, k, p.seed)
         } else {
             f64::NAN
         };
-        let smallest = *model.sizes.iter().min().expect("k >= 1") as f64 / n as f64;
-        table.push(KRow {
-            k,
-            silhouette,
-            calinski_harabasz: calinski_harabasz(x, &model),
-            davies_bouldin: davies_bouldin(x, &model),
-            inertia: model.inertia,
-            smallest_share: smallest,
-            eligible: smallest >= p.min_share,
-            chosen: false,
-        });
+        table.push(k_row(x, &model, k, silhouette, p.min_share));
         models.push(model);
     }
     if n <= SILHOUETTE_SAMPLE {
@@ -337,23 +348,8 @@ pub fn select(
         for k in (2..lo).rev() {
             on_stage(&format!("clustering with k = {k} (fewer personas)"));
             let model = fit_k(x, p, k)?;
-            let sample = stratified_sample(
-                &model.labels,
-                k,
-                SILHOUETTE_SAMPLE,
-                seed_for_k(p.seed, k) ^ 0x5151,
-            );
-            let smallest = *model.sizes.iter().min().expect("k >= 1") as f64 / n as f64;
-            let row = KRow {
-                k,
-                silhouette: silhouette(x, &model.labels, k, &sample),
-                calinski_harabasz: calinski_harabasz(x, &model),
-                davies_bouldin: davies_bouldin(x, &model),
-                inertia: model.inertia,
-                smallest_share: smallest,
-                eligible: smallest >= p.min_share,
-                chosen: false,
-            };
+            let s = sampled_silhouette(x, &model, k, p.seed);
+            let row = k_row(x, &model, k, s, p.min_share);
             let eligible = row.eligible;
             table.insert(0, row);
             models.insert(0, model);
