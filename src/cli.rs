@@ -289,12 +289,17 @@ pub struct FeaturesArgs {
     pub input: InputArgs,
     #[command(flatten)]
     pub features: FeatureArgs,
-    /// Output file: .csv or .parquet; a summary goes beside it as <name>.summary.json.
-    #[arg(long, value_name = "FILE")]
-    pub out: PathBuf,
+    /// Output file: .csv or .parquet; a summary goes beside it as <name>.summary.json. With
+    /// --emit-sql: the file for the query [default: standard output].
+    #[arg(long, value_name = "FILE", required_unless_present = "emit_sql")]
+    pub out: Option<PathBuf>,
     /// Overwrite the output files if they exist.
     #[arg(long)]
     pub force: bool,
+    /// Print SQL that computes this features table in a warehouse instead (reads no input; needs
+    /// --as-of; tables from [sql] in cartsona.toml; docs/scale.md).
+    #[arg(long, value_enum, value_name = "DIALECT")]
+    pub emit_sql: Option<crate::pipeline::sql::Dialect>,
 }
 
 /// The kinds of export `cartsona init` writes a configuration for.

@@ -42,6 +42,21 @@ pub struct FileConfig {
     /// Settings of `preset = "shopify"`.
     #[serde(default)]
     pub shopify: Option<ShopifySpec>,
+    /// Tables for `features --emit-sql` (docs/scale.md).
+    #[serde(default)]
+    pub sql: FileSql,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSql {
+    pub carts: Option<String>,
+    pub orders: Option<String>,
+    pub engagement: Option<String>,
+    /// Tables (`orders`, `engagement`) or optional columns (`carts.checkout_step`) the warehouse
+    /// does not have.
+    #[serde(default)]
+    pub absent: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -274,28 +289,7 @@ impl Inputs {
             (None, Some(d)) => parse_delimiter(d, &format!("{cfg_name}: [inputs] delimiter"))?,
             (None, None) => b',',
         };
-        let mut columns = BTreeMap::new();
-        let cols = &loaded.file.columns;
-        for (kind, map) in [
-            (Kind::Carts, &cols.carts),
-            (Kind::Orders, &cols.orders),
-            (Kind::Engagement, &cols.engagement),
-        ] {
-            for canonical in map.keys() {
-                if !kind.columns().iter().any(|c| c.name == canonical) {
-                    let known: Vec<&str> = kind.columns().iter().map(|c| c.name).collect();
-                    bail!(
-                        "{cfg_name}: [columns.{}] {canonical}: not a {} column; the columns are: {}",
-                        kind.name(),
-                        kind.name(),
-                        known.join(", ")
-                    );
-                }
-            }
-            if !map.is_empty() {
-                columns.insert(kind, map.clone());
-            }
-        }
+        let columns = column_mapping(loaded)?;
         Ok(Inputs {
             files,
             preset,
@@ -306,6 +300,37 @@ impl Inputs {
             },
         })
     }
+}
+
+/// `[columns.*]` of cartsona.toml, checked: canonical column -> the export's (or table's) name.
+fn column_mapping(loaded: &Loaded) -> Result<BTreeMap<Kind, BTreeMap<String, String>>> {
+    let cfg_name = loaded
+        .path
+        .as_ref()
+        .map_or("cartsona.toml".to_string(), |p| p.display().to_string());
+    let mut columns = BTreeMap::new();
+    let cols = &loaded.file.columns;
+    for (kind, map) in [
+        (Kind::Carts, &cols.carts),
+        (Kind::Orders, &cols.orders),
+        (Kind::Engagement, &cols.engagement),
+    ] {
+        for canonical in map.keys() {
+            if !kind.columns().iter().any(|c| c.name == canonical) {
+                let known: Vec<&str> = kind.columns().iter().map(|c| c.name).collect();
+                bail!(
+                    "{cfg_name}: [columns.{}] {canonical}: not a {} column; the columns are: {}",
+                    kind.name(),
+                    kind.name(),
+                    known.join(", ")
+                );
+            }
+        }
+        if !map.is_empty() {
+            columns.insert(kind, map.clone());
+        }
+    }
+    Ok(columns)
 }
 
 /// Builds the feature settings from flags and the file.
@@ -503,4 +528,89 @@ pub fn drift_thresholds(
         }
     }
     Ok(t)
+}
+
+/// The settings of `features --emit-sql`: the windows (as-of required), the table names and what
+/// they hold.
+pub fn sql_spec(args: &FeatureArgs, loaded: &Loaded) -> Result<crate::pipeline::sql::SqlSpec> {
+    let cfg_name = loaded
+        .path
+        .as_ref()
+        .map_or("cartsona.toml".to_string(), |p| p.display().to_string());
+    let params = feature_params(args, loaded)?;
+    let Some(as_of) = params.as_of else {
+        bail!("--emit-sql writes the as-of time into the query: pass --as-of TIME (or set [features] as_of in cartsona.toml)");
+    };
+    crate::pipeline::features::check_windows(&params)?;
+    let f = &loaded.file.sql;
+    let mut absent: Vec<(Kind, String)> = Vec::new();
+    let mut absent_tables: Vec<Kind> = Vec::new();
+    for entry in &f.absent {
+        let e = entry.trim();
+        let (table, column) = match e.split_once('.') {
+            Some((t, c)) => (t, Some(c)),
+            None => (e, None),
+        };
+        let kind = match table {
+            "carts" => Kind::Carts,
+            "orders" => Kind::Orders,
+            "engagement" => Kind::Engagement,
+            _ => bail!("{cfg_name}: [sql] absent '{e}': name a table (orders, engagement) or a table's optional column (carts.checkout_step)"),
+        };
+        match column {
+            None if kind == Kind::Carts => {
+                bail!("{cfg_name}: [sql] absent '{e}': the carts table is required")
+            }
+            None => absent_tables.push(kind),
+            Some(c) => match kind.columns().iter().find(|s| s.name == c) {
+                Some(spec) if !spec.required => absent.push((kind, c.to_string())),
+                Some(_) => {
+                    bail!("{cfg_name}: [sql] absent '{e}': {c} is a required column of {table}")
+                }
+                None => {
+                    let optional: Vec<&str> = kind
+                        .columns()
+                        .iter()
+                        .filter(|s| !s.required)
+                        .map(|s| s.name)
+                        .collect();
+                    bail!(
+                        "{cfg_name}: [sql] absent '{e}': not a column of {table}; its optional columns are: {}",
+                        optional.join(", ")
+                    )
+                }
+            },
+        }
+    }
+    let mut tables = BTreeMap::new();
+    for (kind, name) in [
+        (Kind::Carts, &f.carts),
+        (Kind::Orders, &f.orders),
+        (Kind::Engagement, &f.engagement),
+    ] {
+        if absent_tables.contains(&kind) {
+            continue;
+        }
+        let name = name.clone().unwrap_or_else(|| kind.name().to_string());
+        if name.trim().is_empty() {
+            bail!("{cfg_name}: [sql] {}: the table name is empty (to say there is no such table, list it in [sql] absent)", kind.name());
+        }
+        tables.insert(kind, name);
+    }
+    let info_pages = params
+        .info_pages
+        .as_str()
+        .strip_prefix("(?i)")
+        .unwrap_or(params.info_pages.as_str())
+        .to_string();
+    Ok(crate::pipeline::sql::SqlSpec {
+        as_of,
+        abandon_after: params.abandon_after,
+        lookback: params.lookback,
+        history: params.history,
+        info_pages,
+        tables,
+        columns: column_mapping(loaded)?,
+        absent,
+    })
 }

@@ -3,7 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Result;
+use std::io::Write;
+
+use anyhow::{bail, Context, Result};
 use serde::Serialize;
 
 use crate::cli::FeaturesArgs;
@@ -12,6 +14,7 @@ use crate::io::read::{format_of, Format};
 use crate::io::write;
 use crate::pipeline::features::{self, FeatureSummary};
 use crate::pipeline::schema::{BadRows, FileReport};
+use crate::pipeline::sql::{self, Dialect};
 use crate::progress::Progress;
 
 #[derive(Serialize)]
@@ -40,16 +43,20 @@ pub fn summary_path(out: &Path) -> PathBuf {
 }
 
 pub fn run(args: &FeaturesArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
-    let format = match format_of(&args.out) {
+    if let Some(dialect) = args.emit_sql {
+        return emit_sql(args, dialect, loaded, quiet);
+    }
+    let out = args
+        .out
+        .as_ref()
+        .expect("clap requires --out without --emit-sql");
+    let format = match format_of(out) {
         Some(Format::Csv) => Format::Csv,
         Some(Format::Parquet) => Format::Parquet,
-        _ => anyhow::bail!(
-            "--out {}: name the output .csv or .parquet",
-            args.out.display()
-        ),
+        _ => anyhow::bail!("--out {}: name the output .csv or .parquet", out.display()),
     };
-    let summary_file = summary_path(&args.out);
-    write::check_writable(&args.out, args.force, "--out")?;
+    let summary_file = summary_path(out);
+    write::check_writable(out, args.force, "--out")?;
     write::check_writable(&summary_file, args.force, "--out (its summary)")?;
     let params = config::feature_params(&args.features, loaded)?;
     let progress = Progress::new(quiet);
@@ -73,7 +80,7 @@ pub fn run(args: &FeaturesArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
     let run_summary = RunSummary {
         tool: format!("cartsona {}", env!("CARGO_PKG_VERSION")),
         command: "features",
-        output: args.out.display().to_string(),
+        output: out.display().to_string(),
         on_bad_rows: inputs.read.bad_rows,
         inputs: &report.files,
         rows_rejected: report.rows_rejected(),
@@ -81,7 +88,7 @@ pub fn run(args: &FeaturesArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
     };
     let mut json = serde_json::to_vec_pretty(&run_summary)?;
     json.push(b'\n');
-    write::write_atomic(&[(args.out.clone(), body), (summary_file.clone(), json)])?;
+    write::write_atomic(&[(out.clone(), body), (summary_file.clone(), json)])?;
     progress.finish();
     if !quiet {
         println!(
@@ -89,9 +96,42 @@ pub fn run(args: &FeaturesArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
             summary.abandoners,
             summary.customers,
             summary.value_at_stake,
-            args.out.display(),
+            out.display(),
             summary_file.display()
         );
+    }
+    Ok(0)
+}
+
+/// `--emit-sql DIALECT`: the query on stdout or in --out; no input is read.
+fn emit_sql(args: &FeaturesArgs, dialect: Dialect, loaded: &Loaded, quiet: bool) -> Result<u8> {
+    let i = &args.input;
+    if !(i.carts.is_empty()
+        && i.orders.is_empty()
+        && i.engagement.is_empty()
+        && i.events.is_empty())
+        || i.preset.is_some()
+    {
+        bail!("--emit-sql reads no input: drop --carts, --orders, --engagement, --events and --preset (the query reads the tables named in [sql] of cartsona.toml)");
+    }
+    let spec = config::sql_spec(&args.features, loaded)?;
+    let (query, left_out) = sql::emit(dialect, &spec);
+    let progress = Progress::new(quiet);
+    for l in &left_out {
+        progress.warn(&format!("feature {} left out: {}", l.feature, l.reason));
+    }
+    match &args.out {
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            stdout
+                .write_all(query.as_bytes())
+                .and_then(|_| stdout.flush())
+                .context("cannot write the query to standard output")?;
+        }
+        Some(path) => {
+            write::check_writable(path, args.force, "--out")?;
+            write::write_atomic(&[(path.clone(), query.into_bytes())])?;
+        }
     }
     Ok(0)
 }

@@ -10,7 +10,7 @@ use anyhow::{bail, Result};
 use regex::Regex;
 use serde::Serialize;
 
-use crate::pipeline::schema::{Dataset, Device, Event, Kind};
+use crate::pipeline::schema::{Dataset, Device, Event, Kind, Present};
 use crate::timefmt::{self, DAY};
 
 /// The settings that shape the features.
@@ -172,8 +172,8 @@ pub fn latest_timestamp(ds: &Dataset) -> Option<i64> {
     carts.chain(orders).chain(events).max()
 }
 
-/// Finds the abandoners and computes their features.
-pub fn compute(ds: &Dataset, p: &FeatureParams) -> Result<(FeatureTable, FeatureSummary)> {
+/// The windows must nest: A < L <= H.
+pub fn check_windows(p: &FeatureParams) -> Result<()> {
     if p.lookback <= p.abandon_after {
         bail!(
             "--lookback ({}) must be longer than --abandon-after ({})",
@@ -188,6 +188,12 @@ pub fn compute(ds: &Dataset, p: &FeatureParams) -> Result<(FeatureTable, Feature
             timefmt::format_duration(p.lookback)
         );
     }
+    Ok(())
+}
+
+/// Finds the abandoners and computes their features.
+pub fn compute(ds: &Dataset, p: &FeatureParams) -> Result<(FeatureTable, FeatureSummary)> {
+    check_windows(p)?;
     let (t, as_of_source) = match p.as_of {
         Some(t) => (t, "--as-of"),
         None => match latest_timestamp(ds) {
@@ -199,7 +205,6 @@ pub fn compute(ds: &Dataset, p: &FeatureParams) -> Result<(FeatureTable, Feature
     let hist_start = t - p.history; // history is (T - H, T]
     let look_start = t - p.lookback; // lookback is (T - L, T]
     let in_hist = |x: i64| x > hist_start && x <= t;
-    let has_orders = ds.present.has_kind(Kind::Orders);
     let has_engagement = ds.present.has_kind(Kind::Engagement);
     let mut acc = vec![Acc::default(); ds.customers.len()];
     let mut after = [0u64; 3];
@@ -323,73 +328,7 @@ pub fn compute(ds: &Dataset, p: &FeatureParams) -> Result<(FeatureTable, Feature
         .collect();
     abandoners.sort_by(|x, y| ds.customers.name(*x).cmp(ds.customers.name(*y)));
 
-    // Which features can be computed.
-    let mut left_out = Vec::new();
-    let mut leave = |features: &[&'static str], reason: &str| {
-        for f in features {
-            left_out.push(LeftOut {
-                feature: f,
-                reason: reason.to_string(),
-            });
-        }
-    };
-    if !has_orders {
-        leave(
-            &[
-                "orders",
-                "revenue",
-                "has_ordered",
-                "aov",
-                "cart_to_aov",
-                "days_since_last_order",
-                "lifecycle_stage",
-            ],
-            "no orders input (--orders)",
-        );
-    }
-    let device_known =
-        ds.present.has(Kind::Carts, "device") || ds.present.has(Kind::Engagement, "device");
-    if !device_known {
-        leave(
-            &["mobile_share", "primary_device"],
-            "no device column in carts or engagement",
-        );
-    }
-    if !ds.present.has(Kind::Carts, "checkout_step") {
-        leave(&["max_checkout_depth"], "no checkout_step column in carts");
-    }
-    if !carts_have_discount && !orders_have_discount {
-        leave(
-            &["discount_share"],
-            "no discount_code column in carts and no discount_code or discount_amount in orders",
-        );
-    }
-    if !has_engagement {
-        leave(
-            &[
-                "sessions_30d",
-                "page_views_per_session",
-                "product_views",
-                "info_page_views",
-                "cart_removals",
-                "email_open_rate",
-                "email_clicks_90d",
-                "sms_clicks_90d",
-            ],
-            "no engagement input (--engagement)",
-        );
-    } else if !ds.present.has(Kind::Engagement, "page") {
-        leave(&["info_page_views"], "no page column in engagement");
-    }
-
-    for (feature, reason) in &ds.present.unknown {
-        if !left_out.iter().any(|l: &LeftOut| l.feature == *feature) {
-            left_out.push(LeftOut {
-                feature,
-                reason: reason.clone(),
-            });
-        }
-    }
+    let left_out = left_out(&ds.present);
 
     let hist_days = p.history as f64 / DAY as f64;
     let days = |x: i64| (t - x) as f64 / DAY as f64;
@@ -508,6 +447,82 @@ pub fn compute(ds: &Dataset, p: &FeatureParams) -> Result<(FeatureTable, Feature
         columns,
     };
     Ok((table, summary))
+}
+
+/// The features the inputs cannot inform, with the reason (docs/features.md, "needs"): shared by
+/// the computation here and by the SQL of `features --emit-sql`, so both leave out the same ones.
+pub fn left_out(present: &Present) -> Vec<LeftOut> {
+    let mut left_out = Vec::new();
+    let mut leave = |features: &[&'static str], reason: &str| {
+        for f in features {
+            left_out.push(LeftOut {
+                feature: f,
+                reason: reason.to_string(),
+            });
+        }
+    };
+    if !present.has_kind(Kind::Orders) {
+        leave(
+            &[
+                "orders",
+                "revenue",
+                "has_ordered",
+                "aov",
+                "cart_to_aov",
+                "days_since_last_order",
+                "lifecycle_stage",
+            ],
+            "no orders input (--orders)",
+        );
+    }
+    let device_known =
+        present.has(Kind::Carts, "device") || present.has(Kind::Engagement, "device");
+    if !device_known {
+        leave(
+            &["mobile_share", "primary_device"],
+            "no device column in carts or engagement",
+        );
+    }
+    if !present.has(Kind::Carts, "checkout_step") {
+        leave(&["max_checkout_depth"], "no checkout_step column in carts");
+    }
+    let discount_known = present.has(Kind::Carts, "discount_code")
+        || present.has(Kind::Orders, "discount_code")
+        || present.has(Kind::Orders, "discount_amount");
+    if !discount_known {
+        leave(
+            &["discount_share"],
+            "no discount_code column in carts and no discount_code or discount_amount in orders",
+        );
+    }
+    if !present.has_kind(Kind::Engagement) {
+        leave(
+            &[
+                "sessions_30d",
+                "page_views_per_session",
+                "product_views",
+                "info_page_views",
+                "cart_removals",
+                "email_open_rate",
+                "email_clicks_90d",
+                "sms_clicks_90d",
+            ],
+            "no engagement input (--engagement)",
+        );
+    } else if !present.has(Kind::Engagement, "page") {
+        leave(&["info_page_views"], "no page column in engagement");
+    }
+
+    for (feature, reason) in &present.unknown {
+        if !left_out.iter().any(|l: &LeftOut| l.feature == *feature) {
+            left_out.push(LeftOut {
+                feature,
+                reason: reason.clone(),
+            });
+        }
+    }
+
+    left_out
 }
 
 /// A session's state while scanning events.

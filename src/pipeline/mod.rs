@@ -11,3 +11,4 @@ pub mod presets;
 pub mod project;
 pub mod schema;
 pub mod select;
+pub mod sql;
