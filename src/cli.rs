@@ -179,6 +179,11 @@ pub struct ClusterArgs {
 pub struct SegmentArgs {
     #[command(flatten)]
     pub input: InputArgs,
+    /// A precomputed features table instead of --carts/--orders/--engagement: CSV, Parquet, or a
+    /// directory of parts as Spark writes them, with the columns of `cartsona features`
+    /// (docs/scale.md). Needs --as-of, the time the features were computed for.
+    #[arg(long = "features", num_args = 1.., value_name = "PATH")]
+    pub features_table: Vec<PathBuf>,
     #[command(flatten)]
     pub features: FeatureArgs,
     #[command(flatten)]
@@ -260,6 +265,11 @@ pub struct AssignArgs {
     pub model: PathBuf,
     #[command(flatten)]
     pub input: InputArgs,
+    /// A precomputed features table instead of --carts/--orders/--engagement: CSV, Parquet, or a
+    /// directory of parts as Spark writes them, with the columns of `cartsona features`
+    /// (docs/scale.md). Needs --as-of, the time the features were computed for.
+    #[arg(long = "features", num_args = 1.., value_name = "PATH")]
+    pub features_table: Vec<PathBuf>,
     /// T for the new data [default: latest timestamp in the inputs]; the windows come from the model.
     #[arg(long, value_name = "TIME")]
     pub as_of: Option<String>,

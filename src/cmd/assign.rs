@@ -12,7 +12,7 @@ use crate::cmd::segment::{print_done, run_files, write_run};
 use crate::config::Loaded;
 use crate::io::write::StagedDir;
 use crate::model::Model;
-use crate::pipeline::features::{self, FeatureParams};
+use crate::pipeline::features::FeatureParams;
 use crate::pipeline::{assign, matrix, personas};
 use crate::progress::Progress;
 use crate::report::Summary;
@@ -40,10 +40,19 @@ pub fn run(args: &AssignArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
     };
     let staged = StagedDir::new(&args.out, args.force, "--out")?;
     let progress = Progress::new(quiet);
-    let (inputs, ds, report) = super::read_inputs(&args.input, loaded, &progress)?;
-    progress.stage("computing features");
-    let (table, fsum) = features::compute(&ds, &params)?;
-    drop(ds);
+    let super::RunFeatures {
+        table,
+        summary: fsum,
+        report,
+        on_bad_rows,
+        ..
+    } = super::run_features(
+        &args.input,
+        &args.features_table,
+        loaded,
+        &params,
+        &progress,
+    )?;
     let missing: Vec<&str> = model
         .scaler
         .features
@@ -92,7 +101,7 @@ pub fn run(args: &AssignArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
         p.bullets = m.bullets.clone();
         p.play = m.play.clone();
     }
-    let mut summary = Summary::new("assign", &fsum, report, inputs.read.bad_rows);
+    let mut summary = Summary::new("assign", &fsum, report, on_bad_rows);
     for p in personas.iter().filter(|p| p.size == 0) {
         summary.warnings.push(format!(
             "persona {} {} has no shopper in this data",

@@ -94,7 +94,7 @@ pub fn run(args: &FeaturesArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
         println!(
             "{} abandoners of {} customers, value at stake {:.2}; wrote {} and {}",
             summary.abandoners,
-            summary.customers,
+            summary.customers.unwrap_or_default(),
             summary.value_at_stake,
             out.display(),
             summary_file.display()

@@ -196,6 +196,17 @@ pub fn template(preset: InitPreset) -> String {
         features.join(", ")
     );
 
+    s.push_str(
+        "[sql]\n\
+         # Tables the SQL of `cartsona features --emit-sql` reads (docs/scale.md), written into the\n\
+         # query as given (like \"shop.carts\"); their columns are named as in [columns.*].\n\
+         # carts = \"carts\"\n\
+         # orders = \"orders\"\n\
+         # engagement = \"engagement\"\n\
+         # Tables (orders, engagement) or optional columns (carts.checkout_step) the warehouse does not\n\
+         # have: the features that need them are left out.\n\
+         # absent = [\"engagement.page\"]                # example\n\n",
+    );
     s.push_str("[drift]\n# Thresholds of `cartsona drift` (docs/drift.md).\n");
     let defaults = toml::Table::try_from(Thresholds::default()).expect("thresholds serialise");
     for (key, meaning) in DRIFT_MEANINGS {

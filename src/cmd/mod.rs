@@ -6,8 +6,11 @@ use anyhow::Result;
 use crate::cli::{Cli, Command, InputArgs};
 use crate::config::{self, Inputs, Loaded};
 use crate::io::read::Format;
+use crate::pipeline::features::{
+    self as feature_stage, FeatureParams, FeatureSummary, FeatureTable,
+};
 use crate::pipeline::presets;
-use crate::pipeline::schema::{self, Dataset, Kind, ValidationReport};
+use crate::pipeline::schema::{self, BadRows, Dataset, Kind, ValidationReport};
 use crate::progress::Progress;
 
 pub mod assign;
@@ -112,4 +115,58 @@ pub(crate) fn read_inputs(
         }
     }
     Ok((inputs, ds, report))
+}
+
+/// The features of a `segment` or `assign` run: computed from the inputs, or read from a
+/// precomputed table (`--features`), with what the summary says about where they came from.
+pub(crate) struct RunFeatures {
+    pub table: FeatureTable,
+    pub summary: FeatureSummary,
+    pub report: ValidationReport,
+    pub on_bad_rows: BadRows,
+    /// Why there may be no abandoners (empty when there is no reason to suspect the windows).
+    pub hint: String,
+}
+
+pub(crate) fn run_features(
+    input: &InputArgs,
+    features_table: &[std::path::PathBuf],
+    loaded: &Loaded,
+    params: &FeatureParams,
+    progress: &Progress,
+) -> Result<RunFeatures> {
+    if features_table.is_empty() {
+        let (inputs, ds, report) = read_inputs(input, loaded, progress)?;
+        progress.stage("computing features");
+        let (table, summary) = feature_stage::compute(&ds, params)?;
+        let hint = young_carts_hint(&ds, &summary.as_of, params.abandon_after);
+        return Ok(RunFeatures {
+            table,
+            summary,
+            report,
+            on_bad_rows: inputs.read.bad_rows,
+            hint,
+        });
+    }
+    let given_inputs = !(input.carts.is_empty()
+        && input.orders.is_empty()
+        && input.engagement.is_empty()
+        && input.events.is_empty())
+        || input.preset.is_some();
+    if given_inputs {
+        anyhow::bail!("--features is a precomputed features table: drop --carts, --orders, --engagement, --events and --preset");
+    }
+    let Some(as_of) = params.as_of else {
+        anyhow::bail!("--features: pass --as-of, the as-of time the features were computed for (it goes into the model and the reports)");
+    };
+    progress.stage("reading the features table");
+    let (table, files) = crate::io::features_table::read(features_table, "--features")?;
+    let summary = feature_stage::summary_of_table(&table, params, as_of);
+    Ok(RunFeatures {
+        table,
+        summary,
+        report: ValidationReport { files },
+        on_bad_rows: BadRows::Fail,
+        hint: String::new(),
+    })
 }

@@ -11,7 +11,7 @@ use crate::pipeline::assign::Assignment;
 use crate::pipeline::features::FeatureTable;
 use crate::pipeline::lineage::{self, Lineage, Retired};
 use crate::pipeline::personas::Persona;
-use crate::pipeline::{assign, features, matrix, personas, project, select};
+use crate::pipeline::{assign, matrix, personas, project, select};
 use crate::progress::Progress;
 use crate::report::{html, markdown, tables, Summary};
 
@@ -20,11 +20,19 @@ pub fn run(args: &SegmentArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
     let (select_params, wanted, explicit) = config::cluster_params(&args.cluster, loaded)?;
     let staged = StagedDir::new(&args.out, args.force, "--out")?;
     let progress = Progress::new(quiet);
-    let (inputs, ds, report) = super::read_inputs(&args.input, loaded, &progress)?;
-    progress.stage("computing features");
-    let (table, fsum) = features::compute(&ds, &params)?;
-    let hint = super::young_carts_hint(&ds, &fsum.as_of, params.abandon_after);
-    drop(ds);
+    let super::RunFeatures {
+        table,
+        summary: fsum,
+        report,
+        on_bad_rows,
+        hint,
+    } = super::run_features(
+        &args.input,
+        &args.features_table,
+        loaded,
+        &params,
+        &progress,
+    )?;
     for l in &fsum.left_out {
         progress.warn(&format!("feature {} left out: {}", l.feature, l.reason));
     }
@@ -152,7 +160,7 @@ pub fn run(args: &SegmentArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
         retired: ids.retired_all,
         next_persona_number: ids.next_number,
     };
-    let mut summary = Summary::new("segment", &fsum, report, inputs.read.bad_rows);
+    let mut summary = Summary::new("segment", &fsum, report, on_bad_rows);
     summary.warnings.extend(selection.warnings.iter().cloned());
     let labels: Vec<usize> = assigned.iter().map(|a| a.persona).collect();
     let summary = Summary {

@@ -106,11 +106,13 @@ pub struct FeatureSummary {
     pub windows: Windows,
     /// Rows whose timestamp is after T, per input kind: ignored.
     pub rows_after_as_of: std::collections::BTreeMap<&'static str, u64>,
-    pub customers: usize,
+    /// Distinct customer ids in the inputs; unknown (`None`) for a precomputed features table, as
+    /// are the cart counts.
+    pub customers: Option<usize>,
     /// Distinct carts (latest snapshot at or before T).
-    pub carts: u64,
-    pub abandoned_carts: u64,
-    pub abandoned_carts_in_lookback: u64,
+    pub carts: Option<u64>,
+    pub abandoned_carts: Option<u64>,
+    pub abandoned_carts_in_lookback: Option<u64>,
     pub abandoners: usize,
     /// Sum of `last_abandoned_value` over abandoners.
     pub value_at_stake: f64,
@@ -170,6 +172,46 @@ pub fn latest_timestamp(ds: &Dataset) -> Option<i64> {
     let orders = ds.orders.iter().map(|o| o.ordered_at);
     let events = ds.events.iter().map(|e| e.occurred_at);
     carts.chain(orders).chain(events).max()
+}
+
+/// The summary of a precomputed features table (`--features`): what the table itself tells;
+/// the counts of customers and carts are unknown.
+pub fn summary_of_table(table: &FeatureTable, p: &FeatureParams, as_of: i64) -> FeatureSummary {
+    let sum = |name: &str| -> Option<f64> {
+        match &table.column(name)?.values {
+            // fold from +0.0: an empty f64 sum is -0.0.
+            Values::Num(v) => Some(v.iter().flatten().fold(0.0, |s, x| s + x)),
+            Values::Cat(_) => None,
+        }
+    };
+    let left_out = ALL_FEATURES
+        .iter()
+        .filter(|f| table.column(f).is_none())
+        .map(|f| LeftOut {
+            feature: f,
+            reason: "not in the features table (--features)".to_string(),
+        })
+        .collect();
+    FeatureSummary {
+        as_of: timefmt::format_timestamp(as_of),
+        as_of_source: "--as-of",
+        windows: Windows {
+            abandon_after: timefmt::format_duration(p.abandon_after),
+            lookback: timefmt::format_duration(p.lookback),
+            history: timefmt::format_duration(p.history),
+        },
+        rows_after_as_of: Default::default(),
+        customers: None,
+        carts: None,
+        abandoned_carts: None,
+        abandoned_carts_in_lookback: sum("abandoned_carts").map(|v| v as u64),
+        abandoners: table.customers.len(),
+        value_at_stake: sum("last_abandoned_value").unwrap_or(0.0),
+        abandoned_value_total: sum("abandoned_value_total").unwrap_or(0.0),
+        median_aov: None,
+        features: table.columns.iter().map(|c| c.name).collect(),
+        left_out,
+    }
 }
 
 /// The windows must nest: A < L <= H.
@@ -428,10 +470,10 @@ pub fn compute(ds: &Dataset, p: &FeatureParams) -> Result<(FeatureTable, Feature
             .filter(|(k, _)| ds.present.has_kind(*k))
             .map(|(k, n)| (k.name(), n))
             .collect(),
-        customers: ds.customers.len(),
-        carts: carts_total,
-        abandoned_carts: abandoned_total,
-        abandoned_carts_in_lookback: abandoned_in_lookback,
+        customers: Some(ds.customers.len()),
+        carts: Some(carts_total),
+        abandoned_carts: Some(abandoned_total),
+        abandoned_carts_in_lookback: Some(abandoned_in_lookback),
         abandoners: abandoners.len(),
         value_at_stake,
         abandoned_value_total: abandoned_value_sum,

@@ -7,12 +7,15 @@ use super::{money, pct, Summary};
 pub fn render(s: &Summary) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "# Cart-abandoner personas as of {}\n", s.as_of);
+    let of_customers = match s.customers {
+        Some(n) => format!(" of {n} customers"),
+        None => " (from a precomputed features table)".to_string(),
+    };
     let _ = writeln!(
         o,
-        "{} abandoners of {} customers; **{}** at stake (sum of each abandoner's latest abandoned cart). \
+        "{} abandoners{of_customers}; **{}** at stake (sum of each abandoner's latest abandoned cart). \
 {} personas; {}.\n",
         s.abandoners,
-        s.customers,
         money(s.value_at_stake),
         s.chosen_k,
         s.reason
@@ -119,14 +122,16 @@ pub fn render(s: &Summary) -> String {
     }
     let _ = writeln!(
         o,
-        "\nAs of {} ({}); abandoned after {}, lookback {}, history {}. {} carts, {} abandoned. Bad rows: {}.",
+        "\nAs of {} ({}); abandoned after {}, lookback {}, history {}.{} Bad rows: {}.",
         s.as_of,
         s.as_of_source,
         s.windows.abandon_after,
         s.windows.lookback,
         s.windows.history,
-        s.carts,
-        s.abandoned_carts,
+        match (s.carts, s.abandoned_carts) {
+            (Some(c), Some(a)) => format!(" {c} carts, {a} abandoned."),
+            _ => String::new(),
+        },
         match s.on_bad_rows {
             crate::pipeline::schema::BadRows::Fail => "stop at the first",
             crate::pipeline::schema::BadRows::Skip => "skipped and counted",

@@ -26,10 +26,11 @@ pub struct Summary {
     pub on_bad_rows: BadRows,
     pub inputs: Vec<FileReport>,
     pub rows_rejected: u64,
-    pub customers: usize,
-    pub carts: u64,
-    pub abandoned_carts: u64,
-    pub abandoned_carts_in_lookback: u64,
+    /// `None` (null) when the run read a precomputed features table (`--features`).
+    pub customers: Option<usize>,
+    pub carts: Option<u64>,
+    pub abandoned_carts: Option<u64>,
+    pub abandoned_carts_in_lookback: Option<u64>,
     /// Rows after the as-of time, per input kind: ignored.
     pub rows_after_as_of: std::collections::BTreeMap<&'static str, u64>,
     pub abandoners: usize,

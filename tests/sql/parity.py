@@ -73,7 +73,7 @@ def typed(col, engine, canonical=None):
     return q
 
 
-def run_duckdb(tables, query, canonical):
+def run_duckdb(tables, query, canonical, parts=None):
     import duckdb
 
     con = duckdb.connect()
@@ -85,12 +85,17 @@ def run_duckdb(tables, query, canonical):
             f"CREATE TABLE {name} AS SELECT {select} FROM read_csv(?, header = true, all_varchar = true)",
             [path],
         )
+    if parts:
+        # Several Parquet files in a directory, as an engine writes parts.
+        con.execute("SET threads = 3")
+        body = query.rstrip().rstrip(";")
+        con.execute(f"COPY ({body}) TO '{parts}' (FORMAT parquet, PER_THREAD_OUTPUT true)")
     cur = con.execute(query)
     names = [d[0] for d in cur.description]
     return names, cur.fetchall()
 
 
-def run_spark(tables, query, canonical):
+def run_spark(tables, query, canonical, parts=None):
     from pyspark.sql import SparkSession
 
     spark = (
@@ -108,6 +113,8 @@ def run_spark(tables, query, canonical):
         df.createOrReplaceTempView(f"{name}_text")
         spark.sql(f"SELECT {select} FROM {name}_text").createOrReplaceTempView(name)
     result = spark.sql(query)
+    if parts:
+        result.repartition(3).write.parquet(parts)
     names = result.columns
     rows = [tuple(r) for r in result.collect()]
     spark.stop()
@@ -140,6 +147,7 @@ def main():
     ap.add_argument("--carts", required=True)
     ap.add_argument("--orders")
     ap.add_argument("--engagement")
+    ap.add_argument("--write-parts", metavar="DIR", help="also write the result as Parquet parts into DIR")
     ap.add_argument("--config", help="cartsona.toml whose [columns.*] renamed the headers")
     ap.add_argument("--venv", default=os.path.join("target", "sql-venv"))
     ap.add_argument(
@@ -169,7 +177,7 @@ def main():
             for mapping in tomllib.load(f).get("columns", {}).values():
                 canonical.update({header: name for name, header in mapping.items()})
     run = run_duckdb if args.engine == "duckdb" else run_spark
-    names, rows = run(tables, query, canonical)
+    names, rows = run(tables, query, canonical, args.write_parts)
 
     with open(args.expected, newline="", encoding="utf-8") as f:
         reader = csv.reader(f)

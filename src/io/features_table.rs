@@ -1,0 +1,340 @@
+//! `segment --features PATH` and `assign --features PATH`: reads a precomputed features table,
+//! written by `cartsona features` or by the SQL of `features --emit-sql` in a warehouse or on
+//! Spark: CSV, Parquet, or a directory of parts (docs/scale.md).
+//!
+//! Columns: `customer_id` and any of the features of docs/features.md, in any order; every file
+//! must have the same ones. Rows are sorted by customer id (byte order) after reading, so the
+//! order of parts and of rows within them does not matter.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use polars::prelude::*;
+
+use crate::io::read::{self, Cell, CsvOptions, Format, Source};
+use crate::pipeline::features::{FeatureColumn, FeatureTable, Values, ALL_FEATURES};
+use crate::pipeline::schema::FileReport;
+
+/// The values a categorical feature may take.
+fn categories(feature: &str) -> Option<&'static [&'static str]> {
+    // Device names as written by `cartsona features` (schema::Device).
+    const DEVICES: [&str; 4] = ["desktop", "mobile", "tablet", "other"];
+    match feature {
+        "primary_device" => Some(&DEVICES),
+        "lifecycle_stage" => Some(&["new", "active", "loyal", "lapsing"]),
+        _ => None,
+    }
+}
+
+/// One column as read from one file.
+enum Col {
+    Num(Vec<Option<f64>>),
+    Cat(Vec<Option<&'static str>>),
+}
+
+/// Feature columns, by name.
+type Columns = Vec<(&'static str, Col)>;
+
+/// One file: its customer ids and its feature columns.
+struct Part {
+    ids: Vec<String>,
+    cols: Columns,
+}
+
+fn feature_name(src: &Source, name: &str) -> Result<&'static str> {
+    ALL_FEATURES
+        .iter()
+        .find(|f| **f == name)
+        .copied()
+        .with_context(|| {
+            format!(
+                "{}: column '{}' is not a feature of docs/features.md (a features table has customer_id and features such as {}, ...)",
+                src.display(),
+                crate::pipeline::schema::short(name),
+                ALL_FEATURES[..3].join(", ")
+            )
+        })
+}
+
+fn category(src: &Source, line: u64, feature: &str, raw: &str) -> Result<&'static str> {
+    let allowed = categories(feature).expect("a categorical feature");
+    let v = raw.trim();
+    allowed
+        .iter()
+        .find(|a| a.eq_ignore_ascii_case(v))
+        .copied()
+        .with_context(|| {
+            format!(
+                "{}: line {line}, column {feature}: '{}' is not one of {}",
+                src.display(),
+                crate::pipeline::schema::short(v),
+                allowed.join(", ")
+            )
+        })
+}
+
+fn number(src: &Source, line: u64, feature: &str, v: f64) -> Result<f64> {
+    if !v.is_finite() {
+        bail!(
+            "{}: line {line}, column {feature}: {v} is not a finite number",
+            src.display()
+        );
+    }
+    Ok(v)
+}
+
+fn read_csv(src: &Source) -> Result<Part> {
+    // The header decides the columns; `scan` hands it to the first closure and rows to the second.
+    let setup: std::cell::RefCell<Option<(usize, Columns)>> = Default::default();
+    let mut ids: Vec<String> = Vec::new();
+    read::scan(
+        src,
+        CsvOptions { delimiter: b',' },
+        |header| {
+            let Some(idx) = header.iter().position(|n| n == "customer_id") else {
+                bail!("{}: no customer_id column", src.display());
+            };
+            let mut cols = Vec::new();
+            for (i, n) in header.iter().enumerate() {
+                if i != idx {
+                    let f = feature_name(src, n)?;
+                    cols.push((
+                        f,
+                        if categories(f).is_some() {
+                            Col::Cat(Vec::new())
+                        } else {
+                            Col::Num(Vec::new())
+                        },
+                    ));
+                }
+            }
+            *setup.borrow_mut() = Some((idx, cols));
+            Ok((0..header.len()).map(Some).collect())
+        },
+        |row| {
+            if let Some((got, want)) = row.ragged {
+                bail!(
+                    "{}: line {}: {got} fields where the header has {want}",
+                    src.display(),
+                    row.line
+                );
+            }
+            let mut guard = setup.borrow_mut();
+            let (idx, cols) = guard.as_mut().expect("the header comes first");
+            let idx = *idx;
+            match row.cells[idx].text() {
+                Some(id) => ids.push(id.to_string()),
+                None => bail!(
+                    "{}: line {}, column customer_id: empty",
+                    src.display(),
+                    row.line
+                ),
+            }
+            let cells = row
+                .cells
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != idx)
+                .map(|(_, c)| c);
+            for ((f, col), cell) in cols.iter_mut().zip(cells) {
+                let text = match cell {
+                    Cell::BadUtf8 => bail!(
+                        "{}: line {}, column {f}: not valid UTF-8",
+                        src.display(),
+                        row.line
+                    ),
+                    c => c.text(),
+                };
+                match col {
+                    Col::Num(v) => v.push(match text {
+                        None => None,
+                        Some(t) => {
+                            let x = t.parse::<f64>().map_err(|_| {
+                                anyhow::anyhow!(
+                                    "{}: line {}, column {f}: '{}' is not a number",
+                                    src.display(),
+                                    row.line,
+                                    crate::pipeline::schema::short(t)
+                                )
+                            })?;
+                            Some(number(src, row.line, f, x)?)
+                        }
+                    }),
+                    Col::Cat(v) => v.push(match text {
+                        None => None,
+                        Some(t) => Some(category(src, row.line, f, t)?),
+                    }),
+                }
+            }
+            Ok(())
+        },
+    )?;
+    let (_, cols) = setup.into_inner().expect("scan reads the header");
+    Ok(Part { ids, cols })
+}
+
+fn read_parquet(src: &Source) -> Result<Part> {
+    let file = std::fs::File::open(&src.path)
+        .with_context(|| format!("{}: cannot open", src.display()))?;
+    let df = ParquetReader::new(file)
+        .finish()
+        .map_err(|e| anyhow::anyhow!("{}: not a readable Parquet file: {e}", src.display()))?;
+    let fail = |name: &str, e: PolarsError| {
+        anyhow::anyhow!("{}: column {name}: cannot read: {e}", src.display())
+    };
+    let mut ids = None;
+    let mut cols = Vec::new();
+    for c in df.columns() {
+        let name = c.name().to_string();
+        if name == "customer_id" {
+            let s = c.cast(&DataType::String).map_err(|e| fail(&name, e))?;
+            let mut v = Vec::with_capacity(s.len());
+            for (i, x) in s.str().map_err(|e| fail(&name, e))?.iter().enumerate() {
+                match x.map(str::trim).filter(|x| !x.is_empty()) {
+                    Some(x) => v.push(x.to_string()),
+                    None => bail!(
+                        "{}: line {}, column customer_id: empty",
+                        src.display(),
+                        i + 1
+                    ),
+                }
+            }
+            ids = Some(v);
+            continue;
+        }
+        let f = feature_name(src, &name)?;
+        if categories(f).is_some() {
+            let s = c.cast(&DataType::String).map_err(|e| fail(&name, e))?;
+            let mut v = Vec::with_capacity(s.len());
+            for (i, x) in s.str().map_err(|e| fail(&name, e))?.iter().enumerate() {
+                v.push(match x.filter(|x| !x.trim().is_empty()) {
+                    None => None,
+                    Some(t) => Some(category(src, i as u64 + 1, f, t)?),
+                });
+            }
+            cols.push((f, Col::Cat(v)));
+        } else {
+            if !(c.dtype().is_primitive_numeric() || c.dtype().is_null()) {
+                bail!(
+                    "{}: column {name} has Parquet type {}; a feature must be a number",
+                    src.display(),
+                    c.dtype()
+                );
+            }
+            let s = c.cast(&DataType::Float64).map_err(|e| fail(&name, e))?;
+            let mut v = Vec::with_capacity(s.len());
+            for (i, x) in s.f64().map_err(|e| fail(&name, e))?.iter().enumerate() {
+                v.push(match x {
+                    None => None,
+                    Some(x) => Some(number(src, i as u64 + 1, f, x)?),
+                });
+            }
+            cols.push((f, Col::Num(v)));
+        }
+    }
+    let Some(ids) = ids else {
+        bail!("{}: no customer_id column", src.display());
+    };
+    Ok(Part { ids, cols })
+}
+
+/// Reads the features table from the paths given to `flag`; returns it with one report per file.
+pub fn read(specs: &[PathBuf], flag: &str) -> Result<(FeatureTable, Vec<FileReport>)> {
+    let sources = read::expand(specs, flag)?;
+    let mut parts = Vec::with_capacity(sources.len());
+    let mut reports = Vec::with_capacity(sources.len());
+    for src in &sources {
+        let part = match src.format {
+            Format::Parquet => read_parquet(src)?,
+            _ => read_csv(src)?,
+        };
+        reports.push(FileReport {
+            path: src.path.display().to_string(),
+            kind: "features",
+            preset: None,
+            format: src.format,
+            rows_read: part.ids.len() as u64,
+            rows_rejected: 0,
+            problems: Vec::new(),
+            notes: Vec::new(),
+        });
+        parts.push(part);
+    }
+    // Every file must have the same features.
+    let mut features: Vec<&'static str> = parts[0].cols.iter().map(|(f, _)| *f).collect();
+    features.sort_by_key(|f| ALL_FEATURES.iter().position(|a| a == f));
+    for (w, pair) in features.windows(2).enumerate() {
+        if pair[0] == pair[1] {
+            bail!(
+                "{}: column {} appears twice",
+                sources[0].display(),
+                features[w]
+            );
+        }
+    }
+    for (src, part) in sources.iter().zip(&parts).skip(1) {
+        let mut these: Vec<&str> = part.cols.iter().map(|(f, _)| *f).collect();
+        these.sort_by_key(|f| ALL_FEATURES.iter().position(|a| a == f));
+        if these != features {
+            bail!(
+                "{}: its columns ({}) differ from those of {} ({}); every part of a features table has the same columns",
+                src.display(),
+                these.join(", "),
+                sources[0].display(),
+                features.join(", ")
+            );
+        }
+    }
+    let n: usize = parts.iter().map(|p| p.ids.len()).sum();
+    // Rows in customer id order: (part, row) per position.
+    let mut order: Vec<(u32, u32)> = Vec::with_capacity(n);
+    for (p, part) in parts.iter().enumerate() {
+        order.extend((0..part.ids.len() as u32).map(|r| (p as u32, r)));
+    }
+    let id = |&(p, r): &(u32, u32)| parts[p as usize].ids[r as usize].as_str();
+    order.sort_by(|a, b| id(a).cmp(id(b)));
+    for pair in order.windows(2) {
+        if id(&pair[0]) == id(&pair[1]) {
+            bail!(
+                "{flag}: customer_id '{}' appears twice ({} and {}); a features table has one row per abandoner",
+                crate::pipeline::schema::short(id(&pair[0])),
+                sources[pair[0].0 as usize].display(),
+                sources[pair[1].0 as usize].display()
+            );
+        }
+    }
+    let customers: Vec<String> = order.iter().map(|k| id(k).to_string()).collect();
+    let mut columns = Vec::with_capacity(features.len());
+    for f in &features {
+        let of = |p: usize| -> &Col {
+            &parts[p]
+                .cols
+                .iter()
+                .find(|(name, _)| name == f)
+                .expect("same columns in every part")
+                .1
+        };
+        let values = match of(0) {
+            Col::Num(_) => Values::Num(
+                order
+                    .iter()
+                    .map(|&(p, r)| match of(p as usize) {
+                        Col::Num(v) => v[r as usize],
+                        Col::Cat(_) => unreachable!("a feature's kind is fixed by its name"),
+                    })
+                    .collect(),
+            ),
+            Col::Cat(_) => Values::Cat(
+                order
+                    .iter()
+                    .map(|&(p, r)| match of(p as usize) {
+                        Col::Cat(v) => v[r as usize],
+                        Col::Num(_) => unreachable!("a feature's kind is fixed by its name"),
+                    })
+                    .collect(),
+            ),
+        };
+        columns.push(FeatureColumn { name: f, values });
+    }
+    Ok((FeatureTable { customers, columns }, reports))
+}
