@@ -170,6 +170,10 @@ pub struct ClusterArgs {
     /// k-means restarts per k; the lowest inertia wins [default: 10]
     #[arg(long, value_name = "N")]
     pub restarts: Option<usize>,
+    /// Above this many abandoners k-means runs on mini-batches, then polishes with full passes
+    /// (docs/scale.md) [default: 500000]
+    #[arg(long, value_name = "N")]
+    pub minibatch_above: Option<usize>,
     /// Features to cluster on, comma-separated [default: see docs/personas.md]
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub cluster_features: Option<Vec<String>>,

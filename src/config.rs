@@ -70,6 +70,7 @@ pub struct FileSegment {
     pub restarts: Option<usize>,
     pub cluster_features: Option<Vec<String>>,
     pub max_match_distance: Option<f64>,
+    pub minibatch_above: Option<usize>,
 }
 
 /// One path or several.
@@ -418,6 +419,13 @@ pub fn cluster_params(
     if !(0.0..0.5).contains(&min_share) {
         bail!("--min-persona-share {min_share}: give a share from 0 to 0.5, like 0.05");
     }
+    let minibatch_above = args
+        .minibatch_above
+        .or(f.minibatch_above)
+        .unwrap_or(crate::pipeline::select::MINIBATCH_ABOVE);
+    if minibatch_above < 10_000 {
+        bail!("--minibatch-above {minibatch_above}: give at least 10000 (below that full k-means is fast)");
+    }
     if restarts == 0 || restarts > 1000 {
         bail!("--restarts {restarts}: give 1 to 1000");
     }
@@ -446,6 +454,7 @@ pub fn cluster_params(
             min_share,
             seed: args.seed.or(f.seed).unwrap_or(42),
             restarts,
+            minibatch_above,
         },
         features,
         explicit,

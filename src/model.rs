@@ -28,6 +28,13 @@ pub struct RunConfig {
     pub seed: u64,
     pub restarts: usize,
     pub cluster_features: Vec<String>,
+    /// Mini-batch k-means above this many abandoners (absent in models written before it existed).
+    #[serde(default = "default_minibatch_above")]
+    pub minibatch_above: usize,
+}
+
+fn default_minibatch_above() -> usize {
+    crate::pipeline::select::MINIBATCH_ABOVE
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -379,3 +379,82 @@ fn assign_refuses_what_it_cannot_apply() {
         .stderr(contains("not a valid model file (truncated or not JSON)"));
     assert!(!dir.path().join("b").exists() && !dir.path().join("c").exists());
 }
+
+#[test]
+fn minibatch_runs_are_byte_identical_on_one_and_two_threads_and_close_to_full_kmeans() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    cartsona()
+        .args([
+            "generate",
+            "--shoppers",
+            "16000",
+            "--seed",
+            "5",
+            "-q",
+            "--out",
+        ])
+        .arg(&data)
+        .assert()
+        .success();
+    let run = |name: &str, threads: &str, above: &str| -> std::path::PathBuf {
+        let out = dir.path().join(name);
+        cartsona()
+            .env("RAYON_NUM_THREADS", threads)
+            .arg("segment")
+            .arg("--carts")
+            .arg(data.join("carts.csv"))
+            .arg("--orders")
+            .arg(data.join("orders.csv"))
+            .arg("--engagement")
+            .arg(data.join("engagement.csv"))
+            .args([
+                "--k",
+                "5",
+                "--restarts",
+                "3",
+                "--minibatch-above",
+                above,
+                "-q",
+            ])
+            .arg("--out")
+            .arg(&out)
+            .assert()
+            .success();
+        out
+    };
+    let one = run("mb1", "1", "10000");
+    let two = run("mb2", "2", "10000");
+    for f in [
+        "assignments.csv",
+        "personas.csv",
+        "model.json",
+        "summary.json",
+    ] {
+        assert!(
+            std::fs::read(one.join(f)).unwrap() == std::fs::read(two.join(f)).unwrap(),
+            "{f} differs between 1 and 2 threads"
+        );
+    }
+    let full = run("full", "2", "1000000");
+    let inertia = |run: &std::path::Path| -> f64 {
+        let s: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(run.join("summary.json")).unwrap()).unwrap();
+        s["k_selection"][0]["inertia"].as_f64().unwrap()
+    };
+    let (mb, fl) = (inertia(&one), inertia(&full));
+    assert!(mb <= fl * 1.01, "mini-batch inertia {mb} vs full {fl}");
+    let model: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(one.join("model.json")).unwrap()).unwrap();
+    assert_eq!(model["config"]["minibatch_above"], 10000);
+    cartsona()
+        .args(["segment", "--minibatch-above", "50", "--out"])
+        .arg(dir.path().join("x"))
+        .arg("--carts")
+        .arg(data.join("carts.csv"))
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "--minibatch-above 50: give at least 10000",
+        ));
+}

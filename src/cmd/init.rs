@@ -192,7 +192,10 @@ pub fn template(preset: InitPreset) -> String {
          # cluster_features = [{}]\n\
          # With --baseline: the largest centroid distance, in baseline standard deviations, at which a\n\
          # persona keeps a baseline persona's id and name.\n\
-         # max_match_distance = 1.5\n\n",
+         # max_match_distance = 1.5\n\
+         # Above this many abandoners k-means runs on mini-batches of 4,096 rows, then polishes with\n\
+         # at most 10 full passes (docs/scale.md).\n\
+         # minibatch_above = 500000\n\n",
         features.join(", ")
     );
 

@@ -129,6 +129,7 @@ pub fn run(args: &SegmentArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
         min_persona_share: select_params.min_share,
         seed: select_params.seed,
         restarts: select_params.restarts,
+        minibatch_above: select_params.minibatch_above,
         cluster_features: wanted.clone(),
     };
     let model = Model {

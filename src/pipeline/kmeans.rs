@@ -24,6 +24,19 @@ use rayon::prelude::*;
 /// Rows per chunk of the parallel assignment step (fixed, so sums do not depend on threads).
 const CHUNK: usize = 4096;
 
+/// Mini-batch path: rows drawn per step.
+pub const BATCH: usize = 4096;
+/// Mini-batch path: a restart stops after this many steps without a lower smoothed batch inertia.
+const NO_IMPROVEMENT: usize = 10;
+/// Mini-batch path: weight of the newest batch in the smoothed (exponentially weighted) inertia.
+const SMOOTHING: f64 = 0.1;
+/// Mini-batch path: most steps per restart.
+const MAX_STEPS: usize = 2_000;
+/// Mini-batch path: rows on which restarts are compared.
+const VALIDATION: usize = 100_000;
+/// Mini-batch path: most full Lloyd passes that polish the best restart's centres.
+const REFINE: usize = 10;
+
 #[derive(Debug, thiserror::Error)]
 pub enum KMeansError {
     #[error("k must be at least 1 (got {0})")]
@@ -48,6 +61,8 @@ pub struct ValidKMeansParams {
     max_iter: usize,
     tol: f64,
     seed: u64,
+    /// Mini-batch k-means above this many rows (`None`: always full Lloyd).
+    minibatch_above: Option<usize>,
 }
 
 /// Unchecked hyper-parameters (linfa's pattern: a wrapper that `check` unwraps).
@@ -64,7 +79,13 @@ impl KMeansParams {
             max_iter: 300,
             tol: 1e-4,
             seed: 0,
+            minibatch_above: None,
         })
+    }
+    /// Use mini-batch k-means (then a few full Lloyd passes) when there are more than `n` rows.
+    pub fn minibatch_above(mut self, n: Option<usize>) -> Self {
+        self.0.minibatch_above = n;
+        self
     }
     pub fn n_init(mut self, n: usize) -> Self {
         self.0.n_init = n;
@@ -236,11 +257,17 @@ fn seed_centroids(x: &Array2<f64>, k: usize, rng: &mut ChaCha8Rng) -> Array2<f64
 }
 
 fn run_once(x: &Array2<f64>, p: &ValidKMeansParams, rng: &mut ChaCha8Rng, tol: f64) -> KMeansModel {
-    let k = p.k;
-    let mut centroids = seed_centroids(x, k, rng);
+    let centroids = seed_centroids(x, p.k, rng);
+    lloyd(x, centroids, p.max_iter, tol)
+}
+
+/// Lloyd iterations from `centroids` until no label changes, the centres move less than `tol`,
+/// or `max_iter` passes.
+fn lloyd(x: &Array2<f64>, mut centroids: Array2<f64>, max_iter: usize, tol: f64) -> KMeansModel {
+    let k = centroids.nrows();
     let mut step = assign(x, &centroids);
     let mut iterations = 0;
-    for _ in 0..p.max_iter {
+    for _ in 0..max_iter {
         iterations += 1;
         let mut next = centroids.clone();
         for j in 0..k {
@@ -282,6 +309,84 @@ fn run_once(x: &Array2<f64>, p: &ValidKMeansParams, rng: &mut ChaCha8Rng, tol: f
     }
 }
 
+/// Mini-batch k-means (Sculley 2010, the algorithm of scikit-learn's MiniBatchKMeans) for very
+/// many rows: each restart seeds k-means++ on a sample of `3 * BATCH` rows, then moves each centre
+/// towards the mean of the batch rows nearest to it with a per-centre rate of 1 / (rows it has
+/// seen), until the smoothed batch inertia stops falling. Restarts are compared on a fixed sample;
+/// the best one is polished with at most `REFINE` full Lloyd passes, which also give the labels
+/// and the exact inertia. Batches are drawn from the restart's own seeded stream and handled in
+/// order, so the result does not depend on the number of threads.
+fn run_minibatch(x: &Array2<f64>, p: &ValidKMeansParams, tol: f64) -> KMeansModel {
+    let (n, d) = x.dim();
+    let k = p.k;
+    let sample = |rng: &mut ChaCha8Rng, m: usize| -> Array2<f64> {
+        let mut idx = rand::seq::index::sample(rng, n, m.min(n)).into_vec();
+        idx.sort_unstable();
+        x.select(Axis(0), &idx)
+    };
+    let validation = sample(
+        &mut ChaCha8Rng::seed_from_u64(restart_seed(p.seed, usize::MAX)),
+        VALIDATION,
+    );
+    let mut best: Option<(f64, Array2<f64>, usize)> = None;
+    for r in 0..p.n_init {
+        let mut rng = ChaCha8Rng::seed_from_u64(restart_seed(p.seed, r));
+        let init = sample(&mut rng, (3 * BATCH).max(10 * k));
+        let mut c = seed_centroids(&init, k, &mut rng);
+        let mut seen = vec![0.0f64; k];
+        let mut smoothed = f64::INFINITY;
+        let mut lowest = f64::INFINITY;
+        let mut since_lowest = 0;
+        let mut sums = Array2::<f64>::zeros((k, d));
+        let mut counts = vec![0usize; k];
+        for _ in 0..MAX_STEPS {
+            sums.fill(0.0);
+            counts.fill(0);
+            let mut inertia = 0.0;
+            for _ in 0..BATCH {
+                let row = x.row(rng.gen_range(0..n));
+                let (j, dist) = nearest(row, &c);
+                counts[j] += 1;
+                inertia += dist;
+                sums.row_mut(j).zip_mut_with(&row, |s, v| *s += v);
+            }
+            for j in 0..k {
+                if counts[j] > 0 {
+                    seen[j] += counts[j] as f64;
+                    let b = counts[j] as f64;
+                    let rate = 1.0 / seen[j];
+                    // c += (sum - b c) / seen: the running mean of every row the centre has taken.
+                    let mut cj = c.row_mut(j);
+                    cj.zip_mut_with(&sums.row(j), |cv, s| *cv += (s - b * *cv) * rate);
+                }
+            }
+            let mean = inertia / BATCH as f64;
+            smoothed = if smoothed.is_finite() {
+                smoothed * (1.0 - SMOOTHING) + mean * SMOOTHING
+            } else {
+                mean
+            };
+            if smoothed < lowest {
+                lowest = smoothed;
+                since_lowest = 0;
+            } else {
+                since_lowest += 1;
+                if since_lowest >= NO_IMPROVEMENT {
+                    break;
+                }
+            }
+        }
+        let score = assign(&validation, &c).inertia;
+        if best.as_ref().is_none_or(|b| score < b.0) {
+            best = Some((score, c, r));
+        }
+    }
+    let (_, centroids, restart) = best.expect("n_init >= 1");
+    let mut m = lloyd(x, centroids, REFINE, tol);
+    m.best_restart = restart;
+    m
+}
+
 fn restart_seed(seed: u64, restart: usize) -> u64 {
     let mut z = seed ^ (restart as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -305,6 +410,9 @@ impl<T> Fit<Array2<f64>, T, KMeansError> for ValidKMeansParams {
         // scikit-learn's tolerance: relative to the mean variance of the features.
         let variances = x.var_axis(Axis(0), 0.0);
         let tol = p.tol * variances.mean().unwrap_or(0.0);
+        if p.minibatch_above.is_some_and(|above| n > above) {
+            return Ok(run_minibatch(x, p, tol));
+        }
         let mut best: Option<KMeansModel> = None;
         for r in 0..p.n_init {
             let mut rng = ChaCha8Rng::seed_from_u64(restart_seed(p.seed, r));
@@ -404,6 +512,56 @@ mod tests {
             .fit(&DatasetBase::from(x))
             .unwrap_err();
         assert!(matches!(err, KMeansError::TooFewPoints { k: 3, .. }));
+    }
+
+    #[test]
+    fn minibatch_is_within_one_percent_of_full_kmeans_and_thread_independent() {
+        // 60,000 rows in five overlapping groups in 6-D.
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let x = Array2::from_shape_fn((60_000, 6), |(i, j)| {
+            ((i % 5) * (j + 1) % 7) as f64 + 2.0 * rng.gen::<f64>()
+        });
+        let params = KMeansParams::new(5).n_init(3).seed(3);
+        let full = params
+            .clone()
+            .check()
+            .unwrap()
+            .fit(&DatasetBase::from(x.clone()))
+            .unwrap();
+        let mini = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                params
+                    .clone()
+                    .minibatch_above(Some(10_000))
+                    .check()
+                    .unwrap()
+                    .fit(&DatasetBase::from(x.clone()))
+                    .unwrap()
+            })
+        };
+        let (a, b) = (mini(1), mini(2));
+        assert_eq!(a.labels, b.labels);
+        assert_eq!(a.inertia.to_bits(), b.inertia.to_bits());
+        assert!(
+            a.inertia <= full.inertia * 1.01,
+            "mini-batch {} vs full {}",
+            a.inertia,
+            full.inertia
+        );
+        // Below the threshold the full algorithm runs: identical to no threshold.
+        let below = params
+            .clone()
+            .minibatch_above(Some(60_000))
+            .check()
+            .unwrap()
+            .fit(&DatasetBase::from(x.clone()))
+            .unwrap();
+        assert_eq!(below.labels, full.labels);
+        assert_eq!(below.inertia.to_bits(), full.inertia.to_bits());
     }
 
     #[test]

@@ -31,7 +31,12 @@ pub struct SelectParams {
     pub min_share: f64,
     pub seed: u64,
     pub restarts: usize,
+    /// Mini-batch k-means when there are more abandoners than this (docs/scale.md).
+    pub minibatch_above: usize,
 }
+
+/// Default of `--minibatch-above`.
+pub const MINIBATCH_ABOVE: usize = 500_000;
 
 /// Metrics for one k.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -59,6 +64,7 @@ fn fit_k(x: &Array2<f64>, p: &SelectParams, k: usize) -> Result<KMeansModel> {
     let params = KMeansParams::new(k)
         .n_init(p.restarts)
         .seed(seed_for_k(p.seed, k))
+        .minibatch_above(Some(p.minibatch_above))
         .check()?;
     Ok(params.fit(&DatasetBase::from(x.clone()))?)
 }
@@ -460,6 +466,7 @@ mod fewer_tests {
             min_share: 0.3,
             seed: 1,
             restarts: 4,
+            minibatch_above: MINIBATCH_ABOVE,
         };
         let s = select(&x, &p, |_| {}).unwrap();
         assert_eq!(s.k, 2);
