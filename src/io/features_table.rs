@@ -184,7 +184,8 @@ fn read_parquet(src: &Source) -> Result<Part> {
     };
     let mut ids = None;
     let mut cols = Vec::new();
-    for c in df.columns() {
+    // Columns are taken out of the frame one by one, so each is freed once converted.
+    for c in df.into_columns() {
         let name = c.name().to_string();
         if name == "customer_id" {
             let s = c.cast(&DataType::String).map_err(|e| fail(&name, e))?;
@@ -304,21 +305,29 @@ pub fn read(specs: &[PathBuf], flag: &str) -> Result<(FeatureTable, Vec<FileRepo
         }
     }
     let customers: Vec<String> = order.iter().map(|k| id(k).to_string()).collect();
+    for part in &mut parts {
+        part.ids = Vec::new();
+    }
+    // Each feature is gathered in customer order and then freed from the parts, so the peak is
+    // about one copy of the table, not two.
     let mut columns = Vec::with_capacity(features.len());
     for f in &features {
-        let of = |p: usize| -> &Col {
-            &parts[p]
-                .cols
-                .iter()
-                .find(|(name, _)| name == f)
-                .expect("same columns in every part")
-                .1
-        };
-        let values = match of(0) {
+        let mut taken: Vec<Col> = parts
+            .iter_mut()
+            .map(|part| {
+                let slot = part
+                    .cols
+                    .iter_mut()
+                    .find(|(name, _)| name == f)
+                    .expect("same columns in every part");
+                std::mem::replace(&mut slot.1, Col::Num(Vec::new()))
+            })
+            .collect();
+        let values = match &taken[0] {
             Col::Num(_) => Values::Num(
                 order
                     .iter()
-                    .map(|&(p, r)| match of(p as usize) {
+                    .map(|&(p, r)| match &taken[p as usize] {
                         Col::Num(v) => v[r as usize],
                         Col::Cat(_) => unreachable!("a feature's kind is fixed by its name"),
                     })
@@ -327,13 +336,14 @@ pub fn read(specs: &[PathBuf], flag: &str) -> Result<(FeatureTable, Vec<FileRepo
             Col::Cat(_) => Values::Cat(
                 order
                     .iter()
-                    .map(|&(p, r)| match of(p as usize) {
+                    .map(|&(p, r)| match &taken[p as usize] {
                         Col::Cat(v) => v[r as usize],
                         Col::Num(_) => unreachable!("a feature's kind is fixed by its name"),
                     })
                     .collect(),
             ),
         };
+        taken.clear();
         columns.push(FeatureColumn { name: f, values });
     }
     Ok((FeatureTable { customers, columns }, reports))

@@ -11,7 +11,8 @@ the same names in the same order, the rows the same customers in the same order,
 must agree: both empty, the same text, or numbers within 1e-9 (relative to the larger of 1 and the
 values' magnitude; sums may add in another order).
 
-The engine is installed with pip into --venv (default: target/sql-venv) when it is not importable:
+The engine is installed with `pip install --target` under --venv (default: target/tmp/sql-venv)
+when it is not importable:
 duckdb, or pyspark for --engine spark (needs Java 17; slow to start, see docs/scale.md).
 Exit 0 when everything agrees, 1 on a difference (listed), 2 when it cannot run.
 """
@@ -28,30 +29,35 @@ AMOUNTS = {"cart_value", "order_value", "discount_amount"}
 COUNTS = {"item_count"}
 
 
-def ensure(engine, venv):
+def ensure(engine, target):
+    """Makes the engine importable: already installed, or pip-installed into `target` (a plain
+    directory, `pip install --target`, so neither a virtual environment nor root is needed)."""
     module = "duckdb" if engine == "duckdb" else "pyspark"
+    package = "duckdb==2.0.0" if engine == "duckdb" else "pyspark==4.3.0"
     try:
         __import__(module)
         return
     except ImportError:
         pass
-    if os.environ.get("CARTSONA_PARITY_IN_VENV"):
-        sys.exit(f"error: {module} is still not importable inside {venv}")
     import fcntl
 
-    py = os.path.join(venv, "bin", "python")
-    packages = ["duckdb==2.0.0"] if engine == "duckdb" else ["pyspark==4.3.0"]
-    os.makedirs(os.path.dirname(venv) or ".", exist_ok=True)
+    dest = os.path.join(target, module)
+    os.makedirs(dest, exist_ok=True)
     # Tests run in parallel: one of them installs, the others wait.
-    with open(venv + ".lock", "w") as lock:
+    with open(dest + ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not os.path.exists(py):
-            subprocess.run([sys.executable, "-m", "venv", venv], check=True)
-        have = subprocess.run([py, "-c", f"import {module}"], capture_output=True)
-        if have.returncode != 0:
-            subprocess.run([py, "-m", "pip", "install", "--quiet", *packages], check=True)
-    env = dict(os.environ, CARTSONA_PARITY_IN_VENV="1")
-    sys.exit(subprocess.run([py, *sys.argv], env=env).returncode)
+        sys.path.insert(0, dest)
+        try:
+            __import__(module)
+            return
+        except ImportError:
+            pass
+        subprocess.run(
+            [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+             "--target", dest, package],
+            check=True,
+        )
+    __import__(module)
 
 
 def header(path):
@@ -149,7 +155,11 @@ def main():
     ap.add_argument("--engagement")
     ap.add_argument("--write-parts", metavar="DIR", help="also write the result as Parquet parts into DIR")
     ap.add_argument("--config", help="cartsona.toml whose [columns.*] renamed the headers")
-    ap.add_argument("--venv", default=os.path.join("target", "sql-venv"))
+    ap.add_argument(
+        "--venv",
+        default=os.path.join("target", "tmp", "sql-venv"),
+        help="where the engine is pip-installed when it is not importable",
+    )
     ap.add_argument(
         "--table",
         action="append",
