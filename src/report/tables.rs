@@ -1,6 +1,8 @@
 //! assignments.csv / .parquet and personas.csv: one struct of columns per file, so the CSV and
 //! Parquet forms cannot drift apart.
 
+use std::borrow::Cow;
+
 use anyhow::Result;
 use polars::prelude::*;
 
@@ -9,49 +11,53 @@ use crate::pipeline::assign::Assignment;
 use crate::pipeline::features::{FeatureTable, Values};
 use crate::pipeline::personas::Persona;
 
-/// A column of a rendered table.
-pub enum Col {
-    Text(&'static str, Vec<String>),
-    Num(String, Vec<Option<f64>>),
+/// A column of a rendered table. Cells borrow from the run's values where they can: at millions
+/// of abandoners a copy of every id, name and feature would double the peak memory.
+pub enum Col<'a> {
+    Text(&'static str, Vec<&'a str>),
+    Num(String, Cow<'a, [Option<f64>]>),
 }
 
-impl Col {
+impl Col<'_> {
     fn name(&self) -> &str {
         match self {
             Col::Text(n, _) => n,
             Col::Num(n, _) => n,
         }
     }
-    fn cell(&self, i: usize) -> String {
+    fn cell(&self, i: usize) -> Cow<'_, str> {
         match self {
-            Col::Text(_, v) => v[i].clone(),
-            Col::Num(_, v) => fmt_num(v[i]),
+            Col::Text(_, v) => Cow::Borrowed(v[i]),
+            Col::Num(_, v) => Cow::Owned(fmt_num(v[i])),
         }
     }
 }
 
 /// The assignments table: who is in which persona, how close, the runner-up, and the features
 /// the clustering used (raw values).
-pub fn assignments(
-    table: &FeatureTable,
+pub fn assignments<'a>(
+    table: &'a FeatureTable,
     assigned: &[Assignment],
-    personas: &[Persona],
+    personas: &'a [Persona],
     features_used: &[String],
-) -> Vec<Col> {
-    let ids: Vec<String> = assigned
+) -> Vec<Col<'a>> {
+    let ids: Vec<&str> = assigned
         .iter()
-        .map(|a| personas[a.persona].id.clone())
+        .map(|a| personas[a.persona].id.as_str())
         .collect();
-    let names: Vec<String> = assigned
+    let names: Vec<&str> = assigned
         .iter()
-        .map(|a| personas[a.persona].name.clone())
+        .map(|a| personas[a.persona].name.as_str())
         .collect();
-    let second: Vec<String> = assigned
+    let second: Vec<&str> = assigned
         .iter()
-        .map(|a| personas[a.second].id.clone())
+        .map(|a| personas[a.second].id.as_str())
         .collect();
     let mut cols = vec![
-        Col::Text("customer_id", table.customers.clone()),
+        Col::Text(
+            "customer_id",
+            table.customers.iter().map(String::as_str).collect(),
+        ),
         Col::Text("persona_id", ids),
         Col::Text("persona_name", names),
         Col::Num(
@@ -66,22 +72,22 @@ pub fn assignments(
     ];
     for f in features_used {
         if let Some(Values::Num(v)) = table.column(f).map(|c| &c.values) {
-            cols.push(Col::Num(f.clone(), v.clone()));
+            cols.push(Col::Num(f.clone(), Cow::Borrowed(v)));
         }
     }
     cols
 }
 
 /// The personas table: profile, lifecycle and device mix, and mean, median and z of every feature.
-pub fn personas(personas: &[Persona]) -> Vec<Col> {
+pub fn personas(personas: &[Persona]) -> Vec<Col<'_>> {
     let mut cols = vec![
         Col::Text(
             "persona_id",
-            personas.iter().map(|p| p.id.clone()).collect(),
+            personas.iter().map(|p| p.id.as_str()).collect(),
         ),
         Col::Text(
             "persona_name",
-            personas.iter().map(|p| p.name.clone()).collect(),
+            personas.iter().map(|p| p.name.as_str()).collect(),
         ),
         Col::Num(
             "size".into(),
@@ -147,7 +153,7 @@ pub fn to_csv(cols: &[Col]) -> Result<Vec<u8>> {
         None => 0,
     };
     for i in 0..n {
-        w.write_record(cols.iter().map(|c| c.cell(i)))?;
+        w.write_record(cols.iter().map(|c| c.cell(i).into_owned()))?;
     }
     w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
 }
@@ -156,8 +162,8 @@ pub fn to_parquet(cols: &[Col]) -> Result<Vec<u8>> {
     let columns: Vec<Column> = cols
         .iter()
         .map(|c| match c {
-            Col::Text(n, v) => Column::new((*n).into(), v.clone()),
-            Col::Num(n, v) => Column::new(n.as_str().into(), v.clone()),
+            Col::Text(n, v) => Column::new((*n).into(), v.as_slice()),
+            Col::Num(n, v) => Column::new(n.as_str().into(), v.as_ref()),
         })
         .collect();
     let mut df = DataFrame::new_infer_height(columns)?;
