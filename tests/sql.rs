@@ -1,8 +1,9 @@
 //! `cartsona features --emit-sql`: the emitted query, run by a real engine, must give the features
 //! table `cartsona features` writes. tests/sql/parity.py loads the same CSV files as typed tables
 //! into DuckDB (installed with pip into target/tmp/sql-venv on first use), runs the query and
-//! compares every value within 1e-9. Spark's parity is the same script with `--engine spark`
-//! (slow: the ignored test below, docs/scale.md).
+//! compares every value within 1e-9. Spark's and PostgreSQL's parity are the same script with
+//! `--engine spark` / `--engine postgres` (slow, or needing a server: the ignored tests below,
+//! docs/scale.md).
 
 mod common;
 
@@ -263,6 +264,37 @@ fn spark_gives_the_same_features_on_sample_data() {
         &[],
     );
     assert_eq!(rows_in(&report), 5, "{report}");
+}
+
+/// Needs a PostgreSQL server: `CARTSONA_PG_DSN` (a libpq connection string), by default
+/// `host=/tmp port=5433 user=postgres dbname=postgres`; docs/scale.md says how to start one.
+/// Run with `cargo test --test sql -- --ignored`.
+#[test]
+#[ignore]
+fn postgres_gives_the_same_features_on_sample_data_and_the_edges() {
+    let report = parity(
+        "postgres",
+        &Inputs::dir(&repo("sample-data")),
+        &["--as-of", "2025-01-31T23:04:45Z"],
+        None,
+        &[],
+    );
+    assert_eq!(rows_in(&report), 1488, "{report}");
+    let report = parity(
+        "postgres",
+        &Inputs::dir(&fixture("sql-edges")),
+        &["--as-of", "2025-03-01"],
+        None,
+        &[],
+    );
+    assert_eq!(rows_in(&report), 5, "{report}");
+    parity(
+        "postgres",
+        &Inputs::dir(&fixture("features")),
+        &["--as-of", "2025-03-01"],
+        None,
+        &[],
+    );
 }
 
 fn emit(dialect: &str, extra: &[&str]) -> String {

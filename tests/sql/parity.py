@@ -32,8 +32,11 @@ COUNTS = {"item_count"}
 def ensure(engine, target):
     """Makes the engine importable: already installed, or pip-installed into `target` (a plain
     directory, `pip install --target`, so neither a virtual environment nor root is needed)."""
-    module = "duckdb" if engine == "duckdb" else "pyspark"
-    package = "duckdb==2.0.0" if engine == "duckdb" else "pyspark==4.3.0"
+    module, package = {
+        "duckdb": ("duckdb", "duckdb==2.0.0"),
+        "spark": ("pyspark", "pyspark==4.3.0"),
+        "postgres": ("psycopg", "psycopg[binary]==3.*"),
+    }[engine]
     try:
         __import__(module)
         return
@@ -127,6 +130,42 @@ def run_spark(tables, query, canonical, parts=None):
     return names, rows
 
 
+def run_postgres(tables, query, canonical, parts=None):
+    """PostgreSQL through psycopg; the server from CARTSONA_PG_DSN (a libpq connection string),
+    by default a local one on /tmp, port 5433. Tables go into a fresh schema dropped afterwards."""
+    import psycopg
+
+    dsn = os.environ.get("CARTSONA_PG_DSN", "host=/tmp port=5433 user=postgres dbname=postgres")
+    with psycopg.connect(dsn, autocommit=True) as con:
+        con.execute("DROP SCHEMA IF EXISTS cartsona_parity CASCADE")
+        con.execute("CREATE SCHEMA cartsona_parity")
+        con.execute("SET search_path = cartsona_parity")
+        con.execute("SET TIME ZONE 'UTC'")
+        for name, path in tables.items():
+            cols = header(path)
+            quoted = ", ".join(f'"{c}" TEXT' for c in cols)
+            con.execute(f'CREATE TABLE "{name}_text" ({quoted})')
+            with open(path, "rb") as f, con.cursor().copy(
+                f'COPY "{name}_text" FROM STDIN WITH (FORMAT csv, HEADER true)'
+            ) as copy:
+                copy.write(f.read())
+            select = []
+            for c in cols:
+                canon = canonical.get(c, c)
+                if canon in TIMESTAMPS:
+                    select.append(f'CAST(NULLIF("{c}", \'\') AS TIMESTAMPTZ) AS "{c}"')
+                elif canon in AMOUNTS:
+                    select.append(f'CAST(NULLIF("{c}", \'\') AS DOUBLE PRECISION) AS "{c}"')
+                else:
+                    select.append(f'"{c}"')
+            con.execute(f'CREATE TABLE "{name}" AS SELECT {", ".join(select)} FROM "{name}_text"')
+        cur = con.execute(query)
+        names = [d.name for d in cur.description]
+        rows = cur.fetchall()
+        con.execute("DROP SCHEMA cartsona_parity CASCADE")
+    return names, rows
+
+
 def same(expected, got):
     """expected: text from cartsona's CSV; got: the engine's value."""
     if expected == "":
@@ -147,7 +186,7 @@ def same(expected, got):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--engine", choices=["duckdb", "spark"], default="duckdb")
+    ap.add_argument("--engine", choices=["duckdb", "spark", "postgres"], default="duckdb")
     ap.add_argument("--sql", required=True)
     ap.add_argument("--expected", required=True)
     ap.add_argument("--carts", required=True)
@@ -186,7 +225,7 @@ def main():
         with open(args.config, "rb") as f:
             for mapping in tomllib.load(f).get("columns", {}).values():
                 canonical.update({header: name for name, header in mapping.items()})
-    run = run_duckdb if args.engine == "duckdb" else run_spark
+    run = {"duckdb": run_duckdb, "spark": run_spark, "postgres": run_postgres}[args.engine]
     names, rows = run(tables, query, canonical, args.write_parts)
 
     with open(args.expected, newline="", encoding="utf-8") as f:
