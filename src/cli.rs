@@ -201,6 +201,10 @@ pub struct SegmentArgs {
     /// Format of the assignments file.
     #[arg(long, value_enum, default_value = "csv")]
     pub format: OutFormat,
+    /// Add each stage's wall time to summary.json (for benchmarks; the run is then no longer
+    /// byte-identical to a rerun).
+    #[arg(long)]
+    pub timings: bool,
     /// An earlier run's model.json (or its run directory): personas that match keep their ids and names.
     #[arg(long, value_name = "MODEL")]
     pub baseline: Option<PathBuf>,
@@ -286,6 +290,10 @@ pub struct AssignArgs {
     /// Format of the assignments file.
     #[arg(long, value_enum, default_value = "csv")]
     pub format: OutFormat,
+    /// Add each stage's wall time to summary.json (for benchmarks; the run is then no longer
+    /// byte-identical to a rerun).
+    #[arg(long)]
+    pub timings: bool,
 }
 
 #[derive(Debug, Args)]

@@ -1,7 +1,8 @@
 //! Progress on stderr, only when stderr is a terminal and `--quiet` is off, so cron and CI logs
 //! stay clean. Stages are shown one after the other: each finished stage stays on screen with its
 //! time ("done reading and validating inputs (0.4 s)"), the running one spins below. Timings appear
-//! only here, never in output files, so runs stay byte-identical.
+//! here, and in summary.json only when asked for (`segment --timings`), so runs stay
+//! byte-identical by default.
 
 use std::cell::RefCell;
 use std::io::IsTerminal;
@@ -13,6 +14,15 @@ pub struct Progress {
     bar: Option<ProgressBar>,
     current: RefCell<Option<(String, Instant)>>,
     quiet: bool,
+    /// Finished stages and their wall time, kept when timings were asked for.
+    record: Option<RefCell<Vec<StageTime>>>,
+}
+
+/// One stage's wall time, for `--timings`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StageTime {
+    pub stage: String,
+    pub seconds: f64,
 }
 
 impl Progress {
@@ -30,25 +40,47 @@ impl Progress {
             bar,
             current: RefCell::new(None),
             quiet,
+            record: None,
         }
     }
 
+    /// Also keeps each stage's wall time, for [`Progress::timings`].
+    pub fn recording(mut self, on: bool) -> Progress {
+        self.record = on.then(|| RefCell::new(Vec::new()));
+        self
+    }
+
     fn close_current(&self) {
-        if let (Some(bar), Some((msg, start))) = (&self.bar, self.current.borrow_mut().take()) {
-            bar.println(format!(
-                "  done {msg} ({:.1} s)",
-                start.elapsed().as_secs_f64()
-            ));
+        if let Some((msg, start)) = self.current.borrow_mut().take() {
+            let seconds = start.elapsed().as_secs_f64();
+            if let Some(bar) = &self.bar {
+                bar.println(format!("  done {msg} ({seconds:.1} s)"));
+            }
+            if let Some(r) = &self.record {
+                r.borrow_mut().push(StageTime {
+                    stage: msg,
+                    seconds,
+                });
+            }
         }
     }
 
     /// Announces the stage now running (the previous one is done).
     pub fn stage(&self, message: &str) {
-        if let Some(bar) = &self.bar {
+        if self.bar.is_some() || self.record.is_some() {
             self.close_current();
-            bar.set_message(message.to_string());
+            if let Some(bar) = &self.bar {
+                bar.set_message(message.to_string());
+            }
             *self.current.borrow_mut() = Some((message.to_string(), Instant::now()));
         }
+    }
+
+    /// The finished stages' wall times when recording (the running stage is closed first).
+    pub fn timings(&self) -> Option<Vec<StageTime>> {
+        self.record.as_ref()?;
+        self.close_current();
+        self.record.as_ref().map(|r| r.borrow().clone())
     }
 
     /// Prints a warning on stderr (unless quiet), without tearing the spinner.

@@ -458,3 +458,62 @@ fn minibatch_runs_are_byte_identical_on_one_and_two_threads_and_close_to_full_km
             "--minibatch-above 50: give at least 10000",
         ));
 }
+
+#[test]
+fn timings_are_opt_in_and_change_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = common::fixture("features");
+    let run = |name: &str, extra: &[&str]| -> std::path::PathBuf {
+        let out = dir.path().join(name);
+        cartsona()
+            .arg("segment")
+            .arg("--carts")
+            .arg(data.join("carts.csv"))
+            .arg("--orders")
+            .arg(data.join("orders.csv"))
+            .arg("--engagement")
+            .arg(data.join("engagement.csv"))
+            .args([
+                "--as-of",
+                "2025-03-01",
+                "--k",
+                "2",
+                "--min-persona-share",
+                "0",
+                "-q",
+            ])
+            .args(extra)
+            .arg("--out")
+            .arg(&out)
+            .assert()
+            .success();
+        out
+    };
+    let plain = run("plain", &[]);
+    let timed = run("timed", &["--timings"]);
+    for f in ["assignments.csv", "personas.csv", "model.json", "report.md"] {
+        assert!(
+            std::fs::read(plain.join(f)).unwrap() == std::fs::read(timed.join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    let summary = |run: &std::path::Path| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(run.join("summary.json")).unwrap()).unwrap()
+    };
+    assert!(summary(&plain).get("timings").is_none());
+    let t = summary(&timed)["timings"].as_array().unwrap().clone();
+    let stages: Vec<&str> = t.iter().map(|s| s["stage"].as_str().unwrap()).collect();
+    assert_eq!(
+        stages,
+        [
+            "reading and validating inputs",
+            "computing features",
+            "building the clustering matrix",
+            "clustering with k = 2",
+            "silhouettes of every k",
+            "describing the personas",
+            "writing assignments"
+        ]
+    );
+    assert!(t.iter().all(|s| s["seconds"].as_f64().unwrap() >= 0.0));
+}

@@ -39,7 +39,7 @@ pub fn run(args: &AssignArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
         })?,
     };
     let staged = StagedDir::new(&args.out, args.force, "--out")?;
-    let progress = Progress::new(quiet);
+    let progress = Progress::new(quiet).recording(args.timings);
     let super::RunFeatures {
         table,
         summary: fsum,
@@ -127,8 +127,16 @@ pub fn run(args: &AssignArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
         projection: crate::pipeline::project::project(&x, &labels, k, model.config.seed),
         ..summary
     };
-    progress.stage("writing");
-    write_run(&staged, args.format, &table, &assigned, &summary, &model)?;
+    progress.stage("writing assignments");
+    let summary = write_run(
+        &staged,
+        args.format,
+        &table,
+        &assigned,
+        summary,
+        &model,
+        &progress,
+    )?;
     staged.commit()?;
     progress.finish();
     if !quiet {

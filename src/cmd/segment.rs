@@ -19,7 +19,7 @@ pub fn run(args: &SegmentArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
     let params = config::feature_params(&args.features, loaded)?;
     let (select_params, wanted, explicit) = config::cluster_params(&args.cluster, loaded)?;
     let staged = StagedDir::new(&args.out, args.force, "--out")?;
-    let progress = Progress::new(quiet);
+    let progress = Progress::new(quiet).recording(args.timings);
     let super::RunFeatures {
         table,
         summary: fsum,
@@ -180,8 +180,16 @@ pub fn run(args: &SegmentArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
         ..summary
     };
 
-    progress.stage("writing");
-    write_run(&staged, args.format, &table, &assigned, &summary, &model)?;
+    progress.stage("writing assignments");
+    let summary = write_run(
+        &staged,
+        args.format,
+        &table,
+        &assigned,
+        summary,
+        &model,
+        &progress,
+    )?;
     staged.commit()?;
     progress.finish();
     if !quiet {
@@ -212,9 +220,10 @@ pub fn write_run(
     format: OutFormat,
     table: &FeatureTable,
     assigned: &[Assignment],
-    summary: &Summary,
+    summary: Summary,
     model: &Model,
-) -> Result<()> {
+    progress: &Progress,
+) -> Result<Summary> {
     let files = run_files(format);
     let cols = tables::assignments(
         table,
@@ -227,15 +236,23 @@ pub fn write_run(
         OutFormat::Parquet => tables::to_parquet(&cols)?,
     };
     staged.write(&files[0], &body)?;
+    drop(body);
+    // With --timings the summary carries every stage so far (the assignments file included;
+    // the small files after it take milliseconds).
+    let summary = Summary {
+        timings: progress.timings(),
+        ..summary
+    };
+    progress.stage("writing the other files");
     staged.write(
         "personas.csv",
         &tables::to_csv(&tables::personas(&summary.personas))?,
     )?;
     staged.write("model.json", &model.to_json()?)?;
     staged.write("summary.json", &summary.to_json()?)?;
-    staged.write("report.md", markdown::render(summary).as_bytes())?;
-    staged.write("report.html", html::render(summary)?.as_bytes())?;
-    Ok(())
+    staged.write("report.md", markdown::render(&summary).as_bytes())?;
+    staged.write("report.html", html::render(&summary)?.as_bytes())?;
+    Ok(summary)
 }
 
 /// The closing lines on stdout: the personas, then the files written.

@@ -53,6 +53,9 @@ pub struct Summary {
     /// The 2-D view of the report (not in summary.json: it is a picture, not a figure).
     #[serde(skip)]
     pub projection: Option<crate::pipeline::project::Projection>,
+    /// Wall time per stage, only with `--timings` (it would make runs differ byte for byte).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timings: Option<Vec<crate::progress::StageTime>>,
 }
 
 impl Summary {
@@ -105,6 +108,7 @@ impl Summary {
             warnings,
             files: Vec::new(),
             projection: None,
+            timings: None,
         }
     }
 
