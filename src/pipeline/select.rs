@@ -1,7 +1,7 @@
 //! Choosing k (docs/personas.md, "Choosing the number of personas").
 //!
-//! For each k in k-min..=k-max: k-means, then silhouette (exact, on a stratified seeded sample of
-//! at most 20,000 abandoners: every cluster keeps its share of the sample), Calinski-Harabasz,
+//! For each k in k-min..=k-max: k-means, then silhouette (exact, on all abandoners up to 20,000,
+//! else on one uniform seeded sample of 20,000 shared by every k, scored in one pass), Calinski-Harabasz,
 //! Davies-Bouldin, inertia and the smallest persona's share. A k whose smallest persona is under
 //! the minimum share is not eligible. Among eligible k the highest silhouette wins; a smaller k
 //! within 0.01 of the best wins over it.
@@ -69,16 +69,17 @@ fn fit_k(x: &Array2<f64>, p: &SelectParams, k: usize) -> Result<KMeansModel> {
     Ok(params.fit(&DatasetBase::from(x.clone()))?)
 }
 
-/// The silhouette on a stratified seeded sample of at most [`SILHOUETTE_SAMPLE`] rows (all rows
-/// when there are fewer).
-fn sampled_silhouette(x: &Array2<f64>, model: &KMeansModel, k: usize, seed: u64) -> f64 {
-    let sample = stratified_sample(
-        &model.labels,
-        k,
-        SILHOUETTE_SAMPLE,
-        seed_for_k(seed, k) ^ 0x5151,
-    );
-    silhouette(x, &model.labels, k, &sample)
+/// The rows the silhouettes are computed on: all of them up to [`SILHOUETTE_SAMPLE`], otherwise
+/// one uniform seeded sample of that size (as scikit-learn's `silhouette_score(sample_size=...)`),
+/// shared by every k so that one pass over its pairs scores them all.
+fn silhouette_rows(n: usize, seed: u64) -> Vec<usize> {
+    if n <= SILHOUETTE_SAMPLE {
+        return (0..n).collect();
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5151_5151_5151_5151);
+    let mut rows = rand::seq::index::sample(&mut rng, n, SILHOUETTE_SAMPLE).into_vec();
+    rows.sort_unstable();
+    rows
 }
 
 /// The metrics of one k, given its silhouette.
@@ -326,24 +327,18 @@ pub fn select(
     for k in lo..=hi {
         on_stage(&format!("clustering with k = {k}"));
         let model = fit_k(x, p, k)?;
-        // Above the sample size each k gets its own stratified sample; below it every k uses all
-        // rows, and the silhouettes are computed together after the loop.
-        let silhouette = if n > SILHOUETTE_SAMPLE {
-            sampled_silhouette(x, &model, k, p.seed)
-        } else {
-            f64::NAN
-        };
-        table.push(k_row(x, &model, k, silhouette, p.min_share));
+        // Silhouettes are computed together after the loop, on one sample.
+        table.push(k_row(x, &model, k, f64::NAN, p.min_share));
         models.push(model);
     }
-    if n <= SILHOUETTE_SAMPLE {
+    let sample = silhouette_rows(n, p.seed);
+    {
         on_stage("silhouettes of every k");
-        let all: Vec<usize> = (0..n).collect();
         let sets: Vec<(&[usize], usize)> = models
             .iter()
             .map(|m| (m.labels.as_slice(), m.centroids.nrows()))
             .collect();
-        for (row, s) in table.iter_mut().zip(silhouettes(x, &sets, &all)) {
+        for (row, s) in table.iter_mut().zip(silhouettes(x, &sets, &sample)) {
             row.silhouette = s;
         }
     }
@@ -354,7 +349,7 @@ pub fn select(
         for k in (2..lo).rev() {
             on_stage(&format!("clustering with k = {k} (fewer personas)"));
             let model = fit_k(x, p, k)?;
-            let s = sampled_silhouette(x, &model, k, p.seed);
+            let s = silhouette(x, &model.labels, k, &sample);
             let row = k_row(x, &model, k, s, p.min_share);
             let eligible = row.eligible;
             table.insert(0, row);
