@@ -1,0 +1,196 @@
+#!/usr/bin/env python3
+"""The notebook an analyst would write instead of cartsona: pandas for the features, scikit-learn
+for k-means (issue 8's first peer).
+
+    python3 bench/peers/pandas_sklearn.py --data DIR --out DIR [--as-of T]
+
+Reads DIR/carts.csv, orders.csv and engagement.csv (canonical, as `cartsona generate` writes),
+finds the abandoners and computes the 13 clustering features of docs/personas.md with the rules of
+docs/features.md, builds the matrix the same way (median fill, log1p, clip at the 1st/99th
+percentile, standardise), fits KMeans(n_init=10) for k = 3..6, scores each with
+silhouette_score(sample_size=20000), Calinski-Harabasz and the smallest share, and chooses k with
+cartsona's rule (highest silhouette among k whose smallest cluster holds >= 5%; a smaller k within
+0.01 wins). Writes OUT/assignments.csv (customer_id,label) and OUT/summary.json (inertia per k,
+chosen k, stage times).
+
+Not computed (they do not enter the clustering): the report-only features (lifecycle_stage,
+primary_device, tenure_days, ...). Threads follow OMP_NUM_THREADS as the harness sets it.
+"""
+import argparse
+import json
+import os
+import time
+
+import numpy as np
+import pandas as pd
+from sklearn.cluster import KMeans
+from sklearn.metrics import calinski_harabasz_score, silhouette_score
+
+DAY = pd.Timedelta(days=1)
+LOG1P = {"last_abandoned_value", "aov", "orders", "cart_to_aov", "days_since_last_order",
+         "sessions_30d", "product_views", "info_page_views", "cart_removals"}
+FEATURES = ["last_abandoned_value", "aov", "orders", "cart_to_aov", "days_since_last_order",
+            "mobile_share", "max_checkout_depth", "discount_share", "sessions_30d",
+            "product_views", "info_page_views", "cart_removals", "email_open_rate"]
+STEPS = {"cart": 0, "shipping": 1, "payment": 2, "review": 3}
+
+
+def ts(s):
+    return pd.to_datetime(s, utc=True, format="ISO8601")
+
+
+def features(data, as_of, abandon_after, lookback, history):
+    text = {"customer_id": str, "cart_id": str, "session_id": str, "order_id": str,
+            "discount_code": str, "page": str, "device": str, "checkout_step": str}
+    carts = pd.read_csv(os.path.join(data, "carts.csv"), dtype=text)
+    orders = pd.read_csv(os.path.join(data, "orders.csv"), dtype=text)
+    events = pd.read_csv(os.path.join(data, "engagement.csv"), dtype=text)
+    for df, cols in ((carts, ["created_at", "updated_at"]), (orders, ["ordered_at"]),
+                     (events, ["occurred_at"])):
+        for c in cols:
+            df[c] = ts(df[c])
+    t = ts(pd.Series([as_of]))[0] if as_of else max(
+        carts["updated_at"].max(), orders["ordered_at"].max(), events["occurred_at"].max())
+    a, l, h = abandon_after, lookback, history
+    carts = carts[carts["updated_at"] <= t]
+    orders = orders[orders["ordered_at"] <= t].drop_duplicates()
+    events = events[events["occurred_at"] <= t]
+
+    # Latest snapshot per cart (ties: the row read last).
+    latest = carts.sort_values("updated_at", kind="stable").drop_duplicates("cart_id", keep="last")
+    # Abandoned: value > 0, old enough, no order of the customer in [u, u + A], no order with its id.
+    cand = latest[(latest["cart_value"] > 0) & (latest["updated_at"] <= t - a)].copy()
+    o = orders[["customer_id", "ordered_at"]].sort_values("ordered_at")
+    cand = cand.sort_values("updated_at")
+    hit = pd.merge_asof(cand[["cart_id", "customer_id", "updated_at"]], o,
+                        left_on="updated_at", right_on="ordered_at", by="customer_id",
+                        direction="forward", tolerance=a)
+    converted = set(hit.loc[hit["ordered_at"].notna(), "cart_id"]) | set(orders["cart_id"].dropna())
+    ab = cand[~cand["cart_id"].isin(converted)]
+    ab = ab[ab["updated_at"] > t - l]
+    ab = ab.sort_values(["customer_id", "updated_at", "cart_id"])
+    ab["step"] = ab["checkout_step"].str.lower().map(STEPS)
+    g = ab.groupby("customer_id", sort=True)
+    f = pd.DataFrame({
+        "last_abandoned_value": g["cart_value"].last(),
+        "abandoned_carts": g.size(),
+        "max_step": g["step"].max(),
+    })
+    f["max_checkout_depth"] = f["max_step"] / 3.0
+
+    oh = orders[orders["ordered_at"] > t - h]
+    og = oh.groupby("customer_id")
+    disc_o = (oh["discount_code"].fillna("").str.strip() != "") | (oh["discount_amount"].fillna(0) > 0)
+    per = pd.DataFrame({"orders": og.size(), "revenue": og["order_value"].sum(),
+                        "last_order": og["ordered_at"].max(),
+                        "disc_orders": disc_o.groupby(oh["customer_id"]).sum()})
+    median_aov = (per["revenue"] / per["orders"]).median()
+    f = f.join(per, how="left")
+    f["orders"] = f["orders"].fillna(0)
+    f["aov"] = (f["revenue"] / f["orders"]).where(f["orders"] > 0, median_aov)
+    f["cart_to_aov"] = (f["last_abandoned_value"] / f["aov"]).where(f["aov"] > 0)
+    f["days_since_last_order"] = ((t - f["last_order"]) / DAY).fillna(h / DAY)
+
+    ch = latest[latest["updated_at"] > t - h]
+    dev = ch["device"].str.lower()
+    cart_dev = pd.DataFrame({"known": dev.notna().groupby(ch["customer_id"]).sum(),
+                             "mobile": dev.isin(["mobile", "tablet"]).groupby(ch["customer_id"]).sum(),
+                             "carts": ch.groupby("customer_id").size(),
+                             "disc_carts": (ch["discount_code"].fillna("").str.strip() != "")
+                             .groupby(ch["customer_id"]).sum()})
+
+    ev = events.copy()
+    ev["event_type"] = ev["event_type"].str.lower()
+    ev["device"] = ev["device"].str.lower()
+    sess = ev[ev["session_id"].notna()]
+    first_dev = (sess[sess["device"].notna()].sort_values("occurred_at", kind="stable")
+                 .drop_duplicates(["customer_id", "session_id"]))
+    s = sess.groupby(["customer_id", "session_id"])["occurred_at"].max().rename("last").reset_index()
+    s = s.merge(first_dev[["customer_id", "session_id", "device"]], how="left")
+    lone = ev[ev["session_id"].isna() & (ev["event_type"] == "session_start")]
+    s = pd.concat([s, lone.rename(columns={"occurred_at": "last"})[["customer_id", "last", "device"]]])
+    sh = s[s["last"] > t - h]
+    sess_dev = pd.DataFrame({
+        "s_known": sh["device"].notna().groupby(sh["customer_id"]).sum(),
+        "s_mobile": sh["device"].isin(["mobile", "tablet"]).groupby(sh["customer_id"]).sum(),
+        "sessions_hist": sh.groupby("customer_id").size()})
+    s30 = s[s["last"] > t - 30 * DAY].groupby("customer_id").size().rename("sessions_30d")
+
+    x = ev["occurred_at"]
+    et = ev["event_type"]
+    info = ev["page"].fillna("").str.contains("returns|shipping|delivery|faq", case=False, regex=True)
+    counts = pd.DataFrame({
+        "pv_hist": (et.isin(["page_view", "product_view"]) & (x > t - h)),
+        "product_views": (et.eq("product_view") & (x > t - l)),
+        "info_page_views": (et.eq("page_view") & (x > t - l) & info),
+        "cart_removals": (et.eq("remove_from_cart") & (x > t - l)),
+        "sent": (et.eq("email_sent") & (x > t - h)),
+        "opened": (et.eq("email_open") & (x > t - h)),
+    }).groupby(ev["customer_id"]).sum()
+
+    f = f.join(cart_dev, how="left").join(sess_dev, how="left").join(s30, how="left").join(counts, how="left")
+    known = f["known"].fillna(0) + f["s_known"].fillna(0)
+    f["mobile_share"] = ((f["mobile"].fillna(0) + f["s_mobile"].fillna(0)) / known).where(known > 0)
+    den = f["orders"] + f["carts"].fillna(0)
+    f["discount_share"] = ((f["disc_orders"].fillna(0) + f["disc_carts"].fillna(0)) / den).where(den > 0)
+    for c in ["sessions_30d", "product_views", "info_page_views", "cart_removals"]:
+        f[c] = f[c].fillna(0)
+    f["email_open_rate"] = (f["opened"] / f["sent"]).clip(upper=1).where(f["sent"] > 0)
+    return f[FEATURES].sort_index()
+
+
+def matrix(f):
+    cols = []
+    for c in FEATURES:
+        v = f[c].astype(float)
+        v = v.fillna(v.median())
+        if c in LOG1P:
+            v = np.log1p(v.clip(lower=0))
+        lo, hi = np.percentile(v, [1, 99])
+        v = v.clip(lo, hi)
+        sd = v.std(ddof=0)
+        if sd <= 1e-12 * max(1.0, abs(v.mean())):
+            continue
+        cols.append(((v - v.mean()) / sd).to_numpy())
+    return np.column_stack(cols)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--as-of")
+    ap.add_argument("--seed", type=int, default=42)
+    args = ap.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    times = {}
+    start = time.perf_counter()
+    f = features(args.data, args.as_of, DAY, 30 * DAY, 365 * DAY)
+    times["features"] = time.perf_counter() - start
+    x = matrix(f)
+    n = len(x)
+    table = []
+    labels = {}
+    for k in range(3, 7):
+        s0 = time.perf_counter()
+        km = KMeans(n_clusters=k, n_init=10, random_state=args.seed).fit(x)
+        sil = silhouette_score(x, km.labels_, sample_size=min(n, 20000), random_state=args.seed)
+        sizes = np.bincount(km.labels_, minlength=k)
+        table.append({"k": k, "inertia": float(km.inertia_), "silhouette": float(sil),
+                      "calinski_harabasz": float(calinski_harabasz_score(x, km.labels_)),
+                      "smallest_share": float(sizes.min() / n)})
+        labels[k] = km.labels_
+        times[f"k={k}"] = time.perf_counter() - s0
+    eligible = [r for r in table if r["smallest_share"] >= 0.05] or table
+    best = max(r["silhouette"] for r in eligible)
+    chosen = next(r["k"] for r in eligible if r["silhouette"] >= best - 0.01)
+    s0 = time.perf_counter()
+    pd.DataFrame({"customer_id": f.index, "label": labels[chosen]}).to_csv(
+        os.path.join(args.out, "assignments.csv"), index=False)
+    times["write"] = time.perf_counter() - s0
+    with open(os.path.join(args.out, "summary.json"), "w") as fh:
+        json.dump({"abandoners": n, "k_selection": table, "chosen_k": chosen, "timings": times}, fh, indent=1)
+
+
+if __name__ == "__main__":
+    main()
