@@ -128,6 +128,17 @@ pub struct InputArgs {
     pub on_bad_rows: Option<BadRows>,
 }
 
+impl InputArgs {
+    /// No input flag was given (files, an event log or a preset).
+    pub fn is_empty(&self) -> bool {
+        self.carts.is_empty()
+            && self.orders.is_empty()
+            && self.engagement.is_empty()
+            && self.events.is_empty()
+            && self.preset.is_none()
+    }
+}
+
 /// The as-of time and the windows that define abandonment and the features.
 #[derive(Debug, Args, Clone, Default)]
 pub struct FeatureArgs {

@@ -130,6 +130,15 @@ pub struct Loaded {
     pub path: Option<PathBuf>,
 }
 
+impl Loaded {
+    /// The configuration file as messages name it.
+    pub fn name(&self) -> String {
+        self.path
+            .as_ref()
+            .map_or("cartsona.toml".to_string(), |p| p.display().to_string())
+    }
+}
+
 /// Loads `--config PATH`, or `./cartsona.toml` when it exists, or nothing.
 pub fn load_file(explicit: Option<&Path>) -> Result<Loaded> {
     let path = match explicit {
@@ -201,10 +210,7 @@ fn resolve(base: &Path, p: PathBuf) -> PathBuf {
 impl Inputs {
     pub fn from(args: &InputArgs, loaded: &Loaded) -> Result<Inputs> {
         let f = &loaded.file.inputs;
-        let cfg_name = loaded
-            .path
-            .as_ref()
-            .map_or("cartsona.toml".to_string(), |p| p.display().to_string());
+        let cfg_name = loaded.name();
         let pick = |flag: &[PathBuf], file: &Option<Paths>| -> Vec<PathBuf> {
             if !flag.is_empty() {
                 flag.to_vec()
@@ -305,10 +311,7 @@ impl Inputs {
 
 /// `[columns.*]` of cartsona.toml, checked: canonical column -> the export's (or table's) name.
 fn column_mapping(loaded: &Loaded) -> Result<BTreeMap<Kind, BTreeMap<String, String>>> {
-    let cfg_name = loaded
-        .path
-        .as_ref()
-        .map_or("cartsona.toml".to_string(), |p| p.display().to_string());
+    let cfg_name = loaded.name();
     let mut columns = BTreeMap::new();
     let cols = &loaded.file.columns;
     for (kind, map) in [
@@ -337,10 +340,7 @@ fn column_mapping(loaded: &Loaded) -> Result<BTreeMap<Kind, BTreeMap<String, Str
 /// Builds the feature settings from flags and the file.
 pub fn feature_params(args: &FeatureArgs, loaded: &Loaded) -> Result<FeatureParams> {
     let f = &loaded.file.features;
-    let cfg_name = loaded
-        .path
-        .as_ref()
-        .map_or("cartsona.toml".to_string(), |p| p.display().to_string());
+    let cfg_name = loaded.name();
     let pick =
         |flag: &Option<String>, file: &Option<String>, name: &str| -> Option<(String, String)> {
             match (flag, file) {
@@ -542,10 +542,7 @@ pub fn drift_thresholds(
 /// The settings of `features --emit-sql`: the windows (as-of required), the table names and what
 /// they hold.
 pub fn sql_spec(args: &FeatureArgs, loaded: &Loaded) -> Result<crate::pipeline::sql::SqlSpec> {
-    let cfg_name = loaded
-        .path
-        .as_ref()
-        .map_or("cartsona.toml".to_string(), |p| p.display().to_string());
+    let cfg_name = loaded.name();
     let params = feature_params(args, loaded)?;
     let Some(as_of) = params.as_of else {
         bail!("--emit-sql writes the as-of time into the query: pass --as-of TIME (or set [features] as_of in cartsona.toml)");

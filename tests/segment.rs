@@ -464,30 +464,17 @@ fn timings_are_opt_in_and_change_nothing_else() {
     let dir = tempfile::tempdir().unwrap();
     let data = common::fixture("features");
     let run = |name: &str, extra: &[&str]| -> std::path::PathBuf {
-        let out = dir.path().join(name);
-        cartsona()
-            .arg("segment")
-            .arg("--carts")
-            .arg(data.join("carts.csv"))
-            .arg("--orders")
-            .arg(data.join("orders.csv"))
-            .arg("--engagement")
-            .arg(data.join("engagement.csv"))
-            .args([
-                "--as-of",
-                "2025-03-01",
-                "--k",
-                "2",
-                "--min-persona-share",
-                "0",
-                "-q",
-            ])
-            .args(extra)
-            .arg("--out")
-            .arg(&out)
-            .assert()
-            .success();
-        out
+        let mut args = vec![
+            "--as-of",
+            "2025-03-01",
+            "--k",
+            "2",
+            "--min-persona-share",
+            "0",
+            "-q",
+        ];
+        args.extend_from_slice(extra);
+        common::segment(dir.path(), &data, name, &args)
     };
     let plain = run("plain", &[]);
     let timed = run("timed", &["--timings"]);

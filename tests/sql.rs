@@ -248,8 +248,13 @@ absent = ["engagement", "carts.device", "carts.checkout_step"]
 #[test]
 #[ignore]
 fn spark_gives_the_same_features_on_sample_data() {
+    sample_data_and_edges_agree("spark");
+}
+
+/// Parity on sample-data (1,488 abandoners) and on the edge fixture (5), for a slower engine.
+fn sample_data_and_edges_agree(engine: &str) {
     let report = parity(
-        "spark",
+        engine,
         &Inputs::dir(&repo("sample-data")),
         &["--as-of", "2025-01-31T23:04:45Z"],
         None,
@@ -257,7 +262,7 @@ fn spark_gives_the_same_features_on_sample_data() {
     );
     assert_eq!(rows_in(&report), 1488, "{report}");
     let report = parity(
-        "spark",
+        engine,
         &Inputs::dir(&fixture("sql-edges")),
         &["--as-of", "2025-03-01"],
         None,
@@ -272,22 +277,7 @@ fn spark_gives_the_same_features_on_sample_data() {
 #[test]
 #[ignore]
 fn postgres_gives_the_same_features_on_sample_data_and_the_edges() {
-    let report = parity(
-        "postgres",
-        &Inputs::dir(&repo("sample-data")),
-        &["--as-of", "2025-01-31T23:04:45Z"],
-        None,
-        &[],
-    );
-    assert_eq!(rows_in(&report), 1488, "{report}");
-    let report = parity(
-        "postgres",
-        &Inputs::dir(&fixture("sql-edges")),
-        &["--as-of", "2025-03-01"],
-        None,
-        &[],
-    );
-    assert_eq!(rows_in(&report), 5, "{report}");
+    sample_data_and_edges_agree("postgres");
     parity(
         "postgres",
         &Inputs::dir(&fixture("features")),

@@ -1,5 +1,6 @@
-"""What both peers share after the features: the matrix of docs/personas.md, k-means and the
-choice of k with scikit-learn, and the output files (bench/peers/README.md)."""
+"""What both peers share after the features: the command line, the matrix of docs/personas.md,
+k-means and the choice of k with scikit-learn, and the output files (bench/peers/README.md)."""
+import argparse
 import json
 import os
 import time
@@ -58,3 +59,18 @@ def cluster_and_write(f, out, seed, times):
     times["write"] = time.perf_counter() - s0
     with open(os.path.join(out, "summary.json"), "w") as fh:
         json.dump({"abandoners": n, "k_selection": table, "chosen_k": chosen, "timings": times}, fh, indent=1)
+
+
+def main(description, features, day):
+    """The command line of a peer: `features(data, as_of, A, L, H)` with windows in `day` units."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--as-of")
+    ap.add_argument("--seed", type=int, default=42)
+    args = ap.parse_args()
+    times = {}
+    start = time.perf_counter()
+    f = features(args.data, args.as_of, day, 30 * day, 365 * day)
+    times["features"] = time.perf_counter() - start
+    cluster_and_write(f, args.out, args.seed, times)

@@ -16,15 +16,13 @@ chosen k, stage times).
 Not computed (they do not enter the clustering): the report-only features (lifecycle_stage,
 primary_device, tenure_days, ...). Threads follow OMP_NUM_THREADS as the harness sets it.
 """
-import argparse
 import os
 import sys
-import time
 
 import pandas as pd
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import FEATURES, cluster_and_write  # noqa: E402
+from common import FEATURES, main  # noqa: E402
 
 DAY = pd.Timedelta(days=1)
 STEPS = {"cart": 0, "shipping": 1, "payment": 2, "review": 3}
@@ -134,19 +132,5 @@ def features(data, as_of, abandon_after, lookback, history):
     return f[FEATURES].sort_index()
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", required=True)
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--as-of")
-    ap.add_argument("--seed", type=int, default=42)
-    args = ap.parse_args()
-    times = {}
-    start = time.perf_counter()
-    f = features(args.data, args.as_of, DAY, 30 * DAY, 365 * DAY)
-    times["features"] = time.perf_counter() - start
-    cluster_and_write(f, args.out, args.seed, times)
-
-
 if __name__ == "__main__":
-    main()
+    main(__doc__.splitlines()[0], features, DAY)

@@ -8,17 +8,15 @@ Same work as bench/peers/pandas_sklearn.py (the 13 clustering features by the ru
 docs/features.md, then bench/peers/common.py), with polars' eager API for the features. Threads
 follow POLARS_MAX_THREADS and OMP_NUM_THREADS as the harness sets them.
 """
-import argparse
 import os
 import sys
-import time
 from datetime import datetime, timedelta, timezone
 
 import pandas as pd
 import polars as pl
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import FEATURES, cluster_and_write  # noqa: E402
+from common import FEATURES, main  # noqa: E402
 
 STEPS = {"cart": 0, "shipping": 1, "payment": 2, "review": 3}
 
@@ -135,19 +133,5 @@ def features(data, as_of, a, l, h):
                         index=pd.Index(f["customer_id"].to_list(), name="customer_id"))
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", required=True)
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--as-of")
-    ap.add_argument("--seed", type=int, default=42)
-    args = ap.parse_args()
-    times = {}
-    start = time.perf_counter()
-    f = features(args.data, args.as_of, timedelta(days=1), timedelta(days=30), timedelta(days=365))
-    times["features"] = time.perf_counter() - start
-    cluster_and_write(f, args.out, args.seed, times)
-
-
 if __name__ == "__main__":
-    main()
+    main(__doc__.splitlines()[0], features, timedelta(days=1))

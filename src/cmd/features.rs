@@ -105,13 +105,7 @@ pub fn run(args: &FeaturesArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
 
 /// `--emit-sql DIALECT`: the query on stdout or in --out; no input is read.
 fn emit_sql(args: &FeaturesArgs, dialect: Dialect, loaded: &Loaded, quiet: bool) -> Result<u8> {
-    let i = &args.input;
-    if !(i.carts.is_empty()
-        && i.orders.is_empty()
-        && i.engagement.is_empty()
-        && i.events.is_empty())
-        || i.preset.is_some()
-    {
+    if !args.input.is_empty() {
         bail!("--emit-sql reads no input: drop --carts, --orders, --engagement, --events and --preset (the query reads the tables named in [sql] of cartsona.toml)");
     }
     let spec = config::sql_spec(&args.features, loaded)?;

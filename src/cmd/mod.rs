@@ -148,12 +148,7 @@ pub(crate) fn run_features(
             hint,
         });
     }
-    let given_inputs = !(input.carts.is_empty()
-        && input.orders.is_empty()
-        && input.engagement.is_empty()
-        && input.events.is_empty())
-        || input.preset.is_some();
-    if given_inputs {
+    if !input.is_empty() {
         anyhow::bail!("--features is a precomputed features table: drop --carts, --orders, --engagement, --events and --preset");
     }
     let Some(as_of) = params.as_of else {

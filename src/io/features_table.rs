@@ -26,14 +26,8 @@ fn categories(feature: &str) -> Option<&'static [&'static str]> {
     }
 }
 
-/// One column as read from one file.
-enum Col {
-    Num(Vec<Option<f64>>),
-    Cat(Vec<Option<&'static str>>),
-}
-
 /// Feature columns, by name.
-type Columns = Vec<(&'static str, Col)>;
+type Columns = Vec<(&'static str, Values)>;
 
 /// One file: its customer ids and its feature columns.
 struct Part {
@@ -101,9 +95,9 @@ fn read_csv(src: &Source) -> Result<Part> {
                     cols.push((
                         f,
                         if categories(f).is_some() {
-                            Col::Cat(Vec::new())
+                            Values::Cat(Vec::new())
                         } else {
-                            Col::Num(Vec::new())
+                            Values::Num(Vec::new())
                         },
                     ));
                 }
@@ -146,7 +140,7 @@ fn read_csv(src: &Source) -> Result<Part> {
                     c => c.text(),
                 };
                 match col {
-                    Col::Num(v) => v.push(match text {
+                    Values::Num(v) => v.push(match text {
                         None => None,
                         Some(t) => {
                             let x = t.parse::<f64>().map_err(|_| {
@@ -160,7 +154,7 @@ fn read_csv(src: &Source) -> Result<Part> {
                             Some(number(src, row.line, f, x)?)
                         }
                     }),
-                    Col::Cat(v) => v.push(match text {
+                    Values::Cat(v) => v.push(match text {
                         None => None,
                         Some(t) => Some(category(src, row.line, f, t)?),
                     }),
@@ -213,7 +207,7 @@ fn read_parquet(src: &Source) -> Result<Part> {
                     Some(t) => Some(category(src, i as u64 + 1, f, t)?),
                 });
             }
-            cols.push((f, Col::Cat(v)));
+            cols.push((f, Values::Cat(v)));
         } else {
             if !(c.dtype().is_primitive_numeric() || c.dtype().is_null()) {
                 bail!(
@@ -230,13 +224,26 @@ fn read_parquet(src: &Source) -> Result<Part> {
                     Some(x) => Some(number(src, i as u64 + 1, f, x)?),
                 });
             }
-            cols.push((f, Col::Num(v)));
+            cols.push((f, Values::Num(v)));
         }
     }
     let Some(ids) = ids else {
         bail!("{}: no customer_id column", src.display());
     };
     Ok(Part { ids, cols })
+}
+
+/// The values of one column in customer order: `order` holds (part, row) per position.
+fn gather<T: Copy>(
+    order: &[(u32, u32)],
+    parts: &[Values],
+    values: impl Fn(&Values) -> &Vec<T>,
+) -> Vec<T> {
+    let parts: Vec<&Vec<T>> = parts.iter().map(values).collect();
+    order
+        .iter()
+        .map(|&(p, r)| parts[p as usize][r as usize])
+        .collect()
 }
 
 /// Reads the features table from the paths given to `flag`; returns it with one report per file.
@@ -312,7 +319,7 @@ pub fn read(specs: &[PathBuf], flag: &str) -> Result<(FeatureTable, Vec<FileRepo
     // about one copy of the table, not two.
     let mut columns = Vec::with_capacity(features.len());
     for f in &features {
-        let mut taken: Vec<Col> = parts
+        let taken: Vec<Values> = parts
             .iter_mut()
             .map(|part| {
                 let slot = part
@@ -320,30 +327,21 @@ pub fn read(specs: &[PathBuf], flag: &str) -> Result<(FeatureTable, Vec<FileRepo
                     .iter_mut()
                     .find(|(name, _)| name == f)
                     .expect("same columns in every part");
-                std::mem::replace(&mut slot.1, Col::Num(Vec::new()))
+                std::mem::replace(&mut slot.1, Values::Num(Vec::new()))
             })
             .collect();
+        // A feature's kind is fixed by its name, so every part holds the same kind.
         let values = match &taken[0] {
-            Col::Num(_) => Values::Num(
-                order
-                    .iter()
-                    .map(|&(p, r)| match &taken[p as usize] {
-                        Col::Num(v) => v[r as usize],
-                        Col::Cat(_) => unreachable!("a feature's kind is fixed by its name"),
-                    })
-                    .collect(),
-            ),
-            Col::Cat(_) => Values::Cat(
-                order
-                    .iter()
-                    .map(|&(p, r)| match &taken[p as usize] {
-                        Col::Cat(v) => v[r as usize],
-                        Col::Num(_) => unreachable!("a feature's kind is fixed by its name"),
-                    })
-                    .collect(),
-            ),
+            Values::Num(_) => Values::Num(gather(&order, &taken, |v| match v {
+                Values::Num(v) => v,
+                Values::Cat(_) => unreachable!("a numeric feature in every part"),
+            })),
+            Values::Cat(_) => Values::Cat(gather(&order, &taken, |v| match v {
+                Values::Cat(v) => v,
+                Values::Num(_) => unreachable!("a categorical feature in every part"),
+            })),
         };
-        taken.clear();
+        drop(taken);
         columns.push(FeatureColumn { name: f, values });
     }
     Ok((FeatureTable { customers, columns }, reports))
