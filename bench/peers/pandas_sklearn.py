@@ -4,7 +4,8 @@ for k-means (issue 8's first peer).
 
     python3 bench/peers/pandas_sklearn.py --data DIR --out DIR [--as-of T]
 
-Reads DIR/carts.csv, orders.csv and engagement.csv (canonical, as `cartsona generate` writes),
+Reads DIR/carts, orders and engagement (.parquet when present, else .csv; canonical, as
+`cartsona generate` writes),
 finds the abandoners and computes the 13 clustering features of docs/personas.md with the rules of
 docs/features.md, builds the matrix the same way (median fill, log1p, clip at the 1st/99th
 percentile, standardise), fits KMeans(n_init=10) for k = 3..6, scores each with
@@ -32,12 +33,18 @@ def ts(s):
     return pd.to_datetime(s, utc=True, format="ISO8601")
 
 
+def read(data, name, text):
+    """DIR/name.parquet when it exists (pyarrow; timestamps typed), else DIR/name.csv as text."""
+    path = os.path.join(data, name + ".parquet")
+    if os.path.exists(path):
+        return pd.read_parquet(path)
+    return pd.read_csv(os.path.join(data, name + ".csv"), dtype=text)
+
+
 def features(data, as_of, abandon_after, lookback, history):
     text = {"customer_id": str, "cart_id": str, "session_id": str, "order_id": str,
             "discount_code": str, "page": str, "device": str, "checkout_step": str}
-    carts = pd.read_csv(os.path.join(data, "carts.csv"), dtype=text)
-    orders = pd.read_csv(os.path.join(data, "orders.csv"), dtype=text)
-    events = pd.read_csv(os.path.join(data, "engagement.csv"), dtype=text)
+    carts, orders, events = (read(data, name, text) for name in ("carts", "orders", "engagement"))
     for df, cols in ((carts, ["created_at", "updated_at"]), (orders, ["ordered_at"]),
                      (events, ["occurred_at"])):
         for c in cols:

@@ -21,8 +21,12 @@ from common import FEATURES, main  # noqa: E402
 STEPS = {"cart": 0, "shipping": 1, "payment": 2, "review": 3}
 
 
-def read(path, times):
-    df = pl.read_csv(path, infer_schema=False)
+def read(data, name, times):
+    """DIR/name.parquet when it exists (timestamps typed), else DIR/name.csv read as text."""
+    path = os.path.join(data, name + ".parquet")
+    if os.path.exists(path):
+        return pl.read_parquet(path)
+    df = pl.read_csv(os.path.join(data, name + ".csv"), infer_schema=False)
     casts = []
     for c in df.columns:
         if c in times:
@@ -33,9 +37,9 @@ def read(path, times):
 
 
 def features(data, as_of, a, l, h):
-    carts = read(os.path.join(data, "carts.csv"), {"created_at", "updated_at"})
-    orders = read(os.path.join(data, "orders.csv"), {"ordered_at"})
-    events = read(os.path.join(data, "engagement.csv"), {"occurred_at"})
+    carts = read(data, "carts", {"created_at", "updated_at"})
+    orders = read(data, "orders", {"ordered_at"})
+    events = read(data, "engagement", {"occurred_at"})
     if as_of:
         t = datetime.fromisoformat(as_of.replace("Z", "+00:00"))
         if t.tzinfo is None:

@@ -1,0 +1,119 @@
+//! Criterion benchmarks of the hot stages (issue 8): reading and validating, the feature
+//! aggregation, one k-means fit, and the silhouettes of k = 3..6 on one sample.
+//!
+//!     cargo bench --bench pipeline
+//!
+//! The data is a generated shop (`cartsona generate --shoppers 20000 --seed 1`, about 330,000
+//! rows), made once in a temporary directory by the release binary Cargo builds for benches.
+//! Whole-run figures against the peers come from bench/run.py, not from here.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use linfa::dataset::DatasetBase;
+use linfa::param_guard::ParamGuard;
+use linfa::traits::Fit;
+
+use cartsona::io::read::{self, CsvOptions};
+use cartsona::pipeline::features::{self, FeatureParams, DEFAULT_INFO_PAGES};
+use cartsona::pipeline::kmeans::KMeansParams;
+use cartsona::pipeline::matrix::{self, DEFAULT_FEATURES};
+use cartsona::pipeline::schema::{self, BadRows, Dataset, Kind, ReadSettings};
+use cartsona::pipeline::select;
+
+const SHOPPERS: &str = "20000";
+const DAY: i64 = 86_400_000_000;
+
+fn generate(dir: &Path) {
+    let ok = Command::new(env!("CARGO_BIN_EXE_cartsona"))
+        .args([
+            "generate",
+            "-q",
+            "--shoppers",
+            SHOPPERS,
+            "--seed",
+            "1",
+            "--out",
+        ])
+        .arg(dir)
+        .status()
+        .expect("run cartsona generate")
+        .success();
+    assert!(ok, "cartsona generate failed");
+}
+
+fn load(dir: &Path) -> Dataset {
+    let inputs: Vec<_> = [
+        (Kind::Carts, "carts.csv"),
+        (Kind::Orders, "orders.csv"),
+        (Kind::Engagement, "engagement.csv"),
+    ]
+    .into_iter()
+    .map(|(kind, name)| (kind, read::expand(&[dir.join(name)], "--bench").unwrap()))
+    .collect();
+    let settings = ReadSettings {
+        csv: CsvOptions { delimiter: b',' },
+        bad_rows: BadRows::Fail,
+        columns: BTreeMap::new(),
+    };
+    schema::load(&inputs, &settings).unwrap().0
+}
+
+fn params() -> FeatureParams {
+    FeatureParams {
+        as_of: None,
+        abandon_after: DAY,
+        lookback: 30 * DAY,
+        history: 365 * DAY,
+        info_pages: regex::Regex::new(DEFAULT_INFO_PAGES).unwrap(),
+    }
+}
+
+fn benches(c: &mut Criterion) {
+    let tmp = tempfile::tempdir().unwrap();
+    generate(tmp.path());
+    let mut g = c.benchmark_group("pipeline");
+    g.sample_size(10);
+
+    g.bench_function("read and validate (330k rows CSV)", |b| {
+        b.iter(|| load(tmp.path()))
+    });
+    let ds = load(tmp.path());
+    let p = params();
+    g.bench_function("feature aggregation (20k shoppers)", |b| {
+        b.iter(|| features::compute(&ds, &p).unwrap())
+    });
+    let (table, _) = features::compute(&ds, &p).unwrap();
+    let wanted: Vec<String> = DEFAULT_FEATURES.iter().map(|s| s.to_string()).collect();
+    let (_, x, _) = matrix::fit(&table, &wanted, false).unwrap();
+    let data = DatasetBase::from(x.clone());
+    g.bench_function("k-means k = 5, 10 restarts (15k abandoners)", |b| {
+        let params = KMeansParams::new(5).n_init(10).seed(1).check().unwrap();
+        b.iter(|| params.fit(&data).unwrap())
+    });
+    let models: Vec<_> = (3..=6)
+        .map(|k| {
+            KMeansParams::new(k)
+                .n_init(10)
+                .seed(1)
+                .check()
+                .unwrap()
+                .fit(&data)
+                .unwrap()
+        })
+        .collect();
+    let sets: Vec<(&[usize], usize)> = models
+        .iter()
+        .map(|m| (m.labels.as_slice(), m.centroids.nrows()))
+        .collect();
+    let sample: Vec<usize> = (0..x.nrows()).collect();
+    g.bench_function("silhouettes of k = 3..6 (15k abandoners, exact)", |b| {
+        b.iter(|| select::silhouettes(&x, &sets, &sample))
+    });
+    g.finish();
+}
+
+criterion_group!(pipeline, benches);
+criterion_main!(pipeline);
