@@ -325,19 +325,27 @@ where
             );
         }
         let ragged = (record.len() != width).then_some((record.len(), width));
-        let mut cells: Vec<Cell<'_>> = Vec::with_capacity(wanted.len());
-        for idx in &wanted {
-            cells.push(match idx.and_then(|i| record.get(i)) {
+        // The cells on the stack (no allocation per row) unless there are very many.
+        let mut stack = [Cell::Text(""); 16];
+        let mut heap = Vec::new();
+        let cells: &mut [Cell<'_>] = if wanted.len() <= stack.len() {
+            &mut stack[..wanted.len()]
+        } else {
+            heap.resize(wanted.len(), Cell::Text(""));
+            &mut heap
+        };
+        for (cell, idx) in cells.iter_mut().zip(&wanted) {
+            *cell = match idx.and_then(|i| record.get(i)) {
                 None => Cell::Text(""),
                 Some(bytes) => match std::str::from_utf8(bytes) {
                     Ok(s) => Cell::Text(s),
                     Err(_) => Cell::BadUtf8,
                 },
-            });
+            };
         }
         on_row(Row {
             line,
-            cells: &cells,
+            cells,
             ragged,
         })?;
     }
@@ -355,49 +363,102 @@ fn csv_error(src: &Source, e: csv::Error) -> anyhow::Error {
     }
 }
 
+/// The number of rows of a Parquet file, from its metadata (`None` for other formats or when the
+/// metadata cannot be read: reading the file then says why).
+pub fn row_count(src: &Source) -> Option<usize> {
+    if src.format != Format::Parquet {
+        return None;
+    }
+    ParquetReader::new(File::open(&src.path).ok()?)
+        .num_rows()
+        .ok()
+}
+
+/// At most this many Parquet rows are decoded at a time: files are read row group by row group
+/// (a larger row group in slices of this size), so memory does not grow with the file (issue 8:
+/// 100M rows under 8 GB). Only the columns the caller selects are decoded.
+const PARQUET_SLICE: usize = 1 << 18;
+
 fn scan_parquet<S, F>(src: &Source, select: S, mut on_row: F) -> Result<u64>
 where
     S: FnOnce(&[String]) -> Result<Vec<Option<usize>>>,
     F: FnMut(Row<'_>) -> Result<()>,
 {
-    let file = open(src)?;
-    let df = ParquetReader::new(file)
-        .finish()
-        .map_err(|e| anyhow::anyhow!("{}: not a readable Parquet file: {e}", src.display()))?;
-    let names: Vec<String> = df
-        .get_column_names()
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let unreadable =
+        |e: PolarsError| anyhow::anyhow!("{}: not a readable Parquet file: {e}", src.display());
+    let mut reader = ParquetReader::new(open(src)?);
+    let schema = reader.schema().map_err(unreadable)?;
+    let metadata = reader.get_metadata().map_err(unreadable)?.clone();
+    let names: Vec<String> = schema.iter_names().map(|s| s.to_string()).collect();
     let wanted = select(&names)?;
-    let height = df.height();
-    // Each selected column becomes a vector of optional strings; timestamps become RFC 3339 text.
-    let mut columns: Vec<Option<Vec<Option<String>>>> = Vec::with_capacity(wanted.len());
-    for idx in &wanted {
-        columns.push(match idx {
-            None => None,
-            Some(i) => Some(column_text(src, &df.columns()[*i])?),
-        });
-    }
-    let mut cells: Vec<Cell<'_>> = Vec::with_capacity(wanted.len());
-    for row in 0..height {
-        cells.clear();
-        for col in &columns {
-            cells.push(match col {
-                None => Cell::Text(""),
-                Some(values) => match &values[row] {
-                    Some(s) => Cell::Text(s.as_str()),
-                    None => Cell::Null,
-                },
-            });
+    // The distinct selected columns, in file order, and where each wanted column is among them.
+    let mut projection: Vec<usize> = wanted.iter().flatten().copied().collect();
+    projection.sort_unstable();
+    projection.dedup();
+    let position: Vec<Option<usize>> = wanted
+        .iter()
+        .map(|w| w.map(|i| projection.binary_search(&i).expect("projected")))
+        .collect();
+    // Row groups, each cut into slices of at most PARQUET_SLICE rows.
+    let mut slices = Vec::new();
+    let mut offset = 0usize;
+    for rg in &metadata.row_groups {
+        let n = rg.num_rows();
+        let mut done = 0;
+        while done < n {
+            let len = (n - done).min(PARQUET_SLICE);
+            slices.push((offset + done, len));
+            done += len;
         }
-        on_row(Row {
-            line: row as u64 + 1,
-            cells: &cells,
-            ragged: None,
-        })?;
+        offset += n;
     }
-    Ok(height as u64)
+    let mut rows = 0u64;
+    for slice in slices {
+        let columns: Vec<Vec<Option<String>>> = if projection.is_empty() {
+            Vec::new()
+        } else {
+            let mut part = ParquetReader::new(open(src)?)
+                .with_projection(Some(projection.clone()))
+                .with_slice(Some(slice));
+            part.set_metadata(metadata.clone());
+            let df = part.finish().map_err(unreadable)?;
+            if df.height() != slice.1 {
+                bail!(
+                    "{}: not a readable Parquet file: rows {}..{} gave {} rows",
+                    src.display(),
+                    slice.0 + 1,
+                    slice.0 + slice.1,
+                    df.height()
+                );
+            }
+            df.columns()
+                .iter()
+                .map(|c| column_text(src, c))
+                .collect::<Result<_>>()?
+        };
+        let mut cells: Vec<Cell<'_>> = Vec::with_capacity(wanted.len());
+        // Row `row` of every selected column at once.
+        #[allow(clippy::needless_range_loop)]
+        for row in 0..slice.1 {
+            rows += 1;
+            cells.clear();
+            for pos in &position {
+                cells.push(match pos {
+                    None => Cell::Text(""),
+                    Some(p) => match &columns[*p][row] {
+                        Some(s) => Cell::Text(s.as_str()),
+                        None => Cell::Null,
+                    },
+                });
+            }
+            on_row(Row {
+                line: rows,
+                cells: &cells,
+                ragged: None,
+            })?;
+        }
+    }
+    Ok(rows)
 }
 
 fn column_text(src: &Source, col: &Column) -> Result<Vec<Option<String>>> {
@@ -518,4 +579,92 @@ pub fn load_run(dir: &Path, flag: &str) -> Result<crate::pipeline::drift::RunDat
         assignments,
         features: features.into_iter().zip(values).collect(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Parquet is read row group by row group (issue 8): rows of every group, in order, with
+    /// 1-based row numbers running on across groups, nulls and timestamps as the validator sees
+    /// them, and only the selected columns.
+    #[test]
+    fn parquet_is_streamed_row_group_by_row_group_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.parquet");
+        let part = |ids: &[&str], times: &[i64], notes: &[Option<&str>]| {
+            DataFrame::new_infer_height(vec![
+                Column::new("note".into(), notes.to_vec()),
+                Column::new("id".into(), ids.to_vec()),
+                Column::new("at".into(), times.to_vec())
+                    .cast(&DataType::Datetime(
+                        TimeUnit::Microseconds,
+                        Some(TimeZone::UTC),
+                    ))
+                    .unwrap(),
+            ])
+            .unwrap()
+        };
+        let parts = [
+            part(&["a", "b"], &[0, 1_000_000], &[Some("x"), None]),
+            part(&["c"], &[2_000_000], &[None]),
+            part(
+                &["d", "e", "f"],
+                &[3_000_000, 4_000_000, 5_000_000],
+                &[None, Some("y"), None],
+            ),
+        ];
+        let mut w = ParquetWriter::new(File::create(&path).unwrap())
+            .batched(parts[0].schema())
+            .unwrap();
+        for p in &parts {
+            w.write_batch(p).unwrap();
+        }
+        w.finish().unwrap();
+        let src = Source {
+            path: path.clone(),
+            format: Format::Parquet,
+            table: None,
+        };
+        assert_eq!(row_count(&src), Some(6));
+        let mut seen = Vec::new();
+        let n = scan(
+            &src,
+            CsvOptions { delimiter: b',' },
+            |header| {
+                assert_eq!(header, ["note", "id", "at"]);
+                // id, at, a column the file lacks, note.
+                Ok(vec![Some(1), Some(2), None, Some(0)])
+            },
+            |row| {
+                let cell = |c: &Cell<'_>| match c {
+                    Cell::Text(s) => s.to_string(),
+                    Cell::Null => "NULL".to_string(),
+                    Cell::BadUtf8 => "BAD".to_string(),
+                };
+                seen.push((
+                    row.line,
+                    row.cells.iter().map(cell).collect::<Vec<_>>().join("|"),
+                ));
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(n, 6);
+        let want = [
+            "a|1970-01-01T00:00:00Z||x",
+            "b|1970-01-01T00:00:01Z||NULL",
+            "c|1970-01-01T00:00:02Z||NULL",
+            "d|1970-01-01T00:00:03Z||NULL",
+            "e|1970-01-01T00:00:04Z||y",
+            "f|1970-01-01T00:00:05Z||NULL",
+        ];
+        assert_eq!(
+            seen,
+            want.iter()
+                .enumerate()
+                .map(|(i, s)| (i as u64 + 1, s.to_string()))
+                .collect::<Vec<_>>()
+        );
+    }
 }

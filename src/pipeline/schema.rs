@@ -175,7 +175,9 @@ pub const EVENT_NAMES: [(&str, Event); 11] = [
 /// a map plus a list of copies took twice the memory, measured on a 2 GB carts file (bench/).
 #[derive(Debug, Default)]
 pub struct Interner {
-    set: indexmap::IndexSet<Box<str>>,
+    /// foldhash with a fixed seed: SipHash was 9% of a segment run (perf, issue 8); the order of
+    /// the set is the insertion order, so no output depends on the hasher.
+    set: indexmap::IndexSet<Box<str>, foldhash::fast::FixedState>,
 }
 
 impl Interner {
@@ -228,7 +230,9 @@ pub struct EventRow {
     pub customer: u32,
     pub occurred_at: i64,
     pub event: Event,
-    pub session: Option<u32>,
+    /// A 64-bit hash of the session id (sessions are only told apart, never named): no table
+    /// of session ids is kept, which was ~230 MB per million shoppers (issue 8).
+    pub session: Option<std::num::NonZeroU64>,
     pub device: Option<Device>,
     pub page: Option<u32>,
 }
@@ -256,7 +260,6 @@ impl Present {
 pub struct Dataset {
     pub customers: Interner,
     pub carts_ids: Interner,
-    pub sessions: Interner,
     pub pages: Interner,
     pub carts: Vec<CartRow>,
     pub orders: Vec<OrderRow>,
@@ -341,8 +344,8 @@ pub fn load(
 ) -> Result<(Dataset, ValidationReport)> {
     let mut ds = Dataset::default();
     let mut report = ValidationReport::default();
-    let mut orders_seen: HashMap<String, (String, u64, OrderFingerprint)> = HashMap::new();
-    for (kind, sources) in inputs {
+    let mut orders_seen = OrdersSeen::default();
+    for (at, (kind, sources)) in inputs.iter().enumerate() {
         let mut present_all: Option<Vec<&'static str>> = None;
         for src in sources {
             let (file_report, present) =
@@ -356,16 +359,34 @@ pub fn load(
         if let Some(p) = present_all {
             ds.present.columns.insert(*kind, p);
         }
+        // The order ids are needed only while orders are read: freed before the (larger)
+        // engagement, so that the two never take memory at the same time.
+        if !inputs[at + 1..].iter().any(|(k, _)| *k == Kind::Orders) {
+            orders_seen = OrdersSeen::default();
+        }
     }
     Ok((ds, report))
 }
 
-#[derive(Debug, Clone, PartialEq)]
-struct OrderFingerprint {
-    customer: u32,
-    ordered_at: i64,
-    value_bits: u64,
-    rest: Vec<String>,
+/// Every order id read so far, to tell repeated rows (identical: counted once) from conflicting
+/// ones (an error naming both places). Ids and contents are kept as hashes, not text: 28 bytes per
+/// order instead of ~300 (the id, the file name and five strings each), which mattered at 16M
+/// orders (issue 8). Two different ids share a 128-bit hash, or two different contents a 64-bit
+/// one, with odds under 1e-19 at 10^8 orders.
+#[derive(Default)]
+struct OrdersSeen {
+    files: Vec<String>,
+    /// id hash -> (index in `files`, line, hash of the contents)
+    seen: HashMap<u128, (u32, u64, u64)>,
+}
+
+fn hash_of<T: std::hash::Hash + ?Sized>(salt: u8, value: &T) -> u64 {
+    use std::hash::{DefaultHasher, Hasher};
+    // DefaultHasher::new() has fixed keys: the same value hashes the same in every run.
+    let mut h = DefaultHasher::new();
+    h.write_u8(salt);
+    value.hash(&mut h);
+    h.finish()
 }
 
 struct FileState {
@@ -377,7 +398,7 @@ struct FileState {
 
 fn load_file(
     ds: &mut Dataset,
-    orders_seen: &mut HashMap<String, (String, u64, OrderFingerprint)>,
+    orders_seen: &mut OrdersSeen,
     kind: Kind,
     src: &Source,
     settings: &ReadSettings,
@@ -441,6 +462,14 @@ fn load_file(
         duplicate_orders: 0,
     };
     let bad_rows = settings.bad_rows;
+    // Parquet says how many rows it holds: room for exactly that many, instead of doubling.
+    if let Some(n) = read::row_count(src) {
+        match kind {
+            Kind::Carts => ds.carts.reserve_exact(n),
+            Kind::Orders => ds.orders.reserve_exact(n),
+            Kind::Engagement => ds.events.reserve_exact(n),
+        }
+    }
     let rows_read = read::scan(src, settings.csv, select, |row: Row<'_>| {
         match parse_row(ds, orders_seen, kind, specs, &file, &row, &mut st) {
             Ok(()) => Ok(()),
@@ -534,7 +563,11 @@ pub fn short(s: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// The most canonical columns of one kind (carts have 10).
+const MAX_COLUMNS: usize = 12;
+
 /// A parsed cell value.
+#[derive(Clone, Copy)]
 enum Val<'a> {
     Empty,
     Text(&'a str),
@@ -572,8 +605,9 @@ fn parse_cell<'a>(spec: &ColSpec, cell: &Cell<'a>, line: u64) -> Result<Val<'a>,
         }
         return Ok(Val::Empty);
     };
-    // Messages quote at most 80 characters of the value (a 10 MB field stays a one-line message).
-    let q = short(s);
+    // Messages quote at most 80 characters of the value (a 10 MB field stays a one-line message);
+    // computed only for a message.
+    let q = || short(s);
     match spec.ty {
         ColType::Id | ColType::Text => Ok(Val::Text(s)),
         ColType::Timestamp => match timefmt::parse_timestamp(s) {
@@ -582,38 +616,38 @@ fn parse_cell<'a>(spec: &ColSpec, cell: &Cell<'a>, line: u64) -> Result<Val<'a>,
                 spec.name,
                 s,
                 "bad_timestamp",
-                format!("'{q}' is not a timestamp (use RFC 3339 like 2025-01-31T12:00:00Z, 'YYYY-MM-DD HH:MM:SS' or YYYY-MM-DD)"),
+                format!("'{}' is not a timestamp (use RFC 3339 like 2025-01-31T12:00:00Z, 'YYYY-MM-DD HH:MM:SS' or YYYY-MM-DD)", q()),
             )),
             Some(t) if !timefmt::plausible(t) => Err(problem(
                 line,
                 spec.name,
                 s,
                 "implausible_timestamp",
-                format!("'{q}' is before 1990 or after 2099: a placeholder date? (it would move the as-of time or the windows)"),
+                format!("'{}' is before 1990 or after 2099: a placeholder date? (it would move the as-of time or the windows)", q()),
             )),
             Some(t) => Ok(Val::Time(t)),
         },
         ColType::Amount => match s.parse::<f64>() {
-            Ok(v) if !v.is_finite() => Err(problem(line, spec.name, s, "not_finite", format!("'{q}' is not a finite number"))),
-            Ok(v) if v < 0.0 => Err(problem(line, spec.name, s, "negative", format!("'{q}' is negative; {} must be >= 0", spec.name))),
+            Ok(v) if !v.is_finite() => Err(problem(line, spec.name, s, "not_finite", format!("'{}' is not a finite number", q()))),
+            Ok(v) if v < 0.0 => Err(problem(line, spec.name, s, "negative", format!("'{}' is negative; {} must be >= 0", q(), spec.name))),
             Ok(v) => Ok(Val::Num(v)),
-            Err(_) => Err(problem(line, spec.name, s, "not_a_number", format!("'{q}' is not a number (write it like 12.50, without currency signs or thousands separators)"))),
+            Err(_) => Err(problem(line, spec.name, s, "not_a_number", format!("'{}' is not a number (write it like 12.50, without currency signs or thousands separators)", q()))),
         },
         ColType::Count => match s.parse::<i64>() {
-            Ok(v) if v < 0 => Err(problem(line, spec.name, s, "negative", format!("'{q}' is negative; {} must be >= 0", spec.name))),
-            Ok(v) if v > u32::MAX as i64 => Err(problem(line, spec.name, s, "out_of_range", format!("'{q}' is too large for {}", spec.name))),
+            Ok(v) if v < 0 => Err(problem(line, spec.name, s, "negative", format!("'{}' is negative; {} must be >= 0", q(), spec.name))),
+            Ok(v) if v > u32::MAX as i64 => Err(problem(line, spec.name, s, "out_of_range", format!("'{}' is too large for {}", q(), spec.name))),
             Ok(v) => Ok(Val::Count(v as u32)),
-            Err(_) => Err(problem(line, spec.name, s, "not_a_whole_number", format!("'{q}' is not a whole number"))),
+            Err(_) => Err(problem(line, spec.name, s, "not_a_whole_number", format!("'{}' is not a whole number", q()))),
         },
         ColType::Device => Device::parse(s).map(Val::Device).ok_or_else(|| {
-            problem(line, spec.name, s, "bad_device", format!("'{q}' is not a device; use mobile, desktop, tablet or other"))
+            problem(line, spec.name, s, "bad_device", format!("'{}' is not a device; use mobile, desktop, tablet or other", q()))
         }),
         ColType::CheckoutStep => CHECKOUT_STEPS
             .iter()
             .position(|c| c.eq_ignore_ascii_case(s))
             .map(|p| Val::Step(p as u8))
             .ok_or_else(|| {
-                problem(line, spec.name, s, "bad_checkout_step", format!("'{q}' is not a checkout step; use cart, shipping, payment or review"))
+                problem(line, spec.name, s, "bad_checkout_step", format!("'{}' is not a checkout step; use cart, shipping, payment or review", q()))
             }),
         ColType::EventType => {
             let e = EVENT_NAMES
@@ -655,7 +689,7 @@ fn device(v: &Val<'_>) -> Option<Device> {
 
 fn parse_row(
     ds: &mut Dataset,
-    orders_seen: &mut HashMap<String, (String, u64, OrderFingerprint)>,
+    orders_seen: &mut OrdersSeen,
     kind: Kind,
     specs: &[ColSpec],
     file: &str,
@@ -672,9 +706,10 @@ fn parse_row(
             format!("the row has {found} fields but the header has {expected} (check the delimiter and quoting)"),
         ));
     }
-    let mut vals: Vec<Val<'_>> = Vec::with_capacity(specs.len());
-    for (spec, cell) in specs.iter().zip(row.cells) {
-        vals.push(parse_cell(spec, cell, line)?);
+    // On the stack: no allocation per row.
+    let mut vals = [Val::Empty; MAX_COLUMNS];
+    for ((spec, cell), val) in specs.iter().zip(row.cells).zip(vals.iter_mut()) {
+        *val = parse_cell(spec, cell, line)?;
     }
     match kind {
         Kind::Carts => {
@@ -724,18 +759,18 @@ fn parse_row(
             let cart_text = text(&vals[4]);
             let code = text(&vals[5]);
             let amount = num(&vals[6]);
-            let fingerprint = OrderFingerprint {
-                customer,
-                ordered_at,
-                value_bits: value.to_bits(),
-                rest: [cart_text, code, text(&vals[8])]
-                    .iter()
-                    .map(|s| s.unwrap_or_default().to_string())
-                    .chain([format!("{amount:?}"), format!("{:?}", device(&vals[7]))])
-                    .collect(),
-            };
-            if let Some((first_file, first_line, first)) = orders_seen.get(order_id) {
-                if *first == fingerprint {
+            let fingerprint = hash_of(
+                0,
+                &(
+                    (customer, ordered_at, value.to_bits()),
+                    (cart_text, code, text(&vals[8])),
+                    (amount.map(f64::to_bits), device(&vals[7]).map(Device::name)),
+                ),
+            );
+            let id = (u128::from(hash_of(1, order_id)) << 64) | u128::from(hash_of(2, order_id));
+            if let Some(&(first_file, first_line, first)) = orders_seen.seen.get(&id) {
+                let first_file = &orders_seen.files[first_file as usize];
+                if first == fingerprint {
                     st.duplicate_orders += 1;
                     return Ok(());
                 }
@@ -747,7 +782,11 @@ fn parse_row(
                     format!("order_id '{order_id}' appears again with different contents (first at {first_file} line {first_line})"),
                 ));
             }
-            orders_seen.insert(order_id.to_string(), (file.to_string(), line, fingerprint));
+            if orders_seen.files.last().is_none_or(|f| f != file) {
+                orders_seen.files.push(file.to_string());
+            }
+            let file_index = (orders_seen.files.len() - 1) as u32;
+            orders_seen.seen.insert(id, (file_index, line, fingerprint));
             ds.orders.push(OrderRow {
                 customer,
                 ordered_at,
@@ -773,7 +812,8 @@ fn parse_row(
                 customer,
                 occurred_at,
                 event,
-                session: text(&vals[3]).map(|s| ds.sessions.intern(s)),
+                session: text(&vals[3])
+                    .map(|s| std::num::NonZeroU64::new(hash_of(3, s) | 1).expect("odd")),
                 device: device(&vals[4]),
                 page: text(&vals[5]).map(|p| ds.pages.intern(p)),
             });
@@ -796,6 +836,14 @@ mod tests {
         assert_eq!(i.intern("b"), 0);
         assert_eq!((i.get("a"), i.get("zz")), (Some(1), None));
         assert_eq!((i.name(0), i.name(1), i.len()), ("b", "a", 2));
+    }
+
+    /// parse_row keeps a row's values in a fixed array of MAX_COLUMNS.
+    #[test]
+    fn every_kind_fits_the_row_array() {
+        for kind in [Kind::Carts, Kind::Orders, Kind::Engagement] {
+            assert!(kind.columns().len() <= MAX_COLUMNS, "{}", kind.name());
+        }
     }
 
     #[test]
