@@ -148,9 +148,26 @@ fn sq_dist(a: ArrayView1<f64>, b: ArrayView1<f64>) -> f64 {
 
 /// Index and squared distance of the nearest centroid (ties: the lower index).
 pub fn nearest(x: ArrayView1<f64>, centroids: &Array2<f64>) -> (usize, f64) {
+    if let (Some(row), Some(c)) = (x.as_slice(), centroids.as_slice()) {
+        return nearest_in(row, c);
+    }
     let mut best = (0, f64::INFINITY);
     for (j, c) in centroids.outer_iter().enumerate() {
         let d = sq_dist(x, c);
+        if d < best.1 {
+            best = (j, d);
+        }
+    }
+    best
+}
+
+/// [`nearest`] on plain slices (`centroids`: k rows of `row.len()` values, row after row): the
+/// same arithmetic in the same order, without ndarray's per-row views, which took most of the
+/// time of the assignment step (perf, bench/RESULTS.md).
+fn nearest_in(row: &[f64], centroids: &[f64]) -> (usize, f64) {
+    let mut best = (0, f64::INFINITY);
+    for (j, c) in centroids.chunks_exact(row.len().max(1)).enumerate() {
+        let d: f64 = row.iter().zip(c).map(|(a, b)| (a - b) * (a - b)).sum();
         if d < best.1 {
             best = (j, d);
         }
@@ -171,6 +188,10 @@ struct Step {
 fn assign(x: &Array2<f64>, centroids: &Array2<f64>) -> Step {
     let (n, d) = x.dim();
     let k = centroids.nrows();
+    let xs = x.as_standard_layout();
+    let xs = xs.as_slice().expect("standard layout");
+    let cs = centroids.as_standard_layout();
+    let cs = cs.as_slice().expect("standard layout");
     /// One chunk's labels, distances, per-cluster sums and counts.
     type Part = (Vec<usize>, Vec<f64>, Array2<f64>, Vec<usize>);
     let parts: Vec<Part> = (0..n.div_ceil(CHUNK))
@@ -180,16 +201,19 @@ fn assign(x: &Array2<f64>, centroids: &Array2<f64>) -> Step {
             let hi = (lo + CHUNK).min(n);
             let mut labels = Vec::with_capacity(hi - lo);
             let mut dists = Vec::with_capacity(hi - lo);
-            let mut sums = Array2::<f64>::zeros((k, d));
+            let mut sums = vec![0.0; k * d];
             let mut counts = vec![0usize; k];
             for i in lo..hi {
-                let row = x.row(i);
-                let (j, dist) = nearest(row, centroids);
+                let row = &xs[i * d..(i + 1) * d];
+                let (j, dist) = nearest_in(row, cs);
                 labels.push(j);
                 dists.push(dist);
                 counts[j] += 1;
-                sums.row_mut(j).zip_mut_with(&row, |s, v| *s += v);
+                for (s, v) in sums[j * d..(j + 1) * d].iter_mut().zip(row) {
+                    *s += v;
+                }
             }
+            let sums = Array2::from_shape_vec((k, d), sums).expect("k x d");
             (labels, dists, sums, counts)
         })
         .collect();
@@ -210,6 +234,28 @@ fn assign(x: &Array2<f64>, centroids: &Array2<f64>) -> Step {
         }
     }
     step
+}
+
+/// Lloyd passes over all of `x` from `centroids` (a fit on a sample of it), at most `max_iter`,
+/// with the default tolerance (1e-4 of the mean feature variance): the final model of a k chosen
+/// on a sample (docs/personas.md).
+pub fn polish(x: &Array2<f64>, centroids: Array2<f64>, max_iter: usize) -> KMeansModel {
+    let tol = 1e-4 * x.var_axis(Axis(0), 0.0).mean().unwrap_or(0.0);
+    lloyd(x, centroids, max_iter, tol)
+}
+
+/// The model that `centroids` make of `x`: every row labelled with its nearest centroid, the
+/// sizes and the inertia (no iteration). Used to measure on all abandoners a k fitted on a sample.
+pub fn evaluate(x: &Array2<f64>, centroids: &Array2<f64>) -> KMeansModel {
+    let step = assign(x, centroids);
+    KMeansModel {
+        centroids: centroids.clone(),
+        inertia: step.inertia,
+        labels: step.labels,
+        sizes: step.counts,
+        iterations: 0,
+        best_restart: 0,
+    }
 }
 
 /// Greedy k-means++: each new centre is the best of `2 + ln k` candidates drawn with probability

@@ -10,7 +10,7 @@ use anyhow::{bail, Result};
 use linfa::dataset::DatasetBase;
 use linfa::param_guard::ParamGuard;
 use linfa::traits::Fit;
-use ndarray::{Array2, ArrayView1};
+use ndarray::{Array2, ArrayView1, Axis};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -20,6 +20,11 @@ use serde::{Deserialize, Serialize};
 use crate::pipeline::kmeans::{self, KMeansModel, KMeansParams};
 
 pub const SILHOUETTE_SAMPLE: usize = 20_000;
+/// Above this many abandoners, each candidate k is fitted on one seeded sample of this many rows
+/// and measured on all of them; the chosen k is then polished on all rows (docs/personas.md).
+pub const CHOOSE_SAMPLE: usize = 50_000;
+/// Lloyd passes over all abandoners that polish the chosen k's sample fit, at most.
+pub const POLISH_PASSES: usize = 30;
 pub const TIE: f64 = 0.01;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -73,11 +78,16 @@ fn fit_k(x: &Array2<f64>, p: &SelectParams, k: usize) -> Result<KMeansModel> {
 /// one uniform seeded sample of that size (as scikit-learn's `silhouette_score(sample_size=...)`),
 /// shared by every k so that one pass over its pairs scores them all.
 fn silhouette_rows(n: usize, seed: u64) -> Vec<usize> {
-    if n <= SILHOUETTE_SAMPLE {
+    uniform_rows(n, SILHOUETTE_SAMPLE, seed ^ 0x5151_5151_5151_5151)
+}
+
+/// All of `0..n` up to `max`, otherwise a uniform seeded sample of `max` of them, ascending.
+fn uniform_rows(n: usize, max: usize, seed: u64) -> Vec<usize> {
+    if n <= max {
         return (0..n).collect();
     }
-    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5151_5151_5151_5151);
-    let mut rows = rand::seq::index::sample(&mut rng, n, SILHOUETTE_SAMPLE).into_vec();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut rows = rand::seq::index::sample(&mut rng, n, max).into_vec();
     rows.sort_unstable();
     rows
 }
@@ -159,6 +169,13 @@ pub fn silhouette(x: &Array2<f64>, labels: &[usize], k: usize, sample: &[usize])
 /// Silhouettes of several clusterings over one common sample, in one pass over the pairs: each
 /// distance is computed once and credited to every clustering. Rows are independent, so the result
 /// does not depend on the number of threads.
+///
+/// Hand-written (no crate computes several clusterings' silhouettes in one pass, and
+/// scikit-learn's one-clustering-at-a-time was the slowest part of choosing k, issue 8): the
+/// sample's rows are ordered by their labels in every clustering, so that rows sharing all labels
+/// form contiguous groups; each row's distances to a group are computed column by column over
+/// blocks of contiguous values (loops the compiler vectorises), summed, and the group's sum is
+/// credited once per clustering. The distance of a row to itself is exactly 0 and adds nothing.
 pub fn silhouettes(
     x: &Array2<f64>,
     clusterings: &[(&[usize], usize)],
@@ -173,19 +190,10 @@ pub fn silhouettes(
         })
         .collect();
     let width: usize = clusterings.iter().map(|c| c.1).sum();
-    let mut sizes = vec![0usize; width];
-    for &i in sample {
-        for (c, (labels, _)) in clusterings.iter().enumerate() {
-            sizes[offsets[c] + labels[i]] += 1;
-        }
-    }
-    // The sample's rows in one contiguous buffer, and each row's accumulator slot per clustering:
-    // plain slices in the O(m²) loop instead of ndarray row views (measured in bench/RESULTS.md).
-    // Same arithmetic in the same order, so the values are unchanged to the bit.
-    let d = x.ncols();
-    let m = sample.len();
-    let rows: Vec<f64> = sample.iter().flat_map(|&i| x.row(i).to_vec()).collect();
     let nc = clusterings.len();
+    let m = sample.len();
+    let d = x.ncols();
+    // Each sample row's accumulator slot in every clustering, and the cluster sizes.
     let slots: Vec<usize> = sample
         .iter()
         .flat_map(|&j| {
@@ -196,24 +204,69 @@ pub fn silhouettes(
                 .map(move |(c, (labels, _))| offsets[c] + labels[j])
         })
         .collect();
+    let slots_of = |jj: usize| &slots[jj * nc..(jj + 1) * nc];
+    let mut sizes = vec![0usize; width];
+    for jj in 0..m {
+        for &slot in slots_of(jj) {
+            sizes[slot] += 1;
+        }
+    }
+    // The sample ordered by its slots; groups of rows with the same slots in every clustering.
+    let mut order: Vec<usize> = (0..m).collect();
+    order.sort_by(|&a, &b| slots_of(a).cmp(slots_of(b)).then(a.cmp(&b)));
+    let mut groups: Vec<(usize, usize)> = Vec::new();
+    for (pos, &jj) in order.iter().enumerate() {
+        match groups.last_mut() {
+            Some((start, end)) if slots_of(order[*start]) == slots_of(jj) => *end = pos + 1,
+            _ => groups.push((pos, pos + 1)),
+        }
+    }
+    // Column-major copy of the ordered sample: cols[dim * m + pos].
+    let mut cols = vec![0.0; d * m];
+    for (pos, &jj) in order.iter().enumerate() {
+        for (dim, v) in x.row(sample[jj]).iter().enumerate() {
+            cols[dim * m + pos] = *v;
+        }
+    }
+    const LANES: usize = 8;
     let scores: Vec<Vec<f64>> = (0..m)
         .into_par_iter()
         .map(|ii| {
             let i = sample[ii];
-            let a = &rows[ii * d..(ii + 1) * d];
+            let a: Vec<f64> = x.row(i).to_vec();
             let mut sums = vec![0.0; width];
-            for jj in 0..m {
-                if jj != ii {
-                    let b = &rows[jj * d..(jj + 1) * d];
-                    let dist = a
-                        .iter()
-                        .zip(b)
-                        .map(|(p, q)| (p - q) * (p - q))
-                        .sum::<f64>()
-                        .sqrt();
-                    for &slot in &slots[jj * nc..(jj + 1) * nc] {
-                        sums[slot] += dist;
+            for &(start, end) in &groups {
+                // LANES distances at a time, their squared sums kept in registers across the
+                // dimensions; a scalar loop for the group's last few rows.
+                let mut lanes = [0.0f64; LANES];
+                let mut lo = start;
+                while lo + LANES <= end {
+                    let mut acc = [0.0f64; LANES];
+                    for (dim, &ad) in a.iter().enumerate() {
+                        let col: &[f64; LANES] = cols[dim * m + lo..dim * m + lo + LANES]
+                            .try_into()
+                            .expect("LANES values");
+                        for (s, &c) in acc.iter_mut().zip(col) {
+                            let t = ad - c;
+                            *s += t * t;
+                        }
                     }
+                    for (l, s) in lanes.iter_mut().zip(acc) {
+                        *l += s.sqrt();
+                    }
+                    lo += LANES;
+                }
+                for (pos, l) in (lo..end).zip(lanes.iter_mut()) {
+                    let s: f64 = a
+                        .iter()
+                        .enumerate()
+                        .map(|(dim, &ad)| (ad - cols[dim * m + pos]) * (ad - cols[dim * m + pos]))
+                        .sum();
+                    *l += s.sqrt();
+                }
+                let total: f64 = lanes.iter().sum();
+                for &slot in slots_of(order[start]) {
+                    sums[slot] += total;
                 }
             }
             clusterings
@@ -324,16 +377,34 @@ pub fn select(
     };
     let mut table = Vec::new();
     let mut models = Vec::new();
+    // Many abandoners: the candidates are fitted on one sample (and measured on every row).
+    let sampled = (lo < hi && n > CHOOSE_SAMPLE).then(|| {
+        x.select(
+            Axis(0),
+            &uniform_rows(n, CHOOSE_SAMPLE, p.seed ^ 0x00c4_005e),
+        )
+    });
+    let choosing = if lo < hi { "choosing k: " } else { "" };
     for k in lo..=hi {
-        on_stage(&format!("clustering with k = {k}"));
-        let model = fit_k(x, p, k)?;
+        let model = match &sampled {
+            None => {
+                on_stage(&format!("{choosing}clustering with k = {k}"));
+                fit_k(x, p, k)?
+            }
+            Some(xs) => {
+                on_stage(&format!(
+                    "{choosing}clustering with k = {k} on a sample of {CHOOSE_SAMPLE} abandoners"
+                ));
+                kmeans::evaluate(x, &fit_k(xs, p, k)?.centroids)
+            }
+        };
         // Silhouettes are computed together after the loop, on one sample.
         table.push(k_row(x, &model, k, f64::NAN, p.min_share));
         models.push(model);
     }
     let sample = silhouette_rows(n, p.seed);
     {
-        on_stage("silhouettes of every k");
+        on_stage(&format!("{choosing}silhouettes of every k"));
         let sets: Vec<(&[usize], usize)> = models
             .iter()
             .map(|m| (m.labels.as_slice(), m.centroids.nrows()))
@@ -347,7 +418,9 @@ pub fn select(
     let mut fewer = None;
     if p.k.is_none() && !table.iter().any(|r| r.eligible) {
         for k in (2..lo).rev() {
-            on_stage(&format!("clustering with k = {k} (fewer personas)"));
+            on_stage(&format!(
+                "choosing k: clustering with k = {k} (fewer personas)"
+            ));
             let model = fit_k(x, p, k)?;
             let s = silhouette(x, &model.labels, k, &sample);
             let row = k_row(x, &model, k, s, p.min_share);
@@ -430,10 +503,23 @@ pub fn select(
         s
     };
     let k = chosen.k;
+    let mut model = models.swap_remove(pick);
+    if sampled.is_some() && model.iterations == 0 {
+        // The sample's centres, polished on every abandoner. The table's row keeps the silhouette
+        // k was chosen by; its inertia and other measures become those of the final model.
+        on_stage(&format!("clustering with k = {k} on all abandoners"));
+        model = kmeans::polish(x, model.centroids, POLISH_PASSES);
+        let row = k_row(x, &model, k, table[pick].silhouette, p.min_share);
+        table[pick] = KRow {
+            eligible: table[pick].eligible,
+            chosen: true,
+            ..row
+        };
+    }
     Ok(Selection {
         k,
         reason,
-        model: models.swap_remove(pick),
+        model,
         table,
         warnings,
     })
@@ -483,5 +569,64 @@ mod fewer_tests {
             vec![2, 3, 4]
         );
         assert!(s.table[0].chosen && s.table[0].eligible);
+    }
+}
+
+#[cfg(test)]
+mod sample_tests {
+    use super::*;
+    use rand_distr::{Distribution, Normal};
+
+    /// Above CHOOSE_SAMPLE rows the candidates are fitted on a sample: five separated blobs must
+    /// still give k = 5, a final model polished on every row that is as good as a fit on all rows,
+    /// and a table whose chosen row describes that final model.
+    #[test]
+    fn choosing_k_on_a_sample_finds_the_blobs_and_polishes_on_all_rows() {
+        let n = CHOOSE_SAMPLE + 10_000;
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let noise = Normal::new(0.0, 0.6).unwrap();
+        let centres = [
+            [0.0, 0.0, 0.0],
+            [5.0, 0.0, 0.0],
+            [0.0, 5.0, 0.0],
+            [0.0, 0.0, 5.0],
+            [5.0, 5.0, 5.0],
+        ];
+        let x = Array2::from_shape_fn((n, 3), |(i, j)| centres[i % 5][j] + noise.sample(&mut rng));
+        let p = SelectParams {
+            k_min: 3,
+            k_max: 6,
+            k: None,
+            min_share: 0.05,
+            seed: 3,
+            restarts: 4,
+            minibatch_above: MINIBATCH_ABOVE,
+        };
+        let mut stages = Vec::new();
+        let s = select(&x, &p, |st| stages.push(st.to_string())).unwrap();
+        assert_eq!(s.k, 5);
+        assert!(stages.contains(&format!(
+            "choosing k: clustering with k = 5 on a sample of {CHOOSE_SAMPLE} abandoners"
+        )));
+        assert_eq!(
+            stages.last().unwrap(),
+            "clustering with k = 5 on all abandoners"
+        );
+        let row = s.table.iter().find(|r| r.chosen).unwrap();
+        assert_eq!(row.inertia, s.model.inertia);
+        assert_eq!(s.model.labels.len(), n);
+        assert_eq!(s.model.sizes.iter().sum::<usize>(), n);
+        let full = fit_k(&x, &p, 5).unwrap();
+        assert!(
+            s.model.inertia <= full.inertia * 1.0001,
+            "{} vs {}",
+            s.model.inertia,
+            full.inertia
+        );
+        // Every blob is one persona.
+        for b in 0..5 {
+            let l = s.model.labels[b];
+            assert!((b..n).step_by(5).all(|i| s.model.labels[i] == l));
+        }
     }
 }
