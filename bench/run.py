@@ -352,7 +352,7 @@ def targets(results, args):
     if big:
         e = max(big, key=lambda e: e["rows"])
         v = e["median"]["cartsona"]["peak_rss"] / 1e9
-        add(f"peak memory, {e["rows"] / 1e6:.1f}M rows from Parquet", f"{v:.2f} GB",
+        add(f"peak memory, {e['rows'] / 1e6:.1f}M rows from Parquet", f"{v:.2f} GB",
             f"< {TARGET_BIG_PEAK_GB:.0f} GB", v < TARGET_BIG_PEAK_GB,
             f"{e['shoppers']:,} shoppers, parquet")
     return out
