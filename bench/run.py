@@ -311,9 +311,11 @@ def summarise(entry):
     if c:
         last = c[-1]["out"]
         _, _, k, summary = cartsona_outputs(last)
-        share, total = choose_share(summary)
+        # The share of every round (each run's own summary.json), and their median.
+        shares = [choose_share(cartsona_outputs(r["out"])[3])[0] for r in c]
         entry["cartsona"] = {"chosen_k": k, "abandoners": summary["abandoners"],
-                             "choose_share": share, "timings": summary.get("timings")}
+                             "choose_share": statistics.median(shares), "choose_shares": shares,
+                             "timings": summary.get("timings")}
         for t in PEER_SCRIPTS:
             if ok.get(t):
                 entry.setdefault("quality", {})[t] = quality(last, ok[t][-1]["out"])
@@ -412,8 +414,10 @@ def markdown(res):
             continue
         total = sum(s["seconds"] for s in c["timings"])
         parts = ", ".join(f"{s['stage']} {s['seconds']:.2f} s" for s in c["timings"])
+        rounds = ", ".join(f"{x * 100:.1f}%" for x in c["choose_shares"])
         lines.append(f"- {e['shoppers']:,} shoppers, {e['format']} ({c['abandoners']:,} abandoners, "
-                     f"{total:.1f} s in stages; choosing k {c['choose_share'] * 100:.1f}%): {parts}")
+                     f"{total:.1f} s in stages; choosing k: median {c['choose_share'] * 100:.1f}% "
+                     f"of the rounds' {rounds}): {parts}")
     lines.append("")
     return "\n".join(lines)
 

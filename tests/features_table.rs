@@ -302,3 +302,34 @@ fn a_bad_features_table_stops_the_run_naming_file_line_and_column() {
         .code(2)
         .stderr(predicate::str::contains("drop --carts"));
 }
+
+/// Regression (noticed in issue 10's review): `segment --features` accepted windows that do not
+/// nest, which `features` refuses and a later `assign` on raw data with that model would refuse.
+#[test]
+fn segment_features_refuses_windows_that_do_not_nest() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = features(dir.path(), "f.csv");
+    for (flags, says) in [
+        (
+            ["--lookback", "12h", "--abandon-after", "24h"],
+            "--lookback (12h) must be longer than --abandon-after (1d)",
+        ),
+        (
+            ["--lookback", "60d", "--history", "30d"],
+            "--history (30d) must be at least --lookback (60d)",
+        ),
+    ] {
+        cartsona()
+            .arg("segment")
+            .arg("--features")
+            .arg(&table)
+            .args(["--as-of", AS_OF])
+            .args(flags)
+            .arg("--out")
+            .arg(dir.path().join("run"))
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(says));
+        assert!(!dir.path().join("run").exists());
+    }
+}

@@ -154,6 +154,8 @@ pub(crate) fn run_features(
     let Some(as_of) = params.as_of else {
         anyhow::bail!("--features: pass --as-of, the as-of time the features were computed for (it goes into the model and the reports)");
     };
+    // The windows go into the model, and a later `assign` on raw data would refuse them.
+    feature_stage::check_windows(params)?;
     progress.stage("reading the features table");
     let (table, files) = crate::io::features_table::read(features_table, "--features")?;
     let summary = feature_stage::summary_of_table(&table, params, as_of);

@@ -22,7 +22,7 @@ use crate::pipeline::kmeans::{self, KMeansModel, KMeansParams};
 pub const SILHOUETTE_SAMPLE: usize = 20_000;
 /// Above this many abandoners, each candidate k is fitted on one seeded sample of this many rows
 /// and measured on all of them; the chosen k is then polished on all rows (docs/personas.md).
-pub const CHOOSE_SAMPLE: usize = 50_000;
+pub const CHOOSE_SAMPLE: usize = 20_000;
 /// Lloyd passes over all abandoners that polish the chosen k's sample fit, at most.
 pub const POLISH_PASSES: usize = 30;
 pub const TIE: f64 = 0.01;
