@@ -16,12 +16,14 @@ use linfa::dataset::DatasetBase;
 use linfa::param_guard::ParamGuard;
 use linfa::traits::Fit;
 
+use cartsona::cluster::kmeans::KMeansParams;
+use cartsona::cluster::matrix;
+use cartsona::cluster::metrics;
+use cartsona::features::catalogue::DEFAULT_FEATURES;
+use cartsona::features::compute::{self as features, FeatureParams, DEFAULT_INFO_PAGES};
+use cartsona::ingest::load;
+use cartsona::ingest::schema::{BadRows, Dataset, Kind, ReadSettings};
 use cartsona::io::read::{self, CsvOptions};
-use cartsona::pipeline::features::{self, FeatureParams, DEFAULT_INFO_PAGES};
-use cartsona::pipeline::kmeans::KMeansParams;
-use cartsona::pipeline::matrix::{self, DEFAULT_FEATURES};
-use cartsona::pipeline::schema::{self, BadRows, Dataset, Kind, ReadSettings};
-use cartsona::pipeline::select;
 
 const SHOPPERS: &str = "20000";
 const DAY: i64 = 86_400_000_000;
@@ -58,7 +60,7 @@ fn load(dir: &Path) -> Dataset {
         bad_rows: BadRows::Fail,
         columns: BTreeMap::new(),
     };
-    schema::load(&inputs, &settings).unwrap().0
+    load::load(&inputs, &settings).unwrap().0
 }
 
 fn params() -> FeatureParams {
@@ -110,7 +112,7 @@ fn benches(c: &mut Criterion) {
         .collect();
     let sample: Vec<usize> = (0..x.nrows()).collect();
     g.bench_function("silhouettes of k = 3..6 (15k abandoners, exact)", |b| {
-        b.iter(|| select::silhouettes(&x, &sets, &sample))
+        b.iter(|| metrics::silhouettes(&x, &sets, &sample))
     });
     g.finish();
 }

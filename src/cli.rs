@@ -1,11 +1,9 @@
 //! The command line, parsed once by clap. Nothing below `cmd` sees these structs: each command
-//! turns them into a checked [`crate::config::Config`] first.
+//! turns them into checked settings (`crate::config`) first.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-
-use crate::pipeline::schema::BadRows;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -125,7 +123,7 @@ pub struct InputArgs {
     pub delimiter: Option<String>,
     /// What to do with rows that break the schema: stop (exit 2) or drop and count them [default: fail]
     #[arg(long, value_enum, value_name = "MODE")]
-    pub on_bad_rows: Option<BadRows>,
+    pub on_bad_rows: Option<OnBadRows>,
 }
 
 impl InputArgs {
@@ -332,7 +330,7 @@ pub struct FeaturesArgs {
     /// Print SQL that computes this features table in a warehouse instead (reads no input; needs
     /// --as-of; tables from [sql] in cartsona.toml; docs/scale.md).
     #[arg(long, value_enum, value_name = "DIALECT")]
-    pub emit_sql: Option<crate::pipeline::sql::Dialect>,
+    pub emit_sql: Option<SqlDialect>,
 }
 
 /// The kinds of export `cartsona init` writes a configuration for.
@@ -425,4 +423,23 @@ mod tests {
     fn clap_definition_is_consistent() {
         Cli::command().debug_assert();
     }
+}
+
+/// What to do with a row that breaks the schema (`--on-bad-rows`, `[inputs] on_bad_rows`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnBadRows {
+    /// Stop at the first bad row (exit 2).
+    Fail,
+    /// Drop bad rows, count them, and show the counts in every summary.
+    Skip,
+}
+
+/// The SQL dialects of `features --emit-sql`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SqlDialect {
+    Duckdb,
+    Spark,
+    Bigquery,
+    Postgres,
 }

@@ -11,15 +11,19 @@ use anyhow::{bail, Context, Result};
 use regex::Regex;
 use serde::Deserialize;
 
-use crate::cli::{ClusterArgs, FeatureArgs, InputArgs, PresetName};
+use crate::cli::{
+    ClusterArgs, FeatureArgs, InputArgs, OnBadRows, PresetName, SegmentArgs, SqlDialect,
+};
+use crate::cluster::choose_k::SelectParams;
+use crate::features::catalogue::DEFAULT_FEATURES;
+use crate::features::compute::{FeatureParams, DEFAULT_INFO_PAGES};
+use crate::features::sql::Dialect;
+use crate::ingest::presets::eventlog::EventLogConfig;
+use crate::ingest::presets::{EventLogSpec, Preset, ShopifySpec};
+use crate::ingest::schema::{BadRows, Kind, ReadSettings};
 use crate::io::read::{self, CsvOptions, Source};
-use crate::pipeline::features::{FeatureParams, DEFAULT_INFO_PAGES};
-use crate::pipeline::matrix::DEFAULT_FEATURES;
-use crate::pipeline::presets::eventlog::EventLogConfig;
-use crate::pipeline::presets::{EventLogSpec, Preset, ShopifySpec};
-use crate::pipeline::schema::{BadRows, Kind, ReadSettings};
-use crate::pipeline::select::SelectParams;
-use crate::timefmt;
+use crate::model::Model;
+use crate::util::timefmt;
 
 /// `cartsona.toml`, as written.
 #[derive(Debug, Default, Deserialize)]
@@ -99,7 +103,7 @@ pub struct FileInputs {
     pub preset: Option<PresetName>,
     pub events: Option<Paths>,
     pub delimiter: Option<String>,
-    pub on_bad_rows: Option<BadRows>,
+    pub on_bad_rows: Option<OnBadRows>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -141,24 +145,19 @@ impl Loaded {
 
 /// Loads `--config PATH`, or `./cartsona.toml` when it exists, or nothing.
 pub fn load_file(explicit: Option<&Path>) -> Result<Loaded> {
-    let path = match explicit {
-        Some(p) => {
-            if !p.is_file() {
-                bail!("--config {}: no such file", p.display());
-            }
-            Some(p.to_path_buf())
+    let path = explicit.map_or_else(|| PathBuf::from("cartsona.toml"), Path::to_path_buf);
+    let text =
+        read::text_if_file(&path).with_context(|| format!("{}: cannot read", path.display()))?;
+    let Some(text) = text else {
+        if let Some(p) = explicit {
+            bail!("--config {}: no such file", p.display());
         }
-        None => Some(PathBuf::from("cartsona.toml")).filter(|p| p.is_file()),
-    };
-    let Some(path) = path else {
         return Ok(Loaded {
             file: FileConfig::default(),
             base: PathBuf::from("."),
             path: None,
         });
     };
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("{}: cannot read", path.display()))?;
     let file: FileConfig = toml::from_str(&text).map_err(|e| {
         // One line, as every error: where, then toml's message without its source excerpt.
         let at = e.span().map_or(String::new(), |span| {
@@ -302,7 +301,10 @@ impl Inputs {
             preset,
             read: ReadSettings {
                 csv: CsvOptions { delimiter },
-                bad_rows: args.on_bad_rows.or(f.on_bad_rows).unwrap_or(BadRows::Fail),
+                bad_rows: args
+                    .on_bad_rows
+                    .or(f.on_bad_rows)
+                    .map_or(BadRows::Fail, bad_rows),
                 columns,
             },
         })
@@ -374,7 +376,7 @@ pub fn feature_params(args: &FeatureArgs, loaded: &Loaded) -> Result<FeaturePara
         Some((v, origin)) => Regex::new(&format!("(?i){v}"))
             .map_err(|e| anyhow::anyhow!("{origin}: not a valid regular expression: {e}"))?,
     };
-    Ok(FeatureParams {
+    let params = FeatureParams {
         as_of,
         abandon_after: duration(
             "abandon_after",
@@ -385,7 +387,106 @@ pub fn feature_params(args: &FeatureArgs, loaded: &Loaded) -> Result<FeaturePara
         lookback: duration("lookback", &args.lookback, &f.lookback, 30 * timefmt::DAY)?,
         history: duration("history", &args.history, &f.history, 365 * timefmt::DAY)?,
         info_pages,
+    };
+    check_windows(&params)?;
+    Ok(params)
+}
+
+/// The windows must nest: A < L <= H.
+fn check_windows(p: &FeatureParams) -> Result<()> {
+    if p.lookback <= p.abandon_after {
+        bail!(
+            "--lookback ({}) must be longer than --abandon-after ({})",
+            timefmt::format_duration(p.lookback),
+            timefmt::format_duration(p.abandon_after)
+        );
+    }
+    if p.history < p.lookback {
+        bail!(
+            "--history ({}) must be at least --lookback ({})",
+            timefmt::format_duration(p.history),
+            timefmt::format_duration(p.lookback)
+        );
+    }
+    Ok(())
+}
+
+/// The feature settings of `assign`: the model's windows and page pattern (checked as the
+/// flags would be), with the as-of time from `--as-of` or the data.
+pub fn assign_params(
+    model: &Model,
+    model_path: &Path,
+    as_of: Option<&str>,
+) -> Result<FeatureParams> {
+    let dur = |name: &str, v: &str| {
+        timefmt::parse_duration(v)
+            .map_err(|e| anyhow::anyhow!("{}: {name} in the model: {e}", model_path.display()))
+    };
+    let params = FeatureParams {
+        as_of: match as_of {
+            None => None,
+            Some(v) => Some(timefmt::parse_timestamp(v).ok_or_else(|| {
+                anyhow::anyhow!("--as-of '{v}': not a timestamp (use RFC 3339 or YYYY-MM-DD)")
+            })?),
+        },
+        abandon_after: dur("abandon_after", &model.config.abandon_after)?,
+        lookback: dur("lookback", &model.config.lookback)?,
+        history: dur("history", &model.config.history)?,
+        info_pages: Regex::new(&model.config.info_pages).map_err(|e| {
+            anyhow::anyhow!("{}: info_pages in the model: {e}", model_path.display())
+        })?,
+    };
+    check_windows(&params)?;
+    Ok(params)
+}
+
+/// The settings of one `segment` run, checked.
+pub struct Segment {
+    pub features: FeatureParams,
+    pub select: SelectParams,
+    /// The clustering features asked for, and whether the user chose them.
+    pub wanted: Vec<String>,
+    pub explicit: bool,
+    /// With `--baseline`: how close (baseline sd) a persona must stay to keep its id.
+    pub max_match_distance: f64,
+}
+
+/// Builds the settings of `segment` from flags and the file.
+pub fn segment(args: &SegmentArgs, loaded: &Loaded) -> Result<Segment> {
+    let features = feature_params(&args.features, loaded)?;
+    let (select, wanted, explicit) = cluster_params(&args.cluster, loaded)?;
+    let max_match_distance = args
+        .max_match_distance
+        .or(loaded.file.segment.max_match_distance)
+        .unwrap_or(1.5);
+    if !(max_match_distance.is_finite() && max_match_distance >= 0.0) {
+        bail!("--max-match-distance {max_match_distance}: give a distance >= 0 in baseline standard deviations, like 1.5");
+    }
+    Ok(Segment {
+        features,
+        select,
+        wanted,
+        explicit,
+        max_match_distance,
     })
+}
+
+/// The ingest stage's choice for bad rows.
+pub fn bad_rows(mode: OnBadRows) -> BadRows {
+    match mode {
+        OnBadRows::Fail => BadRows::Fail,
+        OnBadRows::Skip => BadRows::Skip,
+    }
+}
+
+/// The SQL stage's dialect.
+pub fn dialect(d: SqlDialect) -> Dialect {
+    match d {
+        SqlDialect::Duckdb => Dialect::Duckdb,
+        SqlDialect::Spark => Dialect::Spark,
+        SqlDialect::Bigquery => Dialect::Bigquery,
+        SqlDialect::Postgres => Dialect::Postgres,
+    }
 }
 
 /// The clustering settings, checked, and whether the feature list was chosen by the user.
@@ -422,7 +523,7 @@ pub fn cluster_params(
     let minibatch_above = args
         .minibatch_above
         .or(f.minibatch_above)
-        .unwrap_or(crate::pipeline::select::MINIBATCH_ABOVE);
+        .unwrap_or(crate::cluster::choose_k::MINIBATCH_ABOVE);
     if minibatch_above < 10_000 {
         bail!("--minibatch-above {minibatch_above}: give at least 10000 (below that full k-means is fast)");
     }
@@ -465,8 +566,8 @@ pub fn cluster_params(
 pub fn drift_thresholds(
     args: &crate::cli::DriftArgs,
     loaded: &Loaded,
-) -> Result<crate::pipeline::drift::Thresholds> {
-    use crate::pipeline::drift::Thresholds;
+) -> Result<crate::drift::compare::Thresholds> {
+    use crate::drift::compare::Thresholds;
     let mut t = Thresholds::default();
     if let Some(table) = &loaded.file.drift {
         let mut merged = toml::Table::try_from(&t).expect("thresholds serialise");
@@ -541,13 +642,12 @@ pub fn drift_thresholds(
 
 /// The settings of `features --emit-sql`: the windows (as-of required), the table names and what
 /// they hold.
-pub fn sql_spec(args: &FeatureArgs, loaded: &Loaded) -> Result<crate::pipeline::sql::SqlSpec> {
+pub fn sql_spec(args: &FeatureArgs, loaded: &Loaded) -> Result<crate::features::sql::SqlSpec> {
     let cfg_name = loaded.name();
     let params = feature_params(args, loaded)?;
     let Some(as_of) = params.as_of else {
         bail!("--emit-sql writes the as-of time into the query: pass --as-of TIME (or set [features] as_of in cartsona.toml)");
     };
-    crate::pipeline::features::check_windows(&params)?;
     let f = &loaded.file.sql;
     let mut absent: Vec<(Kind, String)> = Vec::new();
     let mut absent_tables: Vec<Kind> = Vec::new();
@@ -609,7 +709,7 @@ pub fn sql_spec(args: &FeatureArgs, loaded: &Loaded) -> Result<crate::pipeline::
         .strip_prefix("(?i)")
         .unwrap_or(params.info_pages.as_str())
         .to_string();
-    Ok(crate::pipeline::sql::SqlSpec {
+    Ok(crate::features::sql::SqlSpec {
         as_of,
         abandon_after: params.abandon_after,
         lookback: params.lookback,

@@ -4,49 +4,31 @@
 //! from the model; sizes and profiles are those of the new data.
 
 use anyhow::{bail, Result};
-use ndarray::Array2;
-use regex::Regex;
 
 use crate::cli::AssignArgs;
-use crate::cmd::segment::{print_done, run_files, write_run};
-use crate::config::Loaded;
+use crate::cluster::{matrix, nearest, projection};
+use crate::cmd::inputs;
+use crate::config::{self, Loaded};
+use crate::drift::load;
 use crate::io::write::StagedDir;
-use crate::model::Model;
-use crate::pipeline::features::FeatureParams;
-use crate::pipeline::{assign, matrix, personas};
-use crate::progress::Progress;
+use crate::personas;
 use crate::report::Summary;
-use crate::timefmt;
+use crate::util::progress::Progress;
+
+use crate::cmd::run_dir::{self, RunOutput};
 
 pub fn run(args: &AssignArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
-    let model = Model::load(&args.model)?;
-    let dur = |name: &str, v: &str| {
-        timefmt::parse_duration(v)
-            .map_err(|e| anyhow::anyhow!("{}: {name} in the model: {e}", args.model.display()))
-    };
-    let params = FeatureParams {
-        as_of: match &args.as_of {
-            None => None,
-            Some(v) => Some(timefmt::parse_timestamp(v).ok_or_else(|| {
-                anyhow::anyhow!("--as-of '{v}': not a timestamp (use RFC 3339 or YYYY-MM-DD)")
-            })?),
-        },
-        abandon_after: dur("abandon_after", &model.config.abandon_after)?,
-        lookback: dur("lookback", &model.config.lookback)?,
-        history: dur("history", &model.config.history)?,
-        info_pages: Regex::new(&model.config.info_pages).map_err(|e| {
-            anyhow::anyhow!("{}: info_pages in the model: {e}", args.model.display())
-        })?,
-    };
+    let model = load::model(&args.model)?;
+    let params = config::assign_params(&model, &args.model, args.as_of.as_deref())?;
     let staged = StagedDir::new(&args.out, args.force, "--out")?;
     let progress = Progress::new(quiet).recording(args.timings);
-    let super::RunFeatures {
+    let inputs::RunFeatures {
         table,
         summary: fsum,
         report,
         on_bad_rows,
         ..
-    } = super::run_features(
+    } = inputs::run_features(
         &args.input,
         &args.features_table,
         loaded,
@@ -73,34 +55,13 @@ pub fn run(args: &AssignArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
             why.join("; ")
         );
     }
-    if fsum.abandoners == 0 {
-        bail!(
-            "no abandoners as of {}: no cart with value > 0 went {} without an order within the last {}",
-            fsum.as_of,
-            fsum.windows.abandon_after,
-            fsum.windows.lookback
-        );
-    }
+    run_dir::require_abandoners(&fsum, "")?;
     progress.stage("assigning personas");
     let x = matrix::apply(&model.scaler, &table)?;
     let k = model.personas.len();
-    let d = model.scaler.features.len();
-    let mut centroids = Array2::<f64>::zeros((k, d));
-    for (i, p) in model.personas.iter().enumerate() {
-        for (j, v) in p.centroid.iter().enumerate() {
-            centroids[[i, j]] = *v;
-        }
-    }
-    let assigned = assign::nearest_two(&x, &centroids);
+    let assigned = nearest::nearest_two(&x, &model.centroids());
     let labels: Vec<usize> = assigned.iter().map(|a| a.persona).collect();
-    let (mut personas, _) = personas::build(&table, &labels, k, false);
-    for (p, m) in personas.iter_mut().zip(&model.personas) {
-        p.id = m.id.clone();
-        p.name = m.name.clone();
-        p.evidence = m.evidence.clone();
-        p.bullets = m.bullets.clone();
-        p.play = m.play.clone();
-    }
+    let personas = model.with_identity(personas::build(&table, &labels, k, false).0);
     let mut summary = Summary::new("assign", &fsum, report, on_bad_rows);
     for p in personas.iter().filter(|p| p.size == 0) {
         summary.warnings.push(format!(
@@ -123,24 +84,16 @@ pub fn run(args: &AssignArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
             model.as_of
         ),
         personas,
-        files: run_files(args.format),
-        projection: crate::pipeline::project::project(&x, &labels, k, model.config.seed),
+        files: run_dir::run_files(args.format),
+        projection: projection::project(&x, &labels, k, model.config.seed),
         ..summary
     };
-    progress.stage("writing assignments");
-    let summary = write_run(
-        &staged,
-        args.format,
-        &table,
-        &assigned,
-        summary,
-        &model,
-        &progress,
-    )?;
-    staged.commit()?;
-    progress.finish();
-    if !quiet {
-        print_done(&summary, &args.out);
-    }
+    let output = RunOutput {
+        staged,
+        out: &args.out,
+        format: args.format,
+        quiet,
+    };
+    output.write(&table, &assigned, summary, &model, &progress)?;
     Ok(0)
 }

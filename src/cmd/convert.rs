@@ -5,9 +5,9 @@ use anyhow::{bail, Result};
 
 use crate::cli::ConvertArgs;
 use crate::config::{Inputs, Loaded};
+use crate::ingest::presets;
 use crate::io::write::{self, StagedDir};
-use crate::pipeline::presets;
-use crate::progress::Progress;
+use crate::util::progress::Progress;
 
 pub fn run(args: &ConvertArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
     let inputs = Inputs::from(&args.input, loaded)?;

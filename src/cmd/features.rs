@@ -8,14 +8,17 @@ use std::io::Write;
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 
-use crate::cli::FeaturesArgs;
+use crate::cli::{FeaturesArgs, SqlDialect};
+use crate::cmd::inputs;
 use crate::config::{self, Loaded};
+use crate::features::compute::{self as features, FeatureSummary};
+use crate::features::sql;
+use crate::ingest::load::FileReport;
+use crate::ingest::schema::BadRows;
 use crate::io::read::{format_of, Format};
 use crate::io::write;
-use crate::pipeline::features::{self, FeatureSummary};
-use crate::pipeline::schema::{BadRows, FileReport};
-use crate::pipeline::sql::{self, Dialect};
-use crate::progress::Progress;
+use crate::report::tables;
+use crate::util::progress::Progress;
 
 #[derive(Serialize)]
 struct RunSummary<'a> {
@@ -60,7 +63,7 @@ pub fn run(args: &FeaturesArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
     write::check_writable(&summary_file, args.force, "--out (its summary)")?;
     let params = config::feature_params(&args.features, loaded)?;
     let progress = Progress::new(quiet);
-    let (inputs, ds, report) = super::read_inputs(&args.input, loaded, &progress)?;
+    let (inputs, ds, report) = inputs::read_inputs(&args.input, loaded, &progress)?;
     progress.stage("computing features");
     let (table, summary) = features::compute(&ds, &params)?;
     for l in &summary.left_out {
@@ -74,8 +77,8 @@ pub fn run(args: &FeaturesArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
     }
     progress.stage("writing");
     let body = match format {
-        Format::Parquet => write::features_parquet(&table)?,
-        _ => write::features_csv(&table)?,
+        Format::Parquet => tables::features_parquet(&table)?,
+        _ => tables::features_csv(&table)?,
     };
     let run_summary = RunSummary {
         tool: format!("cartsona {}", env!("CARGO_PKG_VERSION")),
@@ -104,12 +107,12 @@ pub fn run(args: &FeaturesArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
 }
 
 /// `--emit-sql DIALECT`: the query on stdout or in --out; no input is read.
-fn emit_sql(args: &FeaturesArgs, dialect: Dialect, loaded: &Loaded, quiet: bool) -> Result<u8> {
+fn emit_sql(args: &FeaturesArgs, dialect: SqlDialect, loaded: &Loaded, quiet: bool) -> Result<u8> {
     if !args.input.is_empty() {
         bail!("--emit-sql reads no input: drop --carts, --orders, --engagement, --events and --preset (the query reads the tables named in [sql] of cartsona.toml)");
     }
     let spec = config::sql_spec(&args.features, loaded)?;
-    let (query, left_out) = sql::emit(dialect, &spec);
+    let (query, left_out) = sql::emit(config::dialect(dialect), &spec);
     let progress = Progress::new(quiet);
     for l in &left_out {
         progress.warn(&format!("feature {} left out: {}", l.feature, l.reason));

@@ -9,10 +9,10 @@ use std::fmt::Write as _;
 use anyhow::Result;
 
 use crate::cli::{InitArgs, InitPreset};
+use crate::drift::compare::Thresholds;
+use crate::features::catalogue::DEFAULT_FEATURES;
+use crate::features::compute::DEFAULT_INFO_PAGES;
 use crate::io::write;
-use crate::pipeline::drift::Thresholds;
-use crate::pipeline::features::DEFAULT_INFO_PAGES;
-use crate::pipeline::matrix::DEFAULT_FEATURES;
 
 pub fn run(args: &InitArgs, quiet: bool) -> Result<u8> {
     let text = template(args.preset);

@@ -6,14 +6,16 @@ use std::fmt::Write as _;
 use anyhow::Result;
 
 use crate::cli::ValidateArgs;
+use crate::cmd::inputs;
 use crate::config::{Inputs, Loaded};
-use crate::pipeline::schema::{BadRows, ValidationReport};
+use crate::ingest::load::ValidationReport;
+use crate::ingest::schema::BadRows;
 
 pub fn run(args: &ValidateArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
     let mut inputs = Inputs::from(&args.input, loaded)?;
     // Validation lists every bad row rather than stopping at the first.
     inputs.read.bad_rows = BadRows::Skip;
-    let (_, report) = super::load(&inputs)?;
+    let (_, report) = inputs::load(&inputs)?;
     let problems = report.rows_rejected();
     if args.json {
         let out = serde_json::json!({

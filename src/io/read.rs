@@ -1,7 +1,7 @@
 //! Reading exports: expanding paths and globs, recognising the format, and handing each row to a
 //! caller-supplied function as text cells.
 //!
-//! Rows are handed over as text so that one validator (`pipeline::schema`) checks CSV and Parquet
+//! Rows are handed over as text so that one validator (`ingest::schema`) checks CSV and Parquet
 //! alike and can name the file, line and column of every problem. CSV goes through the `csv` crate
 //! (streaming, exact line numbers, BOM and CRLF handled, quoted fields); Parquet through polars.
 //! Parquet timestamps are turned into RFC 3339 text so the same timestamp rules apply.
@@ -14,7 +14,7 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 use polars::prelude::*;
 
-use crate::timefmt;
+use crate::util::timefmt;
 
 /// The format of one input file, from its extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -24,7 +24,7 @@ pub enum Format {
     #[serde(rename = "csv.gz")]
     CsvGz,
     Parquet,
-    /// Canonical rows a preset derived in memory from an export (`pipeline::presets`).
+    /// Canonical rows a preset derived in memory from an export (`ingest::presets`).
     Derived,
 }
 
@@ -504,14 +504,25 @@ fn column_text(src: &Source, col: &Column) -> Result<Vec<Option<String>>> {
     }
 }
 
-/// Reads a run directory written by `segment` or `assign`: model.json and assignments (CSV or
-/// Parquet), for `drift`.
-pub fn load_run(dir: &Path, flag: &str) -> Result<crate::pipeline::drift::RunData> {
+/// The whole text of `path` when it is a file, `None` when there is no such file.
+pub fn text_if_file(path: &Path) -> std::io::Result<Option<String>> {
+    if !path.is_file() {
+        return Ok(None);
+    }
+    std::fs::read_to_string(path).map(Some)
+}
+
+/// The whole text of a file (model.json, cartsona.toml); callers add what the file is.
+pub fn text(path: &Path) -> std::io::Result<String> {
+    std::fs::read_to_string(path)
+}
+
+/// The files of a run directory written by `segment` or `assign`: the path of its model.json and
+/// its assignments (CSV or Parquet) as a source to scan.
+pub fn run_files(dir: &Path, flag: &str) -> Result<(PathBuf, Source)> {
     if !dir.is_dir() {
         bail!("{flag} {}: no such run directory", dir.display());
     }
-    let model = crate::model::Model::load(&dir.join("model.json"))
-        .map_err(|e| anyhow::anyhow!("{flag}: {e:#}"))?;
     let path = ["assignments.csv", "assignments.parquet"]
         .iter()
         .map(|n| dir.join(n))
@@ -527,58 +538,16 @@ pub fn load_run(dir: &Path, flag: &str) -> Result<crate::pipeline::drift::RunDat
         path,
         table: None,
     };
-    let features: Vec<String> = model
-        .scaler
-        .features
-        .iter()
-        .map(|f| f.name.clone())
-        .collect();
-    let mut wanted = vec!["customer_id".to_string(), "persona_id".to_string()];
-    wanted.extend(features.iter().cloned());
-    let mut assignments = Vec::new();
-    let mut values: Vec<Vec<Option<f64>>> = vec![Vec::new(); features.len()];
-    let file = src.display();
-    scan(
-        &src,
-        CsvOptions { delimiter: b',' },
-        |header| {
-            wanted
-                .iter()
-                .enumerate()
-                .map(|(i, w)| {
-                    let pos = header.iter().position(|h| h == w);
-                    if pos.is_none() && i < 2 {
-                        bail!("{file}: column {w} is missing; is this a cartsona run?");
-                    }
-                    Ok(pos)
-                })
-                .collect()
-        },
-        |row| {
-            let text = |i: usize| row.cells[i].text().unwrap_or_default().to_string();
-            assignments.push((text(0), text(1)));
-            for (j, v) in values.iter_mut().enumerate() {
-                let cell = row.cells[j + 2].text();
-                v.push(match cell {
-                    None => None,
-                    Some(s) => Some(s.parse::<f64>().map_err(|_| {
-                        anyhow::anyhow!(
-                            "{file}: line {}, column {}: '{s}' is not a number",
-                            row.line,
-                            features[j]
-                        )
-                    })?),
-                });
-            }
-            Ok(())
-        },
-    )?;
-    Ok(crate::pipeline::drift::RunData {
-        label: dir.display().to_string(),
-        model,
-        assignments,
-        features: features.into_iter().zip(values).collect(),
-    })
+    Ok((dir.join("model.json"), src))
+}
+
+/// A model given as a run directory or as its model.json.
+pub fn model_path(path: &Path) -> PathBuf {
+    if path.is_dir() {
+        path.join("model.json")
+    } else {
+        path.to_path_buf()
+    }
 }
 
 #[cfg(test)]

@@ -9,8 +9,6 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use polars::prelude::*;
 
-use crate::pipeline::features::{FeatureTable, Values};
-
 /// Checks, before any work is done, that `path` may be written.
 pub fn check_writable(path: &Path, force: bool, flag: &str) -> Result<()> {
     if path.is_dir() {
@@ -89,48 +87,6 @@ pub fn write_atomic(files: &[(PathBuf, Vec<u8>)]) -> Result<()> {
     Ok(())
 }
 
-/// Formats a number the way every CSV output does: shortest round-trip form, empty for a gap.
-pub fn fmt_num(v: Option<f64>) -> String {
-    v.map(|x| x.to_string()).unwrap_or_default()
-}
-
-/// Renders the features table as CSV.
-pub fn features_csv(table: &FeatureTable) -> Result<Vec<u8>> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let mut header = vec!["customer_id"];
-    header.extend(table.columns.iter().map(|c| c.name));
-    w.write_record(&header)?;
-    for (i, customer) in table.customers.iter().enumerate() {
-        let mut rec = vec![customer.clone()];
-        for c in &table.columns {
-            rec.push(match &c.values {
-                Values::Num(v) => fmt_num(v[i]),
-                Values::Cat(v) => v[i].unwrap_or_default().to_string(),
-            });
-        }
-        w.write_record(&rec)?;
-    }
-    w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
-}
-
-/// Renders the features table as Parquet (numbers as Float64, categories as String).
-pub fn features_parquet(table: &FeatureTable) -> Result<Vec<u8>> {
-    let mut cols: Vec<Column> = vec![Column::new("customer_id".into(), table.customers.clone())];
-    for c in &table.columns {
-        cols.push(match &c.values {
-            Values::Num(v) => Column::new(c.name.into(), v.clone()),
-            Values::Cat(v) => Column::new(
-                c.name.into(),
-                v.iter().map(|s| s.map(str::to_string)).collect::<Vec<_>>(),
-            ),
-        });
-    }
-    let mut df = DataFrame::new_infer_height(cols)?;
-    let mut buf = Vec::new();
-    ParquetWriter::new(&mut buf).finish(&mut df)?;
-    Ok(buf)
-}
-
 /// A directory of outputs written atomically: everything goes into a temporary directory beside the
 /// destination, which replaces the destination only in [`StagedDir::commit`]. A crash before then
 /// leaves the previous run (or nothing) in place, never a partial one.
@@ -183,6 +139,15 @@ impl StagedDir {
     /// Where to write the files.
     pub fn path(&self) -> &Path {
         self.tmp.path()
+    }
+
+    /// Creates (if needed) and returns a folder inside the staging directory; `""` is the
+    /// staging directory itself.
+    pub fn subdir(&self, name: &str) -> Result<PathBuf> {
+        let dir = self.tmp.path().join(name);
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("{}: cannot create {name}", self.dest.display()))?;
+        Ok(dir)
     }
 
     /// Writes one file into the staging directory.
@@ -311,7 +276,9 @@ impl TableSink {
                 for f in fields {
                     match f {
                         Field::Text(s) => w.write_field(s)?,
-                        Field::Time(t) => w.write_field(crate::timefmt::format_timestamp(*t))?,
+                        Field::Time(t) => {
+                            w.write_field(crate::util::timefmt::format_timestamp(*t))?
+                        }
                         Field::Float(Some(x)) => w.write_field(format!("{x:.2}"))?,
                         Field::Float(None) => w.write_field("")?,
                         Field::Int(i) => w.write_field(i.to_string())?,

@@ -3,8 +3,8 @@
 
 use plotters::prelude::*;
 
-use crate::pipeline::personas::Persona;
-use crate::pipeline::select::KRow;
+use crate::cluster::choose_k::KRow;
+use crate::personas::Persona;
 
 /// One colour per persona (colour-blind-safe Okabe-Ito palette, then greys).
 pub const PALETTE: [(u8, u8, u8); 8] = [

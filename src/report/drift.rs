@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use quick_xml::escape::escape;
 
-use crate::pipeline::drift::{DriftReport, Status};
+use crate::drift::compare::{DriftReport, Status};
 
 fn mark(s: Status) -> &'static str {
     match s {

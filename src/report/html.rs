@@ -6,15 +6,8 @@ use minijinja::{context, Environment};
 use serde::Serialize;
 
 use super::{charts, Summary};
-use crate::numfmt;
-
-/// Features shown as box plots, when the run has them.
-const BOX_FEATURES: [&str; 4] = [
-    "last_abandoned_value",
-    "cart_to_aov",
-    "sessions_30d",
-    "max_checkout_depth",
-];
+use crate::features::catalogue;
+use crate::util::numfmt;
 
 #[derive(Serialize)]
 struct Charts {
@@ -50,8 +43,8 @@ pub fn render(s: &Summary) -> Result<String> {
             Some(p) => inline(charts::projection(&p.points, &s.personas, p.explained)),
             None => "<p>Not enough features for a projection.</p>".into(),
         },
-        boxes: BOX_FEATURES
-            .iter()
+        boxes: catalogue::box_plots()
+            .into_iter()
             .map(|f| inline(charts::boxplots(f, &s.personas)))
             .filter(|b| !b.is_empty())
             .collect(),

@@ -1,11 +1,31 @@
-//! report.md: GitHub-flavoured Markdown, fit for a CI job summary.
+//! report.md: GitHub-flavoured Markdown, fit for a CI job summary. One function per section, in
+//! the order the report shows them.
 
 use std::fmt::Write as _;
 
-use super::{money, pct, Summary};
+use crate::personas::Persona;
+use crate::report::{money, pct, Summary};
 
 pub fn render(s: &Summary) -> String {
     let mut o = String::new();
+    overview(&mut o, s);
+    for p in &s.personas {
+        persona(&mut o, p);
+    }
+    baseline(&mut o, s);
+    k_table(&mut o, s);
+    inputs(&mut o, s);
+    if !s.warnings.is_empty() {
+        let _ = writeln!(o, "\n## Warnings\n");
+        for w in &s.warnings {
+            let _ = writeln!(o, "- {w}");
+        }
+    }
+    o
+}
+
+/// The title, the headline figures and the table of personas.
+fn overview(o: &mut String, s: &Summary) {
     let _ = writeln!(o, "# Cart-abandoner personas as of {}\n", s.as_of);
     let of_customers = match s.customers {
         Some(n) => format!(" of {n} customers"),
@@ -35,37 +55,43 @@ pub fn render(s: &Summary) -> String {
         );
     }
     o.push('\n');
-    for p in &s.personas {
-        let _ = writeln!(o, "### {} {}\n", p.id, p.name);
-        let _ = writeln!(
-            o,
-            "{} shoppers ({}), {} at stake.\n",
-            p.size,
-            pct(p.share),
-            money(p.value_at_stake)
-        );
-        if !p.evidence.is_empty() {
-            let _ = writeln!(o, "**Why this name:**\n");
-            for e in &p.evidence {
-                let _ = writeln!(o, "- {}: {}", e.r#trait, e.text);
-            }
-            o.push('\n');
+}
+
+/// One persona's section: why its name, its bullets and its recovery play.
+fn persona(o: &mut String, p: &Persona) {
+    let _ = writeln!(o, "### {} {}\n", p.id, p.name);
+    let _ = writeln!(
+        o,
+        "{} shoppers ({}), {} at stake.\n",
+        p.size,
+        pct(p.share),
+        money(p.value_at_stake)
+    );
+    if !p.evidence.is_empty() {
+        let _ = writeln!(o, "**Why this name:**\n");
+        for e in &p.evidence {
+            let _ = writeln!(o, "- {}: {}", e.r#trait, e.text);
         }
-        for b in &p.bullets {
-            let _ = writeln!(o, "- {b}");
-        }
-        o.push('\n');
-        let pl = &p.play;
-        let _ = writeln!(o, "**Recovery play:**\n");
-        let _ = writeln!(o, "| | |\n|---|---|");
-        let _ = writeln!(o, "| channels | {} |", pl.channels.join(" → "));
-        let _ = writeln!(o, "| first nudge | {} |", pl.first_nudge);
-        let _ = writeln!(o, "| follow-up | {} |", pl.follow_up);
-        let _ = writeln!(o, "| last touch | {} |", pl.last_touch);
-        let _ = writeln!(o, "| offer | {} |", pl.offer);
-        let _ = writeln!(o, "| stop | {} |", pl.exit_rule);
         o.push('\n');
     }
+    for b in &p.bullets {
+        let _ = writeln!(o, "- {b}");
+    }
+    o.push('\n');
+    let pl = &p.play;
+    let _ = writeln!(o, "**Recovery play:**\n");
+    let _ = writeln!(o, "| | |\n|---|---|");
+    let _ = writeln!(o, "| channels | {} |", pl.channels.join(" → "));
+    let _ = writeln!(o, "| first nudge | {} |", pl.first_nudge);
+    let _ = writeln!(o, "| follow-up | {} |", pl.follow_up);
+    let _ = writeln!(o, "| last touch | {} |", pl.last_touch);
+    let _ = writeln!(o, "| offer | {} |", pl.offer);
+    let _ = writeln!(o, "| stop | {} |", pl.exit_rule);
+    o.push('\n');
+}
+
+/// With `--baseline`: which persona continues which, and which were retired.
+fn baseline(o: &mut String, s: &Summary) {
     if let Some(base) = &s.baseline {
         let _ = writeln!(o, "## Compared with the baseline\n");
         let _ = writeln!(o, "Matched against `{base}`.\n");
@@ -92,6 +118,10 @@ pub fn render(s: &Summary) -> String {
         }
         o.push('\n');
     }
+}
+
+/// The metrics of every k tried, and the reason for the choice.
+fn k_table(o: &mut String, s: &Summary) {
     let _ = writeln!(o, "## Choosing the number of personas\n");
     let _ = writeln!(o, "| k | silhouette | Calinski-Harabasz | Davies-Bouldin | inertia | smallest persona | eligible | chosen |");
     let _ = writeln!(o, "|---:|---:|---:|---:|---:|---:|:---:|:---:|");
@@ -110,6 +140,10 @@ pub fn render(s: &Summary) -> String {
         );
     }
     let _ = writeln!(o, "\nChosen: {}.\n", s.reason);
+}
+
+/// The files read, the windows, and what the matrix and the features left out.
+fn inputs(o: &mut String, s: &Summary) {
     let _ = writeln!(o, "## Inputs\n");
     let _ = writeln!(o, "| file | kind | rows read | rows rejected |");
     let _ = writeln!(o, "|---|---|---:|---:|");
@@ -133,8 +167,8 @@ pub fn render(s: &Summary) -> String {
             _ => String::new(),
         },
         match s.on_bad_rows {
-            crate::pipeline::schema::BadRows::Fail => "stop at the first",
-            crate::pipeline::schema::BadRows::Skip => "skipped and counted",
+            crate::ingest::schema::BadRows::Fail => "stop at the first",
+            crate::ingest::schema::BadRows::Skip => "skipped and counted",
         }
     );
     let _ = writeln!(
@@ -151,11 +185,4 @@ pub fn render(s: &Summary) -> String {
     for l in &s.features_left_out {
         let _ = writeln!(o, "- {} left out: {}", l.feature, l.reason);
     }
-    if !s.warnings.is_empty() {
-        let _ = writeln!(o, "\n## Warnings\n");
-        for w in &s.warnings {
-            let _ = writeln!(o, "- {w}");
-        }
-    }
-    o
 }

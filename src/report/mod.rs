@@ -9,11 +9,12 @@ pub mod tables;
 
 use serde::Serialize;
 
-use crate::pipeline::features::{LeftOut, Windows};
-use crate::pipeline::matrix::MatrixReport;
-use crate::pipeline::personas::Persona;
-use crate::pipeline::schema::{BadRows, FileReport};
-use crate::pipeline::select::KRow;
+use crate::cluster::choose_k::KRow;
+use crate::cluster::matrix::MatrixReport;
+use crate::features::compute::{LeftOut, Windows};
+use crate::ingest::load::FileReport;
+use crate::ingest::schema::BadRows;
+use crate::personas::Persona;
 
 /// Everything a report says about a run; summary.json is this value as JSON.
 #[derive(Debug, Clone, Serialize)]
@@ -45,17 +46,17 @@ pub struct Summary {
     pub personas: Vec<Persona>,
     /// The baseline model personas were matched against, if any.
     pub baseline: Option<String>,
-    pub lineage: Vec<crate::pipeline::lineage::Lineage>,
+    pub lineage: Vec<crate::model::format::Lineage>,
     /// Baseline personas with no successor in this run.
-    pub retired_now: Vec<crate::pipeline::lineage::Retired>,
+    pub retired_now: Vec<crate::model::format::Retired>,
     pub warnings: Vec<String>,
     pub files: Vec<String>,
     /// The 2-D view of the report (not in summary.json: it is a picture, not a figure).
     #[serde(skip)]
-    pub projection: Option<crate::pipeline::project::Projection>,
+    pub projection: Option<crate::cluster::projection::Projection>,
     /// Wall time per stage, only with `--timings` (it would make runs differ byte for byte).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub timings: Option<Vec<crate::progress::StageTime>>,
+    pub timings: Option<Vec<crate::util::progress::StageTime>>,
 }
 
 impl Summary {
@@ -63,8 +64,8 @@ impl Summary {
     /// fills in the clustering and personas.
     pub fn new(
         command: &str,
-        f: &crate::pipeline::features::FeatureSummary,
-        report: crate::pipeline::schema::ValidationReport,
+        f: &crate::features::compute::FeatureSummary,
+        report: crate::ingest::load::ValidationReport,
         on_bad_rows: BadRows,
     ) -> Summary {
         let warnings = report
@@ -119,14 +120,14 @@ impl Summary {
     }
 }
 
-pub use crate::numfmt::{money, pct};
+pub use crate::util::numfmt::{money, pct};
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn money_format() {
-        assert_eq!(crate::numfmt::money(1234567.891), "1,234,567.89");
-        assert_eq!(crate::numfmt::money(12.5), "12.50");
-        assert_eq!(crate::numfmt::money(-1000.0), "-1,000.00");
+        assert_eq!(crate::util::numfmt::money(1234567.891), "1,234,567.89");
+        assert_eq!(crate::util::numfmt::money(12.5), "12.50");
+        assert_eq!(crate::util::numfmt::money(-1000.0), "-1,000.00");
     }
 }

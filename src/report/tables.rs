@@ -1,15 +1,14 @@
-//! assignments.csv / .parquet and personas.csv: one struct of columns per file, so the CSV and
-//! Parquet forms cannot drift apart.
+//! Tables as bytes: assignments.csv / .parquet and personas.csv (one struct of columns per file,
+//! so the CSV and Parquet forms cannot drift apart), and the features table of `cartsona features`.
 
 use std::borrow::Cow;
 
 use anyhow::Result;
 use polars::prelude::*;
 
-use crate::io::write::fmt_num;
-use crate::pipeline::assign::Assignment;
-use crate::pipeline::features::{FeatureTable, Values};
-use crate::pipeline::personas::Persona;
+use crate::cluster::nearest::Assignment;
+use crate::features::compute::{FeatureTable, Values};
+use crate::personas::Persona;
 
 /// A column of a rendered table. Cells borrow from the run's values where they can: at millions
 /// of abandoners a copy of every id, name and feature would double the peak memory.
@@ -129,7 +128,7 @@ pub fn personas(personas: &[Persona]) -> Vec<Col<'_>> {
             for (what, get) in [
                 (
                     "mean",
-                    (|s: &crate::pipeline::personas::FeatureStat| s.mean) as fn(&_) -> Option<f64>,
+                    (|s: &crate::personas::profile::FeatureStat| s.mean) as fn(&_) -> Option<f64>,
                 ),
                 ("median", |s| s.median),
                 ("z", |s| s.z),
@@ -167,6 +166,48 @@ pub fn to_parquet(cols: &[Col]) -> Result<Vec<u8>> {
         })
         .collect();
     let mut df = DataFrame::new_infer_height(columns)?;
+    let mut buf = Vec::new();
+    ParquetWriter::new(&mut buf).finish(&mut df)?;
+    Ok(buf)
+}
+
+/// Formats a number the way every CSV output does: shortest round-trip form, empty for a gap.
+pub fn fmt_num(v: Option<f64>) -> String {
+    v.map(|x| x.to_string()).unwrap_or_default()
+}
+
+/// Renders the features table as CSV.
+pub fn features_csv(table: &FeatureTable) -> Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut header = vec!["customer_id"];
+    header.extend(table.columns.iter().map(|c| c.name));
+    w.write_record(&header)?;
+    for (i, customer) in table.customers.iter().enumerate() {
+        let mut rec = vec![customer.clone()];
+        for c in &table.columns {
+            rec.push(match &c.values {
+                Values::Num(v) => fmt_num(v[i]),
+                Values::Cat(v) => v[i].unwrap_or_default().to_string(),
+            });
+        }
+        w.write_record(&rec)?;
+    }
+    w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// Renders the features table as Parquet (numbers as Float64, categories as String).
+pub fn features_parquet(table: &FeatureTable) -> Result<Vec<u8>> {
+    let mut cols: Vec<Column> = vec![Column::new("customer_id".into(), table.customers.clone())];
+    for c in &table.columns {
+        cols.push(match &c.values {
+            Values::Num(v) => Column::new(c.name.into(), v.clone()),
+            Values::Cat(v) => Column::new(
+                c.name.into(),
+                v.iter().map(|s| s.map(str::to_string)).collect::<Vec<_>>(),
+            ),
+        });
+    }
+    let mut df = DataFrame::new_infer_height(cols)?;
     let mut buf = Vec::new();
     ParquetWriter::new(&mut buf).finish(&mut df)?;
     Ok(buf)

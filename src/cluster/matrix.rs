@@ -1,0 +1,180 @@
+//! From the features table to the clustering matrix (docs/personas.md, "Clustering inputs"):
+//! select the numeric features, fill per-customer gaps with the median, apply `log1p` to money and
+//! counts, clip each feature to its 1st and 99th percentiles, and standardise (mean 0, population
+//! standard deviation 1) over the abandoners. Features with no variance left are dropped.
+//!
+//! Every constant that was fitted (fill value, clip bounds, mean, sd) is kept in [`Scaler`], which
+//! goes into model.json so that `assign` transforms new data exactly as the fit did.
+
+use anyhow::{bail, Result};
+use ndarray::Array2;
+use serde::{Deserialize, Serialize};
+
+use crate::features::catalogue::{transform_of, Transform};
+use crate::features::compute::{FeatureTable, Values};
+
+pub const CLIP_LOW: f64 = 0.01;
+pub const CLIP_HIGH: f64 = 0.99;
+
+/// The fitted constants of one clustering feature.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ScaledFeature {
+    pub name: String,
+    pub transform: Transform,
+    /// Raw value put in a gap (the median of the known raw values).
+    pub fill: f64,
+    /// Clip bounds, on the transformed scale.
+    pub clip_low: f64,
+    pub clip_high: f64,
+    pub mean: f64,
+    pub sd: f64,
+}
+
+impl ScaledFeature {
+    /// Raw value (or gap) -> transformed, clipped value (before standardising).
+    pub fn prepare(&self, raw: Option<f64>) -> f64 {
+        let x = raw.unwrap_or(self.fill);
+        let t = match self.transform {
+            Transform::Identity => x,
+            Transform::Log1p => x.max(0.0).ln_1p(),
+        };
+        t.clamp(self.clip_low, self.clip_high)
+    }
+    pub fn scale(&self, raw: Option<f64>) -> f64 {
+        (self.prepare(raw) - self.mean) / self.sd
+    }
+}
+
+/// The fitted transform from feature table to matrix.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Scaler {
+    pub features: Vec<ScaledFeature>,
+}
+
+/// What building the matrix did, for the summary.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct MatrixReport {
+    /// (feature, gaps filled with the median)
+    pub filled: Vec<(String, usize)>,
+    /// (feature, why it was not used)
+    pub dropped: Vec<(String, String)>,
+}
+
+/// Linear-interpolation quantile of sorted values (the common "type 7" definition, as numpy's).
+pub fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let pos = q * (sorted.len() - 1) as f64;
+    let lo = pos.floor() as usize;
+    let hi = pos.ceil() as usize;
+    sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
+}
+
+fn numeric<'a>(table: &'a FeatureTable, name: &str) -> Option<&'a [Option<f64>]> {
+    match &table.column(name)?.values {
+        Values::Num(v) => Some(v),
+        Values::Cat(_) => None,
+    }
+}
+
+/// Fits the scaler on `table` using `wanted` features (the defaults when `explicit` is false:
+/// then features absent from the table are skipped and reported; when the caller chose them,
+/// an absent feature is an error).
+pub fn fit(
+    table: &FeatureTable,
+    wanted: &[String],
+    explicit: bool,
+) -> Result<(Scaler, Array2<f64>, MatrixReport)> {
+    let mut report = MatrixReport::default();
+    let mut features = Vec::new();
+    for name in wanted {
+        let Some(values) = numeric(table, name) else {
+            if explicit {
+                let known: Vec<&str> = table
+                    .columns
+                    .iter()
+                    .filter(|c| matches!(c.values, Values::Num(_)))
+                    .map(|c| c.name)
+                    .collect();
+                bail!(
+                    "--cluster-features: '{name}' is not a numeric feature of this data; available: {}",
+                    known.join(", ")
+                );
+            }
+            report.dropped.push((
+                name.clone(),
+                "not computed for this data (see the left-out features)".into(),
+            ));
+            continue;
+        };
+        let mut known: Vec<f64> = values.iter().flatten().copied().collect();
+        if known.is_empty() {
+            report
+                .dropped
+                .push((name.clone(), "no abandoner has a value".into()));
+            continue;
+        }
+        known.sort_unstable_by(f64::total_cmp);
+        let fill = quantile_sorted(&known, 0.5);
+        let gaps = values.len() - known.len();
+        let transform = transform_of(name);
+        let mut sf = ScaledFeature {
+            name: name.clone(),
+            transform,
+            fill,
+            clip_low: f64::NEG_INFINITY,
+            clip_high: f64::INFINITY,
+            mean: 0.0,
+            sd: 1.0,
+        };
+        let mut prepared: Vec<f64> = values.iter().map(|v| sf.prepare(*v)).collect();
+        prepared.sort_unstable_by(f64::total_cmp);
+        sf.clip_low = quantile_sorted(&prepared, CLIP_LOW);
+        sf.clip_high = quantile_sorted(&prepared, CLIP_HIGH);
+        let clipped: Vec<f64> = values.iter().map(|v| sf.prepare(*v)).collect();
+        let n = clipped.len() as f64;
+        let mean = clipped.iter().sum::<f64>() / n;
+        let var = clipped.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n;
+        let sd = var.sqrt();
+        // Also catches a NaN sd.
+        if sd.is_nan() || sd <= 1e-12 * mean.abs().max(1.0) {
+            report.dropped.push((
+                name.clone(),
+                "no variance among abandoners (after clipping)".into(),
+            ));
+            continue;
+        }
+        sf.mean = mean;
+        sf.sd = sd;
+        if gaps > 0 {
+            report.filled.push((name.clone(), gaps));
+        }
+        features.push(sf);
+    }
+    if features.is_empty() {
+        bail!(
+            "no clustering feature varies among the {} abandoners (all identical after transforms); nothing to segment",
+            table.customers.len()
+        );
+    }
+    let scaler = Scaler { features };
+    let matrix = apply(&scaler, table)?;
+    Ok((scaler, matrix, report))
+}
+
+/// Applies a fitted scaler to a features table.
+pub fn apply(scaler: &Scaler, table: &FeatureTable) -> Result<Array2<f64>> {
+    let n = table.customers.len();
+    let d = scaler.features.len();
+    let mut m = Array2::<f64>::zeros((n, d));
+    for (j, f) in scaler.features.iter().enumerate() {
+        let Some(values) = numeric(table, &f.name) else {
+            bail!("feature '{}' of the model is not in this data (its source column or file is missing)", f.name);
+        };
+        for (i, v) in values.iter().enumerate() {
+            m[[i, j]] = f.scale(*v);
+        }
+    }
+    Ok(m)
+}

@@ -1,0 +1,15 @@
+//! Clustering: a [`crate::features::compute::FeatureTable`] in; the scaled matrix, the fitted
+//! centroids, the choice of k with its table of metrics, nearest-centroid assignments and a 2-D
+//! projection out.
+//!
+//! `matrix` (fill, log1p, clip, scale) -> `kmeans` (our k-means behind linfa's traits) ->
+//! `metrics` (silhouette, Calinski-Harabasz, Davies-Bouldin) with `sampling` for large runs ->
+//! `choose_k` (fit every k, keep the best eligible one) -> `nearest` (assign rows to centroids,
+//! also for `assign`) and `projection` (PCA for the report). May use `util` and `features`.
+pub mod choose_k;
+pub mod kmeans;
+pub mod matrix;
+pub mod metrics;
+pub mod nearest;
+pub mod projection;
+pub mod sampling;

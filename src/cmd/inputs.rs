@@ -1,0 +1,146 @@
+//! Reading a command's inputs: the canonical files and a preset's exports, validated, with
+//! warnings about rejected rows; and the features of a `segment` or `assign` run, computed from
+//! those inputs or read from a precomputed table (`--features`).
+
+use anyhow::Result;
+
+use crate::cli::InputArgs;
+use crate::config::{Inputs, Loaded};
+use crate::features::compute::{
+    self as feature_stage, FeatureParams, FeatureSummary, FeatureTable,
+};
+use crate::ingest::load::{self as loader, ValidationReport};
+use crate::ingest::presets;
+use crate::ingest::schema::{BadRows, Dataset, Kind};
+use crate::io::read::Format;
+use crate::util::progress::Progress;
+
+/// Reads and validates the inputs: a preset's exports first (turned into canonical tables), then
+/// the canonical files and those tables.
+pub(crate) fn load(inputs: &Inputs) -> Result<(Dataset, ValidationReport)> {
+    let mut files = inputs.files.clone();
+    let mut preset_reports = Vec::new();
+    let mut preset_name = None;
+    let mut unknown = Vec::new();
+    if let Some(p) = &inputs.preset {
+        let derived = presets::derive(p, inputs.read.bad_rows, inputs.read.csv.delimiter)?;
+        preset_reports = derived.reports;
+        unknown = derived.unknown;
+        preset_name = Some(p.name());
+        presets::add_tables(&mut files, p.name(), derived.tables);
+    }
+    let (mut ds, mut report) = loader::load(&files, &inputs.read)?;
+    // A canonical engagement file may supply what the preset's exports cannot.
+    if !inputs.files.iter().any(|(k, _)| *k == Kind::Engagement) {
+        ds.present.unknown = unknown;
+    }
+    for f in &mut report.files {
+        if f.format == Format::Derived {
+            f.preset = preset_name;
+        }
+    }
+    report.files.splice(0..0, preset_reports);
+    Ok((ds, report))
+}
+
+/// When nothing is abandoned because every cart is younger than the abandonment window (a log of
+/// a few hours), says so and what to do; empty otherwise.
+pub(crate) fn young_carts_hint(ds: &Dataset, as_of: &str, abandon_after: i64) -> String {
+    let (Some(t), Some(oldest)) = (
+        crate::util::timefmt::parse_timestamp(as_of),
+        ds.carts.iter().map(|c| c.updated_at).min(),
+    ) else {
+        return String::new();
+    };
+    if t - oldest >= abandon_after {
+        return String::new();
+    }
+    format!(
+        ". Every cart is younger than --abandon-after {}: the oldest was last updated {} before the as-of time; for a log this short pass a shorter --abandon-after (like 10m)",
+        crate::util::timefmt::format_duration(abandon_after),
+        {
+            let s = (t - oldest) / crate::util::timefmt::SECOND;
+            format!("{}h{:02}m", s / 3600, s % 3600 / 60)
+        }
+    )
+}
+
+/// Reads and validates the inputs, warning about rejected rows and notes.
+pub(crate) fn read_inputs(
+    args: &InputArgs,
+    loaded: &Loaded,
+    progress: &Progress,
+) -> Result<(Inputs, Dataset, ValidationReport)> {
+    let inputs = Inputs::from(args, loaded)?;
+    progress.stage("reading and validating inputs");
+    let (ds, report) = load(&inputs)?;
+    for f in &report.files {
+        if f.rows_rejected > 0 {
+            let reasons: Vec<String> = f
+                .problems
+                .iter()
+                .map(|p| format!("{} {}", p.rows, p.reason))
+                .collect();
+            progress.warn(&format!(
+                "{}: skipped {} of {} rows ({})",
+                f.path,
+                f.rows_rejected,
+                f.rows_read,
+                reasons.join(", ")
+            ));
+        }
+        for note in &f.notes {
+            progress.warn(&format!("{}: {note}", f.path));
+        }
+    }
+    Ok((inputs, ds, report))
+}
+
+/// The features of a `segment` or `assign` run: computed from the inputs, or read from a
+/// precomputed table (`--features`), with what the summary says about where they came from.
+pub(crate) struct RunFeatures {
+    pub table: FeatureTable,
+    pub summary: FeatureSummary,
+    pub report: ValidationReport,
+    pub on_bad_rows: BadRows,
+    /// Why there may be no abandoners (empty when there is no reason to suspect the windows).
+    pub hint: String,
+}
+
+pub(crate) fn run_features(
+    input: &InputArgs,
+    features_table: &[std::path::PathBuf],
+    loaded: &Loaded,
+    params: &FeatureParams,
+    progress: &Progress,
+) -> Result<RunFeatures> {
+    if features_table.is_empty() {
+        let (inputs, ds, report) = read_inputs(input, loaded, progress)?;
+        progress.stage("computing features");
+        let (table, summary) = feature_stage::compute(&ds, params)?;
+        let hint = young_carts_hint(&ds, &summary.as_of, params.abandon_after);
+        return Ok(RunFeatures {
+            table,
+            summary,
+            report,
+            on_bad_rows: inputs.read.bad_rows,
+            hint,
+        });
+    }
+    if !input.is_empty() {
+        anyhow::bail!("--features is a precomputed features table: drop --carts, --orders, --engagement, --events and --preset");
+    }
+    let Some(as_of) = params.as_of else {
+        anyhow::bail!("--features: pass --as-of, the as-of time the features were computed for (it goes into the model and the reports)");
+    };
+    progress.stage("reading the features table");
+    let (table, files) = crate::features::table::read(features_table, "--features")?;
+    let summary = feature_stage::summary_of_table(&table, params, as_of);
+    Ok(RunFeatures {
+        table,
+        summary,
+        report: ValidationReport { files },
+        on_bad_rows: BadRows::Fail,
+        hint: String::new(),
+    })
+}

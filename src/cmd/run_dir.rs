@@ -1,0 +1,114 @@
+//! What `segment` and `assign` share: the early checks on the features, the files of a run
+//! directory, writing them into the staging directory, and the closing lines on stdout.
+
+use std::path::Path;
+
+use anyhow::{bail, Result};
+
+use crate::cli::OutFormat;
+use crate::cluster::nearest::Assignment;
+use crate::features::compute::{FeatureSummary, FeatureTable};
+use crate::io::write::StagedDir;
+use crate::model::Model;
+use crate::report::{html, markdown, tables, Summary};
+use crate::util::progress::Progress;
+
+/// Stops when there is no abandoner to segment or assign; `advice` ends the message.
+pub fn require_abandoners(fsum: &FeatureSummary, advice: &str) -> Result<()> {
+    if fsum.abandoners == 0 {
+        bail!(
+            "no abandoners as of {}: no cart with value > 0 went {} without an order within the last {}{advice}",
+            fsum.as_of,
+            fsum.windows.abandon_after,
+            fsum.windows.lookback
+        );
+    }
+    Ok(())
+}
+
+/// The files of a run directory.
+pub fn run_files(format: OutFormat) -> Vec<String> {
+    let ext = match format {
+        OutFormat::Csv => "csv",
+        OutFormat::Parquet => "parquet",
+    };
+    vec![
+        format!("assignments.{ext}"),
+        "personas.csv".to_string(),
+        "model.json".to_string(),
+        "summary.json".to_string(),
+        "report.md".to_string(),
+        "report.html".to_string(),
+    ]
+}
+
+/// Renders every file of a run into the staging directory, commits it, and prints the closing
+/// lines unless `quiet`.
+pub struct RunOutput<'a> {
+    pub staged: StagedDir,
+    pub out: &'a Path,
+    pub format: OutFormat,
+    pub quiet: bool,
+}
+
+impl RunOutput<'_> {
+    pub fn write(
+        self,
+        table: &FeatureTable,
+        assigned: &[Assignment],
+        summary: Summary,
+        model: &Model,
+        progress: &Progress,
+    ) -> Result<()> {
+        progress.stage("writing assignments");
+        let files = run_files(self.format);
+        let cols = tables::assignments(
+            table,
+            assigned,
+            &summary.personas,
+            &summary.cluster_features,
+        );
+        let body = match self.format {
+            OutFormat::Csv => tables::to_csv(&cols)?,
+            OutFormat::Parquet => tables::to_parquet(&cols)?,
+        };
+        let staged = &self.staged;
+        staged.write(&files[0], &body)?;
+        drop(body);
+        // With --timings the summary carries every stage so far (the assignments file included;
+        // the small files after it take milliseconds).
+        let summary = Summary {
+            timings: progress.timings(),
+            ..summary
+        };
+        progress.stage("writing the other files");
+        staged.write(
+            "personas.csv",
+            &tables::to_csv(&tables::personas(&summary.personas))?,
+        )?;
+        staged.write("model.json", &model.to_json()?)?;
+        staged.write("summary.json", &summary.to_json()?)?;
+        staged.write("report.md", markdown::render(&summary).as_bytes())?;
+        staged.write("report.html", html::render(&summary)?.as_bytes())?;
+        self.staged.commit()?;
+        progress.finish();
+        if !self.quiet {
+            print_done(&summary, self.out);
+        }
+        Ok(())
+    }
+}
+
+/// The closing lines on stdout: the personas, then the files written.
+fn print_done(summary: &Summary, out: &Path) {
+    for p in &summary.personas {
+        println!(
+            "{:>4} {:<44} {:>7} shoppers {:>6.1}%",
+            p.id,
+            p.name,
+            p.size,
+            p.share * 100.0
+        );
+    }
+    println!("wrote {} to {}", summary.files.join(", "), out.display());
+}

@@ -1,0 +1,634 @@
+//! Abandoner identification and per-abandoner features, as of a time T (docs/features.md).
+//!
+//! A plain function of the validated [`Dataset`] and [`FeatureParams`]: no printing, no flags, no
+//! files. Customers are dense `u32` handles, so every per-customer accumulator is a vector indexed
+//! by customer; the output is sorted by `customer_id`, so nothing depends on hash order.
+
+use anyhow::{bail, Result};
+use regex::Regex;
+use serde::Serialize;
+
+use crate::features::catalogue;
+use crate::ingest::schema::{Dataset, Device, Event, Kind};
+use crate::util::timefmt::{self, DAY};
+
+/// The settings that shape the features.
+#[derive(Debug, Clone)]
+pub struct FeatureParams {
+    /// T; `None` means the latest timestamp in the inputs.
+    pub as_of: Option<i64>,
+    /// A: how long a cart must sit without an order to count as abandoned.
+    pub abandon_after: i64,
+    /// L: the window in which abandoned carts make a customer an abandoner.
+    pub lookback: i64,
+    /// H: the window for order history and rates.
+    pub history: i64,
+    /// Which `page` values are information pages (returns, shipping, ...).
+    pub info_pages: Regex,
+}
+
+pub const DEFAULT_INFO_PAGES: &str = "(?i)returns|shipping|delivery|faq";
+
+/// A feature's values, one per abandoner.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Values {
+    Num(Vec<Option<f64>>),
+    Cat(Vec<Option<&'static str>>),
+}
+
+#[derive(Debug, Clone)]
+pub struct FeatureColumn {
+    pub name: &'static str,
+    pub values: Values,
+}
+
+/// One row per abandoner, sorted by customer id.
+#[derive(Debug, Clone)]
+pub struct FeatureTable {
+    pub customers: Vec<String>,
+    pub columns: Vec<FeatureColumn>,
+}
+
+impl FeatureTable {
+    pub fn column(&self, name: &str) -> Option<&FeatureColumn> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+}
+
+/// Every feature's name, in output order (the catalogue's).
+pub const ALL_FEATURES: [&str; 24] = {
+    let mut names = [""; 24];
+    let mut i = 0;
+    while i < 24 {
+        names[i] = catalogue::FEATURES[i].name;
+        i += 1;
+    }
+    names
+};
+
+pub use crate::features::catalogue::{left_out, LeftOut};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Windows {
+    pub abandon_after: String,
+    pub lookback: String,
+    pub history: String,
+}
+
+impl Windows {
+    /// The windows of `p`, as durations are written.
+    pub fn of(p: &FeatureParams) -> Windows {
+        Windows {
+            abandon_after: timefmt::format_duration(p.abandon_after),
+            lookback: timefmt::format_duration(p.lookback),
+            history: timefmt::format_duration(p.history),
+        }
+    }
+}
+
+/// Counts that describe the feature run.
+#[derive(Debug, Clone, Serialize)]
+pub struct FeatureSummary {
+    pub as_of: String,
+    pub as_of_source: &'static str,
+    pub windows: Windows,
+    /// Rows whose timestamp is after T, per input kind: ignored.
+    pub rows_after_as_of: std::collections::BTreeMap<&'static str, u64>,
+    /// Distinct customer ids in the inputs; unknown (`None`) for a precomputed features table, as
+    /// are the cart counts.
+    pub customers: Option<usize>,
+    /// Distinct carts (latest snapshot at or before T).
+    pub carts: Option<u64>,
+    pub abandoned_carts: Option<u64>,
+    pub abandoned_carts_in_lookback: Option<u64>,
+    pub abandoners: usize,
+    /// Sum of `last_abandoned_value` over abandoners.
+    pub value_at_stake: f64,
+    /// Sum of `abandoned_value_total` over abandoners.
+    pub abandoned_value_total: f64,
+    /// Median order value over customers with orders in history (fills `aov` for the others).
+    pub median_aov: Option<f64>,
+    pub features: Vec<&'static str>,
+    pub left_out: Vec<LeftOut>,
+}
+
+#[derive(Default, Clone)]
+struct Acc {
+    first_seen: Option<i64>,
+    // Carts.
+    abandoned: u32,
+    abandoned_total: f64,
+    /// (updated_at, cart id name, value) of the latest abandoned cart in lookback.
+    last: Option<(i64, u32, f64)>,
+    max_step: Option<u8>,
+    // Orders in history.
+    orders: u32,
+    revenue: f64,
+    last_order: Option<i64>,
+    // Devices of carts and sessions in history.
+    device_counts: [u32; 4],
+    // Discounts over orders and carts in history.
+    disc_num: u32,
+    disc_den: u32,
+    // Engagement.
+    sessions_30d: u32,
+    sessions_hist: u32,
+    page_views_hist: u32,
+    product_views: u32,
+    info_page_views: u32,
+    cart_removals: u32,
+    email_sent: u32,
+    email_open: u32,
+    email_clicks_90d: u32,
+    sms_clicks_90d: u32,
+}
+
+fn seen(acc: &mut Acc, t: i64) {
+    acc.first_seen = Some(acc.first_seen.map_or(t, |f| f.min(t)));
+}
+
+fn device_index(d: Device) -> usize {
+    Device::ALL.iter().position(|x| *x == d).unwrap_or(3)
+}
+
+/// The latest timestamp anywhere in the inputs, the default T.
+pub fn latest_timestamp(ds: &Dataset) -> Option<i64> {
+    let carts = ds
+        .carts
+        .iter()
+        .map(|c| c.updated_at.max(c.created_at.unwrap_or(i64::MIN)));
+    let orders = ds.orders.iter().map(|o| o.ordered_at);
+    let events = ds.events.iter().map(|e| e.occurred_at);
+    carts.chain(orders).chain(events).max()
+}
+
+/// The summary of a precomputed features table (`--features`): what the table itself tells;
+/// the counts of customers and carts are unknown.
+pub fn summary_of_table(table: &FeatureTable, p: &FeatureParams, as_of: i64) -> FeatureSummary {
+    let sum = |name: &str| -> Option<f64> {
+        match &table.column(name)?.values {
+            // fold from +0.0: an empty f64 sum is -0.0.
+            Values::Num(v) => Some(v.iter().flatten().fold(0.0, |s, x| s + x)),
+            Values::Cat(_) => None,
+        }
+    };
+    let left_out = ALL_FEATURES
+        .iter()
+        .filter(|f| table.column(f).is_none())
+        .map(|f| LeftOut {
+            feature: f,
+            reason: "not in the features table (--features)".to_string(),
+        })
+        .collect();
+    FeatureSummary {
+        as_of: timefmt::format_timestamp(as_of),
+        as_of_source: "--as-of",
+        windows: Windows::of(p),
+        rows_after_as_of: Default::default(),
+        customers: None,
+        carts: None,
+        abandoned_carts: None,
+        abandoned_carts_in_lookback: sum("abandoned_carts").map(|v| v as u64),
+        abandoners: table.customers.len(),
+        value_at_stake: sum("last_abandoned_value").unwrap_or(0.0),
+        abandoned_value_total: sum("abandoned_value_total").unwrap_or(0.0),
+        median_aov: None,
+        features: table.columns.iter().map(|c| c.name).collect(),
+        left_out,
+    }
+}
+
+/// Finds the abandoners and computes their features (the windows in `p` are checked by `config`:
+/// A < L <= H): the steps of docs/features.md in order
+/// (latest cart snapshots, orders, abandonment, engagement, the median AOV), then one
+/// [`formula`] per catalogue feature over the abandoners' accumulators.
+pub fn compute(ds: &Dataset, p: &FeatureParams) -> Result<(FeatureTable, FeatureSummary)> {
+    let (t, as_of_source) = match p.as_of {
+        Some(t) => (t, "--as-of"),
+        None => match latest_timestamp(ds) {
+            Some(t) => (t, "latest timestamp in the inputs"),
+            None => bail!("the inputs hold no rows, so there is nothing to compute features from"),
+        },
+    };
+    let mut acc = vec![Acc::default(); ds.customers.len()];
+    let mut after = [0u64; 3];
+    let latest = latest_snapshots(ds, t, &mut acc, &mut after[0]);
+    let (order_times, ordered_cart) = orders(ds, p, t, &mut acc, &mut after[1]);
+    let counts = abandonment(ds, p, t, &latest, &order_times, &ordered_cart, &mut acc);
+    // Freed before the engagement and the table take memory (issue 8: 100M rows under 8 GB).
+    drop((latest, order_times, ordered_cart));
+    if ds.present.has_kind(Kind::Engagement) {
+        engagement(ds, p, t, &mut acc, &mut after[2]);
+    }
+    // Median AOV over every customer with orders in history.
+    let mut aov_by_customer: Vec<f64> = acc
+        .iter()
+        .filter(|ac| ac.orders > 0)
+        .map(|ac| ac.revenue / ac.orders as f64)
+        .collect();
+    let median_aov = median(&mut aov_by_customer);
+    // Abandoners, sorted by customer id.
+    let mut abandoners: Vec<u32> = (0..acc.len() as u32)
+        .filter(|&c| acc[c as usize].abandoned > 0)
+        .collect();
+    abandoners.sort_by(|x, y| ds.customers.name(*x).cmp(ds.customers.name(*y)));
+    let left_out = left_out(&ds.present);
+    let rows = Rows {
+        rows: abandoners.iter().map(|&c| &acc[c as usize]).collect(),
+        t,
+        history_days: p.history as f64 / DAY as f64,
+        median_aov,
+    };
+    let columns: Vec<FeatureColumn> = catalogue::FEATURES
+        .iter()
+        .filter(|f| !left_out.iter().any(|l| l.feature == f.name))
+        .map(|f| FeatureColumn {
+            name: f.name,
+            values: formula(f.name, &rows)
+                .unwrap_or_else(|| unreachable!("{} has no formula", f.name)),
+        })
+        .collect();
+    // fold from +0.0: an empty f64 sum is -0.0.
+    let value_at_stake = rows
+        .rows
+        .iter()
+        .map(|a| last_value(a))
+        .fold(0.0, |s, v| s + v);
+    let abandoned_value_sum = rows
+        .rows
+        .iter()
+        .map(|a| a.abandoned_total)
+        .fold(0.0, |s, v| s + v);
+    let summary = FeatureSummary {
+        as_of: timefmt::format_timestamp(t),
+        as_of_source,
+        windows: Windows::of(p),
+        rows_after_as_of: [Kind::Carts, Kind::Orders, Kind::Engagement]
+            .into_iter()
+            .zip(after)
+            .filter(|(k, _)| ds.present.has_kind(*k))
+            .map(|(k, n)| (k.name(), n))
+            .collect(),
+        customers: Some(ds.customers.len()),
+        carts: Some(counts.carts),
+        abandoned_carts: Some(counts.abandoned),
+        abandoned_carts_in_lookback: Some(counts.in_lookback),
+        abandoners: abandoners.len(),
+        value_at_stake,
+        abandoned_value_total: abandoned_value_sum,
+        median_aov,
+        features: columns.iter().map(|c| c.name).collect(),
+        left_out,
+    };
+    let table = FeatureTable {
+        customers: abandoners
+            .iter()
+            .map(|&c| ds.customers.name(c).to_string())
+            .collect(),
+        columns,
+    };
+    Ok((table, summary))
+}
+
+/// Step 1: the latest snapshot of each cart at or before T (ties on updated_at go to the row read
+/// last), as an index into `ds.carts` per cart id; counts the cart rows after T.
+fn latest_snapshots(ds: &Dataset, t: i64, acc: &mut [Acc], after: &mut u64) -> Vec<Option<usize>> {
+    let mut latest: Vec<Option<usize>> = vec![None; ds.carts_ids.len()];
+    for (i, c) in ds.carts.iter().enumerate() {
+        if c.updated_at > t {
+            *after += 1;
+            continue;
+        }
+        seen(
+            &mut acc[c.customer as usize],
+            c.created_at.unwrap_or(c.updated_at),
+        );
+        let slot = &mut latest[c.cart as usize];
+        if slot.is_none_or(|j| c.updated_at >= ds.carts[j].updated_at) {
+            *slot = Some(i);
+        }
+    }
+    latest
+}
+
+/// Orders at or before T: history aggregates per customer, each customer's sorted order times,
+/// and which carts an order carries.
+fn orders(
+    ds: &Dataset,
+    p: &FeatureParams,
+    t: i64,
+    acc: &mut [Acc],
+    after: &mut u64,
+) -> (Vec<Vec<i64>>, Vec<bool>) {
+    let hist_start = t - p.history; // history is (T - H, T]
+    let mut order_times: Vec<Vec<i64>> = vec![Vec::new(); ds.customers.len()];
+    let mut ordered_cart = vec![false; ds.carts_ids.len()];
+    let orders_have_discount = ds.present.has(Kind::Orders, "discount_code")
+        || ds.present.has(Kind::Orders, "discount_amount");
+    for o in &ds.orders {
+        if o.ordered_at > t {
+            *after += 1;
+            continue;
+        }
+        let ac = &mut acc[o.customer as usize];
+        seen(ac, o.ordered_at);
+        order_times[o.customer as usize].push(o.ordered_at);
+        if let Some(c) = o.cart {
+            ordered_cart[c as usize] = true;
+        }
+        if o.ordered_at > hist_start {
+            ac.orders += 1;
+            ac.revenue += o.value;
+            ac.last_order = Some(ac.last_order.map_or(o.ordered_at, |l| l.max(o.ordered_at)));
+            if orders_have_discount {
+                ac.disc_den += 1;
+                ac.disc_num += o.discount as u32;
+            }
+        }
+    }
+    for times in &mut order_times {
+        times.sort_unstable();
+    }
+    (order_times, ordered_cart)
+}
+
+/// Cart counts for the summary.
+struct CartCounts {
+    carts: u64,
+    abandoned: u64,
+    in_lookback: u64,
+}
+
+/// Steps 2 and 3: which latest snapshots are abandoned, and the lookback aggregates of each
+/// abandoner; devices and discounts of carts in history on the way.
+fn abandonment(
+    ds: &Dataset,
+    p: &FeatureParams,
+    t: i64,
+    latest: &[Option<usize>],
+    order_times: &[Vec<i64>],
+    ordered_cart: &[bool],
+    acc: &mut [Acc],
+) -> CartCounts {
+    let a = p.abandon_after;
+    let (hist_start, look_start) = (t - p.history, t - p.lookback);
+    let carts_have_discount = ds.present.has(Kind::Carts, "discount_code");
+    let mut counts = CartCounts {
+        carts: 0,
+        abandoned: 0,
+        in_lookback: 0,
+    };
+    for &i in latest.iter().flatten() {
+        let c = &ds.carts[i];
+        counts.carts += 1;
+        let ac = &mut acc[c.customer as usize];
+        if c.updated_at > hist_start {
+            if let Some(d) = c.device {
+                ac.device_counts[device_index(d)] += 1;
+            }
+            if carts_have_discount {
+                ac.disc_den += 1;
+                ac.disc_num += c.discount as u32;
+            }
+        }
+        let times = &order_times[c.customer as usize];
+        let first_at_or_after = times.partition_point(|&x| x < c.updated_at);
+        let ordered_within = times
+            .get(first_at_or_after)
+            .is_some_and(|&x| x <= c.updated_at + a);
+        let abandoned = c.value > 0.0
+            && c.updated_at <= t - a
+            && !ordered_within
+            && !ordered_cart[c.cart as usize];
+        if !abandoned {
+            continue;
+        }
+        counts.abandoned += 1;
+        if c.updated_at <= look_start {
+            continue;
+        }
+        counts.in_lookback += 1;
+        ac.abandoned += 1;
+        ac.abandoned_total += c.value;
+        let newer = match ac.last {
+            None => true,
+            Some((u, cart, _)) => {
+                c.updated_at > u
+                    || (c.updated_at == u && ds.carts_ids.name(c.cart) > ds.carts_ids.name(cart))
+            }
+        };
+        if newer {
+            ac.last = Some((c.updated_at, c.cart, c.value));
+        }
+        if let Some(s) = c.checkout_step {
+            ac.max_step = Some(ac.max_step.map_or(s, |m| m.max(s)));
+        }
+    }
+    counts
+}
+
+/// The abandoners' accumulators, in output order, and what the formulas need besides.
+struct Rows<'a> {
+    rows: Vec<&'a Acc>,
+    t: i64,
+    history_days: f64,
+    median_aov: Option<f64>,
+}
+
+fn last_value(a: &Acc) -> f64 {
+    a.last.map_or(0.0, |l| l.2)
+}
+
+/// Whether `name` has a formula (the catalogue's unit test asks).
+pub fn has_formula(name: &str) -> bool {
+    let empty = Rows {
+        rows: Vec::new(),
+        t: 0,
+        history_days: 0.0,
+        median_aov: None,
+    };
+    formula(name, &empty).is_some()
+}
+
+/// The formula of one feature (docs/features.md) over the abandoners; `None` for a name that is
+/// not in the catalogue.
+fn formula(name: &str, r: &Rows<'_>) -> Option<Values> {
+    let t = r.t;
+    let days = |x: i64| (t - x) as f64 / DAY as f64;
+    let num = |f: &dyn Fn(&Acc) -> Option<f64>| Values::Num(r.rows.iter().map(|a| f(a)).collect());
+    let count =
+        |f: &dyn Fn(&Acc) -> u32| Values::Num(r.rows.iter().map(|a| Some(f(a) as f64)).collect());
+    let cat = |f: &dyn Fn(&Acc) -> Option<&'static str>| {
+        Values::Cat(r.rows.iter().map(|a| f(a)).collect())
+    };
+    let aov = |a: &Acc| {
+        if a.orders > 0 {
+            Some(a.revenue / a.orders as f64)
+        } else {
+            r.median_aov
+        }
+    };
+    Some(match name {
+        "last_abandoned_value" => num(&|a| Some(last_value(a))),
+        "abandoned_value_total" => num(&|a| Some(a.abandoned_total)),
+        "abandoned_carts" => count(&|a| a.abandoned),
+        "orders" => count(&|a| a.orders),
+        "revenue" => num(&|a| Some(a.revenue)),
+        "has_ordered" => count(&|a| (a.orders > 0) as u32),
+        "aov" => num(&aov),
+        "cart_to_aov" => num(&|a| aov(a).filter(|v| *v > 0.0).map(|v| last_value(a) / v)),
+        "days_since_abandon" => num(&|a| a.last.map(|l| days(l.0))),
+        "days_since_last_order" => num(&|a| Some(a.last_order.map_or(r.history_days, days))),
+        "tenure_days" => num(&|a| a.first_seen.map(days)),
+        "mobile_share" => num(&|a| {
+            let known: u32 = a.device_counts.iter().sum();
+            let mobile = a.device_counts[device_index(Device::Mobile)]
+                + a.device_counts[device_index(Device::Tablet)];
+            (known > 0).then(|| mobile as f64 / known as f64)
+        }),
+        "primary_device" => cat(&|a| {
+            let best = (0..4).rev().max_by_key(|&i| a.device_counts[i])?;
+            (a.device_counts[best] > 0).then(|| Device::ALL[best].name())
+        }),
+        "max_checkout_depth" => num(&|a| a.max_step.map(|s| s as f64 / 3.0)),
+        "discount_share" => {
+            num(&|a| (a.disc_den > 0).then(|| a.disc_num as f64 / a.disc_den as f64))
+        }
+        "sessions_30d" => count(&|a| a.sessions_30d),
+        "page_views_per_session" => num(&|a| {
+            (a.sessions_hist > 0).then(|| a.page_views_hist as f64 / a.sessions_hist as f64)
+        }),
+        "product_views" => count(&|a| a.product_views),
+        "info_page_views" => count(&|a| a.info_page_views),
+        "cart_removals" => count(&|a| a.cart_removals),
+        "email_open_rate" => num(&|a| {
+            (a.email_sent > 0).then(|| (a.email_open as f64 / a.email_sent as f64).min(1.0))
+        }),
+        "email_clicks_90d" => count(&|a| a.email_clicks_90d),
+        "sms_clicks_90d" => count(&|a| a.sms_clicks_90d),
+        "lifecycle_stage" => cat(&|a| {
+            Some(match a.last_order {
+                _ if a.orders == 0 => "new",
+                _ if a.orders >= 3 => "loyal",
+                Some(l) if l > t - 90 * DAY => "active",
+                _ => "lapsing",
+            })
+        }),
+        _ => return None,
+    })
+}
+
+fn engagement(ds: &Dataset, p: &FeatureParams, t: i64, acc: &mut [Acc], after: &mut u64) {
+    let hist_start = t - p.history;
+    let look_start = t - p.lookback;
+    let start_30d = t - 30 * DAY;
+    let start_90d = t - 90 * DAY;
+    // Which interned pages are information pages: evaluated once per distinct page.
+    let info_page: Vec<bool> = (0..ds.pages.len() as u32)
+        .map(|i| p.info_pages.is_match(ds.pages.name(i)))
+        .collect();
+    for e in &ds.events {
+        if e.occurred_at > t {
+            *after += 1;
+            continue;
+        }
+        let x = e.occurred_at;
+        let ac = &mut acc[e.customer as usize];
+        seen(ac, x);
+        let hist = x > hist_start;
+        let look = x > look_start;
+        match e.event {
+            Event::PageView | Event::ProductView if hist => ac.page_views_hist += 1,
+            _ => {}
+        }
+        match e.event {
+            Event::ProductView if look => ac.product_views += 1,
+            Event::PageView if look && e.page.is_some_and(|pg| info_page[pg as usize]) => {
+                ac.info_page_views += 1
+            }
+            Event::RemoveFromCart if look => ac.cart_removals += 1,
+            Event::EmailSent if hist => ac.email_sent += 1,
+            Event::EmailOpen if hist => ac.email_open += 1,
+            Event::EmailClick if x > start_90d => ac.email_clicks_90d += 1,
+            Event::SmsClick if x > start_90d => ac.sms_clicks_90d += 1,
+            _ => {}
+        }
+    }
+    sessions(ds, t, hist_start, start_30d, acc);
+}
+
+/// Sessions: a distinct (customer, session_id); a session_start without a session_id is a session
+/// of its own. A session counts in 30 days (in history) when any of its events does; its device
+/// is that of its earliest event with one (ties: the row read first).
+///
+/// The events of each customer are gathered with a counting sort (4 bytes per event) and their
+/// sessions told apart by sorting that customer's few keys: a map of every session took 1.9 GB at
+/// 100M rows (issue 8).
+fn sessions(ds: &Dataset, t: i64, hist_start: i64, start_30d: i64, acc: &mut [Acc]) {
+    assert!(
+        ds.events.len() < u32::MAX as usize,
+        "fewer than 2^32 events"
+    );
+    // Session keys: odd id hashes, or 2 * row for a session_start without an id (even).
+    let key = |row: usize, e: &crate::ingest::schema::EventRow| match e.session {
+        Some(s) => Some(s.get() | 1),
+        None if e.event == Event::SessionStart => Some(2 * row as u64),
+        None => None,
+    };
+    let mut start = vec![0u32; acc.len() + 1];
+    for (row, e) in ds.events.iter().enumerate() {
+        if e.occurred_at <= t && key(row, e).is_some() {
+            start[e.customer as usize + 1] += 1;
+        }
+    }
+    for c in 0..acc.len() {
+        start[c + 1] += start[c];
+    }
+    let mut next = start.clone();
+    let mut rows = vec![0u32; start[acc.len()] as usize];
+    for (row, e) in ds.events.iter().enumerate() {
+        if e.occurred_at <= t && key(row, e).is_some() {
+            let at = &mut next[e.customer as usize];
+            rows[*at as usize] = row as u32;
+            *at += 1;
+        }
+    }
+    drop(next);
+    // (key, time, row, device) of one customer's events.
+    let mut scratch: Vec<(u64, i64, u32, Option<Device>)> = Vec::new();
+    for (c, ac) in acc.iter_mut().enumerate() {
+        scratch.clear();
+        for &row in &rows[start[c] as usize..start[c + 1] as usize] {
+            let e = &ds.events[row as usize];
+            let k = key(row as usize, e).expect("rows with a key");
+            scratch.push((k, e.occurred_at, row, e.device));
+        }
+        scratch.sort_unstable_by_key(|s| (s.0, s.1, s.2));
+        for session in scratch.chunk_by(|a, b| a.0 == b.0) {
+            if session.iter().any(|s| s.1 > start_30d) {
+                ac.sessions_30d += 1;
+            }
+            if session.iter().any(|s| s.1 > hist_start) {
+                ac.sessions_hist += 1;
+                // Sorted by (time, row) within the session: the first with a device.
+                if let Some(d) = session.iter().find_map(|s| s.3) {
+                    ac.device_counts[device_index(d)] += 1;
+                }
+            }
+        }
+    }
+}
+
+/// The median of `v` (mean of the two middle values for an even count); `None` when empty.
+pub fn median(v: &mut [f64]) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_unstable_by(f64::total_cmp);
+    let n = v.len();
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    })
+}

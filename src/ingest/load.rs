@@ -1,0 +1,610 @@
+//! Loading: input files in (through `io::read::scan`), the typed [`Dataset`] and a
+//! [`ValidationReport`] out.
+//!
+//! Every problem names the file, line, column and value. What happens to a bad row is the caller's
+//! choice ([`BadRows`]): stop at the first one, or drop it and count it. Nothing is dropped
+//! silently. Rows are parsed cell by cell against the column specs of `ingest::schema`.
+
+use std::collections::{BTreeMap, HashMap};
+
+use anyhow::{bail, Result};
+use serde::Serialize;
+
+use crate::ingest::schema::{
+    BadRows, CartRow, ColSpec, ColType, Dataset, Device, Event, EventRow, Kind, OrderRow,
+    ReadSettings, CHECKOUT_STEPS, EVENT_NAMES,
+};
+use crate::io::read::{self, Cell, Row, Source};
+use crate::util::text::short;
+use crate::util::timefmt;
+
+/// One problem found in one row.
+#[derive(Debug, Clone, Serialize)]
+pub struct Problem {
+    pub line: u64,
+    pub column: String,
+    pub value: String,
+    pub message: String,
+}
+
+/// Problems of one reason in one file: how many, and the first few.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReasonCount {
+    pub reason: String,
+    pub rows: u64,
+    pub examples: Vec<Problem>,
+}
+
+/// What reading one file found.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileReport {
+    pub path: String,
+    /// carts, orders or engagement; for an export read by a preset, what it is (`events`,
+    /// `shopify orders`, `shopify checkouts`).
+    pub kind: &'static str,
+    /// The preset that read the export, or that derived this table.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preset: Option<&'static str>,
+    pub format: read::Format,
+    pub rows_read: u64,
+    pub rows_rejected: u64,
+    pub problems: Vec<ReasonCount>,
+    /// Notes that are not problems: unknown event types, identical duplicate orders dropped.
+    pub notes: Vec<String>,
+}
+
+/// What reading every file found.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ValidationReport {
+    pub files: Vec<FileReport>,
+}
+
+impl ValidationReport {
+    pub fn rows_rejected(&self) -> u64 {
+        self.files.iter().map(|f| f.rows_rejected).sum()
+    }
+}
+
+const EXAMPLES_PER_REASON: usize = 5;
+
+/// Reads and validates every input file; returns the typed dataset and the report.
+/// Fails (exit 2) when a file cannot be read or lacks a required column, and, under
+/// [`BadRows::Fail`], at the first bad row.
+pub fn load(
+    inputs: &[(Kind, Vec<Source>)],
+    settings: &ReadSettings,
+) -> Result<(Dataset, ValidationReport)> {
+    let mut ds = Dataset::default();
+    let mut report = ValidationReport::default();
+    let mut orders_seen = OrdersSeen::default();
+    for (at, (kind, sources)) in inputs.iter().enumerate() {
+        let mut present_all: Option<Vec<&'static str>> = None;
+        for src in sources {
+            let (file_report, present) =
+                load_file(&mut ds, &mut orders_seen, *kind, src, settings)?;
+            report.files.push(file_report);
+            present_all = Some(match present_all {
+                None => present,
+                Some(prev) => prev.into_iter().filter(|c| present.contains(c)).collect(),
+            });
+        }
+        if let Some(p) = present_all {
+            ds.present.columns.insert(*kind, p);
+        }
+        // The order ids are needed only while orders are read: freed before the (larger)
+        // engagement, so that the two never take memory at the same time.
+        if !inputs[at + 1..].iter().any(|(k, _)| *k == Kind::Orders) {
+            orders_seen = OrdersSeen::default();
+        }
+    }
+    Ok((ds, report))
+}
+
+/// Every order id read so far, to tell repeated rows (identical: counted once) from conflicting
+/// ones (an error naming both places). Ids and contents are kept as hashes, not text: 48 bytes per
+/// order instead of ~300 (the id, the file name and five strings each), which mattered at 16M
+/// orders (issue 8). Two different ids share a 128-bit hash, or two different contents a 64-bit
+/// one, with odds under 1e-19 at 10^8 orders.
+#[derive(Default)]
+struct OrdersSeen {
+    files: Vec<String>,
+    /// id hash -> (index in `files`, line, hash of the contents)
+    seen: HashMap<u128, (u32, u64, u64)>,
+}
+
+fn hash_of<T: std::hash::Hash + ?Sized>(salt: u8, value: &T) -> u64 {
+    use std::hash::{DefaultHasher, Hasher};
+    // DefaultHasher::new() has fixed keys: the same value hashes the same in every run.
+    let mut h = DefaultHasher::new();
+    h.write_u8(salt);
+    value.hash(&mut h);
+    h.finish()
+}
+
+struct FileState {
+    rows_rejected: u64,
+    reasons: BTreeMap<&'static str, ReasonCount>,
+    unknown_events: BTreeMap<String, u64>,
+    duplicate_orders: u64,
+}
+
+impl FileState {
+    /// Notes that are not problems: unknown event types kept, identical duplicate orders dropped.
+    fn notes(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        for (name, n) in &self.unknown_events {
+            notes.push(format!(
+                "{n} rows with unknown event_type '{name}' were kept but not used"
+            ));
+        }
+        if self.duplicate_orders > 0 {
+            notes.push(format!(
+                "{} rows repeat an order_id with identical contents and were counted once",
+                self.duplicate_orders
+            ));
+        }
+        notes
+    }
+}
+
+fn load_file(
+    ds: &mut Dataset,
+    orders_seen: &mut OrdersSeen,
+    kind: Kind,
+    src: &Source,
+    settings: &ReadSettings,
+) -> Result<(FileReport, Vec<&'static str>)> {
+    let specs = kind.columns();
+    // Derived tables already use the canonical names; the mapping is for the user's exports.
+    let mapping = if src.format == read::Format::Derived {
+        None
+    } else {
+        settings.columns.get(&kind)
+    };
+    let mut present: Vec<&'static str> = Vec::new();
+    let file = src.display();
+    let select = |header: &[String]| -> Result<Vec<Option<usize>>> {
+        column_indices(
+            header,
+            kind,
+            mapping,
+            settings.csv.delimiter,
+            &file,
+            &mut present,
+        )
+    };
+    let mut st = FileState {
+        rows_rejected: 0,
+        reasons: BTreeMap::new(),
+        unknown_events: BTreeMap::new(),
+        duplicate_orders: 0,
+    };
+    let bad_rows = settings.bad_rows;
+    // Parquet says how many rows it holds: room for exactly that many, instead of doubling.
+    if let Some(n) = read::row_count(src) {
+        match kind {
+            Kind::Carts => ds.carts.reserve_exact(n),
+            Kind::Orders => ds.orders.reserve_exact(n),
+            Kind::Engagement => ds.events.reserve_exact(n),
+        }
+    }
+    let rows_read = read::scan(src, settings.csv, select, |row: Row<'_>| {
+        match parse_row(ds, orders_seen, kind, specs, &file, &row, &mut st) {
+            Ok(()) => Ok(()),
+            Err((reason, problem)) => {
+                if bad_rows == BadRows::Fail {
+                    bail!(
+                        "{file}: line {}, column {}: {} (use --on-bad-rows skip to drop such rows and count them, or `cartsona validate` to list them all)",
+                        problem.line,
+                        problem.column,
+                        problem.message
+                    );
+                }
+                st.rows_rejected += 1;
+                let entry = st.reasons.entry(reason).or_insert_with(|| ReasonCount {
+                    reason: reason.to_string(),
+                    rows: 0,
+                    examples: Vec::new(),
+                });
+                entry.rows += 1;
+                if entry.examples.len() < EXAMPLES_PER_REASON {
+                    entry.examples.push(problem);
+                }
+                Ok(())
+            }
+        }
+    })?;
+    let notes = st.notes();
+    let present_for_kind = present_columns(&present);
+    Ok((
+        FileReport {
+            path: file.clone(),
+            kind: kind.name(),
+            preset: None,
+            format: src.format,
+            rows_read,
+            rows_rejected: st.rows_rejected,
+            problems: st.reasons.into_values().collect(),
+            notes,
+        },
+        present_for_kind,
+    ))
+}
+
+/// For each canonical column of `kind`, where the header holds it (through the mapping, then
+/// ignoring case); the optional columns found go into `present`. A missing required or mapped
+/// column is an error that names the header.
+fn column_indices(
+    header: &[String],
+    kind: Kind,
+    mapping: Option<&BTreeMap<String, String>>,
+    delimiter: u8,
+    file: &str,
+    present: &mut Vec<&'static str>,
+) -> Result<Vec<Option<usize>>> {
+    let specs = kind.columns();
+    let mut idx = Vec::with_capacity(specs.len());
+    for spec in specs {
+        let mapped = mapping.and_then(|m| m.get(spec.name));
+        let wanted = mapped.map(String::as_str).unwrap_or(spec.name);
+        let found = header.iter().position(|h| h == wanted).or_else(|| {
+            header
+                .iter()
+                .position(|h| h.trim().eq_ignore_ascii_case(wanted))
+        });
+        match (found, mapped) {
+            (None, Some(m)) if spec.required || !m.is_empty() => bail!(
+                "{file}: column '{m}' (mapped to {} in [columns.{}] of the config) is not in the header; the header has: {}",
+                spec.name,
+                kind.name(),
+                header.join(", ")
+            ),
+            (None, _) if spec.required => {
+                if header.len() == 1 && header[0].contains([',', ';', '\t', '|']) {
+                    bail!(
+                        "{file}: the header has one column '{}': the file seems to use another delimiter; pass --delimiter (now '{}')",
+                        header[0],
+                        delimiter as char
+                    );
+                }
+                bail!(
+                    "{file}: required {} column '{}' is missing; the header has: {}. If the export names it otherwise, map it in cartsona.toml: [columns.{}] {} = \"<header name>\"",
+                    kind.name(),
+                    spec.name,
+                    header.join(", "),
+                    kind.name(),
+                    spec.name
+                )
+            }
+            _ => {}
+        }
+        if found.is_some() && !spec.required {
+            present.push(spec.name);
+        }
+        idx.push(found);
+    }
+    Ok(idx)
+}
+
+fn present_columns(p: &[&'static str]) -> Vec<&'static str> {
+    let mut v = p.to_vec();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+type RowError = (&'static str, Problem);
+
+fn problem(
+    line: u64,
+    column: &str,
+    value: &str,
+    reason: &'static str,
+    message: String,
+) -> RowError {
+    let mut shown: String = value.chars().take(80).collect();
+    if shown.len() < value.len() {
+        shown.push('…');
+    }
+    (
+        reason,
+        Problem {
+            line,
+            column: column.to_string(),
+            value: shown,
+            message,
+        },
+    )
+}
+
+/// The most canonical columns of one kind (carts have 10).
+const MAX_COLUMNS: usize = 12;
+
+/// A parsed cell value.
+#[derive(Clone, Copy)]
+enum Val<'a> {
+    Empty,
+    Text(&'a str),
+    Time(i64),
+    Num(f64),
+    Count(u32),
+    Device(Device),
+    Step(u8),
+    Event(Event, &'a str),
+}
+
+fn parse_cell<'a>(spec: &ColSpec, cell: &Cell<'a>, line: u64) -> Result<Val<'a>, RowError> {
+    let raw = match cell {
+        Cell::BadUtf8 => {
+            return Err(problem(
+                line,
+                spec.name,
+                "",
+                "not_utf8",
+                "the value is not valid UTF-8 text".into(),
+            ))
+        }
+        Cell::Null => None,
+        Cell::Text(_) => cell.text(),
+    };
+    let Some(s) = raw else {
+        if spec.required {
+            return Err(problem(
+                line,
+                spec.name,
+                "",
+                "empty_required",
+                format!("{} is empty; it is required", spec.name),
+            ));
+        }
+        return Ok(Val::Empty);
+    };
+    // Messages quote at most 80 characters of the value (a 10 MB field stays a one-line message);
+    // computed only for a message.
+    let q = || short(s);
+    match spec.ty {
+        ColType::Id | ColType::Text => Ok(Val::Text(s)),
+        ColType::Timestamp => match timefmt::parse_timestamp(s) {
+            None => Err(problem(
+                line,
+                spec.name,
+                s,
+                "bad_timestamp",
+                format!("'{}' is not a timestamp (use RFC 3339 like 2025-01-31T12:00:00Z, 'YYYY-MM-DD HH:MM:SS' or YYYY-MM-DD)", q()),
+            )),
+            Some(t) if !timefmt::plausible(t) => Err(problem(
+                line,
+                spec.name,
+                s,
+                "implausible_timestamp",
+                format!("'{}' is before 1990 or after 2099: a placeholder date? (it would move the as-of time or the windows)", q()),
+            )),
+            Some(t) => Ok(Val::Time(t)),
+        },
+        ColType::Amount => match s.parse::<f64>() {
+            Ok(v) if !v.is_finite() => Err(problem(line, spec.name, s, "not_finite", format!("'{}' is not a finite number", q()))),
+            Ok(v) if v < 0.0 => Err(problem(line, spec.name, s, "negative", format!("'{}' is negative; {} must be >= 0", q(), spec.name))),
+            Ok(v) => Ok(Val::Num(v)),
+            Err(_) => Err(problem(line, spec.name, s, "not_a_number", format!("'{}' is not a number (write it like 12.50, without currency signs or thousands separators)", q()))),
+        },
+        ColType::Count => match s.parse::<i64>() {
+            Ok(v) if v < 0 => Err(problem(line, spec.name, s, "negative", format!("'{}' is negative; {} must be >= 0", q(), spec.name))),
+            Ok(v) if v > u32::MAX as i64 => Err(problem(line, spec.name, s, "out_of_range", format!("'{}' is too large for {}", q(), spec.name))),
+            Ok(v) => Ok(Val::Count(v as u32)),
+            Err(_) => Err(problem(line, spec.name, s, "not_a_whole_number", format!("'{}' is not a whole number", q()))),
+        },
+        ColType::Device => Device::parse(s).map(Val::Device).ok_or_else(|| {
+            problem(line, spec.name, s, "bad_device", format!("'{}' is not a device; use mobile, desktop, tablet or other", q()))
+        }),
+        ColType::CheckoutStep => CHECKOUT_STEPS
+            .iter()
+            .position(|c| c.eq_ignore_ascii_case(s))
+            .map(|p| Val::Step(p as u8))
+            .ok_or_else(|| {
+                problem(line, spec.name, s, "bad_checkout_step", format!("'{}' is not a checkout step; use cart, shipping, payment or review", q()))
+            }),
+        ColType::EventType => {
+            let e = EVENT_NAMES
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(s))
+                .map_or(Event::Unknown, |(_, e)| *e);
+            Ok(Val::Event(e, s))
+        }
+    }
+}
+
+fn text<'a>(v: &Val<'a>) -> Option<&'a str> {
+    match v {
+        Val::Text(s) => Some(s),
+        _ => None,
+    }
+}
+
+fn time(v: &Val<'_>) -> Option<i64> {
+    match v {
+        Val::Time(t) => Some(*t),
+        _ => None,
+    }
+}
+
+fn num(v: &Val<'_>) -> Option<f64> {
+    match v {
+        Val::Num(x) => Some(*x),
+        _ => None,
+    }
+}
+
+fn device(v: &Val<'_>) -> Option<Device> {
+    match v {
+        Val::Device(d) => Some(*d),
+        _ => None,
+    }
+}
+
+fn parse_row(
+    ds: &mut Dataset,
+    orders_seen: &mut OrdersSeen,
+    kind: Kind,
+    specs: &[ColSpec],
+    file: &str,
+    row: &Row<'_>,
+    st: &mut FileState,
+) -> Result<(), RowError> {
+    let line = row.line;
+    if let Some((found, expected)) = row.ragged {
+        return Err(problem(
+            line,
+            "(row)",
+            "",
+            "wrong_field_count",
+            format!("the row has {found} fields but the header has {expected} (check the delimiter and quoting)"),
+        ));
+    }
+    // On the stack: no allocation per row.
+    let mut vals = [Val::Empty; MAX_COLUMNS];
+    for ((spec, cell), val) in specs.iter().zip(row.cells).zip(vals.iter_mut()) {
+        *val = parse_cell(spec, cell, line)?;
+    }
+    match kind {
+        Kind::Carts => cart_row(ds, &vals, line),
+        Kind::Orders => order_row(ds, orders_seen, &vals, file, line, st),
+        Kind::Engagement => {
+            event_row(ds, &vals, st);
+            Ok(())
+        }
+    }
+}
+
+/// A cart snapshot's typed row.
+fn cart_row(ds: &mut Dataset, vals: &[Val<'_>], line: u64) -> Result<(), RowError> {
+    let customer = ds.customers.intern(text(&vals[0]).unwrap_or_default());
+    let cart = ds.carts_ids.intern(text(&vals[1]).unwrap_or_default());
+    let updated_at = time(&vals[2]).unwrap_or_default();
+    let created_at = time(&vals[4]);
+    if let Some(c) = created_at {
+        if c > updated_at {
+            return Err(problem(
+                line,
+                "created_at",
+                &timefmt::format_timestamp(c),
+                "created_after_updated",
+                format!(
+                    "created_at {} is after updated_at {}",
+                    timefmt::format_timestamp(c),
+                    timefmt::format_timestamp(updated_at)
+                ),
+            ));
+        }
+    }
+    ds.carts.push(CartRow {
+        customer,
+        cart,
+        updated_at,
+        value: num(&vals[3]).unwrap_or_default(),
+        created_at,
+        item_count: match vals[5] {
+            Val::Count(n) => Some(n),
+            _ => None,
+        },
+        device: device(&vals[6]),
+        checkout_step: match vals[7] {
+            Val::Step(s) => Some(s),
+            _ => None,
+        },
+        discount: text(&vals[8]).is_some(),
+    });
+    Ok(())
+}
+
+/// An order's typed row; a repeated order id is counted once when identical, else an error that
+/// names the first place.
+fn order_row(
+    ds: &mut Dataset,
+    orders_seen: &mut OrdersSeen,
+    vals: &[Val<'_>],
+    file: &str,
+    line: u64,
+    st: &mut FileState,
+) -> Result<(), RowError> {
+    let customer_name = text(&vals[0]).unwrap_or_default();
+    let order_id = text(&vals[1]).unwrap_or_default();
+    let customer = ds.customers.intern(customer_name);
+    let ordered_at = time(&vals[2]).unwrap_or_default();
+    let value = num(&vals[3]).unwrap_or_default();
+    let cart_text = text(&vals[4]);
+    let code = text(&vals[5]);
+    let amount = num(&vals[6]);
+    let fingerprint = hash_of(
+        0,
+        &(
+            (customer, ordered_at, value.to_bits()),
+            (cart_text, code, text(&vals[8])),
+            (amount.map(f64::to_bits), device(&vals[7]).map(Device::name)),
+        ),
+    );
+    let id = (u128::from(hash_of(1, order_id)) << 64) | u128::from(hash_of(2, order_id));
+    if let Some(&(first_file, first_line, first)) = orders_seen.seen.get(&id) {
+        let first_file = &orders_seen.files[first_file as usize];
+        if first == fingerprint {
+            st.duplicate_orders += 1;
+            return Ok(());
+        }
+        return Err(problem(
+            line,
+            "order_id",
+            order_id,
+            "duplicate_order_id",
+            format!("order_id '{order_id}' appears again with different contents (first at {first_file} line {first_line})"),
+        ));
+    }
+    if orders_seen.files.last().is_none_or(|f| f != file) {
+        orders_seen.files.push(file.to_string());
+    }
+    let file_index = (orders_seen.files.len() - 1) as u32;
+    orders_seen.seen.insert(id, (file_index, line, fingerprint));
+    ds.orders.push(OrderRow {
+        customer,
+        ordered_at,
+        value,
+        cart: cart_text.map(|c| ds.carts_ids.intern(c)),
+        discount: code.is_some() || amount.is_some_and(|a| a > 0.0),
+        device: device(&vals[7]),
+    });
+    Ok(())
+}
+
+/// An engagement event's typed row; unknown event types are kept and counted.
+fn event_row(ds: &mut Dataset, vals: &[Val<'_>], st: &mut FileState) {
+    let customer = ds.customers.intern(text(&vals[0]).unwrap_or_default());
+    let occurred_at = time(&vals[1]).unwrap_or_default();
+    let event = match vals[2] {
+        Val::Event(e, name) => {
+            if e == Event::Unknown {
+                *st.unknown_events.entry(name.to_string()).or_default() += 1;
+            }
+            e
+        }
+        _ => Event::Unknown,
+    };
+    ds.events.push(EventRow {
+        customer,
+        occurred_at,
+        event,
+        session: text(&vals[3]).map(|s| std::num::NonZeroU64::new(hash_of(3, s) | 1).expect("odd")),
+        device: device(&vals[4]),
+        page: text(&vals[5]).map(|p| ds.pages.intern(p)),
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// parse_row keeps a row's values in a fixed array of MAX_COLUMNS.
+    #[test]
+    fn every_kind_fits_the_row_array() {
+        for kind in [Kind::Carts, Kind::Orders, Kind::Engagement] {
+            assert!(kind.columns().len() <= MAX_COLUMNS, "{}", kind.name());
+        }
+    }
+}

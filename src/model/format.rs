@@ -1,0 +1,292 @@
+//! model.json: the versioned model's types, and its text in and out (`from_json`, `to_json`).
+
+use std::collections::BTreeMap;
+
+use anyhow::{bail, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::cluster::choose_k::KRow;
+use crate::cluster::matrix::{quantile_sorted, Scaler};
+use crate::features::compute::{FeatureTable, Values};
+
+use crate::personas::evidence::Evidence;
+use crate::personas::plays::Play;
+use crate::personas::{Persona, Personified};
+
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The settings a run was made with.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RunConfig {
+    pub abandon_after: String,
+    pub lookback: String,
+    pub history: String,
+    pub info_pages: String,
+    pub k_min: usize,
+    pub k_max: usize,
+    pub k: Option<usize>,
+    pub min_persona_share: f64,
+    pub seed: u64,
+    pub restarts: usize,
+    pub cluster_features: Vec<String>,
+    /// Mini-batch k-means above this many abandoners (absent in models written before it existed).
+    #[serde(default = "default_minibatch_above")]
+    pub minibatch_above: usize,
+}
+
+fn default_minibatch_above() -> usize {
+    crate::cluster::choose_k::MINIBATCH_ABOVE
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ModelPersona {
+    pub id: String,
+    pub name: String,
+    /// Centroid in the scaled space, one value per scaler feature.
+    pub centroid: Vec<f64>,
+    pub size: usize,
+    pub share: f64,
+    pub evidence: Vec<Evidence>,
+    pub bullets: Vec<String>,
+    pub play: Play,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Model {
+    pub format_version: u32,
+    pub tool: String,
+    pub as_of: String,
+    pub config: RunConfig,
+    pub scaler: Scaler,
+    pub personas: Vec<ModelPersona>,
+    /// Per numeric feature: the 0th, 10th, ..., 100th percentiles over the abandoners' known values.
+    pub deciles: BTreeMap<String, Vec<f64>>,
+    pub k_selection: Vec<KRow>,
+    pub chosen_k: usize,
+    pub reason: String,
+    /// The baseline model this run was matched against (`--baseline`), if any.
+    #[serde(default)]
+    pub baseline: Option<String>,
+    /// For each persona: the baseline persona it continues, if any.
+    #[serde(default)]
+    pub lineage: Vec<Lineage>,
+    /// Every persona retired so far (carried over from the baseline, plus those retired now).
+    #[serde(default)]
+    pub retired: Vec<Retired>,
+    /// The number of the next fresh persona id: ids are never reused.
+    #[serde(default)]
+    pub next_persona_number: usize,
+}
+
+impl Model {
+    pub fn to_json(&self) -> Result<Vec<u8>> {
+        let mut v = serde_json::to_vec_pretty(self)?;
+        v.push(b'\n');
+        Ok(v)
+    }
+
+    /// Parses and checks a model from the text of model.json; `origin` (the file) starts every
+    /// message. Reading the file is the caller's (`io::read::text`).
+    pub fn from_json(text: &str, origin: &str) -> Result<Model> {
+        let probe: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+            anyhow::anyhow!("{origin}: not a valid model file (truncated or not JSON): {e}")
+        })?;
+        match probe.get("format_version").and_then(|v| v.as_u64()) {
+            Some(v) if v == FORMAT_VERSION as u64 => {}
+            Some(v) => bail!(
+                "{origin}: model format version {v} is not supported by this cartsona (it reads version {FORMAT_VERSION}); re-run segment with this version"
+            ),
+            None => bail!("{origin}: not a cartsona model (no format_version)"),
+        }
+        let model: Model = serde_json::from_value(probe)
+            .map_err(|e| anyhow::anyhow!("{origin}: the model file is damaged: {e}"))?;
+        model
+            .check()
+            .map_err(|e| anyhow::anyhow!("{origin}: the model file is damaged: {e}"))?;
+        Ok(model)
+    }
+
+    /// Checks what `assign` and `drift` rely on, so a damaged or hand-edited model is an error,
+    /// not a crash (found by fuzzing: crossed clip bounds panicked in `f64::clamp`).
+    fn check(&self) -> Result<()> {
+        let d = self.scaler.features.len();
+        if d == 0 {
+            bail!("it has no features");
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for f in &self.scaler.features {
+            if !names.insert(f.name.as_str()) {
+                bail!("feature {} appears twice", f.name);
+            }
+            let values = [f.fill, f.clip_low, f.clip_high, f.mean, f.sd];
+            if values.iter().any(|v| !v.is_finite()) {
+                bail!("feature {}: a scaler value is not a finite number", f.name);
+            }
+            if f.clip_low > f.clip_high {
+                bail!(
+                    "feature {}: clip_low {} is above clip_high {}",
+                    f.name,
+                    f.clip_low,
+                    f.clip_high
+                );
+            }
+            if f.sd <= 0.0 {
+                bail!("feature {}: sd {} is not above 0", f.name, f.sd);
+            }
+        }
+        if self.personas.is_empty() {
+            bail!("it has no personas");
+        }
+        let mut ids = std::collections::BTreeSet::new();
+        for p in &self.personas {
+            if !ids.insert(p.id.as_str()) {
+                bail!("persona id {} appears twice", p.id);
+            }
+            if p.centroid.len() != d {
+                bail!("centroids do not match its {d} features");
+            }
+            if p.centroid.iter().any(|v| !v.is_finite()) {
+                bail!("persona {}: its centroid is not finite", p.id);
+            }
+        }
+        for (name, q) in &self.deciles {
+            if q.iter().any(|v| !v.is_finite()) || q.windows(2).any(|w| w[0] > w[1]) {
+                bail!("the deciles of {name} are not finite and ascending");
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Model {
+    /// The model of a `segment` run: its settings, scaler, personas in id order with their
+    /// centroids, the table of k and the identity matching decided.
+    pub fn of_run(
+        as_of: &str,
+        config: RunConfig,
+        scaler: Scaler,
+        personas: &Personified,
+        table: &FeatureTable,
+        selection: (&[KRow], usize, &str),
+        identity: IdentityRecord<'_>,
+    ) -> Model {
+        let (k_selection, chosen_k, reason) = selection;
+        Model {
+            format_version: FORMAT_VERSION,
+            tool: format!("cartsona {}", env!("CARGO_PKG_VERSION")),
+            as_of: as_of.to_string(),
+            config,
+            scaler,
+            personas: personas
+                .personas
+                .iter()
+                .enumerate()
+                .map(|(i, p)| ModelPersona {
+                    id: p.id.clone(),
+                    name: p.name.clone(),
+                    centroid: personas.centroids.row(i).to_vec(),
+                    size: p.size,
+                    share: p.share,
+                    evidence: p.evidence.clone(),
+                    bullets: p.bullets.clone(),
+                    play: p.play.clone(),
+                })
+                .collect(),
+            deciles: deciles(table),
+            k_selection: k_selection.to_vec(),
+            chosen_k,
+            reason: reason.to_string(),
+            baseline: identity.baseline.cloned(),
+            lineage: identity.lineage.to_vec(),
+            retired: identity.retired.to_vec(),
+            next_persona_number: identity.next_number,
+        }
+    }
+
+    /// The model's centroids, one row per persona.
+    pub fn centroids(&self) -> ndarray::Array2<f64> {
+        let (k, d) = (self.personas.len(), self.scaler.features.len());
+        ndarray::Array2::from_shape_fn((k, d), |(i, j)| self.personas[i].centroid[j])
+    }
+
+    /// Personas profiled on new data (`assign`) with this model's ids, names, evidence, bullets
+    /// and plays: what the fit decided, not what the new data would suggest.
+    pub fn with_identity(&self, mut personas: Vec<Persona>) -> Vec<Persona> {
+        for (p, m) in personas.iter_mut().zip(&self.personas) {
+            p.id = m.id.clone();
+            p.name = m.name.clone();
+            p.evidence = m.evidence.clone();
+            p.bullets = m.bullets.clone();
+            p.play = m.play.clone();
+        }
+        personas
+    }
+
+    /// The next fresh persona number: past every id this model or its ancestors issued.
+    pub fn next_number(&self) -> usize {
+        let seen = self
+            .personas
+            .iter()
+            .map(|p| p.id.as_str())
+            .chain(self.retired.iter().map(|r| r.id.as_str()))
+            .filter_map(id_number)
+            .max()
+            .unwrap_or(0);
+        self.next_persona_number.max(seen + 1)
+    }
+}
+
+/// What identity matching decided, as the model records it (`model::identity`).
+pub struct IdentityRecord<'a> {
+    pub baseline: Option<&'a String>,
+    pub lineage: &'a [Lineage],
+    pub retired: &'a [Retired],
+    pub next_number: usize,
+}
+
+/// What matching against the baseline decided for one new persona.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Lineage {
+    /// The persona's id in this run.
+    pub id: String,
+    /// The baseline persona it continues, if any.
+    pub baseline_id: Option<String>,
+    /// Distance to its matched (or nearest) baseline centroid, in baseline standard deviations.
+    pub distance: f64,
+    pub matched: bool,
+}
+
+/// A baseline persona with no successor in this run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Retired {
+    pub id: String,
+    pub name: String,
+    /// Distance from its centroid to the nearest new persona (baseline standard deviations).
+    pub nearest_distance: f64,
+}
+
+/// The number part of a persona id (`P12` -> 12).
+pub fn id_number(id: &str) -> Option<usize> {
+    id.strip_prefix('P')?.parse().ok()
+}
+
+/// Deciles of every numeric feature over the abandoners (known values only).
+pub fn deciles(table: &FeatureTable) -> BTreeMap<String, Vec<f64>> {
+    let mut out = BTreeMap::new();
+    for c in &table.columns {
+        if let Values::Num(v) = &c.values {
+            let mut known: Vec<f64> = v.iter().flatten().copied().collect();
+            if known.is_empty() {
+                continue;
+            }
+            known.sort_unstable_by(f64::total_cmp);
+            out.insert(
+                c.name.to_string(),
+                (0..=10)
+                    .map(|q| quantile_sorted(&known, q as f64 / 10.0))
+                    .collect(),
+            );
+        }
+    }
+    out
+}

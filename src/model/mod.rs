@@ -1,0 +1,11 @@
+//! The model: the personas, scaler and settings of a run in, model.json's text out (and back),
+//! everything `assign` and `drift` need to reuse a run without refitting (docs/personas.md,
+//! "model.json"); and `identity`, which keeps persona ids and names stable across runs.
+//!
+//! `format` holds the versioned types and their JSON; `identity` matches a run's personas to a
+//! baseline model's. No file access: callers read and write the text through `io`. May use every
+//! stage before it (util, features, cluster, personas).
+pub mod format;
+pub mod identity;
+
+pub use format::{Model, ModelPersona, RunConfig, FORMAT_VERSION};

@@ -1,0 +1,6 @@
+//! Helpers every stage may use: time and number formats, progress on a terminal, message text.
+//! Nothing here knows about carts, personas or files.
+pub mod numfmt;
+pub mod progress;
+pub mod text;
+pub mod timefmt;
