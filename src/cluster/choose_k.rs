@@ -118,9 +118,8 @@ pub fn select(
         Some(k) => (k, k),
         None => (p.k_min, p.k_max),
     };
-    if lo < 2 || lo > hi {
-        bail!("the persona count range {lo}..={hi} is empty or below 2 (check --k, --k-min and --k-max)");
-    }
+    // config::cluster_params checked the range, naming the flags.
+    debug_assert!(2 <= lo && lo <= hi, "a checked k range");
     let distinct = kmeans::distinct_rows_at_least(x, hi);
     if distinct < lo {
         if distinct <= 1 {

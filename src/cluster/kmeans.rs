@@ -1,13 +1,13 @@
 //! k-means with greedy k-means++ seeding and seeded restarts, behind linfa's `ParamGuard`, `Fit`
 //! and `Predict` traits.
 //!
-//! Why not linfa-clustering's `KMeans`: measured on this machine (../shared/design/architecture.md),
+//! Why not linfa-clustering's `KMeans`: measured on this machine (docs/ARCHITECTURE.md, "Decisions measured"),
 //! linfa-clustering 0.8.1 with its defaults converged to merged clusters on easy data (mean squared
 //! distance 10.9 and 8.0 where the true partition gives 4.0) and reported per-cluster counts from
 //! the last run instead of the best one. scikit-learn's greedy k-means++ (2 + ln k candidates per
 //! centre, keep the one that lowers the potential most) with 10 restarts found the true partition.
 //! This module implements that seeding and plain Lloyd iterations; bench/ and
-//! tests/kmeans_vs_sklearn.py compare the inertia with scikit-learn's.
+//! bench/kmeans_vs_sklearn.py compare the inertia with scikit-learn's.
 //!
 //! Determinism: each restart has its own seeded stream; the assignment step works on fixed-size
 //! chunks whose partial sums are added in chunk order, so the result is the same whatever the

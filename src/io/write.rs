@@ -9,6 +9,25 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use polars::prelude::*;
 
+/// Modes asked for when creating outputs; the process umask narrows them, as for any file a
+/// program creates (0644 and 0755 under the common umask 022). tempfile's defaults (0600, 0700)
+/// would leave a run readable by its owner only (a regression test checks every command).
+const FILE_MODE: u32 = 0o666;
+const DIR_MODE: u32 = 0o777;
+
+/// A tempfile builder whose file or directory is created with `mode` (narrowed by the umask).
+fn builder<'a, 'b>(mode: u32) -> tempfile::Builder<'a, 'b> {
+    let mut b = tempfile::Builder::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        b.permissions(std::fs::Permissions::from_mode(mode));
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    b
+}
+
 /// Checks, before any work is done, that `path` may be written.
 pub fn check_writable(path: &Path, force: bool, flag: &str) -> Result<()> {
     if path.is_dir() {
@@ -60,7 +79,7 @@ pub fn write_atomic(files: &[(PathBuf, Vec<u8>)]) -> Result<()> {
     let mut staged = Vec::with_capacity(files.len());
     for (path, bytes) in files {
         let dir = parent_dir(path);
-        let mut tmp = tempfile::Builder::new()
+        let mut tmp = builder(FILE_MODE)
             .prefix(".cartsona-")
             .suffix(".tmp")
             .tempfile_in(&dir)
@@ -120,7 +139,7 @@ impl StagedDir {
             .file_name()
             .map(|n| n.to_string_lossy().to_string())
             .unwrap_or_else(|| "run".into());
-        let tmp = tempfile::Builder::new()
+        let tmp = builder(DIR_MODE)
             .prefix(&format!(".{name}.partial-"))
             .tempdir_in(&parent)
             .with_context(|| {
