@@ -188,8 +188,9 @@ pub struct ClusterArgs {
     pub cluster_features: Option<Vec<String>>,
 }
 
+/// The inputs of `segment` and `assign`: exports, or a precomputed features table.
 #[derive(Debug, Args)]
-pub struct SegmentArgs {
+pub struct RunInputArgs {
     #[command(flatten)]
     pub input: InputArgs,
     /// A precomputed features table instead of --carts/--orders/--engagement: CSV, Parquet, or a
@@ -197,10 +198,11 @@ pub struct SegmentArgs {
     /// (docs/scale.md). Needs --as-of, the time the features were computed for.
     #[arg(long = "features", num_args = 1.., value_name = "PATH")]
     pub features_table: Vec<PathBuf>,
-    #[command(flatten)]
-    pub features: FeatureArgs,
-    #[command(flatten)]
-    pub cluster: ClusterArgs,
+}
+
+/// Where and how `segment` and `assign` write their run directory.
+#[derive(Debug, Args)]
+pub struct RunOutArgs {
     /// Run directory to write (atomically); refused if it exists and is not empty, unless --force.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
@@ -214,6 +216,18 @@ pub struct SegmentArgs {
     /// byte-identical to a rerun).
     #[arg(long)]
     pub timings: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SegmentArgs {
+    #[command(flatten)]
+    pub inputs: RunInputArgs,
+    #[command(flatten)]
+    pub features: FeatureArgs,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    #[command(flatten)]
+    pub output: RunOutArgs,
     /// An earlier run's model.json (or its run directory): personas that match keep their ids and names.
     #[arg(long, value_name = "MODEL")]
     pub baseline: Option<PathBuf>,
@@ -281,28 +295,12 @@ pub struct AssignArgs {
     #[arg(long, value_name = "FILE")]
     pub model: PathBuf,
     #[command(flatten)]
-    pub input: InputArgs,
-    /// A precomputed features table instead of --carts/--orders/--engagement: CSV, Parquet, or a
-    /// directory of parts as Spark writes them, with the columns of `cartsona features`
-    /// (docs/scale.md). Needs --as-of, the time the features were computed for.
-    #[arg(long = "features", num_args = 1.., value_name = "PATH")]
-    pub features_table: Vec<PathBuf>,
+    pub inputs: RunInputArgs,
     /// T for the new data [default: latest timestamp in the inputs]; the windows come from the model.
     #[arg(long, value_name = "TIME")]
     pub as_of: Option<String>,
-    /// Run directory to write (atomically); refused if it exists and is not empty, unless --force.
-    #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
-    /// Replace the run directory if it exists.
-    #[arg(long)]
-    pub force: bool,
-    /// Format of the assignments file.
-    #[arg(long, value_enum, default_value = "csv")]
-    pub format: OutFormat,
-    /// Add each stage's wall time to summary.json (for benchmarks; the run is then no longer
-    /// byte-identical to a rerun).
-    #[arg(long)]
-    pub timings: bool,
+    #[command(flatten)]
+    pub output: RunOutArgs,
 }
 
 #[derive(Debug, Args)]

@@ -20,28 +20,11 @@ use crate::cmd::run_dir::{self, RunOutput};
 pub fn run(args: &AssignArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
     let model = load::model(&args.model)?;
     let params = config::assign_params(&model, &args.model, args.as_of.as_deref())?;
-    let staged = StagedDir::new(&args.out, args.force, "--out")?;
-    let progress = Progress::new(quiet).recording(args.timings);
-    let inputs::RunFeatures {
-        table,
-        summary: fsum,
-        report,
-        on_bad_rows,
-        ..
-    } = inputs::run_features(
-        &args.input,
-        &args.features_table,
-        loaded,
-        &params,
-        &progress,
-    )?;
-    let missing: Vec<&str> = model
-        .scaler
-        .features
-        .iter()
-        .filter(|f| table.column(&f.name).is_none())
-        .map(|f| f.name.as_str())
-        .collect();
+    let staged = StagedDir::new(&args.output.out, args.output.force, "--out")?;
+    let progress = Progress::new(quiet).recording(args.output.timings);
+    let rf = inputs::run_features(&args.inputs, loaded, &params, &progress)?;
+    let (table, fsum) = (rf.table, rf.summary);
+    let missing = model.missing_features(&table);
     if !missing.is_empty() {
         let why: Vec<String> = fsum
             .left_out
@@ -62,7 +45,7 @@ pub fn run(args: &AssignArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
     let assigned = nearest::nearest_two(&x, &model.centroids());
     let labels: Vec<usize> = assigned.iter().map(|a| a.persona).collect();
     let personas = model.with_identity(personas::build(&table, &labels, k, false).0);
-    let mut summary = Summary::new("assign", &fsum, report, on_bad_rows);
+    let mut summary = Summary::new("assign", &fsum, rf.report, rf.on_bad_rows);
     for p in personas.iter().filter(|p| p.size == 0) {
         summary.warnings.push(format!(
             "persona {} {} has no shopper in this data",
@@ -70,12 +53,7 @@ pub fn run(args: &AssignArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
         ));
     }
     let summary = Summary {
-        cluster_features: model
-            .scaler
-            .features
-            .iter()
-            .map(|f| f.name.clone())
-            .collect(),
+        cluster_features: model.feature_names(),
         seed: model.config.seed,
         k_selection: model.k_selection.clone(),
         chosen_k: k,
@@ -84,16 +62,11 @@ pub fn run(args: &AssignArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
             model.as_of
         ),
         personas,
-        files: run_dir::run_files(args.format),
+        files: run_dir::run_files(args.output.format),
         projection: projection::project(&x, &labels, k, model.config.seed),
         ..summary
     };
-    let output = RunOutput {
-        staged,
-        out: &args.out,
-        format: args.format,
-        quiet,
-    };
-    output.write(&table, &assigned, summary, &model, &progress)?;
+    RunOutput::new(staged, &args.output, quiet)
+        .write(&table, &assigned, summary, &model, &progress)?;
     Ok(0)
 }

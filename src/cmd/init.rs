@@ -74,7 +74,8 @@ pub const DRIFT_MEANINGS: [(&str, &str); 11] = [
     ),
 ];
 
-/// The commented configuration for `preset`.
+/// The commented configuration for `preset`. A plain data table: the template's lines in order,
+/// longer than a function should be but read as the file it writes.
 pub fn template(preset: InitPreset) -> String {
     let mut s = String::new();
     let name = match preset {

@@ -4,7 +4,7 @@
 
 use anyhow::Result;
 
-use crate::cli::InputArgs;
+use crate::cli::{InputArgs, RunInputArgs};
 use crate::config::{Inputs, Loaded};
 use crate::features::compute::{
     self as feature_stage, FeatureParams, FeatureSummary, FeatureTable,
@@ -108,12 +108,12 @@ pub(crate) struct RunFeatures {
 }
 
 pub(crate) fn run_features(
-    input: &InputArgs,
-    features_table: &[std::path::PathBuf],
+    args: &RunInputArgs,
     loaded: &Loaded,
     params: &FeatureParams,
     progress: &Progress,
 ) -> Result<RunFeatures> {
+    let (input, features_table) = (&args.input, &args.features_table);
     if features_table.is_empty() {
         let (inputs, ds, report) = read_inputs(input, loaded, progress)?;
         progress.stage("computing features");

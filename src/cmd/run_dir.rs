@@ -5,7 +5,7 @@ use std::path::Path;
 
 use anyhow::{bail, Result};
 
-use crate::cli::OutFormat;
+use crate::cli::{OutFormat, RunOutArgs};
 use crate::cluster::nearest::Assignment;
 use crate::features::compute::{FeatureSummary, FeatureTable};
 use crate::io::write::StagedDir;
@@ -45,13 +45,22 @@ pub fn run_files(format: OutFormat) -> Vec<String> {
 /// Renders every file of a run into the staging directory, commits it, and prints the closing
 /// lines unless `quiet`.
 pub struct RunOutput<'a> {
-    pub staged: StagedDir,
-    pub out: &'a Path,
-    pub format: OutFormat,
-    pub quiet: bool,
+    staged: StagedDir,
+    out: &'a Path,
+    format: OutFormat,
+    quiet: bool,
 }
 
-impl RunOutput<'_> {
+impl<'a> RunOutput<'a> {
+    pub fn new(staged: StagedDir, args: &'a RunOutArgs, quiet: bool) -> RunOutput<'a> {
+        RunOutput {
+            staged,
+            out: &args.out,
+            format: args.format,
+            quiet,
+        }
+    }
+
     pub fn write(
         self,
         table: &FeatureTable,

@@ -19,27 +19,19 @@ use crate::cmd::run_dir::{self, RunOutput};
 
 pub fn run(args: &SegmentArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
     let cfg = config::segment(args, loaded)?;
-    let staged = StagedDir::new(&args.out, args.force, "--out")?;
-    let progress = Progress::new(quiet).recording(args.timings);
-    let inputs::RunFeatures {
-        table,
-        summary: fsum,
-        report,
-        on_bad_rows,
-        hint,
-    } = inputs::run_features(
-        &args.input,
-        &args.features_table,
-        loaded,
-        &cfg.features,
-        &progress,
-    )?;
+    let staged = StagedDir::new(&args.output.out, args.output.force, "--out")?;
+    let progress = Progress::new(quiet).recording(args.output.timings);
+    let rf = inputs::run_features(&args.inputs, loaded, &cfg.features, &progress)?;
+    let (table, fsum) = (rf.table, rf.summary);
     for l in &fsum.left_out {
         progress.warn(&format!("feature {} left out: {}", l.feature, l.reason));
     }
     run_dir::require_abandoners(
         &fsum,
-        &format!(" (check --as-of, --abandon-after and --lookback){hint}"),
+        &format!(
+            " (check --as-of, --abandon-after and --lookback){}",
+            rf.hint
+        ),
     )?;
     if fsum.abandoners < 2 {
         bail!(
@@ -98,16 +90,11 @@ pub fn run(args: &SegmentArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
         (&selection.table, k, &selection.reason),
         ids.record(),
     );
-    let mut summary = Summary::new("segment", &fsum, report, on_bad_rows);
+    let mut summary = Summary::new("segment", &fsum, rf.report, rf.on_bad_rows);
     summary.warnings.extend(selection.warnings.iter().cloned());
     let labels: Vec<usize> = settled.assigned.iter().map(|a| a.persona).collect();
     let summary = Summary {
-        cluster_features: model
-            .scaler
-            .features
-            .iter()
-            .map(|f| f.name.clone())
-            .collect(),
+        cluster_features: model.feature_names(),
         matrix: mreport,
         seed: sp.seed,
         k_selection: selection.table,
@@ -117,16 +104,16 @@ pub fn run(args: &SegmentArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
         baseline: ids.baseline,
         lineage: ids.lineage,
         retired_now: ids.retired_now,
-        files: run_dir::run_files(args.format),
+        files: run_dir::run_files(args.output.format),
         projection: projection::project(&x, &labels, k, sp.seed),
         ..summary
     };
-    let output = RunOutput {
-        staged,
-        out: &args.out,
-        format: args.format,
-        quiet,
-    };
-    output.write(&table, &settled.assigned, summary, &model, &progress)?;
+    RunOutput::new(staged, &args.output, quiet).write(
+        &table,
+        &settled.assigned,
+        summary,
+        &model,
+        &progress,
+    )?;
     Ok(0)
 }

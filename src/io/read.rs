@@ -1,7 +1,7 @@
 //! Reading exports: expanding paths and globs, recognising the format, and handing each row to a
 //! caller-supplied function as text cells.
 //!
-//! Rows are handed over as text so that one validator (`ingest::schema`) checks CSV and Parquet
+//! Rows are handed over as text so that one validator (`ingest::load`) checks CSV and Parquet
 //! alike and can name the file, line and column of every problem. CSV goes through the `csv` crate
 //! (streaming, exact line numbers, BOM and CRLF handled, quoted fields); Parquet through polars.
 //! Parquet timestamps are turned into RFC 3339 text so the same timestamp rules apply.

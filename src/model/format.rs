@@ -203,6 +203,25 @@ impl Model {
         }
     }
 
+    /// The clustering features, in the matrix's column order.
+    pub fn feature_names(&self) -> Vec<String> {
+        self.scaler
+            .features
+            .iter()
+            .map(|f| f.name.clone())
+            .collect()
+    }
+
+    /// The model's features that `table` lacks.
+    pub fn missing_features(&self, table: &FeatureTable) -> Vec<&str> {
+        self.scaler
+            .features
+            .iter()
+            .filter(|f| table.column(&f.name).is_none())
+            .map(|f| f.name.as_str())
+            .collect()
+    }
+
     /// The model's centroids, one row per persona.
     pub fn centroids(&self) -> ndarray::Array2<f64> {
         let (k, d) = (self.personas.len(), self.scaler.features.len());

@@ -32,13 +32,7 @@ pub fn centroids_in_baseline_space(
     labels: &[usize],
     k: usize,
 ) -> Result<Array2<f64>> {
-    let missing: Vec<&str> = baseline
-        .scaler
-        .features
-        .iter()
-        .filter(|f| table.column(&f.name).is_none())
-        .map(|f| f.name.as_str())
-        .collect();
+    let missing = baseline.missing_features(table);
     if !missing.is_empty() {
         bail!(
             "--baseline: this data cannot give the baseline model's features {}; personas cannot be matched",
