@@ -89,7 +89,12 @@ fn benches(c: &mut Criterion) {
     });
     let (table, _) = features::compute(&ds, &p).unwrap();
     let wanted: Vec<String> = DEFAULT_FEATURES.iter().map(|s| s.to_string()).collect();
-    let (_, x, _) = matrix::fit(&table, &wanted, false).unwrap();
+    let chosen = matrix::Wanted {
+        features: &wanted,
+        chosen_by: None,
+        baseline: None,
+    };
+    let (_, x, _) = matrix::fit(&table, &chosen).unwrap();
     let data = DatasetBase::from(x.clone());
     g.bench_function("k-means k = 5, 10 restarts (15k abandoners)", |b| {
         let params = KMeansParams::new(5).n_init(10).seed(1).check().unwrap();

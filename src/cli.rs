@@ -30,6 +30,8 @@ pub struct Cli {
     pub command: Command,
 }
 
+// One value per process, parsed once: the size of its largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check every input file against the canonical schema and list the problems.
@@ -170,9 +172,17 @@ pub struct ClusterArgs {
     /// Exactly this many personas (skips the choice of k).
     #[arg(long, value_name = "N")]
     pub k: Option<usize>,
-    /// A k whose smallest persona holds less than this share of abandoners is not eligible [default: 0.05]
+    /// A persona must hold at least this share of abandoners or of the value at stake for its k
+    /// to be eligible [default: 0.05]
     #[arg(long, value_name = "SHARE")]
     pub min_persona_share: Option<f64>,
+    /// A persona must have at least this many shoppers for its k to be eligible
+    /// [default: max(3, min(20, 0.5% of abandoners))]
+    #[arg(long, value_name = "N")]
+    pub min_persona_size: Option<usize>,
+    /// Bootstrap refits that measure each persona's stability; 0 turns it off [default: 20]
+    #[arg(long, value_name = "B")]
+    pub stability_resamples: Option<usize>,
     /// Random seed for k-means and sampling; recorded in the model [default: 42]
     #[arg(long)]
     pub seed: Option<u64>,

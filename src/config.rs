@@ -75,6 +75,8 @@ pub struct FileSegment {
     pub cluster_features: Option<Vec<String>>,
     pub max_match_distance: Option<f64>,
     pub minibatch_above: Option<usize>,
+    pub min_persona_size: Option<usize>,
+    pub stability_resamples: Option<usize>,
 }
 
 /// One path or several.
@@ -449,6 +451,8 @@ pub struct Segment {
     pub explicit: bool,
     /// With `--baseline`: how close (baseline sd) a persona must stay to keep its id.
     pub max_match_distance: f64,
+    /// Bootstrap refits for stability (0: not measured).
+    pub stability_resamples: usize,
 }
 
 /// Builds the settings of `segment` from flags and the file.
@@ -462,12 +466,21 @@ pub fn segment(args: &SegmentArgs, loaded: &Loaded) -> Result<Segment> {
     if !(max_match_distance.is_finite() && max_match_distance >= 0.0) {
         bail!("--max-match-distance {max_match_distance}: give a distance >= 0 in baseline standard deviations, like 1.5");
     }
+    let stability_resamples = args
+        .cluster
+        .stability_resamples
+        .or(loaded.file.segment.stability_resamples)
+        .unwrap_or(crate::cluster::stability::RESAMPLES);
+    if stability_resamples > 1000 {
+        bail!("--stability-resamples {stability_resamples}: give 0 (off) to 1000");
+    }
     Ok(Segment {
         features,
         select,
         wanted,
         explicit,
         max_match_distance,
+        stability_resamples,
     })
 }
 
@@ -530,6 +543,10 @@ pub fn cluster_params(
     if restarts == 0 || restarts > 1000 {
         bail!("--restarts {restarts}: give 1 to 1000");
     }
+    let min_size = args.min_persona_size.or(f.min_persona_size);
+    if min_size == Some(0) {
+        bail!("--min-persona-size 0: give at least 1 shopper");
+    }
     let (features, explicit) = match args.cluster_features.clone().or(f.cluster_features.clone()) {
         Some(list) => {
             let list: Vec<String> = list
@@ -556,6 +573,7 @@ pub fn cluster_params(
             seed: args.seed.or(f.seed).unwrap_or(42),
             restarts,
             minibatch_above,
+            min_size,
         },
         features,
         explicit,

@@ -2,9 +2,13 @@
 //!
 //! For each k in k-min..=k-max: k-means, then silhouette (exact, on all abandoners up to 20,000,
 //! else on one uniform seeded sample of 20,000 shared by every k, scored in one pass), Calinski-Harabasz,
-//! Davies-Bouldin, inertia and the smallest persona's share. A k whose smallest persona is under
-//! the minimum share is not eligible. Among eligible k the highest silhouette wins; a smaller k
-//! within 0.01 of the best wins over it.
+//! Davies-Bouldin, inertia and the smallest persona's shares of abandoners and of value. A k is
+//! eligible when every persona holds at least the minimum share of abandoners **or** of the value
+//! at stake, has at least the minimum size, and the personas average at least
+//! [`MIN_AVERAGE_SIZE`] shoppers. Among eligible k the highest silhouette wins; a smaller k within
+//! 0.01 of the best wins over it. When none is eligible: the largest fully eligible k below k-min
+//! (down to 2), else the smallest k whose personas all reach the minimum size, else the smallest
+//! k, and the personas are called indicative.
 //!
 //! Above [`CHOOSE_SAMPLE`] abandoners the candidates are fitted on one seeded sample and measured
 //! on every row; the chosen k's centres are then polished on all rows (issue 8: choosing k was a
@@ -40,6 +44,21 @@ pub struct SelectParams {
     pub restarts: usize,
     /// Mini-batch k-means when there are more abandoners than this (docs/scale.md).
     pub minibatch_above: usize,
+    /// `--min-persona-size`; `None`: max(3, min(20, ceil(0.5% of abandoners))).
+    #[serde(default)]
+    pub min_size: Option<usize>,
+}
+
+/// A k whose personas average fewer shoppers than this is not eligible (small data).
+pub const MIN_AVERAGE_SIZE: f64 = 8.0;
+/// Below this many abandoners the personas are called indicative in every output.
+pub const WORKABLE: usize = 100;
+
+/// The minimum persona size for `n` abandoners: `--min-persona-size`, or by default
+/// max(3, min(20, ceil(0.5% of n))).
+pub fn min_size(p: &SelectParams, n: usize) -> usize {
+    p.min_size
+        .unwrap_or_else(|| (n as f64 * 0.005).ceil().clamp(0.0, 20.0).max(3.0) as usize)
 }
 
 /// Default of `--minibatch-above`.
@@ -53,9 +72,19 @@ pub struct KRow {
     pub calinski_harabasz: f64,
     pub davies_bouldin: f64,
     pub inertia: f64,
+    /// Share of abandoners of the smallest persona (by shoppers).
     pub smallest_share: f64,
     pub eligible: bool,
     pub chosen: bool,
+    /// Shoppers in the smallest persona.
+    #[serde(default)]
+    pub smallest_size: usize,
+    /// Share of the value at stake of the smallest persona.
+    #[serde(default)]
+    pub smallest_value_share: f64,
+    /// Why the k is not eligible; empty when it is.
+    #[serde(default)]
+    pub not_eligible: String,
 }
 
 pub struct Selection {
@@ -64,10 +93,59 @@ pub struct Selection {
     pub reason: String,
     pub model: KMeansModel,
     pub warnings: Vec<String>,
+    /// Why the personas are only indicative (small data, or no k eligible), if they are.
+    pub indicative: Option<String>,
+}
+
+/// What eligibility looks at: each row's value at stake and the rules' settings.
+pub struct Rules<'a> {
+    pub values: &'a [f64],
+    pub min_share: f64,
+    pub min_size: usize,
+}
+
+impl Rules<'_> {
+    /// Eligibility of a clustering: (smallest size, its share, its value share, why not).
+    fn judge(&self, labels: &[usize], k: usize) -> (usize, f64, f64, String) {
+        let n = labels.len();
+        let mut sizes = vec![0usize; k];
+        let mut value = vec![0.0f64; k];
+        for (&l, &v) in labels.iter().zip(self.values) {
+            sizes[l] += 1;
+            value[l] += v;
+        }
+        let total: f64 = value.iter().sum();
+        let value_share = |j: usize| if total > 0.0 { value[j] / total } else { 0.0 };
+        let smallest = (0..k).min_by_key(|&j| (sizes[j], j)).expect("k >= 1");
+        let (size, share) = (sizes[smallest], sizes[smallest] as f64 / n as f64);
+        let pct = |x: f64| format!("{:.1}%", x * 100.0);
+        let mut why = String::new();
+        if let Some(j) = (0..k).find(|&j| sizes[j] < self.min_size) {
+            why = format!(
+                "a persona of {} shoppers, under the minimum size {}",
+                sizes[j], self.min_size
+            );
+        } else if let Some(j) = (0..k).find(|&j| {
+            (sizes[j] as f64 / n as f64) < self.min_share && value_share(j) < self.min_share
+        }) {
+            why = format!(
+                "a persona with {} of abandoners and {} of the value at stake, both under {}",
+                pct(sizes[j] as f64 / n as f64),
+                pct(value_share(j)),
+                pct(self.min_share)
+            );
+        } else if (n as f64 / k as f64) < MIN_AVERAGE_SIZE {
+            why = format!(
+                "{:.1} shoppers per persona on average, under {MIN_AVERAGE_SIZE}",
+                n as f64 / k as f64
+            );
+        }
+        (size, share, value_share(smallest), why)
+    }
 }
 
 /// k-means with the run's restarts and the seed for this k.
-fn fit_k(x: &Array2<f64>, p: &SelectParams, k: usize) -> Result<KMeansModel> {
+pub fn fit_k(x: &Array2<f64>, p: &SelectParams, k: usize) -> Result<KMeansModel> {
     let params = KMeansParams::new(k)
         .n_init(p.restarts)
         .seed(seed_for_k(p.seed, k))
@@ -84,17 +162,20 @@ fn silhouette_rows(n: usize, seed: u64) -> Vec<usize> {
 }
 
 /// The metrics of one k, given its silhouette.
-fn k_row(x: &Array2<f64>, model: &KMeansModel, k: usize, silhouette: f64, min_share: f64) -> KRow {
-    let smallest = *model.sizes.iter().min().expect("k >= 1") as f64 / x.nrows() as f64;
+fn k_row(x: &Array2<f64>, model: &KMeansModel, k: usize, silhouette: f64, rules: &Rules) -> KRow {
+    let (smallest_size, smallest_share, smallest_value_share, why) = rules.judge(&model.labels, k);
     KRow {
         k,
         silhouette,
         calinski_harabasz: calinski_harabasz(x, model),
         davies_bouldin: davies_bouldin(x, model),
         inertia: model.inertia,
-        smallest_share: smallest,
-        eligible: smallest >= min_share,
+        smallest_share,
+        eligible: why.is_empty(),
         chosen: false,
+        smallest_size,
+        smallest_value_share,
+        not_eligible: why,
     }
 }
 
@@ -102,18 +183,25 @@ fn seed_for_k(seed: u64, k: usize) -> u64 {
     seed.wrapping_add((k as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15))
 }
 
-/// Runs k-means for every k and chooses one. `on_stage` names each step as it starts (for progress).
+/// Runs k-means for every k and chooses one. `values` is each row's value at stake (for the
+/// value-share rule). `on_stage` names each step as it starts (for progress).
 ///
 /// The steps: the range of k the data allows; every candidate fitted and measured
 /// ([`candidates`]); fewer personas than --k-min when no k in range is eligible
-/// ([`try_fewer`]); the choice among eligible k and its reason ([`reason`]); the chosen k
-/// polished on all rows when it was fitted on a sample.
+/// ([`try_fewer`]); the choice and its reason ([`reason`]); the chosen k polished on all rows
+/// when it was fitted on a sample.
 pub fn select(
     x: &Array2<f64>,
+    values: &[f64],
     p: &SelectParams,
     mut on_stage: impl FnMut(&str),
 ) -> Result<Selection> {
     let n = x.nrows();
+    let rules = Rules {
+        values,
+        min_share: p.min_share,
+        min_size: min_size(p, n),
+    };
     let (lo, hi) = match p.k {
         Some(k) => (k, k),
         None => (p.k_min, p.k_max),
@@ -138,35 +226,43 @@ pub fn select(
     } else {
         hi
     };
-    let mut c = candidates(x, p, lo, hi, &mut on_stage)?;
-    let fewer = if p.k.is_none() && !c.table.iter().any(|r| r.eligible) {
-        try_fewer(x, p, lo, hi, &mut c, &mut warnings, &mut on_stage)?
+    let mut c = candidates(x, p, &rules, lo, hi, &mut on_stage)?;
+    let none_in_range = !c.table.iter().any(|r| r.eligible);
+    let fewer = if p.k.is_none() && none_in_range {
+        try_fewer(x, p, &rules, lo, hi, &mut c, &mut warnings, &mut on_stage)?
     } else {
         None
     };
     let eligible: Vec<usize> = (0..c.table.len())
         .filter(|&i| c.table[i].eligible)
         .collect();
-    let pool: Vec<usize> = if eligible.is_empty() {
-        warnings.push(format!(
-            "no k in {lo}..={hi}{} gives every persona at least {:.1}% of the {n} abandoners (--min-persona-share); choosing among all k in {lo}..={hi}, so some personas are tiny",
+    let mut indicative = None;
+    let pick = if eligible.is_empty() {
+        // The defined fallback: the smallest k whose personas all reach the minimum size, else
+        // the smallest k tried.
+        let pick = (0..c.table.len())
+            .find(|&i| c.table[i].smallest_size >= rules.min_size)
+            .unwrap_or(0);
+        let why = format!(
+            "no k in {lo}..={hi}{} is eligible, so the smallest k whose personas all have at least {} shoppers was taken (k = {}); the personas are indicative",
             if p.k.is_none() && lo > 2 { " (nor fewer, down to 2)" } else { "" },
-            p.min_share * 100.0
-        ));
-        (0..c.table.len()).collect()
+            rules.min_size,
+            c.table[pick].k
+        );
+        indicative = Some(why);
+        pick
     } else {
-        eligible
+        let best = eligible
+            .iter()
+            .map(|&i| c.table[i].silhouette)
+            .fold(f64::NEG_INFINITY, f64::max);
+        *eligible
+            .iter()
+            .find(|&&i| c.table[i].silhouette >= best - TIE)
+            .expect("eligible is not empty")
     };
-    let best = pool
-        .iter()
-        .map(|&i| c.table[i].silhouette)
-        .fold(f64::NEG_INFINITY, f64::max);
-    let pick = *pool
-        .iter()
-        .find(|&&i| c.table[i].silhouette >= best - TIE)
-        .expect("pool is not empty");
     c.table[pick].chosen = true;
-    let reason = reason(&c.table, pick, best, p, (lo, hi, n), fewer);
+    let reason = reason(&c.table, pick, p, (lo, hi, n), fewer);
     let k = c.table[pick].k;
     let mut model = c.models.swap_remove(pick);
     if c.sampled && model.iterations == 0 {
@@ -174,7 +270,7 @@ pub fn select(
         // k was chosen by; its inertia and other measures become those of the final model.
         on_stage(&format!("clustering with k = {k} on all abandoners"));
         model = kmeans::polish(x, model.centroids, POLISH_PASSES);
-        let row = k_row(x, &model, k, c.table[pick].silhouette, p.min_share);
+        let row = k_row(x, &model, k, c.table[pick].silhouette, &rules);
         c.table[pick] = KRow {
             eligible: c.table[pick].eligible,
             chosen: true,
@@ -187,6 +283,7 @@ pub fn select(
         model,
         table: c.table,
         warnings,
+        indicative,
     })
 }
 
@@ -205,6 +302,7 @@ struct Candidates {
 fn candidates(
     x: &Array2<f64>,
     p: &SelectParams,
+    rules: &Rules,
     lo: usize,
     hi: usize,
     on_stage: &mut impl FnMut(&str),
@@ -233,7 +331,7 @@ fn candidates(
             }
         };
         // Silhouettes are computed together after the loop, on one sample.
-        table.push(k_row(x, &model, k, f64::NAN, p.min_share));
+        table.push(k_row(x, &model, k, f64::NAN, rules));
         models.push(model);
     }
     let sample = silhouette_rows(n, p.seed);
@@ -253,12 +351,14 @@ fn candidates(
     })
 }
 
-/// Small or lumpy data: when no k in range keeps every persona above the minimum share, fewer
-/// personas than --k-min are tried (down to 2) before giving up on the minimum share. Returns
-/// the k found, whose row and model now lead the candidates.
+/// Small or lumpy data: when no k in range is eligible, fewer personas than --k-min are tried
+/// (down to 2). Returns the largest eligible k found, whose row and model then lead the
+/// candidates; without one, every k below --k-min stays in the table for the fallback.
+#[allow(clippy::too_many_arguments)]
 fn try_fewer(
     x: &Array2<f64>,
     p: &SelectParams,
+    rules: &Rules,
     lo: usize,
     hi: usize,
     c: &mut Candidates,
@@ -272,21 +372,20 @@ fn try_fewer(
         ));
         let model = fit_k(x, p, k)?;
         let s = silhouette(x, &model.labels, k, &c.sample);
-        let row = k_row(x, &model, k, s, p.min_share);
+        let row = k_row(x, &model, k, s, rules);
         let eligible = row.eligible;
         c.table.insert(0, row);
         c.models.insert(0, model);
         if eligible {
             warnings.push(format!(
-                "only {n} abandoners: no k in {lo}..={hi} gives every persona at least {:.1}% of them (--min-persona-share), so {k} personas were made, fewer than --k-min {lo}",
-                p.min_share * 100.0
+                "only {n} abandoners: no k in {lo}..={hi} is eligible (each persona at least {:.1}% of abandoners or of the value at stake, at least {} shoppers, {MIN_AVERAGE_SIZE} on average), so {k} personas were made, fewer than --k-min {lo}",
+                p.min_share * 100.0,
+                rules.min_size
             ));
+            // Fewer k that were not tried stay out of the table.
             return Ok(Some(k));
         }
     }
-    let extra = c.table.iter().filter(|r| r.k < lo).count();
-    c.table.drain(..extra);
-    c.models.drain(..extra);
     Ok(None)
 }
 
@@ -294,7 +393,6 @@ fn try_fewer(
 fn reason(
     table: &[KRow],
     pick: usize,
-    best: f64,
     p: &SelectParams,
     (lo, hi, n): (usize, usize, usize),
     fewer: Option<usize>,
@@ -305,20 +403,24 @@ fn reason(
     }
     if let Some(k) = fewer {
         return format!(
-            "no k in {lo}..={hi} gives every persona at least {:.1}% of the {n} abandoners; k = {k} is the largest k below that does",
-            p.min_share * 100.0
+            "no k in {lo}..={hi} is eligible for the {n} abandoners; k = {k} is the largest k below that is"
         );
     }
+    if !chosen.eligible {
+        return format!(
+            "no k is eligible for the {n} abandoners; k = {} is the smallest whose personas all reach the minimum size (or the smallest tried): indicative personas",
+            chosen.k
+        );
+    }
+    let best = table
+        .iter()
+        .filter(|r| r.eligible)
+        .map(|r| r.silhouette)
+        .fold(f64::NEG_INFINITY, f64::max);
     let excluded: Vec<String> = table
         .iter()
         .filter(|r| !r.eligible)
-        .map(|r| {
-            format!(
-                "k = {} (smallest persona {:.1}%)",
-                r.k,
-                r.smallest_share * 100.0
-            )
-        })
+        .map(|r| format!("k = {} ({})", r.k, r.not_eligible))
         .collect();
     let mut s = if chosen.silhouette < best {
         format!(
@@ -332,13 +434,72 @@ fn reason(
         )
     };
     if !excluded.is_empty() {
-        s.push_str(&format!(
-            "; not eligible for a persona under {:.1}% of abandoners: {}",
-            p.min_share * 100.0,
-            excluded.join(", ")
-        ));
+        s.push_str(&format!("; not eligible: {}", excluded.join(", ")));
     }
     s
+}
+
+#[cfg(test)]
+mod eligibility_tests {
+    use super::*;
+
+    fn rules(values: &[f64], min_size: usize) -> Rules<'_> {
+        Rules {
+            values,
+            min_share: 0.05,
+            min_size,
+        }
+    }
+
+    /// 100 shoppers, a persona of 3 (3% of shoppers) holding a fifth of the value: eligible by
+    /// value share; the same persona with ordinary values is not.
+    #[test]
+    fn a_small_persona_counts_when_it_holds_enough_of_the_value() {
+        let labels: Vec<usize> = (0..100).map(|i| usize::from(i < 3)).collect();
+        let rich: Vec<f64> = (0..100).map(|i| if i < 3 { 100.0 } else { 12.4 }).collect();
+        let (size, share, value_share, why) = rules(&rich, 3).judge(&labels, 2);
+        assert_eq!((size, share), (3, 0.03));
+        assert!((value_share - 300.0 / (300.0 + 97.0 * 12.4)).abs() < 1e-12);
+        assert_eq!(why, "", "3% of shoppers but {value_share} of the value");
+        let plain = vec![1.0; 100];
+        let (_, _, _, why) = rules(&plain, 3).judge(&labels, 2);
+        assert!(
+            why.contains("3.0% of abandoners and 3.0% of the value"),
+            "{why}"
+        );
+    }
+
+    #[test]
+    fn minimum_size_and_average_size() {
+        let labels: Vec<usize> = (0..100).map(|i| usize::from(i < 3)).collect();
+        let rich: Vec<f64> = (0..100).map(|i| if i < 3 { 100.0 } else { 1.0 }).collect();
+        let (_, _, _, why) = rules(&rich, 4).judge(&labels, 2);
+        assert_eq!(why, "a persona of 3 shoppers, under the minimum size 4");
+        // 20 shoppers in 3 personas: 6.7 on average.
+        let labels: Vec<usize> = (0..20).map(|i| i % 3).collect();
+        let (_, _, _, why) = rules(&[1.0; 20], 3).judge(&labels, 3);
+        assert_eq!(why, "6.7 shoppers per persona on average, under 8");
+        // The default minimum size: max(3, min(20, ceil(0.5% of n))).
+        let p = SelectParams {
+            k_min: 3,
+            k_max: 6,
+            k: None,
+            min_share: 0.05,
+            seed: 1,
+            restarts: 1,
+            minibatch_above: MINIBATCH_ABOVE,
+            min_size: None,
+        };
+        assert_eq!(
+            [35, 1000, 1488, 100_000].map(|n| min_size(&p, n)),
+            [3, 5, 8, 20]
+        );
+        let forced = SelectParams {
+            min_size: Some(50),
+            ..p
+        };
+        assert_eq!(min_size(&forced, 35), 50);
+    }
 }
 
 #[cfg(test)]
@@ -364,8 +525,9 @@ mod fewer_tests {
             seed: 1,
             restarts: 4,
             minibatch_above: MINIBATCH_ABOVE,
+            min_size: None,
         };
-        let s = select(&x, &p, |_| {}).unwrap();
+        let s = select(&x, &[1.0; 80], &p, |_| {}).unwrap();
         assert_eq!(s.k, 2);
         assert_eq!(s.model.sizes, vec![40, 40]);
         assert!(
@@ -419,9 +581,10 @@ mod sample_tests {
             seed: 3,
             restarts: 4,
             minibatch_above: MINIBATCH_ABOVE,
+            min_size: None,
         };
         let mut stages = Vec::new();
-        let s = select(&x, &p, |st| stages.push(st.to_string())).unwrap();
+        let s = select(&x, &vec![1.0; n], &p, |st| stages.push(st.to_string())).unwrap();
         assert_eq!(s.k, 5);
         assert!(stages.contains(&format!(
             "choosing k: clustering with k = 5 on a sample of {CHOOSE_SAMPLE} abandoners"

@@ -58,6 +58,9 @@ pub struct MatrixReport {
     pub filled: Vec<(String, usize)>,
     /// (feature, why it was not used)
     pub dropped: Vec<(String, String)>,
+    /// Features without variance among these abandoners, kept with the baseline's sd.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub kept_without_variance: Vec<String>,
 }
 
 /// Linear-interpolation quantile of sorted values (the common "type 7" definition, as numpy's).
@@ -78,19 +81,25 @@ fn numeric<'a>(table: &'a FeatureTable, name: &str) -> Option<&'a [Option<f64>]>
     }
 }
 
-/// Fits the scaler on `table` using `wanted` features (the defaults when `explicit` is false:
-/// then features absent from the table are skipped and reported; when the caller chose them,
-/// an absent feature is an error).
-pub fn fit(
-    table: &FeatureTable,
-    wanted: &[String],
-    explicit: bool,
-) -> Result<(Scaler, Array2<f64>, MatrixReport)> {
+/// Which features to cluster on, and who chose them.
+pub struct Wanted<'a> {
+    pub features: &'a [String],
+    /// The flag that chose them (`--cluster-features`, `--baseline`): then a feature this data
+    /// cannot give is an error naming it; `None` (the defaults): it is skipped and reported.
+    pub chosen_by: Option<&'a str>,
+    /// The baseline model's scaler (`--baseline`): a feature without variance this month is kept,
+    /// standardised with the baseline's sd, instead of dropped, so both runs cluster on the
+    /// same features.
+    pub baseline: Option<&'a Scaler>,
+}
+
+/// Fits the scaler on `table` using the `wanted` features.
+pub fn fit(table: &FeatureTable, wanted: &Wanted) -> Result<(Scaler, Array2<f64>, MatrixReport)> {
     let mut report = MatrixReport::default();
     let mut features = Vec::new();
-    for name in wanted {
+    for name in wanted.features {
         let Some(values) = numeric(table, name) else {
-            if explicit {
+            if let Some(flag) = wanted.chosen_by {
                 let known: Vec<&str> = table
                     .columns
                     .iter()
@@ -98,7 +107,7 @@ pub fn fit(
                     .map(|c| c.name)
                     .collect();
                 bail!(
-                    "--cluster-features: '{name}' is not a numeric feature of this data; available: {}",
+                    "{flag}: '{name}' is not a numeric feature of this data (its source column or file is missing, or it is categorical); available: {}",
                     known.join(", ")
                 );
             }
@@ -138,13 +147,22 @@ pub fn fit(
         let var = clipped.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n;
         let sd = var.sqrt();
         // Also catches a NaN sd.
-        if sd.is_nan() || sd <= 1e-12 * mean.abs().max(1.0) {
-            report.dropped.push((
-                name.clone(),
-                "no variance among abandoners (after clipping)".into(),
-            ));
-            continue;
-        }
+        let sd = if sd.is_nan() || sd <= 1e-12 * mean.abs().max(1.0) {
+            let kept = wanted
+                .baseline
+                .and_then(|b| b.features.iter().find(|f| f.name == *name));
+            let Some(base) = kept else {
+                report.dropped.push((
+                    name.clone(),
+                    "no variance among abandoners (after clipping)".into(),
+                ));
+                continue;
+            };
+            report.kept_without_variance.push(name.clone());
+            base.sd
+        } else {
+            sd
+        };
         sf.mean = mean;
         sf.sd = sd;
         if gaps > 0 {

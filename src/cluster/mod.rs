@@ -5,11 +5,16 @@
 //! `matrix` (fill, log1p, clip, scale) -> `kmeans` (our k-means behind linfa's traits) ->
 //! `metrics` (silhouette, Calinski-Harabasz, Davies-Bouldin) with `sampling` for large runs ->
 //! `choose_k` (fit every k, keep the best eligible one) -> `nearest` (assign rows to centroids,
-//! also for `assign`) and `projection` (PCA for the report). May use `util` and `features`.
+//! also for `assign`) and `projection` (PCA for the report). `outliers` keeps far-out shoppers
+//! out of the fit and flags them; `stability` refits bootstrap resamples to score each persona.
+//! May use `util` and `features`.
 pub mod choose_k;
+pub mod fit;
 pub mod kmeans;
 pub mod matrix;
 pub mod metrics;
 pub mod nearest;
+pub mod outliers;
 pub mod projection;
 pub mod sampling;
+pub mod stability;

@@ -6,7 +6,7 @@
 use anyhow::{bail, Result};
 
 use crate::cli::AssignArgs;
-use crate::cluster::{matrix, nearest, projection};
+use crate::cluster::{matrix, nearest, outliers, projection};
 use crate::cmd::inputs;
 use crate::config::{self, Loaded};
 use crate::drift::load;
@@ -44,7 +44,13 @@ pub fn run(args: &AssignArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
     let k = model.personas.len();
     let assigned = nearest::nearest_two(&x, &model.centroids());
     let labels: Vec<usize> = assigned.iter().map(|a| a.persona).collect();
-    let personas = model.with_identity(personas::build(&table, &labels, k, false).0);
+    // Outliers by the model's rule (a model of format 1 has none).
+    let distances: Vec<f64> = assigned.iter().map(|a| a.distance).collect();
+    let threshold = model.outlier_threshold.unwrap_or(f64::INFINITY);
+    let outlier = outliers::flag(&distances, &labels, k, threshold);
+    let mut personas = model.with_identity(personas::build(&table, &labels, k, false).0);
+    let stability: Vec<Option<f64>> = model.personas.iter().map(|p| p.stability).collect();
+    personas::attach(&mut personas, &labels, &outlier, &stability);
     let mut summary = Summary::new("assign", &fsum, rf.report, rf.on_bad_rows);
     for p in personas.iter().filter(|p| p.size == 0) {
         summary.warnings.push(format!(
@@ -61,12 +67,14 @@ pub fn run(args: &AssignArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
             "assigned with the saved model of {} (k = {k}, not refitted)",
             model.as_of
         ),
+        outlier_threshold: model.outlier_threshold,
+        outliers: outlier.iter().filter(|o| **o).count(),
         personas,
         files: run_dir::run_files(args.output.format),
         projection: projection::project(&x, &labels, k, model.config.seed),
         ..summary
     };
     RunOutput::new(staged, &args.output, quiet)
-        .write(&table, &assigned, summary, &model, &progress)?;
+        .write(&table, &assigned, &outlier, summary, &model, &progress)?;
     Ok(0)
 }

@@ -177,14 +177,18 @@ pub fn template(preset: InitPreset) -> String {
     let _ = write!(
         s,
         "[segment]\n\
-         # Fewest and most personas to try (fewer are made only when no k in range keeps every\n\
-         # persona above min_persona_share).\n\
+         # Fewest and most personas to try (fewer are made only when no k in range is eligible).\n\
          # k_min = 3\n\
          # k_max = 6\n\
          # Exactly this many personas (skips the choice of k).\n\
          # k = 4                                      # example\n\
-         # A k whose smallest persona holds less than this share of abandoners is not eligible.\n\
+         # A k is eligible when every persona holds at least this share of abandoners or of the\n\
+         # value at stake ...\n\
          # min_persona_share = 0.05\n\
+         # ... and at least this many shoppers (default: max(3, min(20, 0.5% of abandoners))).\n\
+         # min_persona_size = 20                      # example\n\
+         # Bootstrap refits that measure each persona's stability (0 turns it off).\n\
+         # stability_resamples = 20\n\
          # Seed for k-means and sampling; the same seed gives byte-identical runs.\n\
          # seed = 42\n\
          # k-means restarts per k; the lowest inertia wins.\n\

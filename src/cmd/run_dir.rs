@@ -65,6 +65,7 @@ impl<'a> RunOutput<'a> {
         self,
         table: &FeatureTable,
         assigned: &[Assignment],
+        outlier: &[bool],
         summary: Summary,
         model: &Model,
         progress: &Progress,
@@ -74,6 +75,7 @@ impl<'a> RunOutput<'a> {
         let cols = tables::assignments(
             table,
             assigned,
+            outlier,
             &summary.personas,
             &summary.cluster_features,
         );

@@ -1,24 +1,33 @@
 //! `cartsona segment --out DIR`: the whole job in one go, written atomically into a run directory:
-//! features -> matrix -> choice of k -> personas -> identity (with `--baseline`) -> model and
-//! reports.
+//! features -> matrix -> outliers out, choice of k -> personas -> identity (with `--baseline`) ->
+//! outlier flags and stability -> model and reports.
 
 use anyhow::{bail, Result};
 
 use crate::cli::SegmentArgs;
-use crate::cluster::{choose_k, matrix, projection};
+use crate::cluster::{fit, matrix, projection};
 use crate::cmd::inputs;
+use crate::cmd::run_dir::{self, RunOutput};
 use crate::config::{self, Loaded};
 use crate::drift::load;
+use crate::features::compute::FeatureSummary;
 use crate::io::{read::model_path, write::StagedDir};
+use crate::model::format::RunParts;
 use crate::model::{identity, Model, RunConfig};
 use crate::personas;
 use crate::report::Summary;
 use crate::util::progress::Progress;
 
-use crate::cmd::run_dir::{self, RunOutput};
-
 pub fn run(args: &SegmentArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
     let cfg = config::segment(args, loaded)?;
+    let baseline = match &args.baseline {
+        None => None,
+        Some(path) => {
+            let path = model_path(path);
+            let model = load::model(&path).map_err(|e| anyhow::anyhow!("--baseline: {e:#}"))?;
+            Some((model, path.display().to_string()))
+        }
+    };
     let staged = StagedDir::new(&args.output.out, args.output.force, "--out")?;
     let progress = Progress::new(quiet).recording(args.output.timings);
     let rf = inputs::run_features(&args.inputs, loaded, &cfg.features, &progress)?;
@@ -41,65 +50,67 @@ pub fn run(args: &SegmentArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
         );
     }
     progress.stage("building the clustering matrix");
-    let (scaler, x, mreport) = matrix::fit(&table, &cfg.wanted, cfg.explicit)?;
+    let base_features = baseline.as_ref().map(|(m, _)| m.feature_names());
+    let wanted = wanted(
+        &cfg,
+        baseline.as_ref().map(|b| &b.0),
+        base_features.as_deref(),
+    );
+    let (scaler, x, mreport) = matrix::fit(&table, &wanted)?;
     for (f, why) in &mreport.dropped {
         progress.warn(&format!("clustering feature {f} not used: {why}"));
     }
-    let selection = choose_k::select(&x, &cfg.select, |stage| progress.stage(stage))?;
-    for w in &selection.warnings {
+    let fitted = fit::fit(&x, &table.value_at_stake(), &cfg.select, |s| {
+        progress.stage(s)
+    })?;
+    let selection = &fitted.selection;
+    for w in selection.warnings.iter().chain(&selection.indicative) {
         progress.warn(w);
     }
     progress.stage("describing the personas");
     let found = personas::from_clusters(&table, &x, &selection.model.centroids);
-    let baseline = match &args.baseline {
-        None => None,
-        Some(path) => {
-            let path = model_path(path);
-            let model = load::model(&path).map_err(|e| anyhow::anyhow!("--baseline: {e:#}"))?;
-            Some((model, path.display().to_string()))
-        }
-    };
-    let (settled, ids) = identity::settle(
-        &table,
-        found,
-        baseline.as_ref().map(|(m, label)| (m, label.clone())),
-        cfg.max_match_distance,
-    )?;
-    let k = selection.k;
+    let base = baseline.as_ref().map(|(m, label)| (m, label.clone()));
+    let (mut settled, ids) = identity::settle(&table, found, base, cfg.max_match_distance)?;
+    if cfg.stability_resamples > 0 {
+        progress.stage("measuring each persona's stability");
+    }
+    let labels: Vec<usize> = settled.assigned.iter().map(|a| a.persona).collect();
+    let distances: Vec<f64> = settled.assigned.iter().map(|a| a.distance).collect();
     let sp = &cfg.select;
-    let run_config = RunConfig {
-        abandon_after: fsum.windows.abandon_after.clone(),
-        lookback: fsum.windows.lookback.clone(),
-        history: fsum.windows.history.clone(),
-        info_pages: cfg.features.info_pages.as_str().to_string(),
-        k_min: sp.k_min,
-        k_max: sp.k_max,
-        k: sp.k,
-        min_persona_share: sp.min_share,
-        seed: sp.seed,
-        restarts: sp.restarts,
-        minibatch_above: sp.minibatch_above,
-        cluster_features: cfg.wanted.clone(),
-    };
-    let model = Model::of_run(
-        &fsum.as_of,
-        run_config,
+    let a = fit::assess(
+        &x,
+        &fitted,
+        &labels,
+        &distances,
+        sp,
+        cfg.stability_resamples,
+    )?;
+    personas::attach(&mut settled.personas, &labels, &a.outlier, &a.stability);
+    let k = selection.k;
+    let run_config = run_config(&fsum, &cfg, wanted.features);
+    let model = Model::of_run(RunParts {
+        as_of: &fsum.as_of,
+        config: run_config,
         scaler,
-        &settled,
-        &table,
-        (&selection.table, k, &selection.reason),
-        ids.record(),
-    );
+        personas: &settled,
+        table: &table,
+        selection: (&selection.table, k, &selection.reason),
+        identity: ids.record(),
+        outlier_threshold: a.threshold,
+    });
     let mut summary = Summary::new("segment", &fsum, rf.report, rf.on_bad_rows);
     summary.warnings.extend(selection.warnings.iter().cloned());
-    let labels: Vec<usize> = settled.assigned.iter().map(|a| a.persona).collect();
     let summary = Summary {
         cluster_features: model.feature_names(),
         matrix: mreport,
         seed: sp.seed,
-        k_selection: selection.table,
+        k_selection: selection.table.clone(),
         chosen_k: k,
-        reason: selection.reason,
+        reason: selection.reason.clone(),
+        indicative: selection.indicative.clone(),
+        outlier_threshold: model.outlier_threshold,
+        outliers: a.outlier.iter().filter(|o| **o).count(),
+        left_out_of_fit: x.nrows() - fitted.fit_rows.len(),
         personas: settled.personas,
         baseline: ids.baseline,
         lineage: ids.lineage,
@@ -111,9 +122,53 @@ pub fn run(args: &SegmentArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
     RunOutput::new(staged, &args.output, quiet).write(
         &table,
         &settled.assigned,
+        &a.outlier,
         summary,
         &model,
         &progress,
     )?;
     Ok(0)
+}
+
+/// The features to cluster on: with a baseline, the baseline's (unless the user chose others),
+/// so both runs are comparable; else the chosen ones or the defaults.
+fn wanted<'a>(
+    cfg: &'a config::Segment,
+    baseline: Option<&'a Model>,
+    base_features: Option<&'a [String]>,
+) -> matrix::Wanted<'a> {
+    let scaler = baseline.map(|m| &m.scaler);
+    match base_features {
+        Some(features) if !cfg.explicit => matrix::Wanted {
+            features,
+            chosen_by: Some("--baseline (the baseline model's clustering features)"),
+            baseline: scaler,
+        },
+        _ => matrix::Wanted {
+            features: &cfg.wanted,
+            chosen_by: cfg.explicit.then_some("--cluster-features"),
+            baseline: scaler,
+        },
+    }
+}
+
+/// The settings model.json records.
+fn run_config(fsum: &FeatureSummary, cfg: &config::Segment, features: &[String]) -> RunConfig {
+    let sp = &cfg.select;
+    RunConfig {
+        abandon_after: fsum.windows.abandon_after.clone(),
+        lookback: fsum.windows.lookback.clone(),
+        history: fsum.windows.history.clone(),
+        info_pages: cfg.features.info_pages.as_str().to_string(),
+        k_min: sp.k_min,
+        k_max: sp.k_max,
+        k: sp.k,
+        min_persona_share: sp.min_share,
+        seed: sp.seed,
+        restarts: sp.restarts,
+        minibatch_above: sp.minibatch_above,
+        cluster_features: features.to_vec(),
+        min_persona_size: sp.min_size,
+        stability_resamples: cfg.stability_resamples,
+    }
 }

@@ -98,9 +98,18 @@ pub struct Feature {
     pub imputation: Imputation,
     /// Shown as a box plot per persona in report.html, at this place among the box plots.
     pub box_plot: Option<u8>,
+    /// The words for a persona with more / less of it than another, when only this feature tells
+    /// two personas apart ("Lower-Value ..."); empty for categorical features.
+    pub more: &'static str,
+    pub less: &'static str,
 }
 
-const fn num(name: &'static str, transform: Transform, needs: Need) -> Feature {
+const fn num(
+    name: &'static str,
+    transform: Transform,
+    needs: Need,
+    (more, less): (&'static str, &'static str),
+) -> Feature {
     Feature {
         name,
         categories: None,
@@ -108,13 +117,15 @@ const fn num(name: &'static str, transform: Transform, needs: Need) -> Feature {
         needs,
         imputation: Imputation::None,
         box_plot: None,
+        more,
+        less,
     }
 }
 
 const fn cat(name: &'static str, categories: &'static [&'static str], needs: Need) -> Feature {
     Feature {
         categories: Some(categories),
-        ..num(name, Transform::Identity, needs)
+        ..num(name, Transform::Identity, needs, ("", ""))
     }
 }
 
@@ -138,38 +149,145 @@ pub const LIFECYCLE_STAGES: [&str; 4] = ["new", "active", "loyal", "lapsing"];
 
 /// Every feature, in output order (docs/features.md). A plain data table.
 pub const FEATURES: [Feature; 24] = [
-    boxed(0, num("last_abandoned_value", Log1p, Carts)),
-    num("abandoned_value_total", Log1p, Carts),
-    num("abandoned_carts", Log1p, Carts),
-    num("orders", Log1p, Orders),
-    num("revenue", Log1p, Orders),
-    num("has_ordered", Identity, Orders),
-    imputed(num("aov", Log1p, Orders), Imputation::MedianAovForNonBuyers),
+    boxed(
+        0,
+        num(
+            "last_abandoned_value",
+            Log1p,
+            Carts,
+            ("Higher-Value", "Lower-Value"),
+        ),
+    ),
+    num(
+        "abandoned_value_total",
+        Log1p,
+        Carts,
+        ("Higher-Stake", "Lower-Stake"),
+    ),
+    num(
+        "abandoned_carts",
+        Log1p,
+        Carts,
+        ("Repeat-Abandoning", "One-Cart"),
+    ),
+    num("orders", Log1p, Orders, ("More-Frequent", "Less-Frequent")),
+    num(
+        "revenue",
+        Log1p,
+        Orders,
+        ("Higher-Revenue", "Lower-Revenue"),
+    ),
+    num(
+        "has_ordered",
+        Identity,
+        Orders,
+        ("Returning", "Never-Bought"),
+    ),
+    imputed(
+        num("aov", Log1p, Orders, ("Bigger-Order", "Smaller-Order")),
+        Imputation::MedianAovForNonBuyers,
+    ),
     boxed(
         1,
         imputed(
-            num("cart_to_aov", Log1p, Orders),
+            num(
+                "cart_to_aov",
+                Log1p,
+                Orders,
+                ("Above-Usual", "Within-Usual"),
+            ),
             Imputation::MedianAovForNonBuyers,
         ),
     ),
-    num("days_since_abandon", Log1p, Carts),
+    num(
+        "days_since_abandon",
+        Log1p,
+        Carts,
+        ("Earlier-Abandoned", "Recently-Abandoned"),
+    ),
     imputed(
-        num("days_since_last_order", Log1p, Orders),
+        num(
+            "days_since_last_order",
+            Log1p,
+            Orders,
+            ("Longer-Lapsed", "More-Recent"),
+        ),
         Imputation::HistoryForNonBuyers,
     ),
-    num("tenure_days", Log1p, Carts),
-    num("mobile_share", Identity, Device),
+    num("tenure_days", Log1p, Carts, ("Longer-Standing", "Newer")),
+    num(
+        "mobile_share",
+        Identity,
+        Device,
+        ("More-Mobile", "More-Desktop"),
+    ),
     cat("primary_device", &DEVICES, Device),
-    boxed(3, num("max_checkout_depth", Identity, CheckoutStep)),
-    num("discount_share", Identity, Discount),
-    boxed(2, num("sessions_30d", Log1p, Engagement)),
-    num("page_views_per_session", Log1p, Engagement),
-    num("product_views", Log1p, Engagement),
-    num("info_page_views", Log1p, EngagementPage),
-    num("cart_removals", Log1p, Engagement),
-    num("email_open_rate", Identity, Engagement),
-    num("email_clicks_90d", Log1p, Engagement),
-    num("sms_clicks_90d", Log1p, Engagement),
+    boxed(
+        3,
+        num(
+            "max_checkout_depth",
+            Identity,
+            CheckoutStep,
+            ("Deeper-Checkout", "Earlier-Exit"),
+        ),
+    ),
+    num(
+        "discount_share",
+        Identity,
+        Discount,
+        ("Discount-Prone", "Full-Price"),
+    ),
+    boxed(
+        2,
+        num(
+            "sessions_30d",
+            Log1p,
+            Engagement,
+            ("More-Engaged", "Less-Engaged"),
+        ),
+    ),
+    num(
+        "page_views_per_session",
+        Log1p,
+        Engagement,
+        ("Deeper-Browsing", "Shallower-Browsing"),
+    ),
+    num(
+        "product_views",
+        Log1p,
+        Engagement,
+        ("More-Browsing", "Less-Browsing"),
+    ),
+    num(
+        "info_page_views",
+        Log1p,
+        EngagementPage,
+        ("More-Cautious", "Less-Cautious"),
+    ),
+    num(
+        "cart_removals",
+        Log1p,
+        Engagement,
+        ("More-Hesitant", "Less-Hesitant"),
+    ),
+    num(
+        "email_open_rate",
+        Identity,
+        Engagement,
+        ("More-Responsive", "Less-Responsive"),
+    ),
+    num(
+        "email_clicks_90d",
+        Log1p,
+        Engagement,
+        ("Email-Clicking", "Email-Quiet"),
+    ),
+    num(
+        "sms_clicks_90d",
+        Log1p,
+        Engagement,
+        ("SMS-Clicking", "SMS-Quiet"),
+    ),
     cat("lifecycle_stage", &LIFECYCLE_STAGES, Orders),
 ];
 

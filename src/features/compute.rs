@@ -53,6 +53,14 @@ impl FeatureTable {
     pub fn column(&self, name: &str) -> Option<&FeatureColumn> {
         self.columns.iter().find(|c| c.name == name)
     }
+
+    /// Each abandoner's value at stake: `last_abandoned_value` (0 where unknown or absent).
+    pub fn value_at_stake(&self) -> Vec<f64> {
+        match self.column("last_abandoned_value").map(|c| &c.values) {
+            Some(Values::Num(v)) => v.iter().map(|x| x.unwrap_or(0.0)).collect(),
+            _ => vec![0.0; self.customers.len()],
+        }
+    }
 }
 
 /// Every feature's name, in output order (the catalogue's).

@@ -13,7 +13,12 @@ use crate::personas::evidence::Evidence;
 use crate::personas::plays::Play;
 use crate::personas::{Persona, Personified};
 
-pub const FORMAT_VERSION: u32 = 1;
+/// The format written. Version 2 added stability, the outlier threshold and the persona-size
+/// settings; version 1 models are read with their documented defaults (no outlier flag, no
+/// stability), so `assign` and `drift` keep working in the month of the upgrade.
+pub const FORMAT_VERSION: u32 = 2;
+/// The oldest format read.
+pub const OLDEST_FORMAT: u32 = 1;
 
 /// The settings a run was made with.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -32,6 +37,12 @@ pub struct RunConfig {
     /// Mini-batch k-means above this many abandoners (absent in models written before it existed).
     #[serde(default = "default_minibatch_above")]
     pub minibatch_above: usize,
+    /// `--min-persona-size` (format 2; `None`: the default rule).
+    #[serde(default)]
+    pub min_persona_size: Option<usize>,
+    /// `--stability-resamples` (format 2; 0 in older models: not measured).
+    #[serde(default)]
+    pub stability_resamples: usize,
 }
 
 fn default_minibatch_above() -> usize {
@@ -49,6 +60,9 @@ pub struct ModelPersona {
     pub evidence: Vec<Evidence>,
     pub bullets: Vec<String>,
     pub play: Play,
+    /// Mean bootstrap Jaccard (format 2; `None` when not measured).
+    #[serde(default)]
+    pub stability: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -76,6 +90,10 @@ pub struct Model {
     /// The number of the next fresh persona id: ids are never reused.
     #[serde(default)]
     pub next_persona_number: usize,
+    /// A shopper farther than this from every centre (scaled space) is an outlier (format 2;
+    /// `None` in older models: nobody is flagged).
+    #[serde(default)]
+    pub outlier_threshold: Option<f64>,
 }
 
 impl Model {
@@ -92,9 +110,9 @@ impl Model {
             anyhow::anyhow!("{origin}: not a valid model file (truncated or not JSON): {e}")
         })?;
         match probe.get("format_version").and_then(|v| v.as_u64()) {
-            Some(v) if v == FORMAT_VERSION as u64 => {}
+            Some(v) if (OLDEST_FORMAT as u64..=FORMAT_VERSION as u64).contains(&v) => {}
             Some(v) => bail!(
-                "{origin}: model format version {v} is not supported by this cartsona (it reads version {FORMAT_VERSION}); re-run segment with this version"
+                "{origin}: model format version {v} is not supported by this cartsona (it reads versions {OLDEST_FORMAT} to {FORMAT_VERSION}); re-run segment with this version"
             ),
             None => bail!("{origin}: not a cartsona model (no format_version)"),
         }
@@ -149,6 +167,12 @@ impl Model {
                 bail!("persona {}: its centroid is not finite", p.id);
             }
         }
+        if self
+            .outlier_threshold
+            .is_some_and(|t| t.is_nan() || t < 0.0)
+        {
+            bail!("the outlier threshold is not a number >= 0");
+        }
         for (name, q) in &self.deciles {
             if q.iter().any(|v| !v.is_finite()) || q.windows(2).any(|w| w[0] > w[1]) {
                 bail!("the deciles of {name} are not finite and ascending");
@@ -159,24 +183,16 @@ impl Model {
 }
 
 impl Model {
-    /// The model of a `segment` run: its settings, scaler, personas in id order with their
-    /// centroids, the table of k and the identity matching decided.
-    pub fn of_run(
-        as_of: &str,
-        config: RunConfig,
-        scaler: Scaler,
-        personas: &Personified,
-        table: &FeatureTable,
-        selection: (&[KRow], usize, &str),
-        identity: IdentityRecord<'_>,
-    ) -> Model {
-        let (k_selection, chosen_k, reason) = selection;
+    /// The model of a `segment` run.
+    pub fn of_run(run: RunParts<'_>) -> Model {
+        let (k_selection, chosen_k, reason) = run.selection;
+        let personas = run.personas;
         Model {
             format_version: FORMAT_VERSION,
             tool: format!("cartsona {}", env!("CARGO_PKG_VERSION")),
-            as_of: as_of.to_string(),
-            config,
-            scaler,
+            as_of: run.as_of.to_string(),
+            config: run.config,
+            scaler: run.scaler,
             personas: personas
                 .personas
                 .iter()
@@ -190,16 +206,21 @@ impl Model {
                     evidence: p.evidence.clone(),
                     bullets: p.bullets.clone(),
                     play: p.play.clone(),
+                    stability: p.stability,
                 })
                 .collect(),
-            deciles: deciles(table),
+            deciles: deciles(run.table),
             k_selection: k_selection.to_vec(),
             chosen_k,
             reason: reason.to_string(),
-            baseline: identity.baseline.cloned(),
-            lineage: identity.lineage.to_vec(),
-            retired: identity.retired.to_vec(),
-            next_persona_number: identity.next_number,
+            baseline: run.identity.baseline.cloned(),
+            lineage: run.identity.lineage.to_vec(),
+            retired: run.identity.retired.to_vec(),
+            next_persona_number: run.identity.next_number,
+            outlier_threshold: run
+                .outlier_threshold
+                .is_finite()
+                .then_some(run.outlier_threshold),
         }
     }
 
@@ -237,6 +258,7 @@ impl Model {
             p.evidence = m.evidence.clone();
             p.bullets = m.bullets.clone();
             p.play = m.play.clone();
+            p.stability = m.stability;
         }
         personas
     }
@@ -253,6 +275,20 @@ impl Model {
             .unwrap_or(0);
         self.next_persona_number.max(seen + 1)
     }
+}
+
+/// What the model of a `segment` run is made of: its settings, scaler, personas in id order with
+/// their centroids, the features table (for the deciles), the table of k and the choice, the
+/// identity matching decided, and the outlier threshold.
+pub struct RunParts<'a> {
+    pub as_of: &'a str,
+    pub config: RunConfig,
+    pub scaler: Scaler,
+    pub personas: &'a Personified,
+    pub table: &'a FeatureTable,
+    pub selection: (&'a [KRow], usize, &'a str),
+    pub identity: IdentityRecord<'a>,
+    pub outlier_threshold: f64,
 }
 
 /// What identity matching decided, as the model records it (`model::identity`).

@@ -16,6 +16,7 @@ use crate::cluster::matrix;
 use crate::cluster::nearest::Assignment;
 use crate::features::compute::FeatureTable;
 use crate::model::format::{id_number, IdentityRecord, Lineage, Model, Retired};
+use crate::personas::names::distinguish;
 use crate::personas::{Persona, Personified};
 
 pub struct Matching {
@@ -182,6 +183,60 @@ pub fn settle(
     Ok((settled, ids))
 }
 
+/// A fresh persona never takes a name that another persona of this run or a retired persona
+/// holds (a retired name goes only to a persona matched to it): it is told apart in words, on
+/// the feature where its centre (baseline space) differs most from the holder's (`new` rows of
+/// this run, `old` rows of the baseline; an older retired persona is compared with the
+/// baseline's average, the origin).
+fn distinguish_fresh(
+    base: &Model,
+    new: &Array2<f64>,
+    old: &Array2<f64>,
+    matched: &[Option<usize>],
+    personas: &mut [Persona],
+) {
+    let features: Vec<String> = base.feature_names();
+    let retired: Vec<&str> = base
+        .personas
+        .iter()
+        .enumerate()
+        .filter(|(j, _)| !matched.contains(&Some(*j)))
+        .map(|(_, p)| p.name.as_str())
+        .chain(base.retired.iter().map(|r| r.name.as_str()))
+        .collect();
+    for i in 0..personas.len() {
+        if matched[i].is_some() {
+            continue;
+        }
+        let name = personas[i].name.clone();
+        let holder = (0..personas.len()).find(|&h| h != i && personas[h].name == name);
+        if holder.is_none() && !retired.contains(&name.as_str()) {
+            continue;
+        }
+        let reference: Vec<f64> = match holder {
+            Some(h) => new.row(h).to_vec(),
+            None => match base.personas.iter().position(|p| p.name == name) {
+                Some(j) => old.row(j).to_vec(),
+                None => vec![0.0; features.len()],
+            },
+        };
+        let diffs: Vec<(String, f64)> = features
+            .iter()
+            .zip(new.row(i).iter().zip(&reference))
+            .map(|(f, (a, b))| (f.clone(), a - b))
+            .collect();
+        let taken = |c: &str| {
+            retired.contains(&c)
+                || personas
+                    .iter()
+                    .enumerate()
+                    .any(|(h, p)| h != i && p.name == c)
+        };
+        let renamed = distinguish(&name, &diffs, &taken);
+        personas[i].name = renamed;
+    }
+}
+
 /// Gives matched personas their baseline id and name, the others fresh ids.
 fn match_baseline(
     base: &Model,
@@ -228,18 +283,7 @@ fn match_baseline(
             distance,
         });
     }
-    // A fresh persona never takes a name that a kept persona holds.
-    let kept: Vec<String> = personas
-        .iter()
-        .zip(&m.matched)
-        .filter(|(_, mm)| mm.is_some())
-        .map(|(p, _)| p.name.clone())
-        .collect();
-    for (p, mm) in personas.iter_mut().zip(&m.matched) {
-        if mm.is_none() && kept.contains(&p.name) {
-            p.name = format!("{} {}", p.name, p.id);
-        }
-    }
+    distinguish_fresh(base, &new, &old, &m.matched, personas);
     for (j, bp) in base.personas.iter().enumerate() {
         if !m.matched.contains(&Some(j)) {
             let nearest = (0..k)

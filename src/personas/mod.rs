@@ -13,9 +13,9 @@ use serde::{Deserialize, Serialize};
 use ndarray::Array2;
 
 use crate::cluster::nearest::{nearest_two, Assignment};
-use crate::features::compute::{FeatureTable, Values};
+use crate::features::compute::FeatureTable;
 use crate::personas::evidence::{bullets, Evidence};
-use crate::personas::names::{compose, RULES};
+use crate::personas::names::{compose, distinguish, RULES};
 use crate::personas::plays::{play, Play};
 use crate::personas::profile::{overall, profile, Ctx, Draft, FeatureStat};
 
@@ -38,6 +38,12 @@ pub struct Persona {
     pub lifecycle: BTreeMap<String, f64>,
     pub devices: BTreeMap<String, f64>,
     pub stats: Vec<FeatureStat>,
+    /// The persona's share of the value at stake.
+    pub value_share: f64,
+    /// Its shoppers flagged as outliers (far from every centre; docs/personas.md).
+    pub outliers: usize,
+    /// Its stability (mean bootstrap Jaccard), when measured.
+    pub stability: Option<f64>,
 }
 
 impl Persona {
@@ -58,10 +64,7 @@ pub fn build(
 ) -> (Vec<Persona>, Vec<usize>) {
     let n = table.customers.len();
     let (overall_t, overall_raw) = overall(table);
-    let last_value = match table.column("last_abandoned_value").map(|c| &c.values) {
-        Some(Values::Num(v)) => v.clone(),
-        _ => vec![None; n],
-    };
+    let last_value = table.value_at_stake();
     let mut drafts: Vec<Draft> = (0..k)
         .map(|cl| {
             let members: Vec<usize> = (0..n).filter(|&i| labels[i] == cl).collect();
@@ -77,25 +80,43 @@ pub fn build(
                 .then(a.cluster.cmp(&b.cluster))
         });
     }
+    let total_value: f64 = drafts.iter().map(|d| d.value_at_stake).sum();
     let mut cluster_to_persona = vec![0usize; k];
-    let mut personas = Vec::with_capacity(k);
-    let mut taken: Vec<String> = Vec::new();
+    let mut personas: Vec<Persona> = Vec::with_capacity(k);
     for (pi, d) in drafts.into_iter().enumerate() {
         cluster_to_persona[d.cluster] = pi;
-        let p = describe(d, pi, n, &overall_raw, &mut taken);
+        let mut p = describe(d, pi, n, &overall_raw, &personas);
+        p.value_share = if total_value > 0.0 {
+            p.value_at_stake / total_value
+        } else {
+            0.0
+        };
         personas.push(p);
     }
     (personas, cluster_to_persona)
 }
 
-/// Names, evidence, play and bullets of the `pi`-th persona; `taken` holds the names given so far.
+/// Per feature, persona `a` minus persona `b` in standard deviations of all abandoners (their
+/// z-scores' difference).
+pub fn differences(a: &[FeatureStat], b: &[FeatureStat]) -> Vec<(String, f64)> {
+    a.iter()
+        .filter_map(|s| {
+            let other = b.iter().find(|t| t.feature == s.feature)?;
+            Some((s.feature.clone(), s.z? - other.z?))
+        })
+        .collect()
+}
+
+/// Names, evidence, play and bullets of the `pi`-th persona; `done` are the personas named so
+/// far. A name already taken is told apart in words (`names::distinguish`).
 fn describe(
     d: Draft,
     pi: usize,
     n: usize,
     overall_raw: &BTreeMap<String, (f64, f64)>,
-    taken: &mut Vec<String>,
+    done: &[Persona],
 ) -> Persona {
+    let taken: Vec<String> = done.iter().map(|p| p.name.clone()).collect();
     let ctx = Ctx {
         stats: &d.stats,
         overall: overall_raw,
@@ -108,11 +129,11 @@ fn describe(
         .filter_map(|(i, r)| (r.applies)(&ctx).map(|s| (i, s)))
         .collect();
     traits.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    let (mut name, used) = compose(&traits, taken);
-    if taken.contains(&name) {
-        name = format!("{name} {}", pi + 1);
+    let (mut name, used) = compose(&traits, &taken);
+    if let Some(holder) = done.iter().find(|p| p.name == name) {
+        let diffs = differences(&d.stats, &holder.stats);
+        name = distinguish(&name, &diffs, &|c| taken.iter().any(|t| t == c));
     }
-    taken.push(name.clone());
     let evidence: Vec<Evidence> = used
         .iter()
         .map(|&r| Evidence {
@@ -145,6 +166,9 @@ fn describe(
         lifecycle: d.lifecycle,
         devices: d.devices,
         stats: d.stats,
+        value_share: 0.0,
+        outliers: 0,
+        stability: None,
     }
 }
 
@@ -180,5 +204,24 @@ pub fn from_clusters(
         personas,
         centroids: ordered,
         assigned,
+    }
+}
+
+/// Records on each persona its outliers (`outlier[i]`: shopper i, of persona `labels[i]`) and
+/// its stability.
+pub fn attach(
+    personas: &mut [Persona],
+    labels: &[usize],
+    outlier: &[bool],
+    stability: &[Option<f64>],
+) {
+    for p in personas.iter_mut() {
+        p.outliers = 0;
+    }
+    for (&l, &o) in labels.iter().zip(outlier) {
+        personas[l].outliers += usize::from(o);
+    }
+    for (p, s) in personas.iter_mut().zip(stability) {
+        p.stability = *s;
     }
 }

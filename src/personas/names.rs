@@ -2,6 +2,7 @@
 //! name is composed from the traits that apply (docs/personas.md, "Names"). The rules, their
 //! words and their order are in [`RULES`]; the same inputs always give the same names.
 
+use crate::features::catalogue;
 use crate::personas::profile::Ctx;
 use crate::util::numfmt::{money, pct0 as pct};
 
@@ -350,4 +351,78 @@ pub fn compose(traits: &[(usize, f64)], taken: &[String]) -> (String, Vec<usize>
         format!("{} {noun}", adjs.join(" "))
     };
     (name, used)
+}
+
+/// A free name for a persona whose composed `name` is already taken, never a number: the word
+/// of the feature on which it differs most from the persona it is compared with ("Lower-Value
+/// ..."), then the next feature, then two words. `diffs` holds, per feature, this persona minus
+/// the other (in standard deviations); `taken` says whether a name is in use.
+pub fn distinguish(name: &str, diffs: &[(String, f64)], taken: &dyn Fn(&str) -> bool) -> String {
+    let mut order: Vec<(&'static str, f64)> = diffs
+        .iter()
+        .filter_map(|(f, d)| {
+            let c = catalogue::get(f)?;
+            (d.is_finite() && *d != 0.0 && !c.more.is_empty()).then_some((c.name, *d))
+        })
+        .collect();
+    order.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()).then(a.0.cmp(b.0)));
+    let word = |(f, d): (&str, f64)| {
+        let c = catalogue::get(f).expect("a catalogue feature");
+        if d > 0.0 {
+            c.more
+        } else {
+            c.less
+        }
+    };
+    let words: Vec<&str> = order.iter().map(|&o| word(o)).collect();
+    for w in &words {
+        let candidate = format!("{w} {name}");
+        if !taken(&candidate) {
+            return candidate;
+        }
+    }
+    for (i, a) in words.iter().enumerate() {
+        for b in &words[i + 1..] {
+            let candidate = format!("{a} {b} {name}");
+            if !taken(&candidate) {
+                return candidate;
+            }
+        }
+    }
+    // No feature tells them apart: identical profiles (the clustering found no difference).
+    let mut candidate = format!("Other {name}");
+    while taken(&candidate) {
+        candidate = format!("Another {candidate}");
+    }
+    candidate
+}
+
+#[cfg(test)]
+mod distinguish_tests {
+    use super::*;
+
+    #[test]
+    fn a_taken_name_gets_the_word_of_the_most_different_feature_never_a_number() {
+        let taken =
+            |n: &str| ["First-Time Shoppers", "Lower-Value First-Time Shoppers"].contains(&n);
+        let diffs = vec![
+            ("last_abandoned_value".to_string(), -1.2),
+            ("orders".to_string(), 0.3),
+            ("primary_device".to_string(), 5.0),
+        ];
+        // Lower-Value is taken: the next feature, orders, in its direction.
+        assert_eq!(
+            distinguish("First-Time Shoppers", &diffs, &taken),
+            "More-Frequent First-Time Shoppers"
+        );
+        let diffs = vec![("mobile_share".to_string(), -0.4)];
+        assert_eq!(
+            distinguish("First-Time Shoppers", &diffs, &taken),
+            "More-Desktop First-Time Shoppers"
+        );
+        assert_eq!(
+            distinguish("First-Time Shoppers", &[], &taken),
+            "Other First-Time Shoppers"
+        );
+    }
 }

@@ -126,13 +126,13 @@ pub fn profile(
     cl: usize,
     members: &[usize],
     overall_t: &Overall,
-    last_value: &[Option<f64>],
+    last_value: &[f64],
 ) -> Draft {
     let size = members.len();
     // fold from +0.0: an empty f64 sum is -0.0 (an empty persona under `assign`).
     let value_at_stake = members
         .iter()
-        .map(|&i| last_value[i].unwrap_or(0.0))
+        .map(|&i| last_value[i])
         .fold(0.0, |s, v| s + v);
     let mut d = Draft {
         cluster: cl,

@@ -22,6 +22,7 @@ pub fn render(s: &Summary) -> Result<String> {
     let mut env = Environment::new();
     env.add_filter("money", |v: f64| numfmt::money(v));
     env.add_filter("pct", |v: f64| numfmt::pct(v));
+    env.add_filter("stability", |v: Option<f64>| super::markdown::stability(v));
     env.add_template("report.html", include_str!("../../templates/report.html"))?;
     let features: Vec<String> = s
         .personas

@@ -40,32 +40,72 @@ fn overview(o: &mut String, s: &Summary) {
         s.chosen_k,
         s.reason
     );
+    if let Some(why) = &s.indicative {
+        let _ = writeln!(o, "> **Indicative personas:** {why}.\n");
+    }
+    if s.outliers > 0 || s.left_out_of_fit > 0 {
+        let _ = writeln!(
+            o,
+            "{} left out of fitting and choosing k as far from the bulk; {} flagged as outliers (`outlier = 1`), each assigned to their nearest persona.\n",
+            shoppers(s.left_out_of_fit, "was", "were"),
+            shoppers(s.outliers, "is", "are")
+        );
+    }
     let _ = writeln!(o, "## Personas\n");
-    let _ = writeln!(o, "| id | persona | shoppers | share | value at stake |");
-    let _ = writeln!(o, "|---|---|---:|---:|---:|");
+    let _ = writeln!(
+        o,
+        "| id | persona | shoppers | share | value at stake | value share | outliers | stability |"
+    );
+    let _ = writeln!(o, "|---|---|---:|---:|---:|---:|---:|---|");
     for p in &s.personas {
         let _ = writeln!(
             o,
-            "| {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
             p.id,
             p.name,
             p.size,
             pct(p.share),
-            money(p.value_at_stake)
+            money(p.value_at_stake),
+            pct(p.value_share),
+            p.outliers,
+            stability(p.stability)
         );
     }
     o.push('\n');
 }
 
+/// "1 shopper was", "3 shoppers were".
+fn shoppers(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 shopper {one}")
+    } else {
+        format!("{n} shoppers {many}")
+    }
+}
+
+/// A persona's stability, figure and word ("0.91 (stable)"), or "not measured".
+pub fn stability(s: Option<f64>) -> String {
+    match s {
+        Some(v) => format!("{v:.2} ({})", crate::cluster::stability::label(v)),
+        None => "not measured".to_string(),
+    }
+}
+
 /// One persona's section: why its name, its bullets and its recovery play.
 fn persona(o: &mut String, p: &Persona) {
     let _ = writeln!(o, "### {} {}\n", p.id, p.name);
+    let outliers = match p.outliers {
+        0 => String::new(),
+        n => format!(", {n} of them outliers"),
+    };
     let _ = writeln!(
         o,
-        "{} shoppers ({}), {} at stake.\n",
+        "{} shoppers ({}{outliers}), {} at stake ({} of it); stability {}.\n",
         p.size,
         pct(p.share),
-        money(p.value_at_stake)
+        money(p.value_at_stake),
+        pct(p.value_share),
+        stability(p.stability)
     );
     if !p.evidence.is_empty() {
         let _ = writeln!(o, "**Why this name:**\n");
@@ -123,19 +163,25 @@ fn baseline(o: &mut String, s: &Summary) {
 /// The metrics of every k tried, and the reason for the choice.
 fn k_table(o: &mut String, s: &Summary) {
     let _ = writeln!(o, "## Choosing the number of personas\n");
-    let _ = writeln!(o, "| k | silhouette | Calinski-Harabasz | Davies-Bouldin | inertia | smallest persona | eligible | chosen |");
-    let _ = writeln!(o, "|---:|---:|---:|---:|---:|---:|:---:|:---:|");
+    let _ = writeln!(o, "| k | silhouette | Calinski-Harabasz | Davies-Bouldin | inertia | smallest persona | its value share | eligible | chosen |");
+    let _ = writeln!(o, "|---:|---:|---:|---:|---:|---:|---:|:---|:---:|");
     for r in &s.k_selection {
         let _ = writeln!(
             o,
-            "| {} | {:.3} | {:.1} | {:.3} | {:.1} | {} | {} | {} |",
+            "| {} | {:.3} | {:.1} | {:.3} | {:.1} | {} ({}) | {} | {} | {} |",
             r.k,
             r.silhouette,
             r.calinski_harabasz,
             r.davies_bouldin,
             r.inertia,
             pct(r.smallest_share),
-            if r.eligible { "yes" } else { "no" },
+            r.smallest_size,
+            pct(r.smallest_value_share),
+            if r.eligible {
+                "yes".to_string()
+            } else {
+                format!("no: {}", r.not_eligible)
+            },
             if r.chosen { "**yes**" } else { "" }
         );
     }

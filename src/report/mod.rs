@@ -43,6 +43,14 @@ pub struct Summary {
     pub k_selection: Vec<KRow>,
     pub chosen_k: usize,
     pub reason: String,
+    /// Why the personas are only indicative (small data, no k eligible), if they are.
+    pub indicative: Option<String>,
+    /// Shoppers farther than this from every centre are outliers (`None`: not measured).
+    pub outlier_threshold: Option<f64>,
+    /// Shoppers flagged as outliers (each still has a persona).
+    pub outliers: usize,
+    /// Shoppers left out of fitting and choosing k.
+    pub left_out_of_fit: usize,
     pub personas: Vec<Persona>,
     /// The baseline model personas were matched against, if any.
     pub baseline: Option<String>,
@@ -102,6 +110,10 @@ impl Summary {
             k_selection: Vec::new(),
             chosen_k: 0,
             reason: String::new(),
+            indicative: None,
+            outlier_threshold: None,
+            outliers: 0,
+            left_out_of_fit: 0,
             personas: Vec::new(),
             baseline: None,
             lineage: Vec::new(),

@@ -32,11 +32,12 @@ impl Col<'_> {
     }
 }
 
-/// The assignments table: who is in which persona, how close, the runner-up, and the features
-/// the clustering used (raw values).
+/// The assignments table: who is in which persona, how close, the runner-up, the features the
+/// clustering used (raw values), then whether the shopper is an outlier (1) or not (0).
 pub fn assignments<'a>(
     table: &'a FeatureTable,
     assigned: &[Assignment],
+    outlier: &[bool],
     personas: &'a [Persona],
     features_used: &[String],
 ) -> Vec<Col<'a>> {
@@ -74,6 +75,13 @@ pub fn assignments<'a>(
             cols.push(Col::Num(f.clone(), Cow::Borrowed(v)));
         }
     }
+    cols.push(Col::Num(
+        "outlier".into(),
+        outlier
+            .iter()
+            .map(|&o| Some(f64::from(u8::from(o))))
+            .collect(),
+    ));
     cols
 }
 
@@ -140,6 +148,19 @@ pub fn personas(personas: &[Persona]) -> Vec<Col<'_>> {
             }
         }
     }
+    // Added with model format 2: appended after the columns above.
+    cols.push(Col::Num(
+        "value_share".into(),
+        personas.iter().map(|p| Some(p.value_share)).collect(),
+    ));
+    cols.push(Col::Num(
+        "outliers".into(),
+        personas.iter().map(|p| Some(p.outliers as f64)).collect(),
+    ));
+    cols.push(Col::Num(
+        "stability".into(),
+        personas.iter().map(|p| p.stability).collect(),
+    ));
     cols
 }
 
