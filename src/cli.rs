@@ -210,6 +210,20 @@ pub struct RunInputArgs {
     pub features_table: Vec<PathBuf>,
 }
 
+/// The holdout of a `segment` or `assign` run (docs/outcomes.md).
+#[derive(Debug, Args, Clone, Default)]
+pub struct HoldoutArgs {
+    /// Share of abandoners held out of recovery messages (0 to 0.5), to measure what the
+    /// messages add with `cartsona outcomes`; 0 ends a holdout inherited from --baseline or
+    /// --model [default: the inherited holdout, else none]
+    #[arg(long, value_name = "SHARE")]
+    pub holdout: Option<f64>,
+    /// Salt of the holdout hash: the same salt keeps every shopper in their arm month after
+    /// month; another gives an independent split [default: the inherited salt, else cartsona]
+    #[arg(long, value_name = "TEXT")]
+    pub holdout_salt: Option<String>,
+}
+
 /// Where and how `segment` and `assign` write their run directory.
 #[derive(Debug, Args)]
 pub struct RunOutArgs {
@@ -238,6 +252,8 @@ pub struct SegmentArgs {
     pub cluster: ClusterArgs,
     #[command(flatten)]
     pub output: RunOutArgs,
+    #[command(flatten)]
+    pub holdout: HoldoutArgs,
     /// An earlier run's model.json (or its run directory): personas that match keep their ids and names.
     #[arg(long, value_name = "MODEL")]
     pub baseline: Option<PathBuf>,
@@ -311,6 +327,8 @@ pub struct AssignArgs {
     pub as_of: Option<String>,
     #[command(flatten)]
     pub output: RunOutArgs,
+    #[command(flatten)]
+    pub holdout: HoldoutArgs,
 }
 
 #[derive(Debug, Args)]

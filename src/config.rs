@@ -12,7 +12,8 @@ use regex::Regex;
 use serde::Deserialize;
 
 use crate::cli::{
-    ClusterArgs, FeatureArgs, InputArgs, OnBadRows, PresetName, SegmentArgs, SqlDialect,
+    ClusterArgs, FeatureArgs, HoldoutArgs, InputArgs, OnBadRows, PresetName, SegmentArgs,
+    SqlDialect,
 };
 use crate::cluster::choose_k::SelectParams;
 use crate::features::catalogue::DEFAULT_FEATURES;
@@ -22,6 +23,7 @@ use crate::ingest::presets::eventlog::EventLogConfig;
 use crate::ingest::presets::{EventLogSpec, Preset, ShopifySpec};
 use crate::ingest::schema::{BadRows, Kind, ReadSettings};
 use crate::io::read::{self, CsvOptions, Source};
+use crate::model::holdout::{self, Asked};
 use crate::model::Model;
 use crate::util::timefmt;
 
@@ -49,6 +51,16 @@ pub struct FileConfig {
     /// Tables for `features --emit-sql` (docs/scale.md).
     #[serde(default)]
     pub sql: FileSql,
+    /// The holdout of segment and assign runs (docs/outcomes.md).
+    #[serde(default)]
+    pub holdout: FileHoldout,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileHoldout {
+    pub share: Option<f64>,
+    pub salt: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -481,6 +493,35 @@ pub fn segment(args: &SegmentArgs, loaded: &Loaded) -> Result<Segment> {
         explicit,
         max_match_distance,
         stability_resamples,
+    })
+}
+
+/// The holdout asked for by `--holdout`/`--holdout-salt` or `[holdout]` (flags win), checked;
+/// what is not asked for is inherited from the baseline or the model (`model::holdout::resolve`).
+pub fn holdout(args: &HoldoutArgs, loaded: &Loaded) -> Result<Asked> {
+    let cfg_name = loaded.name();
+    let f = &loaded.file.holdout;
+    let share = match (args.holdout, f.share) {
+        (Some(v), _) => Some((v, "--holdout".to_string())),
+        (None, Some(v)) => Some((v, format!("{cfg_name}: [holdout] share"))),
+        (None, None) => None,
+    };
+    if let Some((v, origin)) = &share {
+        if !(v.is_finite() && (0.0..=holdout::MAX_SHARE).contains(v)) {
+            bail!(
+                "{origin} {v}: give a share of abandoners from 0 to {} (0 ends a holdout)",
+                holdout::MAX_SHARE
+            );
+        }
+    }
+    let salt = args.holdout_salt.clone().or(f.salt.clone());
+    if salt.as_deref().is_some_and(|s| s.is_empty()) {
+        bail!("--holdout-salt: the salt is empty");
+    }
+    Ok(Asked {
+        share: share.map(|s| s.0),
+        salt,
+        salt_from_flag: args.holdout_salt.is_some(),
     })
 }
 

@@ -1,7 +1,8 @@
 //! cartsona: exported cart, order and engagement data in; cart-abandoner personas out.
 //!
 //! The modules are the stages of one data flow, declared in flow order (docs/ARCHITECTURE.md):
-//! util <- io <- ingest <- features <- cluster <- personas <- model <- drift <- report <- cmd.
+//! util <- io <- ingest <- features <- cluster <- personas <- model <- drift <- outcomes <- report <-
+//! cmd.
 //! A stage may use the stages before it, never one after it (tests/architecture.rs checks this).
 //! `cli` and `config` sit above the stages and are used by `cmd` and `main` only; `synth`, the
 //! generator, stands apart.
@@ -20,6 +21,8 @@ pub mod personas;
 pub mod model;
 
 pub mod drift;
+
+pub mod outcomes;
 
 pub mod report;
 

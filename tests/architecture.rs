@@ -31,9 +31,15 @@ const ALLOWED: &[(&str, &[&str])] = &[
         ],
     ),
     (
-        "report",
+        "outcomes",
         &[
             "util", "io", "ingest", "features", "cluster", "personas", "model", "drift",
+        ],
+    ),
+    (
+        "report",
+        &[
+            "util", "io", "ingest", "features", "cluster", "personas", "model", "drift", "outcomes",
         ],
     ),
     ("synth", &["util", "io", "ingest"]),
@@ -47,8 +53,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "cmd",
         &[
-            "util", "io", "ingest", "features", "cluster", "personas", "model", "drift", "report",
-            "synth", "cli", "config",
+            "util", "io", "ingest", "features", "cluster", "personas", "model", "drift",
+            "outcomes", "report", "synth", "cli", "config",
         ],
     ),
 ];

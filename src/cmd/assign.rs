@@ -15,11 +15,13 @@ use crate::personas;
 use crate::report::Summary;
 use crate::util::progress::Progress;
 
-use crate::cmd::run_dir::{self, RunOutput};
+use crate::cmd::run_dir::{self, RunOutput, RunRows};
+use crate::model::Model;
 
 pub fn run(args: &AssignArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
     let model = load::model(&args.model)?;
     let params = config::assign_params(&model, &args.model, args.as_of.as_deref())?;
+    let asked = config::holdout(&args.holdout, loaded)?;
     let staged = StagedDir::new(&args.output.out, args.output.force, "--out")?;
     let progress = Progress::new(quiet).recording(args.output.timings);
     let rf = inputs::run_features(&args.inputs, loaded, &params, &progress)?;
@@ -51,7 +53,17 @@ pub fn run(args: &AssignArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
     let mut personas = model.with_identity(personas::build(&table, &labels, k, false).0);
     let stability: Vec<Option<f64>> = model.personas.iter().map(|p| p.stability).collect();
     personas::attach(&mut personas, &labels, &outlier, &stability);
+    let arms = run_dir::arms(
+        &asked,
+        model.holdout.as_ref(),
+        &fsum.as_of,
+        &table,
+        &labels,
+        &mut personas,
+        &progress,
+    )?;
     let mut summary = Summary::new("assign", &fsum, rf.report, rf.on_bad_rows);
+    summary.warnings.extend(arms.note.clone());
     for p in personas.iter().filter(|p| p.size == 0) {
         summary.warnings.push(format!(
             "persona {} {} has no shopper in this data",
@@ -69,12 +81,22 @@ pub fn run(args: &AssignArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
         ),
         outlier_threshold: model.outlier_threshold,
         outliers: outlier.iter().filter(|o| **o).count(),
+        holdout: arms.holdout.clone(),
         personas,
-        files: run_dir::run_files(args.output.format),
+        files: run_dir::run_files(args.output.format, arms.arms.is_some()),
         projection: projection::project(&x, &labels, k, model.config.seed),
         ..summary
     };
-    RunOutput::new(staged, &args.output, quiet)
-        .write(&table, &assigned, &outlier, summary, &model, &progress)?;
+    let rows = RunRows {
+        assigned: &assigned,
+        outlier: &outlier,
+        arms: arms.arms.as_deref(),
+    };
+    // The model as given, with the holdout this run used (so a later run inherits it).
+    let model = Model {
+        holdout: arms.holdout,
+        ..model
+    };
+    RunOutput::new(staged, &args.output, quiet).write(&table, rows, summary, &model, &progress)?;
     Ok(0)
 }

@@ -205,6 +205,16 @@ pub fn template(preset: InitPreset) -> String {
     );
 
     s.push_str(
+        "[holdout]\n\
+         # Share of abandoners held out of recovery messages (0 to 0.5), to measure what the\n\
+         # messages add (docs/outcomes.md). Runs with --baseline and assign inherit the holdout\n\
+         # of their model; set share = 0 to end it.\n\
+         # share = 0.1                                # example\n\
+         # The hash salt: the same salt keeps every shopper in their arm month after month.\n\
+         # salt = \"cartsona\"\n\n",
+    );
+
+    s.push_str(
         "[sql]\n\
          # Tables the SQL of `cartsona features --emit-sql` reads (docs/scale.md), written into the\n\
          # query as given (like \"shop.carts\"); their columns are named as in [columns.*].\n\

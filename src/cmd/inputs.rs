@@ -134,7 +134,8 @@ pub(crate) fn run_features(
         anyhow::bail!("--features: pass --as-of, the as-of time the features were computed for (it goes into the model and the reports)");
     };
     progress.stage("reading the features table");
-    let (table, files) = crate::features::table::read(features_table, "--features")?;
+    let (mut table, files) = crate::features::table::read(features_table, "--features")?;
+    table.abandoned_at = crate::features::table::abandoned_at(&table, as_of);
     let summary = feature_stage::summary_of_table(&table, params, as_of);
     Ok(RunFeatures {
         table,

@@ -9,7 +9,9 @@ use crate::cli::{OutFormat, RunOutArgs};
 use crate::cluster::nearest::Assignment;
 use crate::features::compute::{FeatureSummary, FeatureTable};
 use crate::io::write::StagedDir;
+use crate::model::holdout::{self, Arm, Asked, Holdout};
 use crate::model::Model;
+use crate::personas::{self, Persona};
 use crate::report::{html, markdown, tables, Summary};
 use crate::util::progress::Progress;
 
@@ -26,20 +28,69 @@ pub fn require_abandoners(fsum: &FeatureSummary, advice: &str) -> Result<()> {
     Ok(())
 }
 
-/// The files of a run directory.
-pub fn run_files(format: OutFormat) -> Vec<String> {
+/// The files of a run directory; `audience.csv` when the run has a holdout.
+pub fn run_files(format: OutFormat, audience: bool) -> Vec<String> {
     let ext = match format {
         OutFormat::Csv => "csv",
         OutFormat::Parquet => "parquet",
     };
-    vec![
+    let mut files = vec![
         format!("assignments.{ext}"),
         "personas.csv".to_string(),
         "model.json".to_string(),
         "summary.json".to_string(),
         "report.md".to_string(),
         "report.html".to_string(),
-    ]
+    ];
+    if audience {
+        files.push("audience.csv".to_string());
+    }
+    files
+}
+
+/// The run's holdout (what it asks for, else the one inherited from the baseline or the model),
+/// each shopper's arm, and the arm counts on the personas (`labels[i]`: shopper i's persona). A
+/// note on an inherited holdout that ends or changes is warned and returned for the summary.
+pub fn arms(
+    asked: &Asked,
+    inherited: Option<&Holdout>,
+    as_of: &str,
+    table: &FeatureTable,
+    labels: &[usize],
+    personas: &mut [Persona],
+    progress: &Progress,
+) -> Result<Arms> {
+    let (holdout, note) = holdout::resolve(asked, inherited, as_of)?;
+    if let Some(n) = &note {
+        progress.warn(n);
+    }
+    let arms: Option<Vec<Arm>> = holdout
+        .as_ref()
+        .map(|h| table.customers.iter().map(|c| h.arm(c)).collect());
+    if let Some(a) = &arms {
+        let held: Vec<bool> = a.iter().map(|a| *a == Arm::Holdout).collect();
+        personas::attach_arms(personas, labels, &held);
+    }
+    Ok(Arms {
+        holdout,
+        arms,
+        note,
+    })
+}
+
+/// What [`arms`] decided.
+pub struct Arms {
+    pub holdout: Option<Holdout>,
+    /// Each shopper's arm, when there is a holdout.
+    pub arms: Option<Vec<Arm>>,
+    pub note: Option<String>,
+}
+
+/// Each shopper's row outputs besides the features: their persona, whether an outlier, their arm.
+pub struct RunRows<'a> {
+    pub assigned: &'a [Assignment],
+    pub outlier: &'a [bool],
+    pub arms: Option<&'a [Arm]>,
 }
 
 /// Renders every file of a run into the staging directory, commits it, and prints the closing
@@ -64,18 +115,18 @@ impl<'a> RunOutput<'a> {
     pub fn write(
         self,
         table: &FeatureTable,
-        assigned: &[Assignment],
-        outlier: &[bool],
+        rows: RunRows<'_>,
         summary: Summary,
         model: &Model,
         progress: &Progress,
     ) -> Result<()> {
         progress.stage("writing assignments");
-        let files = run_files(self.format);
+        let files = run_files(self.format, rows.arms.is_some());
         let cols = tables::assignments(
             table,
-            assigned,
-            outlier,
+            rows.assigned,
+            rows.outlier,
+            rows.arms,
             &summary.personas,
             &summary.cluster_features,
         );
@@ -101,6 +152,10 @@ impl<'a> RunOutput<'a> {
         staged.write("summary.json", &summary.to_json()?)?;
         staged.write("report.md", markdown::render(&summary).as_bytes())?;
         staged.write("report.html", html::render(&summary)?.as_bytes())?;
+        if let Some(arms) = rows.arms {
+            let body = tables::audience(table, rows.assigned, arms, &summary.personas)?;
+            staged.write("audience.csv", &body)?;
+        }
         self.staged.commit()?;
         progress.finish();
         if !self.quiet {

@@ -7,7 +7,7 @@ use anyhow::{bail, Result};
 use crate::cli::SegmentArgs;
 use crate::cluster::{fit, matrix, projection};
 use crate::cmd::inputs;
-use crate::cmd::run_dir::{self, RunOutput};
+use crate::cmd::run_dir::{self, RunOutput, RunRows};
 use crate::config::{self, Loaded};
 use crate::drift::load;
 use crate::features::compute::FeatureSummary;
@@ -20,14 +20,8 @@ use crate::util::progress::Progress;
 
 pub fn run(args: &SegmentArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
     let cfg = config::segment(args, loaded)?;
-    let baseline = match &args.baseline {
-        None => None,
-        Some(path) => {
-            let path = model_path(path);
-            let model = load::model(&path).map_err(|e| anyhow::anyhow!("--baseline: {e:#}"))?;
-            Some((model, path.display().to_string()))
-        }
-    };
+    let asked = config::holdout(&args.holdout, loaded)?;
+    let baseline = baseline(args)?;
     let staged = StagedDir::new(&args.output.out, args.output.force, "--out")?;
     let progress = Progress::new(quiet).recording(args.output.timings);
     let rf = inputs::run_features(&args.inputs, loaded, &cfg.features, &progress)?;
@@ -86,6 +80,16 @@ pub fn run(args: &SegmentArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
         cfg.stability_resamples,
     )?;
     personas::attach(&mut settled.personas, &labels, &a.outlier, &a.stability);
+    let inherited = baseline.as_ref().and_then(|(m, _)| m.holdout.as_ref());
+    let arms = run_dir::arms(
+        &asked,
+        inherited,
+        &fsum.as_of,
+        &table,
+        &labels,
+        &mut settled.personas,
+        &progress,
+    )?;
     let k = selection.k;
     let run_config = run_config(&fsum, &cfg, wanted.features);
     let model = Model::of_run(RunParts {
@@ -97,9 +101,11 @@ pub fn run(args: &SegmentArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
         selection: (&selection.table, k, &selection.reason),
         identity: ids.record(),
         outlier_threshold: a.threshold,
+        holdout: arms.holdout.clone(),
     });
     let mut summary = Summary::new("segment", &fsum, rf.report, rf.on_bad_rows);
     summary.warnings.extend(selection.warnings.iter().cloned());
+    summary.warnings.extend(arms.note.clone());
     let summary = Summary {
         cluster_features: model.feature_names(),
         matrix: mreport,
@@ -111,22 +117,21 @@ pub fn run(args: &SegmentArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
         outlier_threshold: model.outlier_threshold,
         outliers: a.outlier.iter().filter(|o| **o).count(),
         left_out_of_fit: x.nrows() - fitted.fit_rows.len(),
+        holdout: arms.holdout,
         personas: settled.personas,
         baseline: ids.baseline,
         lineage: ids.lineage,
         retired_now: ids.retired_now,
-        files: run_dir::run_files(args.output.format),
+        files: run_dir::run_files(args.output.format, arms.arms.is_some()),
         projection: projection::project(&x, &labels, k, sp.seed),
         ..summary
     };
-    RunOutput::new(staged, &args.output, quiet).write(
-        &table,
-        &settled.assigned,
-        &a.outlier,
-        summary,
-        &model,
-        &progress,
-    )?;
+    let rows = RunRows {
+        assigned: &settled.assigned,
+        outlier: &a.outlier,
+        arms: arms.arms.as_deref(),
+    };
+    RunOutput::new(staged, &args.output, quiet).write(&table, rows, summary, &model, &progress)?;
     Ok(0)
 }
 
@@ -171,4 +176,14 @@ fn run_config(fsum: &FeatureSummary, cfg: &config::Segment, features: &[String])
         min_persona_size: sp.min_size,
         stability_resamples: cfg.stability_resamples,
     }
+}
+
+/// The `--baseline` model and its file as messages name it.
+fn baseline(args: &SegmentArgs) -> Result<Option<(Model, String)>> {
+    let Some(path) = &args.baseline else {
+        return Ok(None);
+    };
+    let path = model_path(path);
+    let model = load::model(&path).map_err(|e| anyhow::anyhow!("--baseline: {e:#}"))?;
+    Ok(Some((model, path.display().to_string())))
 }

@@ -47,6 +47,9 @@ pub struct FeatureColumn {
 pub struct FeatureTable {
     pub customers: Vec<String>,
     pub columns: Vec<FeatureColumn>,
+    /// When each abandoner's latest abandoned cart was last updated (microseconds since the
+    /// epoch); `None` when unknown (a precomputed features table).
+    pub abandoned_at: Vec<Option<i64>>,
 }
 
 impl FeatureTable {
@@ -294,6 +297,7 @@ pub fn compute(ds: &Dataset, p: &FeatureParams) -> Result<(FeatureTable, Feature
             .map(|&c| ds.customers.name(c).to_string())
             .collect(),
         columns,
+        abandoned_at: rows.rows.iter().map(|a| a.last.map(|l| l.0)).collect(),
     };
     Ok((table, summary))
 }

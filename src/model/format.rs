@@ -9,6 +9,7 @@ use crate::cluster::choose_k::KRow;
 use crate::cluster::matrix::{quantile_sorted, Scaler};
 use crate::features::compute::{FeatureTable, Values};
 
+use crate::model::holdout::Holdout;
 use crate::personas::evidence::Evidence;
 use crate::personas::plays::Play;
 use crate::personas::{Persona, Personified};
@@ -94,6 +95,10 @@ pub struct Model {
     /// `None` in older models: nobody is flagged).
     #[serde(default)]
     pub outlier_threshold: Option<f64>,
+    /// The holdout arms of this run's abandoners (docs/outcomes.md); `None`: no holdout (and in
+    /// models written before holdouts existed).
+    #[serde(default)]
+    pub holdout: Option<Holdout>,
 }
 
 impl Model {
@@ -221,6 +226,7 @@ impl Model {
                 .outlier_threshold
                 .is_finite()
                 .then_some(run.outlier_threshold),
+            holdout: run.holdout,
         }
     }
 
@@ -289,6 +295,7 @@ pub struct RunParts<'a> {
     pub selection: (&'a [KRow], usize, &'a str),
     pub identity: IdentityRecord<'a>,
     pub outlier_threshold: f64,
+    pub holdout: Option<Holdout>,
 }
 
 /// What identity matching decided, as the model records it (`model::identity`).

@@ -44,6 +44,11 @@ pub struct Persona {
     pub outliers: usize,
     /// Its stability (mean bootstrap Jaccard), when measured.
     pub stability: Option<f64>,
+    /// Its shoppers in the holdout and in the treatment arm, when the run has a holdout.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub holdout: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub treatment: Option<usize>,
 }
 
 impl Persona {
@@ -169,6 +174,8 @@ fn describe(
         value_share: 0.0,
         outliers: 0,
         stability: None,
+        holdout: None,
+        treatment: None,
     }
 }
 
@@ -223,5 +230,22 @@ pub fn attach(
     }
     for (p, s) in personas.iter_mut().zip(stability) {
         p.stability = *s;
+    }
+}
+
+/// Records on each persona its holdout and treatment counts (`holdout[i]`: shopper i, of persona
+/// `labels[i]`, is held out).
+pub fn attach_arms(personas: &mut [Persona], labels: &[usize], holdout: &[bool]) {
+    for p in personas.iter_mut() {
+        p.holdout = Some(0);
+        p.treatment = Some(0);
+    }
+    for (&l, &h) in labels.iter().zip(holdout) {
+        let slot = if h {
+            &mut personas[l].holdout
+        } else {
+            &mut personas[l].treatment
+        };
+        *slot = slot.map(|n| n + 1);
     }
 }

@@ -51,6 +51,17 @@ fn overview(o: &mut String, s: &Summary) {
             shoppers(s.outliers, "is", "are")
         );
     }
+    if let Some(h) = &s.holdout {
+        let held: usize = s.personas.iter().filter_map(|p| p.holdout).sum();
+        let _ = writeln!(
+            o,
+            "**Holdout:** {held} abandoners held out of recovery messages ({} planned; salt `{}`, since {}); the {} others are the treatment arm, listed in `audience.csv` (docs/outcomes.md).\n",
+            pct(h.share),
+            h.salt,
+            h.since,
+            s.abandoners - held
+        );
+    }
     let _ = writeln!(o, "## Personas\n");
     let _ = writeln!(
         o,
@@ -107,6 +118,9 @@ fn persona(o: &mut String, p: &Persona) {
         pct(p.value_share),
         stability(p.stability)
     );
+    if let (Some(h), Some(t)) = (p.holdout, p.treatment) {
+        let _ = writeln!(o, "Arms: {h} in the holdout, {t} in the treatment arm.\n");
+    }
     if !p.evidence.is_empty() {
         let _ = writeln!(o, "**Why this name:**\n");
         for e in &p.evidence {

@@ -51,6 +51,8 @@ pub struct Summary {
     pub outliers: usize,
     /// Shoppers left out of fitting and choosing k.
     pub left_out_of_fit: usize,
+    /// The run's holdout (docs/outcomes.md), if any.
+    pub holdout: Option<crate::model::holdout::Holdout>,
     pub personas: Vec<Persona>,
     /// The baseline model personas were matched against, if any.
     pub baseline: Option<String>,
@@ -114,6 +116,7 @@ impl Summary {
             outlier_threshold: None,
             outliers: 0,
             left_out_of_fit: 0,
+            holdout: None,
             personas: Vec::new(),
             baseline: None,
             lineage: Vec::new(),

@@ -8,36 +8,50 @@ use polars::prelude::*;
 
 use crate::cluster::nearest::Assignment;
 use crate::features::compute::{FeatureTable, Values};
+use crate::model::holdout::Arm;
 use crate::personas::Persona;
+use crate::util::timefmt::format_timestamp;
 
 /// A column of a rendered table. Cells borrow from the run's values where they can: at millions
 /// of abandoners a copy of every id, name and feature would double the peak memory.
 pub enum Col<'a> {
     Text(&'static str, Vec<&'a str>),
     Num(String, Cow<'a, [Option<f64>]>),
+    /// Instants in microseconds since the epoch: RFC 3339 text in CSV, a UTC timestamp in Parquet.
+    Time(&'static str, Cow<'a, [Option<i64>]>),
 }
 
 impl Col<'_> {
     fn name(&self) -> &str {
         match self {
-            Col::Text(n, _) => n,
+            Col::Text(n, _) | Col::Time(n, _) => n,
             Col::Num(n, _) => n,
+        }
+    }
+    fn len(&self) -> usize {
+        match self {
+            Col::Text(_, v) => v.len(),
+            Col::Num(_, v) => v.len(),
+            Col::Time(_, v) => v.len(),
         }
     }
     fn cell(&self, i: usize) -> Cow<'_, str> {
         match self {
             Col::Text(_, v) => Cow::Borrowed(v[i]),
             Col::Num(_, v) => Cow::Owned(fmt_num(v[i])),
+            Col::Time(_, v) => Cow::Owned(v[i].map(format_timestamp).unwrap_or_default()),
         }
     }
 }
 
 /// The assignments table: who is in which persona, how close, the runner-up, the features the
-/// clustering used (raw values), then whether the shopper is an outlier (1) or not (0).
+/// clustering used (raw values), then whether the shopper is an outlier (1) or not (0), when
+/// their latest abandoned cart was last updated, and their arm (when the run has a holdout).
 pub fn assignments<'a>(
     table: &'a FeatureTable,
     assigned: &[Assignment],
     outlier: &[bool],
+    arms: Option<&[Arm]>,
     personas: &'a [Persona],
     features_used: &[String],
 ) -> Vec<Col<'a>> {
@@ -82,6 +96,13 @@ pub fn assignments<'a>(
             .map(|&o| Some(f64::from(u8::from(o))))
             .collect(),
     ));
+    cols.push(Col::Time(
+        "abandoned_at",
+        Cow::Borrowed(&table.abandoned_at),
+    ));
+    if let Some(arms) = arms {
+        cols.push(Col::Text("arm", arms.iter().map(|a| a.name()).collect()));
+    }
     cols
 }
 
@@ -161,17 +182,27 @@ pub fn personas(personas: &[Persona]) -> Vec<Col<'_>> {
         "stability".into(),
         personas.iter().map(|p| p.stability).collect(),
     ));
+    if personas.iter().any(|p| p.holdout.is_some()) {
+        for (name, get) in [
+            (
+                "holdout",
+                (|p: &Persona| p.holdout) as fn(&Persona) -> Option<usize>,
+            ),
+            ("treatment", |p| p.treatment),
+        ] {
+            cols.push(Col::Num(
+                name.into(),
+                personas.iter().map(|p| get(p).map(|n| n as f64)).collect(),
+            ));
+        }
+    }
     cols
 }
 
 pub fn to_csv(cols: &[Col]) -> Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(cols.iter().map(Col::name))?;
-    let n = match cols.first() {
-        Some(Col::Text(_, v)) => v.len(),
-        Some(Col::Num(_, v)) => v.len(),
-        None => 0,
-    };
+    let n = cols.first().map_or(0, Col::len);
     for i in 0..n {
         w.write_record(cols.iter().map(|c| c.cell(i).into_owned()))?;
     }
@@ -182,14 +213,54 @@ pub fn to_parquet(cols: &[Col]) -> Result<Vec<u8>> {
     let columns: Vec<Column> = cols
         .iter()
         .map(|c| match c {
-            Col::Text(n, v) => Column::new((*n).into(), v.as_slice()),
-            Col::Num(n, v) => Column::new(n.as_str().into(), v.as_ref()),
+            Col::Text(n, v) => Ok(Column::new((*n).into(), v.as_slice())),
+            Col::Num(n, v) => Ok(Column::new(n.as_str().into(), v.as_ref())),
+            Col::Time(n, v) => Column::new((*n).into(), v.as_ref()).cast(&DataType::Datetime(
+                TimeUnit::Microseconds,
+                Some(TimeZone::UTC),
+            )),
         })
-        .collect();
+        .collect::<PolarsResult<_>>()?;
     let mut df = DataFrame::new_infer_height(columns)?;
     let mut buf = Vec::new();
     ParquetWriter::new(&mut buf).finish(&mut df)?;
     Ok(buf)
+}
+
+/// audience.csv: the treatment arm only, the file to load into the messaging platform: each
+/// shopper's persona, its channels (in order, `;`-separated), first nudge and offer. Holdout
+/// shoppers are never in it.
+pub fn audience<'a>(
+    table: &'a FeatureTable,
+    assigned: &[Assignment],
+    arms: &[Arm],
+    personas: &'a [Persona],
+) -> Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "customer_id",
+        "persona_id",
+        "persona_name",
+        "channels",
+        "first_nudge",
+        "offer",
+    ])?;
+    let channels: Vec<String> = personas.iter().map(|p| p.play.channels.join(";")).collect();
+    for ((customer, a), arm) in table.customers.iter().zip(assigned).zip(arms) {
+        if *arm != Arm::Treatment {
+            continue;
+        }
+        let p = &personas[a.persona];
+        w.write_record([
+            customer.as_str(),
+            &p.id,
+            &p.name,
+            &channels[a.persona],
+            &p.play.first_nudge,
+            &p.play.offer,
+        ])?;
+    }
+    w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// Formats a number the way every CSV output does: shortest round-trip form, empty for a gap.

@@ -1,0 +1,137 @@
+//! The statistics of the recovery readout (docs/outcomes.md, "Formulas"): two proportions, the
+//! treatment arm's recovery rate against the holdout's.
+//!
+//! - [`wilson`]: the Wilson score interval of one proportion.
+//! - [`newcombe`]: Newcombe's hybrid score interval of a difference of proportions (Newcombe
+//!   1998, method 10; statsmodels' `confint_proportions_2indep(method="newcomb")`).
+//! - [`z_test`]: the pooled two-proportion z-test, two-sided (statsmodels' `proportions_ztest`).
+//! - [`holm`]: Holm's step-down adjustment of a family of p-values (statsmodels'
+//!   `multipletests(method="holm")`).
+//! - [`sample_ratio`]: the chi-square test of the arm counts against the planned holdout share
+//!   (scipy's `chisquare`).
+//! - [`mde`]: the minimum detectable absolute uplift at 80% power and a two-sided 5% level.
+//!
+//! Hand-written: these are the formulas themselves (a few lines each); the distributions come
+//! from statrs. Fixtures computed with statsmodels and scipy by tests/data/outcomes/fixtures.py
+//! are checked in tests/outcomes_stats.rs, and the method by simulation there.
+
+use statrs::distribution::{ChiSquared, ContinuousCDF, Normal};
+
+/// The standard normal distribution.
+fn normal() -> Normal {
+    Normal::new(0.0, 1.0).expect("a valid normal")
+}
+
+/// The two-sided critical value z(1 − alpha/2).
+pub fn z_crit(alpha: f64) -> f64 {
+    normal().inverse_cdf(1.0 - alpha / 2.0)
+}
+
+/// The Wilson score interval of `x` successes in `n` trials at level 1 − alpha. `(0, 1)` for
+/// `n = 0` (nothing is known).
+pub fn wilson(x: u64, n: u64, alpha: f64) -> (f64, f64) {
+    if n == 0 {
+        return (0.0, 1.0);
+    }
+    let (x, n, z) = (x as f64, n as f64, z_crit(alpha));
+    let z2 = z * z;
+    let centre = (x + z2 / 2.0) / (n + z2);
+    let half = z * (x * (n - x) / n + z2 / 4.0).sqrt() / (n + z2);
+    ((centre - half).max(0.0), (centre + half).min(1.0))
+}
+
+/// Newcombe's hybrid score interval of p1 − p2 (arm 1: `x1` of `n1`; arm 2: `x2` of `n2`):
+/// d − sqrt((p1 − l1)² + (u2 − p2)²) to d + sqrt((u1 − p1)² + (p2 − l2)²), with (l, u) each
+/// arm's Wilson interval.
+pub fn newcombe(x1: u64, n1: u64, x2: u64, n2: u64, alpha: f64) -> (f64, f64) {
+    let rate = |x: u64, n: u64| if n == 0 { 0.0 } else { x as f64 / n as f64 };
+    let (p1, p2) = (rate(x1, n1), rate(x2, n2));
+    let ((l1, u1), (l2, u2)) = (wilson(x1, n1, alpha), wilson(x2, n2, alpha));
+    let d = p1 - p2;
+    (
+        d - ((p1 - l1).powi(2) + (u2 - p2).powi(2)).sqrt(),
+        d + ((u1 - p1).powi(2) + (p2 - l2).powi(2)).sqrt(),
+    )
+}
+
+/// The pooled two-proportion z-test of p1 = p2: (z, two-sided p-value). When the pooled rate
+/// is 0 or 1 (no variation) there is no evidence of a difference: z = 0, p = 1 (statsmodels
+/// returns NaN there).
+pub fn z_test(x1: u64, n1: u64, x2: u64, n2: u64) -> (f64, f64) {
+    if n1 == 0 || n2 == 0 {
+        return (0.0, 1.0);
+    }
+    let (p1, p2) = (x1 as f64 / n1 as f64, x2 as f64 / n2 as f64);
+    let pooled = (x1 + x2) as f64 / (n1 + n2) as f64;
+    let se = (pooled * (1.0 - pooled) * (1.0 / n1 as f64 + 1.0 / n2 as f64)).sqrt();
+    if se == 0.0 {
+        return (0.0, 1.0);
+    }
+    let z = (p1 - p2) / se;
+    (z, 2.0 * normal().sf(z.abs()))
+}
+
+/// Holm's adjusted p-values, in the order given: sorted ascending, the i-th (from 0) of m is
+/// multiplied by m − i, made non-decreasing, capped at 1.
+pub fn holm(p: &[f64]) -> Vec<f64> {
+    let m = p.len();
+    let mut order: Vec<usize> = (0..m).collect();
+    order.sort_by(|&a, &b| p[a].total_cmp(&p[b]).then(a.cmp(&b)));
+    let mut adjusted = vec![0.0; m];
+    let mut running = 0.0f64;
+    for (i, &j) in order.iter().enumerate() {
+        running = running.max(((m - i) as f64 * p[j]).min(1.0));
+        adjusted[j] = running;
+    }
+    adjusted
+}
+
+/// The sample-ratio check: the chi-square statistic and p-value (1 degree of freedom) of
+/// `treatment` and `holdout` shoppers against the planned holdout `share`.
+pub fn sample_ratio(treatment: u64, holdout: u64, share: f64) -> (f64, f64) {
+    let n = (treatment + holdout) as f64;
+    let expected = [n * (1.0 - share), n * share];
+    if expected.iter().any(|e| *e <= 0.0) {
+        return (0.0, 1.0);
+    }
+    let stat: f64 = [treatment as f64, holdout as f64]
+        .iter()
+        .zip(expected)
+        .map(|(o, e)| (o - e) * (o - e) / e)
+        .sum();
+    let chi = ChiSquared::new(1.0).expect("1 degree of freedom");
+    (stat, chi.sf(stat))
+}
+
+/// The minimum detectable absolute uplift at 80% power and a two-sided 5% level:
+/// (z(0.975) + z(0.8)) × sqrt(p (1 − p) (1/n_t + 1/n_h)), with p the holdout's rate, at least
+/// 1/n_h (a holdout without a recovery still has a rate to detect against). `None` when an arm
+/// is empty.
+pub fn mde(holdout_rate: f64, n_t: u64, n_h: u64) -> Option<f64> {
+    if n_t == 0 || n_h == 0 {
+        return None;
+    }
+    let p = holdout_rate.max(1.0 / n_h as f64).min(1.0);
+    let z = z_crit(0.05) + normal().inverse_cdf(0.8);
+    Some(z * (p * (1.0 - p) * (1.0 / n_t as f64 + 1.0 / n_h as f64)).sqrt())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn by_hand() {
+        // Wilson, 0 of 10 at 95%: (0, z²/(n + z²)) = (0, 3.8415/13.8415).
+        let z2 = z_crit(0.05).powi(2);
+        let (l, u) = wilson(0, 10, 0.05);
+        assert_eq!(l, 0.0);
+        assert!((u - z2 / (10.0 + z2)).abs() < 1e-12);
+        // Holm on (0.01, 0.04, 0.03): sorted 0.01×3, 0.03×2, 0.04×1 -> 0.03, 0.06, 0.06.
+        let h = holm(&[0.01, 0.04, 0.03]);
+        assert!((h[0] - 0.03).abs() < 1e-15 && (h[1] - 0.06).abs() < 1e-15);
+        assert!((h[2] - 0.06).abs() < 1e-15);
+        // Exactly the planned split: chi-square 0, p 1.
+        assert_eq!(sample_ratio(900, 100, 0.1), (0.0, 1.0));
+    }
+}

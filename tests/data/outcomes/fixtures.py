@@ -1,0 +1,37 @@
+"""Expected values of src/outcomes/stats.rs, computed with statsmodels and scipy (independent
+implementations). Run: python3 tests/data/outcomes/fixtures.py > tests/data/outcomes/fixtures.json
+(statsmodels 0.15.0, scipy as installed with it)."""
+import json, math, warnings
+import numpy as np
+from scipy import stats
+from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
+from statsmodels.stats.multitest import multipletests
+
+warnings.simplefilter("ignore")
+# (treatment recovered, treatment n, holdout recovered, holdout n): ordinary, tiny arms, zero
+# counts, rates of 0 and of 1, lopsided arms.
+cases = [
+    (120, 1000, 24, 300), (45, 500, 40, 500), (0, 50, 0, 20), (3, 3, 1, 4), (0, 10, 2, 10),
+    (10, 10, 10, 10), (7, 7, 0, 5), (1, 2, 0, 1), (250, 2700, 20, 300), (5, 40, 9, 40),
+    (1000, 9000, 80, 1000), (30, 31, 28, 31),
+]
+out = {"proportions": [], "holm": [], "sample_ratio": [], "mde": []}
+for x1, n1, x2, n2 in cases:
+    low, high = confint_proportions_2indep(x1, n1, x2, n2, method="newcomb", compare="diff", alpha=0.05)
+    z, p = proportions_ztest([x1, x2], [n1, n2])
+    pooled = (x1 + x2) / (n1 + n2)
+    if pooled in (0.0, 1.0):
+        z, p = 0.0, 1.0  # statsmodels gives NaN without variation; cartsona defines no evidence
+    out["proportions"].append({"x1": x1, "n1": n1, "x2": x2, "n2": n2,
+                               "newcombe": [low, high], "z": float(z), "p": float(p)})
+for ps in [[0.01, 0.04, 0.03], [0.2, 0.001, 0.049, 0.5, 0.0125], [0.9], [0.04, 0.04, 0.04, 0.04], [1e-6, 0.3, 0.02, 0.02]]:
+    out["holm"].append({"p": ps, "adjusted": list(multipletests(ps, alpha=0.05, method="holm")[1])})
+for t, h, share in [(900, 100, 0.1), (950, 50, 0.1), (700, 300, 0.25), (2600, 400, 0.15), (10, 0, 0.1), (50000, 5400, 0.1)]:
+    n = t + h
+    r = stats.chisquare([t, h], f_exp=[n * (1 - share), n * share])
+    out["sample_ratio"].append({"treatment": t, "holdout": h, "share": share, "stat": float(r.statistic), "p": float(r.pvalue)})
+z = stats.norm.ppf(0.975) + stats.norm.ppf(0.8)
+for p, nt, nh in [(0.08, 1000, 300), (0.0, 2700, 300), (0.5, 100, 100), (0.02, 50000, 5000), (1.0, 10, 10)]:
+    q = min(max(p, 1 / nh), 1.0)
+    out["mde"].append({"holdout_rate": p, "n_t": nt, "n_h": nh, "mde": float(z * math.sqrt(q * (1 - q) * (1 / nt + 1 / nh)))})
+print(json.dumps(out, indent=1))
