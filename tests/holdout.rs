@@ -13,17 +13,27 @@ fn sample() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data")
 }
 
-/// `segment` on sample-data with extra arguments; returns the run directory.
-fn run(dir: &Path, out: &str, extra: &[&str]) -> PathBuf {
-    let path = dir.join(out);
+/// `cartsona [--quiet] COMMAND` reading sample-data's three files.
+fn on_sample(quiet: bool, command: &str) -> assert_cmd::Command {
     let s = sample();
-    cartsona()
-        .args(["--quiet", "segment", "--carts"])
+    let mut cmd = cartsona();
+    if quiet {
+        cmd.arg("--quiet");
+    }
+    cmd.arg(command)
+        .arg("--carts")
         .arg(s.join("carts.csv"))
         .arg("--orders")
         .arg(s.join("orders.csv"))
         .arg("--engagement")
-        .arg(s.join("engagement.csv"))
+        .arg(s.join("engagement.csv"));
+    cmd
+}
+
+/// `segment` on sample-data with extra arguments; returns the run directory.
+fn run(dir: &Path, out: &str, extra: &[&str]) -> PathBuf {
+    let path = dir.join(out);
+    on_sample(true, "segment")
         .arg("--out")
         .arg(&path)
         .args(extra)
@@ -136,14 +146,7 @@ fn holdouts_are_inherited_and_end_only_when_told() {
         serde_json::from_str(&std::fs::read_to_string(p.join("model.json")).unwrap()).unwrap()
     };
     assert_eq!(model(&again)["holdout"], model(&first)["holdout"]);
-    let s = sample();
-    cartsona()
-        .args(["segment", "--carts"])
-        .arg(s.join("carts.csv"))
-        .arg("--orders")
-        .arg(s.join("orders.csv"))
-        .arg("--engagement")
-        .arg(s.join("engagement.csv"))
+    on_sample(false, "segment")
         .args(["--holdout", "0", "--baseline"])
         .arg(&base)
         .arg("--out")
@@ -155,15 +158,9 @@ fn holdouts_are_inherited_and_end_only_when_told() {
     assert!(model(&d.join("ended"))["holdout"].is_null());
     assert!(!read_csv(&d.join("ended/assignments.csv"))[0].contains_key("arm"));
     let assigned = d.join("assigned");
-    cartsona()
-        .args(["--quiet", "assign", "--model"])
+    on_sample(true, "assign")
+        .arg("--model")
         .arg(&base)
-        .arg("--carts")
-        .arg(s.join("carts.csv"))
-        .arg("--orders")
-        .arg(s.join("orders.csv"))
-        .arg("--engagement")
-        .arg(s.join("engagement.csv"))
         .arg("--out")
         .arg(&assigned)
         .assert()
