@@ -63,6 +63,16 @@ Writes drift.json, drift.md and junit.xml. Exit 0 within thresholds (warnings al
 fail threshold is crossed, 2 when the runs cannot be compared."
     )]
     Drift(DriftArgs),
+    /// Read out whether each persona's play recovered carts that would not have come back
+    /// anyway: treatment against holdout, per persona, with intervals and gates (for CI).
+    #[command(
+        after_help = "Example:\n  cartsona outcomes --run runs/2025-01 --orders exports/orders-feb.csv \\\n      \
+--touches exports/klaviyo-messages.csv --out outcomes/2025-01\n\n\
+Writes outcomes.json, outcomes.md, outcomes.html and junit.xml. Exit 0 when every gate passes, 1 \
+when one fails (sample ratio, contamination, messaged before the run, a losing persona), 2 when \
+it cannot read out (no holdout, orders that stop before a window ends, a bad input)."
+    )]
+    Outcomes(OutcomesArgs),
     /// Find the abandoners and write one row of features per abandoner (CSV or Parquet).
     #[command(
         after_help = "Example:\n  cartsona features --carts carts.csv --orders orders.csv --engagement events.csv \\\n      \
@@ -313,6 +323,69 @@ pub struct DriftArgs {
     /// Share of shoppers in both runs who kept their persona: fail below [default: 0.6]
     #[arg(long, value_name = "X")]
     pub stayed_fail: Option<f64>,
+}
+
+#[derive(Debug, Args)]
+pub struct OutcomesArgs {
+    /// Run directories of segment or assign (the audiences): a shopper counts once, from the
+    /// earliest run listing them.
+    #[arg(long, required = true, num_args = 1.., value_name = "DIR")]
+    pub run: Vec<PathBuf>,
+    /// Orders after the runs: the canonical orders schema (paths, directories or globs). With
+    /// --preset rees46 or events, pass the log as --events instead.
+    #[arg(long, num_args = 1.., value_name = "PATH")]
+    pub orders: Vec<PathBuf>,
+    /// An event log the orders are derived from (with --preset rees46 or events).
+    #[arg(long, num_args = 1.., value_name = "PATH")]
+    pub events: Vec<PathBuf>,
+    /// Read the orders through a preset (docs/presets.md).
+    #[arg(long, value_enum, value_name = "PRESET")]
+    pub preset: Option<PresetName>,
+    /// Messages sent: customer_id, sent_at, channel (+ optional columns); [columns.touches] maps
+    /// a platform's export.
+    #[arg(long, num_args = 1.., value_name = "PATH")]
+    pub touches: Vec<PathBuf>,
+    /// The flow's entries: customer_id, arm (+ optional variant, entered_at); the arms then come
+    /// from here. [columns.entries] maps a platform's export.
+    #[arg(long, num_args = 1.., value_name = "PATH")]
+    pub entries: Vec<PathBuf>,
+    /// Outcome window after each run's T: an order in (T, T + window] recovers the shopper [default: 7d]
+    #[arg(long, value_name = "DURATION")]
+    pub window: Option<String>,
+    /// Attributed revenue counts orders this long after a touch, as a platform would [default: 5d]
+    #[arg(long, value_name = "DURATION")]
+    pub attribution_window: Option<String>,
+    /// Seed of the bootstrap interval of the incremental revenue [default: 42]
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// The planned holdout share, for the sample-ratio gate when the runs have no holdout (entries
+    /// from a platform's own split) [default: the runs' share]
+    #[arg(long, value_name = "SHARE")]
+    pub expected_holdout: Option<f64>,
+    /// Contamination gate: fail when more than this share of the holdout was messaged [default: 0.02]
+    #[arg(long, value_name = "SHARE")]
+    pub max_contamination: Option<f64>,
+    /// Fail when more than this share of listed shoppers was messaged before their run [default: 0.02]
+    #[arg(long, value_name = "SHARE")]
+    pub max_pre_run: Option<f64>,
+    /// Read out even when the orders stop before some window ends (every output says so).
+    #[arg(long)]
+    pub allow_partial: bool,
+    /// Without any holdout: report rates and attributed revenue only.
+    #[arg(long)]
+    pub no_holdout: bool,
+    /// CSV field delimiter of the orders, touches and entries: one character, or `tab` [default: ,]
+    #[arg(long, value_name = "CHAR")]
+    pub delimiter: Option<String>,
+    /// What to do with order rows that break the schema [default: fail]
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub on_bad_rows: Option<OnBadRows>,
+    /// Directory for outcomes.json, outcomes.md, outcomes.html and junit.xml (written atomically).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Replace DIR if it exists.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

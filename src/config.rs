@@ -54,6 +54,20 @@ pub struct FileConfig {
     /// The holdout of segment and assign runs (docs/outcomes.md).
     #[serde(default)]
     pub holdout: FileHoldout,
+    /// Settings and gates of `outcomes` (docs/outcomes.md).
+    #[serde(default)]
+    pub outcomes: FileOutcomes,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileOutcomes {
+    pub window: Option<String>,
+    pub attribution_window: Option<String>,
+    pub seed: Option<u64>,
+    pub expected_holdout: Option<f64>,
+    pub max_contamination: Option<f64>,
+    pub max_pre_run: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -129,6 +143,12 @@ pub struct FileColumns {
     pub orders: BTreeMap<String, String>,
     #[serde(default)]
     pub engagement: BTreeMap<String, String>,
+    /// The touches of `outcomes` (a messaging platform's message export).
+    #[serde(default)]
+    pub touches: BTreeMap<String, String>,
+    /// The flow entries of `outcomes`.
+    #[serde(default)]
+    pub entries: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -304,25 +324,40 @@ impl Inputs {
         if !engagement.is_empty() {
             files.push((Kind::Engagement, read::expand(&engagement, "--engagement")?));
         }
-        let delimiter = match (&args.delimiter, &f.delimiter) {
-            (Some(d), _) => parse_delimiter(d, "--delimiter")?,
-            (None, Some(d)) => parse_delimiter(d, &format!("{cfg_name}: [inputs] delimiter"))?,
-            (None, None) => b',',
-        };
-        let columns = column_mapping(loaded)?;
         Ok(Inputs {
             files,
             preset,
-            read: ReadSettings {
-                csv: CsvOptions { delimiter },
-                bad_rows: args
-                    .on_bad_rows
-                    .or(f.on_bad_rows)
-                    .map_or(BadRows::Fail, bad_rows),
-                columns,
-            },
+            read: read_settings(args, loaded)?,
         })
     }
+
+    /// Only canonical orders (the readout of `outcomes`).
+    pub fn orders(args: &InputArgs, loaded: &Loaded) -> Result<Inputs> {
+        Ok(Inputs {
+            files: vec![(Kind::Orders, read::expand(&args.orders, "--orders")?)],
+            preset: None,
+            read: read_settings(args, loaded)?,
+        })
+    }
+}
+
+/// The delimiter, the bad-rows choice and the column mapping (flags, then `[inputs]`).
+fn read_settings(args: &InputArgs, loaded: &Loaded) -> Result<ReadSettings> {
+    let f = &loaded.file.inputs;
+    let cfg_name = loaded.name();
+    let delimiter = match (&args.delimiter, &f.delimiter) {
+        (Some(d), _) => parse_delimiter(d, "--delimiter")?,
+        (None, Some(d)) => parse_delimiter(d, &format!("{cfg_name}: [inputs] delimiter"))?,
+        (None, None) => b',',
+    };
+    Ok(ReadSettings {
+        csv: CsvOptions { delimiter },
+        bad_rows: args
+            .on_bad_rows
+            .or(f.on_bad_rows)
+            .map_or(BadRows::Fail, bad_rows),
+        columns: column_mapping(loaded)?,
+    })
 }
 
 /// `[columns.*]` of cartsona.toml, checked: canonical column -> the export's (or table's) name.
@@ -777,5 +812,144 @@ pub fn sql_spec(args: &FeatureArgs, loaded: &Loaded) -> Result<crate::features::
         tables,
         columns: column_mapping(loaded)?,
         absent,
+    })
+}
+
+/// What `outcomes` reads and how, checked.
+pub struct OutcomesConfig {
+    pub settings: crate::outcomes::readout::Settings,
+    /// The orders (canonical, or through a preset).
+    pub orders: Inputs,
+    pub touches: Vec<Source>,
+    pub entries: Vec<Source>,
+    pub csv: CsvOptions,
+    pub touch_columns: BTreeMap<String, String>,
+    pub entry_columns: BTreeMap<String, String>,
+}
+
+/// Builds the readout's settings from flags and `[outcomes]` (flags win), checked.
+pub fn outcomes(args: &crate::cli::OutcomesArgs, loaded: &Loaded) -> Result<OutcomesConfig> {
+    use crate::outcomes::load::{ENTRY_COLUMNS, TOUCH_COLUMNS};
+    let f = &loaded.file.outcomes;
+    let cfg = loaded.name();
+    let duration =
+        |flag: &Option<String>, file: &Option<String>, name: &str, default: &str| -> Result<i64> {
+            let (v, origin) = match (flag, file) {
+                (Some(v), _) => (v.clone(), format!("--{}", name.replace('_', "-"))),
+                (None, Some(v)) => (v.clone(), format!("{cfg}: [outcomes] {name}")),
+                (None, None) => (default.to_string(), String::new()),
+            };
+            match timefmt::parse_duration(&v) {
+                Ok(d) if d > 0 => Ok(d),
+                Ok(_) => bail!("{origin} '{v}': must be longer than zero"),
+                Err(e) => bail!("{origin}: {e}"),
+            }
+        };
+    let share = |flag: Option<f64>,
+                 file: Option<f64>,
+                 name: &str,
+                 default: Option<f64>,
+                 max: f64|
+     -> Result<Option<f64>> {
+        let picked = flag
+            .map(|v| (v, format!("--{}", name.replace('_', "-"))))
+            .or(file.map(|v| (v, format!("{cfg}: [outcomes] {name}"))));
+        match picked {
+            None => Ok(default),
+            Some((v, origin)) if !(v.is_finite() && (0.0..=max).contains(&v)) => {
+                bail!("{origin} {v}: give a share from 0 to {max}")
+            }
+            Some((v, _)) => Ok(Some(v)),
+        }
+    };
+    let settings = crate::outcomes::readout::Settings {
+        window: duration(&args.window, &f.window, "window", "7d")?,
+        attribution_window: duration(
+            &args.attribution_window,
+            &f.attribution_window,
+            "attribution_window",
+            "5d",
+        )?,
+        seed: args.seed.or(f.seed).unwrap_or(42),
+        resamples: 2_000,
+        allow_partial: args.allow_partial,
+        no_holdout: args.no_holdout,
+        expected_holdout: share(
+            args.expected_holdout,
+            f.expected_holdout,
+            "expected_holdout",
+            None,
+            holdout::MAX_SHARE,
+        )?,
+        max_contamination: share(
+            args.max_contamination,
+            f.max_contamination,
+            "max_contamination",
+            Some(0.02),
+            1.0,
+        )?
+        .unwrap_or(0.02),
+        max_pre_run: share(
+            args.max_pre_run,
+            f.max_pre_run,
+            "max_pre_run",
+            Some(0.02),
+            1.0,
+        )?
+        .unwrap_or(0.02),
+        discount_amounts: false,
+    };
+    let input = InputArgs {
+        orders: args.orders.clone(),
+        events: args.events.clone(),
+        preset: args.preset,
+        delimiter: args.delimiter.clone(),
+        on_bad_rows: args.on_bad_rows,
+        ..InputArgs::default()
+    };
+    let orders = match args.preset {
+        Some(PresetName::Shopify) => bail!("--preset shopify: outcomes reads canonical orders; convert the orders export first (cartsona convert --preset shopify --carts CHECKOUTS --orders ORDERS --out DIR) and pass DIR/orders.csv as --orders"),
+        Some(_) => Inputs::from(&input, loaded)?,
+        None => {
+            if args.orders.is_empty() {
+                bail!("--orders: give the orders placed after the runs (or --preset with --events)");
+            }
+            if !args.events.is_empty() {
+                bail!("--events is read by an event-log preset: add --preset rees46 or events");
+            }
+            Inputs::orders(&input, loaded)?
+        }
+    };
+    let mapping = |map: &BTreeMap<String, String>,
+                   spec: &[(&str, bool)],
+                   what: &str|
+     -> Result<BTreeMap<String, String>> {
+        for k in map.keys() {
+            if !spec.iter().any(|(c, _)| c == k) {
+                let known: Vec<&str> = spec.iter().map(|c| c.0).collect();
+                bail!(
+                    "{cfg}: [columns.{what}] {k}: not a {what} column; the columns are: {}",
+                    known.join(", ")
+                );
+            }
+        }
+        Ok(map.clone())
+    };
+    Ok(OutcomesConfig {
+        settings,
+        csv: orders.read.csv,
+        touches: if args.touches.is_empty() {
+            Vec::new()
+        } else {
+            read::expand(&args.touches, "--touches")?
+        },
+        entries: if args.entries.is_empty() {
+            Vec::new()
+        } else {
+            read::expand(&args.entries, "--entries")?
+        },
+        touch_columns: mapping(&loaded.file.columns.touches, TOUCH_COLUMNS, "touches")?,
+        entry_columns: mapping(&loaded.file.columns.entries, ENTRY_COLUMNS, "entries")?,
+        orders,
     })
 }

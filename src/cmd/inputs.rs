@@ -74,6 +74,12 @@ pub(crate) fn read_inputs(
     let inputs = Inputs::from(args, loaded)?;
     progress.stage("reading and validating inputs");
     let (ds, report) = load(&inputs)?;
+    warn_rejected(&report, progress);
+    Ok((inputs, ds, report))
+}
+
+/// Warns about rejected rows and notes of every file read.
+pub(crate) fn warn_rejected(report: &ValidationReport, progress: &Progress) {
     for f in &report.files {
         if f.rows_rejected > 0 {
             let reasons: Vec<String> = f
@@ -93,7 +99,6 @@ pub(crate) fn read_inputs(
             progress.warn(&format!("{}: {note}", f.path));
         }
     }
-    Ok((inputs, ds, report))
 }
 
 /// The features of a `segment` or `assign` run: computed from the inputs, or read from a

@@ -16,6 +16,7 @@ pub mod features;
 pub mod generate;
 pub mod init;
 pub mod inputs;
+pub mod outcomes;
 pub mod run_dir;
 pub mod segment;
 pub mod validate;
@@ -36,5 +37,6 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Segment(args) => segment::run(args, &loaded, cli.quiet),
         Command::Assign(args) => assign::run(args, &loaded, cli.quiet),
         Command::Drift(args) => drift::run(args, &loaded, cli.quiet),
+        Command::Outcomes(args) => outcomes::run(args, &loaded, cli.quiet),
     }
 }

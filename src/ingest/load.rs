@@ -568,6 +568,7 @@ fn order_row(
         value,
         cart: cart_text.map(|c| ds.carts_ids.intern(c)),
         discount: code.is_some() || amount.is_some_and(|a| a > 0.0),
+        discount_amount: amount,
         device: device(&vals[7]),
     });
     Ok(())

@@ -220,6 +220,8 @@ pub struct OrderRow {
     pub value: f64,
     pub cart: Option<u32>,
     pub discount: bool,
+    /// `discount_amount` when given (the outcomes readout sums it).
+    pub discount_amount: Option<f64>,
     pub device: Option<Device>,
 }
 

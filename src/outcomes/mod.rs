@@ -1,6 +1,236 @@
 //! Outcomes: whether recovering abandoners works, measured against the holdout arm
-//! (docs/outcomes.md). `stats` holds the formulas the readout uses, each checked against
-//! statsmodels and scipy on fixtures and by simulation. The readout itself (`cartsona
-//! outcomes`) is not built yet. May use every stage before it (util, io, ingest, features,
-//! cluster, personas, model, drift).
+//! (docs/outcomes.md). In: the runs that listed the abandoners, the orders after them, and
+//! optionally the touches a messaging platform sent and the flow's entries. Out: a [`Readout`]
+//! (outcomes.json; the report module renders it), whose gates decide the exit code.
+//!
+//! `load` reads the runs, touches and entries; `readout` turns each shopper into an outcome and
+//! compares the arms; `breakdown` holds the observational breakdowns and the variants; `checks`
+//! the gates; `bootstrap` the interval of the incremental revenue; `stats` the formulas, each
+//! checked against statsmodels and scipy on fixtures and by simulation. May use every stage
+//! before it (util, io, ingest, features, cluster, personas, model, drift).
+
+pub mod bootstrap;
+pub mod breakdown;
+pub mod checks;
+pub mod load;
+pub mod readout;
 pub mod stats;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use breakdown::{Breakdown, ByDay, Variants};
+use checks::Checks;
+use load::{Entries, RunInfo, Runs, Touches};
+use readout::{ArmSource, Comparison, OrderIn, Outcome, Population, Settings};
+
+/// Where the arms came from and the share planned.
+#[derive(Debug, Clone, Serialize)]
+pub struct HoldoutInfo {
+    pub source: ArmSource,
+    /// The planned share of the counted shoppers held out (the runs' share, or --expected-holdout).
+    pub planned_share: Option<f64>,
+    pub salt: Option<String>,
+}
+
+/// One persona's readout.
+#[derive(Debug, Clone, Serialize)]
+pub struct PersonaReadout {
+    pub persona_id: String,
+    pub persona_name: String,
+    #[serde(flatten)]
+    pub comparison: Comparison,
+}
+
+/// Everything outcomes.json holds.
+#[derive(Debug, Clone, Serialize)]
+pub struct Readout {
+    pub format_version: u32,
+    pub tool: String,
+    pub window: String,
+    pub attribution_window: String,
+    pub seed: u64,
+    pub resamples: usize,
+    /// Set with --allow-partial when the orders stop before some window ends: what is missing.
+    pub partial: Option<String>,
+    pub latest_order: Option<String>,
+    pub holdout: HoldoutInfo,
+    pub runs: Vec<RunInfo>,
+    pub population: Population,
+    pub overall: Comparison,
+    pub personas: Vec<PersonaReadout>,
+    pub checks: Checks,
+    pub by_channel: Option<Breakdown>,
+    pub by_delay: Option<Breakdown>,
+    pub by_day: Vec<ByDay>,
+    pub variants: Vec<Variants>,
+    /// `fail` when a gate failed (exit 1), else `pass`.
+    pub status: checks::Status,
+}
+
+/// The inputs of a readout, read.
+pub struct Inputs<'a> {
+    pub runs: &'a Runs,
+    pub touches: Option<&'a Touches>,
+    pub entries: Option<&'a Entries>,
+    /// Each listed shopper's orders (by index in `runs.shoppers`).
+    pub orders: &'a [Vec<OrderIn>],
+    pub latest_order: Option<i64>,
+}
+
+/// Reads out. Fails (exit 2) when there is no holdout without --no-holdout, and when the orders
+/// stop before a window ends without --allow-partial.
+pub fn build(inp: &Inputs<'_>, s: &Settings) -> Result<Readout> {
+    let fmt = crate::util::timefmt::format_timestamp;
+    let partial = readout::partial(inp.runs, inp.latest_order, s.window).map(|(end, latest)| {
+        let latest = latest.map_or("there are no orders".to_string(), |l| {
+            format!("the latest order is at {}", fmt(l))
+        });
+        format!(
+            "{latest}, before the end of the last window ({}: T {} + --window {})",
+            fmt(end),
+            fmt(end - s.window),
+            readout::window_text(s.window)
+        )
+    });
+    if let (Some(p), false) = (&partial, s.allow_partial) {
+        anyhow::bail!("the orders stop too early: {p}. Read out when the orders cover every window, or pass --allow-partial (every output then says so)");
+    }
+    let (arms, variant_names, source) = readout::arms(inp.runs, inp.entries, s.no_holdout)?;
+    let all = readout::outcomes(inp.runs, &arms, inp.orders, inp.touches, s);
+    let with_touches = inp.touches.is_some();
+    let mut personas: Vec<PersonaReadout> = inp
+        .runs
+        .personas
+        .iter()
+        .enumerate()
+        .map(|(i, (id, name))| {
+            let group: Vec<&Outcome> = all.iter().filter(|o| o.persona == i).collect();
+            PersonaReadout {
+                persona_id: id.clone(),
+                persona_name: name.clone(),
+                comparison: readout::compare(&group, with_touches, s, i as u64 + 1),
+            }
+        })
+        .filter(|p| p.comparison.treatment.n + p.comparison.holdout.n > 0)
+        .collect();
+    readout::judge(
+        &mut personas
+            .iter_mut()
+            .map(|p| &mut p.comparison)
+            .collect::<Vec<_>>(),
+        "personas",
+    );
+    let mut overall = readout::compare(&all.iter().collect::<Vec<_>>(), with_touches, s, 0);
+    readout::judge(&mut [&mut overall], "comparison");
+    let variants = if variant_names.is_empty() {
+        Vec::new()
+    } else {
+        inp.runs
+            .personas
+            .iter()
+            .enumerate()
+            .filter_map(|(i, (id, _))| {
+                let group: Vec<&Outcome> = all.iter().filter(|o| o.persona == i).collect();
+                breakdown::variants(id, &group, &variant_names)
+            })
+            .collect()
+    };
+    let expected = expected_holdout(inp.runs, &arms, s.expected_holdout);
+    let verdicts: Vec<(String, readout::Verdict)> = personas
+        .iter()
+        .map(|p| {
+            (
+                format!("{} {}", p.persona_id, p.persona_name),
+                p.comparison.verdict,
+            )
+        })
+        .collect();
+    let checks = Checks {
+        sample_ratio: if source == ArmSource::None {
+            checks::Check::no_holdout()
+        } else {
+            checks::sample_ratio(&all, expected)
+        },
+        contamination: checks::contamination(&all, with_touches, s.max_contamination),
+        messaged_before_run: checks::messaged_before_run(&all, with_touches, s.max_pre_run),
+        loss: checks::loss(&verdicts),
+    };
+    let status = if checks.failed().is_empty() {
+        checks::Status::Pass
+    } else {
+        checks::Status::Fail
+    };
+    Ok(Readout {
+        format_version: readout::FORMAT_VERSION,
+        tool: format!("cartsona {}", env!("CARGO_PKG_VERSION")),
+        window: readout::window_text(s.window),
+        attribution_window: readout::window_text(s.attribution_window),
+        seed: s.seed,
+        resamples: s.resamples,
+        partial,
+        latest_order: inp.latest_order.map(fmt),
+        holdout: HoldoutInfo {
+            source,
+            planned_share: expected.map(|e| e / all.len().max(1) as f64),
+            salt: inp
+                .runs
+                .runs
+                .iter()
+                .find_map(|r| r.holdout.as_ref().map(|h| h.salt.clone())),
+        },
+        runs: inp.runs.runs.clone(),
+        population: population(inp, &arms),
+        by_channel: with_touches.then(|| breakdown::by_channel(&all)),
+        by_delay: with_touches.then(|| breakdown::by_delay(&all)),
+        by_day: breakdown::by_day(&all, s.window),
+        overall,
+        personas,
+        checks,
+        variants,
+        status,
+    })
+}
+
+/// The planned number of held-out shoppers among those counted: each shopper's run share (or
+/// --expected-holdout) summed.
+fn expected_holdout(
+    runs: &Runs,
+    arms: &[Option<(crate::model::holdout::Arm, Option<usize>)>],
+    flag: Option<f64>,
+) -> Option<f64> {
+    let counted = runs.shoppers.iter().zip(arms).filter(|(_, a)| a.is_some());
+    if let Some(share) = flag {
+        return Some(share * counted.count() as f64);
+    }
+    let mut sum = 0.0;
+    for (l, _) in counted {
+        sum += runs.runs[l.run].holdout.as_ref()?.share;
+    }
+    Some(sum)
+}
+
+fn population(
+    inp: &Inputs<'_>,
+    arms: &[Option<(crate::model::holdout::Arm, Option<usize>)>],
+) -> Population {
+    let runs = inp.runs;
+    let e = inp.entries;
+    Population {
+        listings: runs.runs.iter().map(|r| r.listed).sum(),
+        counted: arms.iter().filter(|a| a.is_some()).count(),
+        listed_again: runs.repeats,
+        not_in_entries: e.map(|_| arms.iter().filter(|a| a.is_none()).count()),
+        entries_not_listed: e.map(|e| e.unlisted),
+        entries_repeated: e.map(|e| e.repeats),
+        arm_differs_from_run: e.map(|e| {
+            runs.shoppers
+                .iter()
+                .zip(&e.by_shopper)
+                .filter(|(l, x)| matches!((l.arm, x), (Some(a), Some(x)) if a != x.arm))
+                .count()
+        }),
+        touches: inp.touches.map(|t| t.rows),
+        touches_not_listed: inp.touches.map(|t| t.unlisted),
+    }
+}

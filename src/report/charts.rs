@@ -389,3 +389,222 @@ pub fn boxplots(feature: &str, personas: &[Persona]) -> String {
         Ok(())
     })
 }
+
+/// The uplift of each persona (and of everyone) with its 95% interval as a whisker, zero marked.
+pub fn uplift_whiskers(r: &crate::outcomes::Readout) -> String {
+    let mut rows: Vec<(String, &crate::outcomes::readout::Uplift)> = r
+        .personas
+        .iter()
+        .filter_map(|p| {
+            p.comparison
+                .uplift
+                .as_ref()
+                .map(|u| (p.persona_id.clone(), u))
+        })
+        .collect();
+    if let Some(u) = &r.overall.uplift {
+        rows.push(("all".into(), u));
+    }
+    if rows.is_empty() {
+        return "<p>No holdout: no uplift to show.</p>".into();
+    }
+    let n = rows.len();
+    let lo = rows.iter().map(|r| r.1.ci_low).fold(0.0, f64::min);
+    let hi = rows.iter().map(|r| r.1.ci_high).fold(0.0, f64::max);
+    let pad = ((hi - lo) * 0.1).max(0.005);
+    svg(900, 70 + 36 * n as u32, |root| {
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                "Uplift in recovery rate (points), 95% interval",
+                ("sans-serif", 16),
+            )
+            .margin(10)
+            .x_label_area_size(28)
+            .y_label_area_size(60)
+            .build_cartesian_2d(
+                (lo - pad) * 100.0..(hi + pad) * 100.0,
+                (0..n.saturating_sub(1)).into_segmented(),
+            )
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .light_line_style(WHITE)
+            .y_labels(n)
+            .y_label_formatter(&|y| match y {
+                SegmentValue::CenterOf(i) => n
+                    .checked_sub(i + 1)
+                    .and_then(|j| rows.get(j))
+                    .map(|r| r.0.clone())
+                    .unwrap_or_default(),
+                _ => String::new(),
+            })
+            .x_label_formatter(&|x| format!("{x:+.1}"))
+            .draw()
+            .map_err(err)?;
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                vec![(0.0, SegmentValue::Exact(0)), (0.0, SegmentValue::Exact(n))],
+                BLACK.stroke_width(1),
+            )))
+            .map_err(err)?;
+        for (i, (_, u)) in rows.iter().enumerate() {
+            let y = SegmentValue::CenterOf(n - i - 1);
+            let c = colour(i);
+            chart
+                .draw_series(std::iter::once(PathElement::new(
+                    vec![
+                        (u.ci_low * 100.0, y.clone()),
+                        (u.ci_high * 100.0, y.clone()),
+                    ],
+                    c.stroke_width(3),
+                )))
+                .map_err(err)?;
+            chart
+                .draw_series(std::iter::once(Circle::new(
+                    (u.absolute * 100.0, y),
+                    6,
+                    c.filled(),
+                )))
+                .map_err(err)?;
+        }
+        Ok(())
+    })
+}
+
+/// Cumulative recovery rate by day since T, one line per arm.
+pub fn recovery_by_day(days: &[crate::outcomes::breakdown::ByDay]) -> String {
+    let max = days
+        .iter()
+        .flat_map(|d| [d.treatment, d.holdout])
+        .flatten()
+        .fold(0.0, f64::max)
+        .max(0.01)
+        * 110.0;
+    let last = days.len().max(1) as f64;
+    svg(900, 300, |root| {
+        let mut chart = ChartBuilder::on(&root)
+            .caption("Recovered so far (%), by day since T", ("sans-serif", 16))
+            .margin(10)
+            .x_label_area_size(28)
+            .y_label_area_size(44)
+            .build_cartesian_2d(0.0..last, 0.0..max)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .light_line_style(WHITE)
+            .x_label_formatter(&|x| format!("day {x:.0}"))
+            .y_label_formatter(&|y| format!("{y:.0}%"))
+            .draw()
+            .map_err(err)?;
+        for (i, (name, pick)) in [
+            (
+                "treatment",
+                (|d: &crate::outcomes::breakdown::ByDay| d.treatment) as fn(&_) -> Option<f64>,
+            ),
+            ("holdout", |d: &crate::outcomes::breakdown::ByDay| d.holdout),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let points: Vec<(f64, f64)> = std::iter::once((0.0, 0.0))
+                .chain(
+                    days.iter()
+                        .filter_map(|d| pick(d).map(|r| (d.day as f64, r * 100.0))),
+                )
+                .collect();
+            if points.len() < 2 {
+                continue;
+            }
+            let c = colour(if i == 0 { 0 } else { 5 });
+            chart
+                .draw_series(LineSeries::new(points, c.stroke_width(2)))
+                .map_err(err)?
+                .label(name)
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 16, y)], c.stroke_width(2))
+                });
+        }
+        chart
+            .configure_series_labels()
+            .border_style(BLACK)
+            .background_style(WHITE)
+            .position(SeriesLabelPosition::UpperLeft)
+            .draw()
+            .map_err(err)?;
+        Ok(())
+    })
+}
+
+/// Attributed revenue (what a platform would claim) next to the incremental revenue, per persona.
+pub fn attributed_vs_incremental(r: &crate::outcomes::Readout) -> String {
+    let rows: Vec<(String, f64, f64)> = r
+        .personas
+        .iter()
+        .filter_map(|p| {
+            let c = &p.comparison;
+            Some((
+                p.persona_id.clone(),
+                c.attributed_revenue?,
+                c.incremental_revenue.as_ref()?.estimate,
+            ))
+        })
+        .collect();
+    if rows.is_empty() {
+        return "<p>Attributed revenue needs --touches and a holdout.</p>".into();
+    }
+    let n = rows.len();
+    let lo = rows.iter().map(|r| r.2).fold(0.0, f64::min) * 1.1;
+    let hi = rows.iter().flat_map(|r| [r.1, r.2]).fold(1.0, f64::max) * 1.1;
+    svg(900, 80 + 44 * n as u32, |root| {
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                "Attributed (light) against incremental (dark) revenue",
+                ("sans-serif", 16),
+            )
+            .margin(10)
+            .x_label_area_size(28)
+            .y_label_area_size(60)
+            .build_cartesian_2d(lo..hi, (0..n.saturating_sub(1)).into_segmented())
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .light_line_style(WHITE)
+            .y_labels(n)
+            .y_label_formatter(&|y| match y {
+                SegmentValue::CenterOf(i) => n
+                    .checked_sub(i + 1)
+                    .and_then(|j| rows.get(j))
+                    .map(|r| r.0.clone())
+                    .unwrap_or_default(),
+                _ => String::new(),
+            })
+            .x_label_formatter(&|x| short(*x))
+            .draw()
+            .map_err(err)?;
+        for (i, (_, attributed, incremental)) in rows.iter().enumerate() {
+            let y = n - i - 1;
+            let c = colour(i);
+            chart
+                .draw_series([
+                    Rectangle::new(
+                        [
+                            (0.0, SegmentValue::Exact(y)),
+                            (*attributed, SegmentValue::Exact(y + 1)),
+                        ],
+                        c.mix(0.35).filled(),
+                    ),
+                    Rectangle::new(
+                        [
+                            (0.0, SegmentValue::Exact(y)),
+                            (*incremental, SegmentValue::Exact(y + 1)),
+                        ],
+                        c.filled(),
+                    ),
+                ])
+                .map_err(err)?;
+        }
+        Ok(())
+    })
+}

@@ -5,6 +5,7 @@ pub mod charts;
 pub mod drift;
 pub mod html;
 pub mod markdown;
+pub mod outcomes;
 pub mod tables;
 
 use serde::Serialize;

@@ -1,0 +1,142 @@
+//! `cartsona outcomes --run DIR... --orders PATH... --out DIR`: the recovery readout of runs with
+//! a holdout (docs/outcomes.md); exit 1 when a gate fails, so a CI job fails and says why.
+
+use anyhow::Result;
+
+use crate::cli::OutcomesArgs;
+use crate::config::{self, Loaded};
+use crate::ingest::schema::Kind;
+use crate::io::write::StagedDir;
+use crate::outcomes::readout::OrderIn;
+use crate::outcomes::{self, checks::Status, load};
+use crate::report::outcomes as render;
+use crate::util::progress::Progress;
+
+pub fn run(args: &OutcomesArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
+    let mut cfg = config::outcomes(args, loaded)?;
+    let staged = StagedDir::new(&args.out, args.force, "--out")?;
+    let progress = Progress::new(quiet);
+    progress.stage("reading the runs");
+    let runs = load::runs(&args.run)?;
+    progress.stage("reading the orders");
+    let (ds, report) = super::inputs::load(&cfg.orders)?;
+    super::inputs::warn_rejected(&report, &progress);
+    let mut orders: Vec<Vec<OrderIn>> = vec![Vec::new(); runs.shoppers.len()];
+    let mut latest_order = None;
+    for o in &ds.orders {
+        latest_order = latest_order.max(Some(o.ordered_at));
+        if let Some(&i) = runs.index.get(ds.customers.name(o.customer)) {
+            orders[i].push(OrderIn {
+                at: o.ordered_at,
+                value: o.value,
+                discount: o.discount,
+                discount_amount: o.discount_amount,
+            });
+        }
+    }
+    drop(ds.orders);
+    cfg.settings.discount_amounts = ds.present.has(Kind::Orders, "discount_amount");
+    let touches = if cfg.touches.is_empty() {
+        None
+    } else {
+        progress.stage("reading the touches");
+        Some(load::touches(
+            &cfg.touches,
+            cfg.csv,
+            &cfg.touch_columns,
+            &runs,
+        )?)
+    };
+    let entries = if cfg.entries.is_empty() {
+        None
+    } else {
+        progress.stage("reading the entries");
+        Some(load::entries(
+            &cfg.entries,
+            cfg.csv,
+            &cfg.entry_columns,
+            &runs,
+        )?)
+    };
+    if args.no_holdout && (entries.is_some() || runs.shoppers.iter().any(|s| s.arm.is_some())) {
+        progress.warn("--no-holdout is ignored: the arms are known (from the runs or --entries)");
+    }
+    progress.stage("reading out");
+    let inputs = outcomes::Inputs {
+        runs: &runs,
+        touches: touches.as_ref(),
+        entries: entries.as_ref(),
+        orders: &orders,
+        latest_order,
+    };
+    let readout = outcomes::build(&inputs, &cfg.settings)?;
+    if let Some(p) = &readout.partial {
+        progress.warn(&format!("partial readout (--allow-partial): {p}"));
+    }
+    let mut json = serde_json::to_vec_pretty(&readout)?;
+    json.push(b'\n');
+    staged.write("outcomes.json", &json)?;
+    staged.write("outcomes.md", render::markdown(&readout).as_bytes())?;
+    staged.write("outcomes.html", render::html(&readout)?.as_bytes())?;
+    staged.write("junit.xml", render::junit(&readout).as_bytes())?;
+    progress.stage("moving the files into place");
+    staged.commit()?;
+    progress.finish();
+    report_line(&readout, args, quiet);
+    Ok(if readout.status == Status::Fail { 1 } else { 0 })
+}
+
+/// One line per persona and the gates, for a terminal (a failed gate also under --quiet).
+fn report_line(r: &outcomes::Readout, args: &OutcomesArgs, quiet: bool) {
+    let failed = r.checks.failed();
+    if quiet {
+        if !failed.is_empty() {
+            eprintln!(
+                "outcomes: {} gate(s) failed: {}",
+                failed.len(),
+                failed.join(", ")
+            );
+        }
+        return;
+    }
+    for p in r
+        .personas
+        .iter()
+        .map(|p| {
+            (
+                format!("{} {}", p.persona_id, p.persona_name),
+                &p.comparison,
+            )
+        })
+        .chain([("all".to_string(), &r.overall)])
+    {
+        let (name, c) = p;
+        let up = c.uplift.as_ref().map_or("no holdout".into(), |u| {
+            format!(
+                "{} [{}, {}]",
+                render::pts(u.absolute),
+                render::pts(u.ci_low),
+                render::pts(u.ci_high)
+            )
+        });
+        println!(
+            "{name}: {} treated, {} held out, uplift {up}: {}",
+            c.treatment.n,
+            c.holdout.n,
+            c.verdict.name()
+        );
+    }
+    if failed.is_empty() {
+        println!("outcomes: every gate passed");
+    } else {
+        println!(
+            "outcomes: FAIL ({} gate(s) failed: {})",
+            failed.len(),
+            failed.join(", ")
+        );
+    }
+    println!(
+        "wrote outcomes.json, outcomes.md, outcomes.html, junit.xml to {}",
+        args.out.display()
+    );
+}

@@ -1,0 +1,256 @@
+//! What the readout shows beside the randomized comparison: recovery of treated shoppers by first
+//! channel and by delay from abandonment to the first touch (observational: not randomized,
+//! labelled so wherever shown), recovery by day since T per arm, and the variants of each
+//! persona (randomized against the persona's holdout, and against each other).
+
+use serde::Serialize;
+
+use super::readout::{ArmStats, Outcome, ALPHA, DELAYS};
+use super::stats;
+use crate::model::holdout::Arm;
+use crate::util::timefmt::DAY;
+
+/// One group of treated shoppers in an observational breakdown.
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupRate {
+    pub group: String,
+    pub n: u64,
+    pub recovered: u64,
+    pub rate: Option<f64>,
+    /// 95% Wilson interval of the rate.
+    pub ci_low: f64,
+    pub ci_high: f64,
+}
+
+/// An observational breakdown: rows, with the holdout's rate as the reference.
+#[derive(Debug, Clone, Serialize)]
+pub struct Breakdown {
+    pub randomized: bool,
+    pub note: &'static str,
+    pub holdout_rate: Option<f64>,
+    pub rows: Vec<GroupRate>,
+}
+
+const NOT_RANDOMIZED: &str = "not randomized: shoppers chose (or the flow chose for them) how and when they were reached, so these rates describe, they do not measure an effect";
+
+fn group_rate(group: String, members: &[&Outcome]) -> GroupRate {
+    let a = ArmStats::of(members.iter().copied());
+    let (lo, hi) = stats::wilson(a.recovered, a.n, ALPHA);
+    GroupRate {
+        group,
+        n: a.n,
+        recovered: a.recovered,
+        rate: a.rate,
+        ci_low: lo,
+        ci_high: hi,
+    }
+}
+
+fn holdout_rate(all: &[Outcome]) -> Option<f64> {
+    ArmStats::of(all.iter().filter(|o| o.arm == Arm::Holdout)).rate
+}
+
+/// Treated shoppers by the channel of their first touch in the window (and those never reached).
+pub fn by_channel(all: &[Outcome]) -> Breakdown {
+    let treated: Vec<&Outcome> = all.iter().filter(|o| o.arm == Arm::Treatment).collect();
+    let mut rows = Vec::new();
+    for c in super::load::Channel::ALL {
+        let m: Vec<&Outcome> = treated
+            .iter()
+            .copied()
+            .filter(|o| o.first_touch.is_some_and(|f| f.1 == c))
+            .collect();
+        if !m.is_empty() {
+            rows.push(group_rate(c.name().to_string(), &m));
+        }
+    }
+    let never: Vec<&Outcome> = treated
+        .iter()
+        .copied()
+        .filter(|o| o.first_touch.is_none())
+        .collect();
+    if !never.is_empty() {
+        rows.push(group_rate("not reached".into(), &never));
+    }
+    Breakdown {
+        randomized: false,
+        note: NOT_RANDOMIZED,
+        holdout_rate: holdout_rate(all),
+        rows,
+    }
+}
+
+/// Treated shoppers by the delay from their latest abandoned cart to their first touch.
+pub fn by_delay(all: &[Outcome]) -> Breakdown {
+    let delay = |o: &Outcome| -> Option<usize> {
+        let (sent, _) = o.first_touch?;
+        let d = sent - o.abandoned_at?;
+        DELAYS.iter().position(|(_, upto)| d <= *upto)
+    };
+    let treated: Vec<&Outcome> = all.iter().filter(|o| o.arm == Arm::Treatment).collect();
+    let rows = DELAYS
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (name, _))| {
+            let m: Vec<&Outcome> = treated
+                .iter()
+                .copied()
+                .filter(|o| delay(o) == Some(i))
+                .collect();
+            (!m.is_empty()).then(|| group_rate(name.to_string(), &m))
+        })
+        .collect();
+    Breakdown {
+        randomized: false,
+        note: NOT_RANDOMIZED,
+        holdout_rate: holdout_rate(all),
+        rows,
+    }
+}
+
+/// Cumulative recovery by day since T, per arm.
+#[derive(Debug, Clone, Serialize)]
+pub struct ByDay {
+    pub day: u32,
+    pub treatment: Option<f64>,
+    pub holdout: Option<f64>,
+}
+
+pub fn by_day(all: &[Outcome], window: i64) -> Vec<ByDay> {
+    let days = ((window + DAY - 1) / DAY).max(1) as u32;
+    let cumulative = |arm: Arm, d: u32| -> Option<f64> {
+        let n = all.iter().filter(|o| o.arm == arm).count();
+        let k = all
+            .iter()
+            .filter(|o| o.arm == arm && o.day.is_some_and(|x| x <= d))
+            .count();
+        (n > 0).then(|| k as f64 / n as f64)
+    };
+    (1..=days)
+        .map(|d| ByDay {
+            day: d,
+            treatment: cumulative(Arm::Treatment, d),
+            holdout: cumulative(Arm::Holdout, d),
+        })
+        .collect()
+}
+
+/// One variant of a persona's play against the persona's holdout.
+#[derive(Debug, Clone, Serialize)]
+pub struct VariantRow {
+    pub variant: String,
+    pub stats: ArmStats,
+    pub uplift: Option<f64>,
+    pub ci_low: Option<f64>,
+    pub ci_high: Option<f64>,
+    pub p_value: Option<f64>,
+    /// Holm over the persona's variants.
+    pub p_holm: Option<f64>,
+}
+
+/// Two variants of a persona compared.
+#[derive(Debug, Clone, Serialize)]
+pub struct VariantPair {
+    pub a: String,
+    pub b: String,
+    /// rate(a) - rate(b)
+    pub difference: f64,
+    pub ci_low: f64,
+    pub ci_high: f64,
+    pub p_value: f64,
+    /// Holm over the persona's pairs.
+    pub p_holm: f64,
+}
+
+/// The variants of one persona (randomized when the flow split its treatment arm at random).
+#[derive(Debug, Clone, Serialize)]
+pub struct Variants {
+    pub persona_id: String,
+    pub variants: Vec<VariantRow>,
+    pub pairs: Vec<VariantPair>,
+    /// The variant that beats every other after Holm adjustment, if one does.
+    pub best: Option<String>,
+}
+
+/// Compares the variants of one persona's treated shoppers, each with the persona's holdout
+/// (one Holm family) and with each other (another family).
+pub fn variants(persona_id: &str, group: &[&Outcome], names: &[String]) -> Option<Variants> {
+    let hold = ArmStats::of(group.iter().copied().filter(|o| o.arm == Arm::Holdout));
+    let mut stats_of: Vec<(String, ArmStats)> = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let a = ArmStats::of(
+            group
+                .iter()
+                .copied()
+                .filter(|o| o.arm == Arm::Treatment && o.variant == Some(i)),
+        );
+        if a.n > 0 {
+            stats_of.push((name.clone(), a));
+        }
+    }
+    if stats_of.is_empty() {
+        return None;
+    }
+    let mut rows: Vec<VariantRow> = stats_of
+        .iter()
+        .map(|(name, a)| {
+            let measured = hold.n > 0;
+            let ci =
+                measured.then(|| stats::newcombe(a.recovered, a.n, hold.recovered, hold.n, ALPHA));
+            VariantRow {
+                variant: name.clone(),
+                uplift: measured.then(|| a.rate.unwrap_or(0.0) - hold.rate.unwrap_or(0.0)),
+                ci_low: ci.map(|c| c.0),
+                ci_high: ci.map(|c| c.1),
+                p_value: measured
+                    .then(|| stats::z_test(a.recovered, a.n, hold.recovered, hold.n).1),
+                p_holm: None,
+                stats: a.clone(),
+            }
+        })
+        .collect();
+    let p: Vec<f64> = rows.iter().filter_map(|r| r.p_value).collect();
+    if p.len() == rows.len() {
+        for (r, h) in rows.iter_mut().zip(stats::holm(&p)) {
+            r.p_holm = Some(h);
+        }
+    }
+    let mut pairs = Vec::new();
+    for i in 0..stats_of.len() {
+        for j in i + 1..stats_of.len() {
+            let ((an, a), (bn, b)) = (&stats_of[i], &stats_of[j]);
+            let (lo, hi) = stats::newcombe(a.recovered, a.n, b.recovered, b.n, ALPHA);
+            pairs.push(VariantPair {
+                a: an.clone(),
+                b: bn.clone(),
+                difference: a.rate.unwrap_or(0.0) - b.rate.unwrap_or(0.0),
+                ci_low: lo,
+                ci_high: hi,
+                p_value: stats::z_test(a.recovered, a.n, b.recovered, b.n).1,
+                p_holm: 1.0,
+            });
+        }
+    }
+    let adjusted = stats::holm(&pairs.iter().map(|p| p.p_value).collect::<Vec<_>>());
+    for (p, h) in pairs.iter_mut().zip(adjusted) {
+        p.p_holm = h;
+    }
+    let beats = |v: &str| -> bool {
+        !pairs.is_empty()
+            && pairs.iter().filter(|p| p.a == v || p.b == v).all(|p| {
+                let wins = if p.a == v {
+                    p.difference > 0.0
+                } else {
+                    p.difference < 0.0
+                };
+                wins && p.p_holm < ALPHA
+            })
+    };
+    let best = stats_of.iter().map(|(n, _)| n.clone()).find(|n| beats(n));
+    Some(Variants {
+        persona_id: persona_id.to_string(),
+        variants: rows,
+        pairs,
+        best,
+    })
+}

@@ -1,0 +1,230 @@
+//! The gates of a readout (exit 1 when one fails, each a testcase of junit.xml): sample-ratio
+//! mismatch, contamination of the holdout, shoppers messaged before their run listed them, and a
+//! persona whose play loses. Touch-based gates without --touches are "not measured" (shown, not
+//! failed).
+
+use serde::Serialize;
+
+use super::readout::{Outcome, Verdict};
+use super::stats;
+use crate::model::holdout::Arm;
+
+/// Sample-ratio mismatch fails below this p-value.
+pub const SRM_P: f64 = 0.001;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Pass,
+    Fail,
+    NotMeasured,
+}
+
+impl Status {
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::NotMeasured => "not measured",
+        }
+    }
+}
+
+/// One gate with its figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub status: Status,
+    /// The measured value (a p-value for the sample ratio, a share otherwise).
+    pub value: Option<f64>,
+    pub threshold: Option<f64>,
+    /// Shoppers counted by the check, of how many.
+    pub count: Option<u64>,
+    pub of: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected_share: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chi_square: Option<f64>,
+    pub message: String,
+}
+
+impl Check {
+    fn not_measured(message: &str) -> Check {
+        Check {
+            status: Status::NotMeasured,
+            value: None,
+            threshold: None,
+            count: None,
+            of: None,
+            expected_share: None,
+            chi_square: None,
+            message: message.to_string(),
+        }
+    }
+    pub fn no_holdout() -> Check {
+        Check::not_measured("--no-holdout: every shopper is in the treatment arm")
+    }
+    fn share(count: u64, of: u64, max: f64, what: &str) -> Check {
+        let value = if of == 0 {
+            0.0
+        } else {
+            count as f64 / of as f64
+        };
+        let status = if value > max {
+            Status::Fail
+        } else {
+            Status::Pass
+        };
+        Check {
+            status,
+            value: Some(value),
+            threshold: Some(max),
+            count: Some(count),
+            of: Some(of),
+            expected_share: None,
+            chi_square: None,
+            message: format!(
+                "{count} of {of} {what} ({:.2}%; {} above {:.2}%)",
+                value * 100.0,
+                if status == Status::Fail {
+                    "fails"
+                } else {
+                    "fails only"
+                },
+                max * 100.0
+            ),
+        }
+    }
+}
+
+/// The four gates.
+#[derive(Debug, Clone, Serialize)]
+pub struct Checks {
+    pub sample_ratio: Check,
+    pub contamination: Check,
+    pub messaged_before_run: Check,
+    pub loss: Check,
+}
+
+impl Checks {
+    pub fn all(&self) -> [(&'static str, &Check); 4] {
+        [
+            ("sample_ratio", &self.sample_ratio),
+            ("contamination", &self.contamination),
+            ("messaged_before_run", &self.messaged_before_run),
+            ("loss", &self.loss),
+        ]
+    }
+    pub fn failed(&self) -> Vec<&'static str> {
+        self.all()
+            .into_iter()
+            .filter(|(_, c)| c.status == Status::Fail)
+            .map(|(n, _)| n)
+            .collect()
+    }
+}
+
+/// Chi-square of the arm counts against the planned holdout count.
+pub fn sample_ratio(all: &[Outcome], expected_holdout: Option<f64>) -> Check {
+    let Some(expected) = expected_holdout.filter(|e| *e > 0.0) else {
+        return Check::not_measured("no planned holdout share: the runs have no holdout and no --expected-holdout was given");
+    };
+    let h = all.iter().filter(|o| o.arm == Arm::Holdout).count() as u64;
+    let n = all.len() as u64;
+    let share = expected / n.max(1) as f64;
+    let (chi, p) = stats::sample_ratio(n - h, h, share);
+    let status = if p < SRM_P {
+        Status::Fail
+    } else {
+        Status::Pass
+    };
+    Check {
+        status,
+        value: Some(p),
+        threshold: Some(SRM_P),
+        count: Some(h),
+        of: Some(n),
+        expected_share: Some(share),
+        chi_square: Some(chi),
+        message: format!(
+            "{h} of {n} shoppers held out ({:.2}%) against {:.2}% planned: chi-square {chi:.2}, p = {p:.4} ({} below {SRM_P})",
+            h as f64 / n.max(1) as f64 * 100.0,
+            share * 100.0,
+            if status == Status::Fail { "fails" } else { "fails only" }
+        ),
+    }
+}
+
+/// Holdout shoppers with a touch in their window.
+pub fn contamination(all: &[Outcome], with_touches: bool, max: f64) -> Check {
+    if !with_touches {
+        return Check::not_measured(
+            "no --touches: whether held-out shoppers were messaged is not known",
+        );
+    }
+    let hold: Vec<&Outcome> = all.iter().filter(|o| o.arm == Arm::Holdout).collect();
+    let touched = hold.iter().filter(|o| o.touched).count() as u64;
+    Check::share(
+        touched,
+        hold.len() as u64,
+        max,
+        "held-out shoppers were messaged in their window",
+    )
+}
+
+/// Listed shoppers with a touch between their latest abandoned cart and their run's T.
+pub fn messaged_before_run(all: &[Outcome], with_touches: bool, max: f64) -> Check {
+    if !with_touches {
+        return Check::not_measured(
+            "no --touches: messages before the run listed the shoppers are not known",
+        );
+    }
+    let known: Vec<bool> = all.iter().filter_map(|o| o.pre_run).collect();
+    if known.is_empty() {
+        return Check::not_measured(
+            "the runs have no abandoned_at column (written before it existed)",
+        );
+    }
+    let before = known.iter().filter(|b| **b).count() as u64;
+    Check::share(
+        before,
+        known.len() as u64,
+        max,
+        "listed shoppers were messaged between abandoning and being listed",
+    )
+}
+
+/// Any persona whose verdict is a loss.
+pub fn loss(personas: &[(String, Verdict)]) -> Check {
+    let lost: Vec<&str> = personas
+        .iter()
+        .filter(|p| p.1 == Verdict::Loss)
+        .map(|p| p.0.as_str())
+        .collect();
+    if personas.iter().all(|p| p.1 == Verdict::NotMeasured) {
+        return Check::not_measured("no holdout: no verdicts");
+    }
+    Check {
+        status: if lost.is_empty() {
+            Status::Pass
+        } else {
+            Status::Fail
+        },
+        value: Some(lost.len() as f64),
+        threshold: Some(0.0),
+        count: Some(lost.len() as u64),
+        of: Some(personas.len() as u64),
+        expected_share: None,
+        chi_square: None,
+        message: if lost.is_empty() {
+            format!(
+                "no persona of {} recovers fewer carts with the play than without",
+                personas.len()
+            )
+        } else {
+            format!(
+                "the play recovers significantly fewer carts than no message for {}",
+                lost.join(", ")
+            )
+        },
+    }
+}

@@ -1,0 +1,459 @@
+//! The readout's inputs, read back through `io::read::scan`: the runs that listed the abandoners
+//! (model.json for T, the holdout and the persona names; assignments for each shopper's persona,
+//! arm and latest abandoned cart), the touches a messaging platform sent and the flow's entries.
+//!
+//! A bad row in the touches or the entries stops the readout (exit 2) naming the file, line and
+//! column: a readout that silently dropped messages would under-count contamination.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+
+use anyhow::{anyhow, bail, Result};
+use serde::Serialize;
+
+use crate::drift::load as run_load;
+use crate::io::read::{self, CsvOptions, Row, Source};
+use crate::model::format::id_number;
+use crate::model::holdout::{Arm, Holdout};
+use crate::util::timefmt;
+
+/// One run directory as the readout sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunInfo {
+    pub dir: String,
+    pub as_of: String,
+    #[serde(skip)]
+    pub t: i64,
+    pub holdout: Option<Holdout>,
+    /// Shoppers the run lists.
+    pub listed: usize,
+    /// Of them, counted from this run (not listed by an earlier one).
+    pub counted: usize,
+}
+
+/// A listed shopper, counted once: from the earliest run that lists them.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub customer_id: String,
+    pub run: usize,
+    /// T of that run.
+    pub t: i64,
+    /// Index into [`Runs::personas`].
+    pub persona: usize,
+    /// The arm the run wrote (None when the run has no holdout).
+    pub arm: Option<Arm>,
+    /// The latest abandoned cart's `updated_at` (None for runs written before it existed).
+    pub abandoned_at: Option<i64>,
+}
+
+/// Every run's shoppers, each counted once.
+#[derive(Debug, Default)]
+pub struct Runs {
+    pub runs: Vec<RunInfo>,
+    pub shoppers: Vec<Listed>,
+    pub index: HashMap<String, usize>,
+    /// (persona id, name), in id order (the name from the latest run that has the persona).
+    pub personas: Vec<(String, String)>,
+    /// Listings of a shopper already counted from an earlier run.
+    pub repeats: usize,
+}
+
+/// Reads the runs, earliest as-of first (ties in the order given).
+pub fn runs(dirs: &[PathBuf]) -> Result<Runs> {
+    let mut data = Vec::new();
+    for dir in dirs {
+        let model = run_load::model(&read::model_path(dir))
+            .map_err(|e| anyhow!("--run {}: {e:#}", dir.display()))?;
+        let t = timefmt::parse_timestamp(&model.as_of).ok_or_else(|| {
+            anyhow!(
+                "--run {}: model.json as_of '{}' is not a time",
+                dir.display(),
+                model.as_of
+            )
+        })?;
+        data.push((dir, model, t));
+    }
+    data.sort_by_key(|(_, _, t)| *t);
+    let mut out = Runs::default();
+    let mut names: BTreeMap<String, String> = BTreeMap::new();
+    let mut persona_ids: Vec<String> = Vec::new();
+    for (run, (dir, model, t)) in data.iter().enumerate() {
+        for p in &model.personas {
+            names.insert(p.id.clone(), p.name.clone());
+        }
+        let rows = assignments(dir)?;
+        if model.holdout.is_some() && rows.iter().any(|r| r.arm.is_none()) {
+            bail!(
+                "--run {}: the model has a holdout but the assignments have no arm column",
+                dir.display()
+            );
+        }
+        out.runs.push(RunInfo {
+            dir: dir.display().to_string(),
+            as_of: model.as_of.clone(),
+            t: *t,
+            holdout: model.holdout.clone(),
+            listed: rows.len(),
+            counted: 0,
+        });
+        for r in rows {
+            if out.index.contains_key(&r.customer_id) {
+                out.repeats += 1;
+                continue;
+            }
+            out.runs[run].counted += 1;
+            names
+                .entry(r.persona_id.clone())
+                .or_insert_with(|| r.persona_id.clone());
+            out.index.insert(r.customer_id.clone(), out.shoppers.len());
+            persona_ids.push(r.persona_id);
+            out.shoppers.push(Listed {
+                customer_id: r.customer_id,
+                run,
+                t: *t,
+                persona: 0,
+                arm: r.arm,
+                abandoned_at: r.abandoned_at,
+            });
+        }
+    }
+    out.personas = names.into_iter().collect();
+    out.personas
+        .sort_by(|a, b| (id_number(&a.0), &a.0).cmp(&(id_number(&b.0), &b.0)));
+    let order: HashMap<&str, usize> = out
+        .personas
+        .iter()
+        .enumerate()
+        .map(|(i, (id, _))| (id.as_str(), i))
+        .collect();
+    for (s, id) in out.shoppers.iter_mut().zip(&persona_ids) {
+        s.persona = order[id.as_str()];
+    }
+    Ok(out)
+}
+
+struct Assigned {
+    customer_id: String,
+    persona_id: String,
+    arm: Option<Arm>,
+    abandoned_at: Option<i64>,
+}
+
+/// A run's assignments: customer, persona, arm and latest abandoned cart.
+fn assignments(dir: &std::path::Path) -> Result<Vec<Assigned>> {
+    let (_, src) = read::run_files(dir, "--run")?;
+    let file = src.display();
+    let mut rows = Vec::new();
+    read::scan(
+        &src,
+        CsvOptions { delimiter: b',' },
+        |header| {
+            let pos = |w: &str| header.iter().position(|h| h == w);
+            for w in ["customer_id", "persona_id"] {
+                if pos(w).is_none() {
+                    bail!("{file}: column {w} is missing; is this a cartsona run?");
+                }
+            }
+            Ok(vec![
+                pos("customer_id"),
+                pos("persona_id"),
+                pos("arm"),
+                pos("abandoned_at"),
+            ])
+        },
+        |row| {
+            let text = |i: usize| row.cells[i].text().unwrap_or_default();
+            let arm = match row.cells[2].text() {
+                None => None,
+                Some("holdout") => Some(Arm::Holdout),
+                Some("treatment") => Some(Arm::Treatment),
+                Some(other) => bail!(
+                    "{file}: line {}, column arm: '{other}' is neither holdout nor treatment",
+                    row.line
+                ),
+            };
+            let abandoned_at = match row.cells[3].text() {
+                None => None,
+                Some(s) => Some(time(s, &file, row.line, "abandoned_at")?),
+            };
+            rows.push(Assigned {
+                customer_id: text(0).to_string(),
+                persona_id: text(1).to_string(),
+                arm,
+                abandoned_at,
+            });
+            Ok(())
+        },
+    )?;
+    Ok(rows)
+}
+
+fn time(s: &str, file: &str, line: u64, column: &str) -> Result<i64> {
+    timefmt::parse_timestamp(s)
+        .ok_or_else(|| anyhow!("{file}: line {line}, column {column}: '{s}' is not a time (write it like 2025-02-01T09:30:00Z)"))
+}
+
+/// A messaging channel of a touch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Channel {
+    Email,
+    Sms,
+    Push,
+    Ads,
+    OnSite,
+    Other,
+}
+
+impl Channel {
+    pub const ALL: [Channel; 6] = [
+        Channel::Email,
+        Channel::Sms,
+        Channel::Push,
+        Channel::Ads,
+        Channel::OnSite,
+        Channel::Other,
+    ];
+    pub fn name(self) -> &'static str {
+        match self {
+            Channel::Email => "email",
+            Channel::Sms => "sms",
+            Channel::Push => "push",
+            Channel::Ads => "ads",
+            Channel::OnSite => "on-site",
+            Channel::Other => "other",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Channel> {
+        let s = s.trim().to_ascii_lowercase();
+        Channel::ALL.into_iter().find(|c| c.name() == s)
+    }
+}
+
+/// One message sent to a listed shopper.
+#[derive(Debug, Clone)]
+pub struct Touch {
+    pub sent_at: i64,
+    pub channel: Channel,
+}
+
+/// The touches of listed shoppers, by shopper (sorted by time), and what was not theirs.
+#[derive(Debug, Default)]
+pub struct Touches {
+    pub by_shopper: Vec<Vec<Touch>>,
+    pub rows: u64,
+    /// Touches of shoppers no run lists.
+    pub unlisted: u64,
+}
+
+/// The canonical touches columns: (name, required).
+pub const TOUCH_COLUMNS: &[(&str, bool)] = &[
+    ("customer_id", true),
+    ("sent_at", true),
+    ("channel", true),
+    ("flow", false),
+    ("step", false),
+    ("variant", false),
+    ("opened_at", false),
+    ("clicked_at", false),
+    ("discount_code", false),
+    ("cost", false),
+];
+
+/// The canonical entries columns: (name, required).
+pub const ENTRY_COLUMNS: &[(&str, bool)] = &[
+    ("customer_id", true),
+    ("arm", true),
+    ("variant", false),
+    ("entered_at", false),
+];
+
+/// Finds the wanted columns in a header, through the mapping (canonical -> the file's name).
+fn select(
+    header: &[String],
+    wanted: &[&str],
+    spec: &[(&str, bool)],
+    mapping: &BTreeMap<String, String>,
+    file: &str,
+) -> Result<Vec<Option<usize>>> {
+    wanted
+        .iter()
+        .map(|w| {
+            let name = mapping.get(*w).map_or(*w, String::as_str);
+            let pos = header.iter().position(|h| h.trim() == name);
+            let required = spec.iter().any(|(c, r)| c == w && *r);
+            if pos.is_none() && required {
+                let mapped = if name != *w {
+                    format!(" (mapped from {w})")
+                } else {
+                    String::new()
+                };
+                bail!(
+                    "{file}: the required column {name}{mapped} is missing; the header is: {}",
+                    header.join(", ")
+                );
+            }
+            Ok(pos)
+        })
+        .collect()
+}
+
+/// Reads the touches files, keeping those of listed shoppers.
+pub fn touches(
+    sources: &[Source],
+    csv: CsvOptions,
+    mapping: &BTreeMap<String, String>,
+    runs: &Runs,
+) -> Result<Touches> {
+    let mut out = Touches {
+        by_shopper: vec![Vec::new(); runs.shoppers.len()],
+        ..Touches::default()
+    };
+    let wanted = ["customer_id", "sent_at", "channel"];
+    for src in sources {
+        let file = src.display();
+        read::scan(
+            src,
+            csv,
+            |h| select(h, &wanted, TOUCH_COLUMNS, mapping, &file),
+            |row| {
+                out.rows += 1;
+                let (id, sent, channel) = (cell(&row, 0), cell(&row, 1), cell(&row, 2));
+                let col = |c: &str| mapping.get(c).map_or(c.to_string(), String::clone);
+                if id.is_empty() {
+                    bail!(
+                        "{file}: line {}, column {}: the customer id is empty",
+                        row.line,
+                        col("customer_id")
+                    );
+                }
+                let sent_at = time(sent, &file, row.line, &col("sent_at"))?;
+                let channel = Channel::parse(channel).ok_or_else(|| {
+                    anyhow!("{file}: line {}, column {}: '{channel}' is not a channel (email, sms, push, ads, on-site or other)", row.line, col("channel"))
+                })?;
+                match runs.index.get(id) {
+                    Some(&i) => out.by_shopper[i].push(Touch { sent_at, channel }),
+                    None => out.unlisted += 1,
+                }
+                Ok(())
+            },
+        )?;
+    }
+    for t in &mut out.by_shopper {
+        t.sort_by_key(|t| (t.sent_at, t.channel));
+    }
+    Ok(out)
+}
+
+fn cell<'a>(row: &Row<'a>, i: usize) -> &'a str {
+    row.cells[i].text().unwrap_or_default().trim()
+}
+
+/// One shopper's entry into the flow, as the messaging platform records it.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub arm: Arm,
+    pub variant: Option<String>,
+}
+
+/// The flow's entries of listed shoppers, and what did not match.
+#[derive(Debug, Default)]
+pub struct Entries {
+    pub by_shopper: Vec<Option<Entry>>,
+    pub rows: u64,
+    /// Entries of shoppers no run lists.
+    pub unlisted: u64,
+    /// Repeated entries of one shopper (the first counts).
+    pub repeats: u64,
+    /// Whether any entry carries a variant.
+    pub has_variants: bool,
+}
+
+/// `treatment`, or `holdout` (also `control`, `control_group`, and Braze's `in_control_group`
+/// true/false).
+fn parse_arm(s: &str, braze: bool) -> Option<Arm> {
+    let s = s.trim().to_ascii_lowercase();
+    if braze {
+        return match s.as_str() {
+            "true" | "1" | "yes" => Some(Arm::Holdout),
+            "false" | "0" | "no" => Some(Arm::Treatment),
+            _ => None,
+        };
+    }
+    match s.as_str() {
+        "treatment" => Some(Arm::Treatment),
+        "holdout" | "control" | "control_group" => Some(Arm::Holdout),
+        _ => None,
+    }
+}
+
+/// Reads the entries files. The arm column may be named `in_control_group` (Braze: true means
+/// holdout) when no mapping names it.
+pub fn entries(
+    sources: &[Source],
+    csv: CsvOptions,
+    mapping: &BTreeMap<String, String>,
+    runs: &Runs,
+) -> Result<Entries> {
+    let mut out = Entries {
+        by_shopper: vec![None; runs.shoppers.len()],
+        ..Entries::default()
+    };
+    for src in sources {
+        let file = src.display();
+        let braze = std::cell::Cell::new(false);
+        let arm_col = std::cell::RefCell::new(String::from("arm"));
+        read::scan(
+            src,
+            csv,
+            |h| {
+                let mut map = mapping.clone();
+                if !map.contains_key("arm")
+                    && !h.iter().any(|c| c.trim() == "arm")
+                    && h.iter().any(|c| c.trim() == "in_control_group")
+                {
+                    map.insert("arm".into(), "in_control_group".into());
+                    braze.set(true);
+                }
+                *arm_col.borrow_mut() = map.get("arm").cloned().unwrap_or_else(|| "arm".into());
+                select(
+                    h,
+                    &["customer_id", "arm", "variant"],
+                    ENTRY_COLUMNS,
+                    &map,
+                    &file,
+                )
+            },
+            |row| {
+                out.rows += 1;
+                let (id, arm) = (cell(&row, 0), cell(&row, 1));
+                let arm = parse_arm(arm, braze.get()).ok_or_else(|| {
+                    let allowed = if braze.get() {
+                        "true or false"
+                    } else {
+                        "treatment, holdout, control or control_group"
+                    };
+                    anyhow!(
+                        "{file}: line {}, column {}: '{arm}' is not an arm ({allowed})",
+                        row.line,
+                        arm_col.borrow()
+                    )
+                })?;
+                let variant = row.cells[2].text().map(str::trim).filter(|v| !v.is_empty());
+                match runs.index.get(id) {
+                    Some(&i) if out.by_shopper[i].is_some() => out.repeats += 1,
+                    Some(&i) => {
+                        out.has_variants |= variant.is_some();
+                        out.by_shopper[i] = Some(Entry {
+                            arm,
+                            variant: variant.map(str::to_string),
+                        })
+                    }
+                    None => out.unlisted += 1,
+                }
+                Ok(())
+            },
+        )?;
+    }
+    Ok(out)
+}

@@ -1,0 +1,479 @@
+//! The readout: listed shoppers, their orders and touches in, per persona and overall the
+//! recovery of each arm, the uplift with its interval and verdict, incremental and attributed
+//! revenue, the observational breakdowns and the gates out (docs/outcomes.md, every formula).
+//!
+//! Shaped as one pass that turns every listed shopper into an [`Outcome`] (recovered, revenue,
+//! first touch, contamination), then tallies that read only outcomes: each comparison sees two
+//! slices of outcomes and nothing else, so the overall row and a persona row are computed alike.
+
+use serde::Serialize;
+
+use super::bootstrap::{self, ArmRevenue};
+use super::load::{Channel, Entries, Runs, Touches};
+use super::stats;
+use crate::model::holdout::Arm;
+use crate::util::timefmt::{self, DAY, HOUR};
+
+pub const FORMAT_VERSION: u32 = 1;
+/// Significance level of every test and interval.
+pub const ALPHA: f64 = 0.05;
+
+/// How to read out, checked by `config::outcomes`.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub window: i64,
+    pub attribution_window: i64,
+    pub seed: u64,
+    pub resamples: usize,
+    pub allow_partial: bool,
+    pub no_holdout: bool,
+    pub expected_holdout: Option<f64>,
+    pub max_contamination: f64,
+    pub max_pre_run: f64,
+    /// The orders carry discount_amount (set by the command from the orders' columns).
+    pub discount_amounts: bool,
+}
+
+/// One order of a listed shopper.
+#[derive(Debug, Clone)]
+pub struct OrderIn {
+    pub at: i64,
+    pub value: f64,
+    pub discount: bool,
+    pub discount_amount: Option<f64>,
+}
+
+/// What happened to one counted shopper in their window.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub persona: usize,
+    pub arm: Arm,
+    pub variant: Option<usize>,
+    pub recovered: bool,
+    pub revenue: f64,
+    /// Days since T of the first order in the window (1 = the first day).
+    pub day: Option<u32>,
+    pub discounted_orders: u32,
+    pub discount_amount: f64,
+    /// Revenue of orders within the attribution window after a touch.
+    pub attributed: f64,
+    /// The first touch in the window: (sent_at, channel).
+    pub first_touch: Option<(i64, Channel)>,
+    pub abandoned_at: Option<i64>,
+    /// A touch in the window (a contamination when held out).
+    pub touched: bool,
+    /// A touch between the latest abandoned cart and T (None: abandonment time unknown).
+    pub pre_run: Option<bool>,
+}
+
+/// The shoppers of the readout and what became of the others.
+#[derive(Debug, Clone, Serialize)]
+pub struct Population {
+    /// Listings across every run (a shopper listed by two runs counts twice here).
+    pub listings: usize,
+    /// Shoppers counted, once each, from the earliest run listing them.
+    pub counted: usize,
+    pub listed_again: usize,
+    /// With --entries: listed shoppers who never entered the flow (left out).
+    pub not_in_entries: Option<usize>,
+    /// With --entries: entries of shoppers no run lists (left out).
+    pub entries_not_listed: Option<u64>,
+    pub entries_repeated: Option<u64>,
+    /// With --entries: shoppers whose entry's arm differs from the arm their run wrote.
+    pub arm_differs_from_run: Option<usize>,
+    pub touches: Option<u64>,
+    /// Touches of shoppers no run lists (not used).
+    pub touches_not_listed: Option<u64>,
+}
+
+/// Where the arms come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ArmSource {
+    Runs,
+    Entries,
+    /// --no-holdout: every shopper treated, no comparison.
+    None,
+}
+
+/// The arms of the listed shoppers (None: left out), the variant names, and the population notes.
+pub fn arms(
+    runs: &Runs,
+    entries: Option<&Entries>,
+    no_holdout: bool,
+) -> anyhow::Result<(Vec<Option<(Arm, Option<usize>)>>, Vec<String>, ArmSource)> {
+    let mut variants: Vec<String> = Vec::new();
+    if let Some(e) = entries {
+        let mut names: Vec<&str> = e
+            .by_shopper
+            .iter()
+            .flatten()
+            .filter_map(|x| x.variant.as_deref())
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        variants = names.iter().map(|s| s.to_string()).collect();
+        let arms = e
+            .by_shopper
+            .iter()
+            .map(|x| {
+                x.as_ref().map(|x| {
+                    let v = x
+                        .variant
+                        .as_deref()
+                        .map(|v| variants.iter().position(|n| n == v).expect("listed"));
+                    (x.arm, v)
+                })
+            })
+            .collect();
+        return Ok((arms, variants, ArmSource::Entries));
+    }
+    if let Some(s) = runs.shoppers.iter().find(|s| s.arm.is_none()) {
+        if !no_holdout || runs.shoppers.iter().any(|s| s.arm.is_some()) {
+            let run = &runs.runs[s.run].dir;
+            if runs.shoppers.iter().any(|s| s.arm.is_some()) {
+                anyhow::bail!("--run {run} has no holdout (no arm column) while another run has one: read the runs of one experiment together, or give the flow's --entries");
+            }
+            anyhow::bail!("no holdout: incremental recovery cannot be measured. --run {run} has no arm column (run segment or assign with --holdout SHARE), and no --entries give the arms; --no-holdout reads out rates and attributed revenue only");
+        }
+        return Ok((
+            runs.shoppers
+                .iter()
+                .map(|_| Some((Arm::Treatment, None)))
+                .collect(),
+            variants,
+            ArmSource::None,
+        ));
+    }
+    Ok((
+        runs.shoppers
+            .iter()
+            .map(|s| s.arm.map(|a| (a, None)))
+            .collect(),
+        variants,
+        ArmSource::Runs,
+    ))
+}
+
+/// The latest window end, and its shopper's T, when the orders stop before it.
+pub fn partial(runs: &Runs, latest_order: Option<i64>, window: i64) -> Option<(i64, Option<i64>)> {
+    let end = runs.shoppers.iter().map(|s| s.t + window).max()?;
+    match latest_order {
+        Some(t) if t >= end => None,
+        other => Some((end, other)),
+    }
+}
+
+/// Turns each counted shopper into an [`Outcome`].
+pub fn outcomes(
+    runs: &Runs,
+    arms: &[Option<(Arm, Option<usize>)>],
+    orders: &[Vec<OrderIn>],
+    touches: Option<&Touches>,
+    s: &Settings,
+) -> Vec<Outcome> {
+    let none: Vec<super::load::Touch> = Vec::new();
+    let mut out = Vec::with_capacity(runs.shoppers.len());
+    for (i, l) in runs.shoppers.iter().enumerate() {
+        let Some((arm, variant)) = arms[i] else {
+            continue;
+        };
+        let (t, end) = (l.t, l.t + s.window);
+        let ts = touches.map_or(&none, |x| &x.by_shopper[i]);
+        let mut o = Outcome {
+            persona: l.persona,
+            arm,
+            variant,
+            recovered: false,
+            revenue: 0.0,
+            day: None,
+            discounted_orders: 0,
+            discount_amount: 0.0,
+            attributed: 0.0,
+            first_touch: ts
+                .iter()
+                .find(|x| x.sent_at > t && x.sent_at <= end)
+                .map(|x| (x.sent_at, x.channel)),
+            abandoned_at: l.abandoned_at,
+            touched: false,
+            pre_run: touches
+                .and(l.abandoned_at)
+                .map(|a| ts.iter().any(|x| x.sent_at > a && x.sent_at <= t)),
+        };
+        o.touched = o.first_touch.is_some();
+        for ord in orders[i].iter().filter(|x| x.at > t && x.at <= end) {
+            o.recovered = true;
+            o.revenue += ord.value;
+            let day = ((ord.at - t - 1) / DAY + 1) as u32;
+            o.day = Some(o.day.map_or(day, |d| d.min(day)));
+            if ord.discount {
+                o.discounted_orders += 1;
+                o.discount_amount += ord.discount_amount.unwrap_or(0.0);
+            }
+            let last = ts.partition_point(|x| x.sent_at <= ord.at);
+            if last > 0 && ord.at - ts[last - 1].sent_at <= s.attribution_window {
+                o.attributed += ord.value;
+            }
+        }
+        out.push(o);
+    }
+    out
+}
+
+/// One arm's tally.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ArmStats {
+    pub n: u64,
+    pub recovered: u64,
+    pub rate: Option<f64>,
+    pub revenue: f64,
+    pub revenue_per_abandoner: Option<f64>,
+}
+
+impl ArmStats {
+    pub fn of<'a>(shoppers: impl Iterator<Item = &'a Outcome>) -> ArmStats {
+        let mut a = ArmStats::default();
+        for o in shoppers {
+            a.n += 1;
+            a.recovered += o.recovered as u64;
+            a.revenue += o.revenue;
+        }
+        if a.n > 0 {
+            a.rate = Some(a.recovered as f64 / a.n as f64);
+            a.revenue_per_abandoner = Some(a.revenue / a.n as f64);
+        }
+        a
+    }
+    fn rate0(&self) -> f64 {
+        self.rate.unwrap_or(0.0)
+    }
+}
+
+/// An estimate with its 95% interval.
+#[derive(Debug, Clone, Serialize)]
+pub struct Estimate {
+    pub estimate: f64,
+    pub ci_low: Option<f64>,
+    pub ci_high: Option<f64>,
+}
+
+/// Treatment minus holdout.
+#[derive(Debug, Clone, Serialize)]
+pub struct Uplift {
+    pub absolute: f64,
+    pub ci_low: f64,
+    pub ci_high: f64,
+    /// Relative to the holdout's rate (None when it is 0).
+    pub relative: Option<f64>,
+    pub z: f64,
+    pub p_value: f64,
+    /// Holm-adjusted over the family (the personas; a persona's variants).
+    pub p_holm: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Win,
+    Loss,
+    Inconclusive,
+    /// No holdout to compare with.
+    #[serde(rename = "not measured")]
+    NotMeasured,
+}
+
+impl Verdict {
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Win => "win",
+            Verdict::Loss => "loss",
+            Verdict::Inconclusive => "inconclusive",
+            Verdict::NotMeasured => "not measured",
+        }
+    }
+}
+
+/// Discounts on the window orders of recovered treated shoppers.
+#[derive(Debug, Clone, Serialize)]
+pub struct Discount {
+    pub orders: u64,
+    /// Sum of their discount_amount (None when the orders carry no amounts).
+    pub amount: Option<f64>,
+    /// Incremental revenue minus that amount.
+    pub incremental_revenue_net: Option<f64>,
+}
+
+/// Treatment against holdout for one group of shoppers (a persona, or everyone).
+#[derive(Debug, Clone, Serialize)]
+pub struct Comparison {
+    pub treatment: ArmStats,
+    pub holdout: ArmStats,
+    pub uplift: Option<Uplift>,
+    pub verdict: Verdict,
+    /// Where the verdict and the interval disagree at the boundary, what to make of it.
+    pub note: Option<String>,
+    pub incremental_orders: Option<Estimate>,
+    pub incremental_revenue: Option<Estimate>,
+    pub attributed_revenue: Option<f64>,
+    /// attributed / incremental revenue (None unless both are positive).
+    pub attributed_to_incremental: Option<f64>,
+    pub discount: Discount,
+    pub mde: Option<f64>,
+    /// Share of the treatment arm with a touch in the window (None without --touches).
+    pub treated_reached: Option<f64>,
+}
+
+/// Compares the treatment and holdout outcomes of a group; `p_holm` and the verdict are set by
+/// [`judge`] once the family is known. `key` seeds this group's bootstrap.
+pub fn compare(group: &[&Outcome], with_touches: bool, s: &Settings, key: u64) -> Comparison {
+    let t: Vec<&Outcome> = group
+        .iter()
+        .copied()
+        .filter(|o| o.arm == Arm::Treatment)
+        .collect();
+    let h: Vec<&Outcome> = group
+        .iter()
+        .copied()
+        .filter(|o| o.arm == Arm::Holdout)
+        .collect();
+    let (ts, hs) = (
+        ArmStats::of(t.iter().copied()),
+        ArmStats::of(h.iter().copied()),
+    );
+    let measured = ts.n > 0 && hs.n > 0;
+    let uplift = measured.then(|| {
+        let (lo, hi) = stats::newcombe(ts.recovered, ts.n, hs.recovered, hs.n, ALPHA);
+        let (z, p) = stats::z_test(ts.recovered, ts.n, hs.recovered, hs.n);
+        let d = ts.rate0() - hs.rate0();
+        Uplift {
+            absolute: d,
+            ci_low: lo,
+            ci_high: hi,
+            relative: (hs.rate0() > 0.0).then(|| d / hs.rate0()),
+            z,
+            p_value: p,
+            p_holm: p,
+        }
+    });
+    let nt = ts.n as f64;
+    let incremental_orders = uplift.as_ref().map(|u| Estimate {
+        estimate: u.absolute * nt,
+        ci_low: Some(u.ci_low * nt),
+        ci_high: Some(u.ci_high * nt),
+    });
+    let revenues = |v: &[&Outcome]| -> Vec<f64> {
+        v.iter()
+            .filter(|o| o.recovered)
+            .map(|o| o.revenue)
+            .collect()
+    };
+    let (rt, rh) = (revenues(&t), revenues(&h));
+    let incremental_revenue = measured.then(|| {
+        let est = (ts.revenue_per_abandoner.unwrap_or(0.0)
+            - hs.revenue_per_abandoner.unwrap_or(0.0))
+            * nt;
+        let ci = bootstrap::incremental_revenue(
+            &ArmRevenue {
+                n: ts.n,
+                recovered: &rt,
+            },
+            &ArmRevenue {
+                n: hs.n,
+                recovered: &rh,
+            },
+            s.resamples,
+            s.seed,
+            key,
+        );
+        Estimate {
+            estimate: est,
+            ci_low: ci.map(|c| c.0),
+            ci_high: ci.map(|c| c.1),
+        }
+    });
+    let attributed = with_touches.then(|| t.iter().map(|o| o.attributed).sum::<f64>());
+    let ratio = match (attributed, &incremental_revenue) {
+        (Some(a), Some(i)) if a > 0.0 && i.estimate > 0.0 => Some(a / i.estimate),
+        _ => None,
+    };
+    let discounted: Vec<&&Outcome> = t
+        .iter()
+        .filter(|o| o.recovered && o.discounted_orders > 0)
+        .collect();
+    let amount = discounted.iter().map(|o| o.discount_amount).sum::<f64>();
+    let discount = Discount {
+        orders: discounted.iter().map(|o| o.discounted_orders as u64).sum(),
+        amount: s.discount_amounts.then_some(amount),
+        incremental_revenue_net: incremental_revenue
+            .as_ref()
+            .filter(|_| s.discount_amounts)
+            .map(|i| i.estimate - amount),
+    };
+    Comparison {
+        mde: stats::mde(hs.rate0(), ts.n, hs.n),
+        treated_reached: (with_touches && ts.n > 0)
+            .then(|| t.iter().filter(|o| o.touched).count() as f64 / nt),
+        uplift,
+        verdict: if measured {
+            Verdict::Inconclusive
+        } else {
+            Verdict::NotMeasured
+        },
+        note: None,
+        incremental_orders,
+        incremental_revenue,
+        attributed_revenue: attributed,
+        attributed_to_incremental: ratio,
+        discount,
+        treatment: ts,
+        holdout: hs,
+    }
+}
+
+/// Sets the Holm-adjusted p-values of a family and each comparison's verdict and note.
+pub fn judge(family: &mut [&mut Comparison], what: &str) {
+    let p: Vec<f64> = family
+        .iter()
+        .map(|c| c.uplift.as_ref().map_or(1.0, |u| u.p_value))
+        .collect();
+    let adjusted = stats::holm(&p);
+    let m = family.len();
+    for (c, p_holm) in family.iter_mut().zip(adjusted) {
+        let Some(u) = c.uplift.as_mut() else { continue };
+        u.p_holm = p_holm;
+        c.verdict = match (p_holm < ALPHA, u.absolute) {
+            (true, d) if d > 0.0 => Verdict::Win,
+            (true, d) if d < 0.0 => Verdict::Loss,
+            _ => Verdict::Inconclusive,
+        };
+        let excludes_zero = u.ci_low > 0.0 || u.ci_high < 0.0;
+        c.note = match (c.verdict, excludes_zero) {
+            (Verdict::Inconclusive, true) if u.p_value < ALPHA && m > 1 => Some(format!(
+                "the 95% interval excludes 0 and p = {:.3}, but after adjusting for {m} {what} (Holm) p = {:.3}: inconclusive",
+                u.p_value, p_holm
+            )),
+            (Verdict::Inconclusive, true) => Some(format!(
+                "the 95% interval excludes 0 but the z-test's p = {:.3} is not below 0.05: the two methods disagree at the boundary",
+                p_holm
+            )),
+            (Verdict::Win | Verdict::Loss, false) => Some(format!(
+                "the z-test's p = {:.4} is below 0.05 but the 95% interval includes 0: the two methods disagree at the boundary; treat it as borderline",
+                p_holm
+            )),
+            _ => None,
+        };
+    }
+}
+
+/// Formats a window for the outputs ("7d").
+pub fn window_text(micros: i64) -> String {
+    timefmt::format_duration(micros)
+}
+
+/// The delay buckets from abandonment to the first touch.
+pub const DELAYS: [(&str, i64); 4] = [
+    ("<= 1 h", HOUR),
+    ("1-4 h", 4 * HOUR),
+    ("4-24 h", 24 * HOUR),
+    ("> 24 h", i64::MAX),
+];

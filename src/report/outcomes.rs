@@ -1,0 +1,387 @@
+//! The outcomes readout rendered: outcomes.md, outcomes.html (self-contained, like report.html)
+//! and junit.xml (one testcase per gate). Pure: the [`Readout`] in, text out.
+
+use std::fmt::Write;
+
+use minijinja::{context, Environment};
+use quick_xml::escape::escape;
+use serde::Serialize;
+
+use super::charts;
+use crate::outcomes::breakdown::Breakdown;
+use crate::outcomes::checks::Status;
+use crate::outcomes::readout::{Comparison, Estimate, Verdict};
+use crate::outcomes::Readout;
+use crate::util::numfmt::{money, pct};
+
+/// A rate, or "-" without shoppers.
+fn rate(r: Option<f64>) -> String {
+    r.map_or("-".into(), pct)
+}
+
+/// Percentage points with a sign: +3.2 pts.
+pub fn pts(x: f64) -> String {
+    format!("{:+.1} pts", x * 100.0)
+}
+
+fn uplift_text(c: &Comparison) -> String {
+    match &c.uplift {
+        None => "not measured (no holdout)".into(),
+        Some(u) => format!(
+            "{} [{}, {}]",
+            pts(u.absolute),
+            pts(u.ci_low),
+            pts(u.ci_high)
+        ),
+    }
+}
+
+fn estimate(e: &Option<Estimate>, f: fn(f64) -> String) -> String {
+    match e {
+        None => "-".into(),
+        Some(e) => match (e.ci_low, e.ci_high) {
+            (Some(l), Some(h)) => format!("{} [{}, {}]", f(e.estimate), f(l), f(h)),
+            _ => f(e.estimate),
+        },
+    }
+}
+
+fn count(x: f64) -> String {
+    format!("{x:+.1}")
+}
+
+fn verdict_text(c: &Comparison) -> String {
+    match (c.verdict, c.mde) {
+        (Verdict::Inconclusive, Some(m)) => format!(
+            "inconclusive (could detect {} or more)",
+            pts(m).trim_start_matches('+')
+        ),
+        (v, _) => v.name().to_string(),
+    }
+}
+
+fn header(r: &Readout, o: &mut String) {
+    let _ = writeln!(o, "# Recovery readout\n");
+    if let Some(p) = &r.partial {
+        let _ = writeln!(o, "> **Partial readout** (--allow-partial): {p}. Shoppers whose window is not over may still come back.\n");
+    }
+    let runs: Vec<String> = r
+        .runs
+        .iter()
+        .map(|x| format!("{} (T {}, {} listed)", x.dir, x.as_of, x.listed))
+        .collect();
+    let _ = writeln!(o, "- Runs: {}", runs.join("; "));
+    let _ = writeln!(
+        o,
+        "- Outcome window: {} after each run's T; attribution window {}",
+        r.window, r.attribution_window
+    );
+    let p = &r.population;
+    let _ = writeln!(
+        o,
+        "- Shoppers counted: {} (listed again by a later run and counted once: {})",
+        p.counted, p.listed_again
+    );
+    if let Some(n) = p.not_in_entries {
+        let _ = writeln!(o, "- Listed but never entered the flow (left out): {n}; entries of shoppers no run lists: {}", p.entries_not_listed.unwrap_or(0));
+    }
+    let share = r.holdout.planned_share.map_or("-".into(), pct);
+    let _ = writeln!(
+        o,
+        "- Arms from: {:?}; planned holdout share {share}",
+        r.holdout.source
+    );
+    let _ = writeln!(
+        o,
+        "- Status: **{}**\n",
+        if r.status == Status::Fail {
+            "FAIL"
+        } else {
+            "pass"
+        }
+    );
+}
+
+fn comparisons(r: &Readout, o: &mut String) {
+    let _ = writeln!(
+        o,
+        "## Did the play recover carts that would not have come back anyway?\n"
+    );
+    let _ = writeln!(o, "Randomized: treatment against holdout. Uplift = treatment rate - holdout rate, with its 95% Newcombe interval; p-values Holm-adjusted over the {} personas.\n", r.personas.len());
+    let _ = writeln!(o, "| persona | treatment (n, rate) | holdout (n, rate) | uplift [95% CI] | p (Holm) | verdict | incremental orders [95% CI] | incremental revenue [95% CI] | attributed revenue |");
+    let _ = writeln!(o, "|---|---:|---:|---:|---:|---|---:|---:|---:|");
+    let row = |name: &str, c: &Comparison| {
+        format!(
+            "| {name} | {}, {} | {}, {} | {} | {} | {} | {} | {} | {} |",
+            c.treatment.n,
+            rate(c.treatment.rate),
+            c.holdout.n,
+            rate(c.holdout.rate),
+            uplift_text(c),
+            c.uplift.as_ref().map_or("-".into(), |u| format!(
+                "{:.3} ({:.3})",
+                u.p_value, u.p_holm
+            )),
+            verdict_text(c),
+            estimate(&c.incremental_orders, count),
+            estimate(&c.incremental_revenue, money),
+            c.attributed_revenue.map_or("-".into(), money),
+        )
+    };
+    for p in &r.personas {
+        let _ = writeln!(
+            o,
+            "{}",
+            row(
+                &format!("{} {}", p.persona_id, p.persona_name),
+                &p.comparison
+            )
+        );
+    }
+    let _ = writeln!(o, "{}\n", row("**all**", &r.overall));
+    for p in &r.personas {
+        if let Some(n) = &p.comparison.note {
+            let _ = writeln!(o, "- {}: {n}", p.persona_id);
+        }
+    }
+    let c = &r.overall;
+    if let (Some(a), Some(i)) = (c.attributed_revenue, &c.incremental_revenue) {
+        let ratio = c
+            .attributed_to_incremental
+            .map_or("-".into(), |x| format!("{x:.1}x"));
+        let _ = writeln!(o, "\nA platform would attribute {} to the messages (orders within {} of a touch); the holdout says {} was incremental ({ratio}).", money(a), r.attribution_window, money(i.estimate));
+    }
+    if let Some(amount) = c.discount.amount {
+        let net = c.discount.incremental_revenue_net.map_or("-".into(), money);
+        let _ = writeln!(o, "Discounts on recovered treated shoppers' orders: {} orders, {}; incremental revenue net of them: {net}.", c.discount.orders, money(amount));
+    }
+    let _ = writeln!(o, "\nInconclusive is not \"no effect\": the smallest uplift each comparison could detect (80% power, 5% level) is given beside it. Incremental revenue: bootstrap percentile interval, {} resamples, seed {}.", r.resamples, r.seed);
+}
+
+fn breakdown(title: &str, b: &Option<Breakdown>, o: &mut String) {
+    let Some(b) = b else { return };
+    let _ = writeln!(o, "\n## {title} (not randomized)\n");
+    let _ = writeln!(
+        o,
+        "{}. Holdout rate for reference: {}.\n",
+        capital(b.note),
+        rate(b.holdout_rate)
+    );
+    let _ = writeln!(
+        o,
+        "| group | treated shoppers | recovered | rate [95% CI] |"
+    );
+    let _ = writeln!(o, "|---|---:|---:|---:|");
+    for g in &b.rows {
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {} [{}, {}] |",
+            g.group,
+            g.n,
+            g.recovered,
+            rate(g.rate),
+            pct(g.ci_low),
+            pct(g.ci_high)
+        );
+    }
+}
+
+fn capital(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map_or(String::new(), |f| {
+        f.to_uppercase().collect::<String>() + c.as_str()
+    })
+}
+
+fn variants(r: &Readout, o: &mut String) {
+    if r.variants.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "\n## Variants\n");
+    let _ = writeln!(o, "Each variant against its persona's holdout (Holm over the persona's variants), and the variants against each other (Holm over the pairs).\n");
+    for v in &r.variants {
+        let best = v.best.as_deref().map_or(
+            "no variant beats every other after adjustment".into(),
+            |b| format!("best: **{b}**"),
+        );
+        let _ = writeln!(o, "### {} ({best})\n", v.persona_id);
+        let _ = writeln!(
+            o,
+            "| variant | n | rate | uplift vs holdout [95% CI] | p (Holm) |"
+        );
+        let _ = writeln!(o, "|---|---:|---:|---:|---:|");
+        for x in &v.variants {
+            let up = match (x.uplift, x.ci_low, x.ci_high) {
+                (Some(u), Some(l), Some(h)) => format!("{} [{}, {}]", pts(u), pts(l), pts(h)),
+                _ => "-".into(),
+            };
+            let p = match (x.p_value, x.p_holm) {
+                (Some(p), Some(h)) => format!("{p:.3} ({h:.3})"),
+                _ => "-".into(),
+            };
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {up} | {p} |",
+                x.variant,
+                x.stats.n,
+                rate(x.stats.rate)
+            );
+        }
+        for p in &v.pairs {
+            let _ = writeln!(
+                o,
+                "- {} - {}: {} [{}, {}], p = {:.3} (Holm {:.3})",
+                p.a,
+                p.b,
+                pts(p.difference),
+                pts(p.ci_low),
+                pts(p.ci_high),
+                p.p_value,
+                p.p_holm
+            );
+        }
+        let _ = writeln!(o);
+    }
+}
+
+/// outcomes.md
+pub fn markdown(r: &Readout) -> String {
+    let mut o = String::new();
+    header(r, &mut o);
+    comparisons(r, &mut o);
+    breakdown("Recovery by first channel", &r.by_channel, &mut o);
+    breakdown(
+        "Recovery by delay from abandonment to the first touch",
+        &r.by_delay,
+        &mut o,
+    );
+    variants(r, &mut o);
+    let _ = writeln!(o, "\n## Gates\n");
+    let _ = writeln!(o, "| gate | status | detail |");
+    let _ = writeln!(o, "|---|---|---|");
+    for (name, c) in r.checks.all() {
+        let mark = match c.status {
+            Status::Fail => "**FAIL**",
+            s => s.name(),
+        };
+        let _ = writeln!(o, "| {name} | {mark} | {} |", c.message);
+    }
+    o
+}
+
+/// junit.xml: one testcase per gate; a failed gate is a `<failure>` with its numbers, one not
+/// measured is `<skipped>`.
+pub fn junit(r: &Readout) -> String {
+    let all = r.checks.all();
+    let failures = all.iter().filter(|(_, c)| c.status == Status::Fail).count();
+    let skipped = all
+        .iter()
+        .filter(|(_, c)| c.status == Status::NotMeasured)
+        .count();
+    let mut o = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        o,
+        "<testsuites name=\"cartsona outcomes\" tests=\"{}\" failures=\"{failures}\" errors=\"0\">",
+        all.len()
+    );
+    let _ = writeln!(o, "  <testsuite name=\"outcomes.gates\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\">", all.len());
+    for (name, c) in all {
+        let _ = write!(
+            o,
+            "    <testcase classname=\"cartsona.outcomes\" name=\"{name}\""
+        );
+        let detail = escape(&c.message);
+        match c.status {
+            Status::Pass => {
+                let _ = writeln!(
+                    o,
+                    ">\n      <system-out>{detail}</system-out>\n    </testcase>"
+                );
+            }
+            Status::NotMeasured => {
+                let _ = writeln!(
+                    o,
+                    ">\n      <skipped message=\"{detail}\" />\n    </testcase>"
+                );
+            }
+            Status::Fail => {
+                let _ = writeln!(o, ">\n      <failure message=\"{detail}\" type=\"gate\">{detail}</failure>\n    </testcase>");
+            }
+        }
+    }
+    o.push_str("  </testsuite>\n</testsuites>\n");
+    o
+}
+
+#[derive(Serialize)]
+struct Row {
+    label: String,
+    treatment: String,
+    holdout: String,
+    uplift: String,
+    p: String,
+    verdict: &'static str,
+    verdict_text: String,
+    orders: String,
+    revenue: String,
+    attributed: String,
+    note: Option<String>,
+}
+
+fn html_row(label: String, c: &Comparison) -> Row {
+    Row {
+        label,
+        treatment: format!("{} · {}", c.treatment.n, rate(c.treatment.rate)),
+        holdout: format!("{} · {}", c.holdout.n, rate(c.holdout.rate)),
+        uplift: uplift_text(c),
+        p: c.uplift.as_ref().map_or("-".into(), |u| {
+            format!("{:.3} ({:.3})", u.p_value, u.p_holm)
+        }),
+        verdict: c.verdict.name(),
+        verdict_text: verdict_text(c),
+        orders: estimate(&c.incremental_orders, count),
+        revenue: estimate(&c.incremental_revenue, money),
+        attributed: c.attributed_revenue.map_or("-".into(), money),
+        note: c.note.clone(),
+    }
+}
+
+/// outcomes.html: the markdown's content as one self-contained page with three charts.
+pub fn html(r: &Readout) -> anyhow::Result<String> {
+    let mut env = Environment::new();
+    env.add_filter("pct", |v: Option<f64>| rate(v));
+    env.add_filter("pts", pts);
+    env.add_filter("money", money);
+    env.add_template(
+        "outcomes.html",
+        include_str!("../../templates/outcomes.html"),
+    )?;
+    let inline = |svg: String| svg.replace(" xmlns=\"http://www.w3.org/2000/svg\"", "");
+    let mut rows: Vec<Row> = r
+        .personas
+        .iter()
+        .map(|p| {
+            html_row(
+                format!("{} {}", p.persona_id, p.persona_name),
+                &p.comparison,
+            )
+        })
+        .collect();
+    rows.push(html_row("All listed shoppers".into(), &r.overall));
+    let gates: Vec<(String, &str, String)> = r
+        .checks
+        .all()
+        .into_iter()
+        .map(|(n, c)| (n.replace('_', " "), c.status.name(), c.message.clone()))
+        .collect();
+    let html = env.get_template("outcomes.html")?.render(context! {
+        r => r,
+        rows => rows,
+        gates => gates,
+        failed => r.status == Status::Fail,
+        uplift_chart => inline(charts::uplift_whiskers(r)),
+        day_chart => inline(charts::recovery_by_day(&r.by_day)),
+        revenue_chart => inline(charts::attributed_vs_incremental(r)),
+    })?;
+    Ok(html)
+}
