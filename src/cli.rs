@@ -501,6 +501,17 @@ pub struct GenerateArgs {
     /// A mix change from month M on, like 3:deal-seeker=0.35 (repeatable).
     #[arg(long, value_name = "M:SHARES")]
     pub mix_month: Vec<String>,
+    /// Simulate a recovery experiment after the last month: this share of abandoners held out
+    /// (by the holdout rule), the rest messaged; writes DIR/next/ (orders, touches, truth).
+    #[arg(long, value_name = "SHARE")]
+    pub holdout: Option<f64>,
+    /// Salt of the experiment's holdout [default: cartsona]
+    #[arg(long, value_name = "TEXT", requires = "holdout")]
+    pub holdout_salt: Option<String>,
+    /// Uplift of the plays per archetype, like deal-seeker=0.1,mobile-impulse=0 (defaults in
+    /// docs/generator.md; needs --holdout).
+    #[arg(long, value_name = "UPLIFTS", requires = "holdout")]
+    pub uplift: Option<String>,
     /// Replace DIR if it exists.
     #[arg(long)]
     pub force: bool,

@@ -42,7 +42,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "util", "io", "ingest", "features", "cluster", "personas", "model", "drift", "outcomes",
         ],
     ),
-    ("synth", &["util", "io", "ingest"]),
+    ("synth", &["util", "io", "ingest", "model"]),
     ("cli", &[]),
     (
         "config",

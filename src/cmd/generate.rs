@@ -6,6 +6,7 @@ use anyhow::{bail, Result};
 
 use crate::cli::{GenerateArgs, OutFormat};
 use crate::io::write::StagedDir;
+use crate::synth::experiment::Experiment;
 use crate::synth::{output, Mix, SynthParams};
 use crate::util::progress::Progress;
 use crate::util::timefmt;
@@ -66,11 +67,21 @@ pub fn run(args: &GenerateArgs, quiet: bool) -> Result<u8> {
         OutFormat::Csv => "csv",
         OutFormat::Parquet => "parquet",
     };
+    let experiment = match args.holdout {
+        None => None,
+        Some(share) => {
+            let salt = args.holdout_salt.as_deref().unwrap_or(crate::model::holdout::DEFAULT_SALT);
+            let as_of = timefmt::format_timestamp(crate::synth::month_bounds(p.start, p.months)?[p.months - 1].1);
+            let holdout = crate::model::holdout::Holdout::new(share, salt, &as_of).map_err(|e| anyhow::anyhow!("--holdout: {e}"))?;
+            Some(Experiment::new(holdout, args.uplift.as_deref())?)
+        }
+    };
     let manifest = output::write_shop(
         &p,
         &staged,
         args.format == OutFormat::Parquet,
         format,
+        experiment.as_ref(),
         |m| progress.stage(&format!("generating month {m} of {}", p.months)),
     )?;
     let mut bytes = serde_json::to_vec_pretty(&manifest)?;

@@ -5,6 +5,7 @@
 //! month), so the output is byte-identical for a seed whatever else changes, and shoppers are
 //! generated and written one at a time: memory stays bounded at any size.
 
+pub mod experiment;
 pub mod output;
 
 use std::collections::BTreeMap;

@@ -8,6 +8,7 @@ use std::path::Path;
 use anyhow::Result;
 
 use crate::io::write::{ColKind, Field, StagedDir, TableSink};
+use crate::synth::experiment::{self, Experiment, NextRec};
 use crate::synth::{self, Archetype, Rec, SynthParams};
 use crate::util::timefmt;
 
@@ -147,6 +148,7 @@ pub fn write_shop(
     staged: &StagedDir,
     parquet: bool,
     format: &str,
+    experiment: Option<&Experiment>,
     mut on_month: impl FnMut(usize),
 ) -> Result<serde_json::Value> {
     let bounds = synth::month_bounds(p.start, p.months)?;
@@ -196,6 +198,13 @@ pub fn write_shop(
     if p.months > 1 {
         staged.write("moves.csv", &moves_csv(&plan.moves)?)?;
     }
+    let next = match experiment {
+        None => serde_json::Value::Null,
+        Some(e) => {
+            let t = bounds[p.months - 1].1;
+            write_next(p, e, &plan.archetypes[p.months - 1], t, staged, parquet)?
+        }
+    };
     Ok(serde_json::json!({
         "tool": format!("cartsona {}", env!("CARGO_PKG_VERSION")),
         "shoppers": p.shoppers,
@@ -203,6 +212,58 @@ pub fn write_shop(
         "format": format,
         "months": manifest_months,
         "moves": plan.moves.len(),
+        "experiment": next,
+    }))
+}
+
+/// The experiment after the last month's T: next/orders, next/touches and next/truth.csv.
+fn write_next(
+    p: &SynthParams,
+    e: &Experiment,
+    archetypes: &[Archetype],
+    t: i64,
+    staged: &StagedDir,
+    parquet: bool,
+) -> Result<serde_json::Value> {
+    use ColKind::*;
+    let dir = staged.subdir("next")?;
+    let ext = if parquet { "parquet" } else { "csv" };
+    let order_cols: Vec<(&'static str, ColKind)> = synth::ORDER_HEADER.iter().copied().zip([Text, Text, Time, Float, Text, Text, Float, Text, Text]).collect();
+    let mut orders = TableSink::create(&dir.join(format!("orders.{ext}")), parquet, &order_cols)?;
+    let touch_cols = [("customer_id", Text), ("sent_at", Time), ("channel", Text), ("flow", Text), ("step", Int), ("discount_code", Text)];
+    let mut touches = TableSink::create(&dir.join(format!("touches.{ext}")), parquet, &touch_cols)?;
+    let mut truth = csv::Writer::from_writer(Vec::new());
+    truth.write_record(["customer_id", "archetype", "arm", "base_rate", "uplift", "recovered"])?;
+    let mut rows = [0u64; 3];
+    for (shopper, a) in archetypes.iter().enumerate() {
+        experiment::shopper(p, e, shopper, *a, t, &mut |r| match r {
+            NextRec::Order { customer, id, at, value, code, discount } => {
+                rows[0] += 1;
+                orders.row(&[Field::Text(&customer), Field::Text(&id), Field::Time(at), Field::Float(Some(value)), Field::Text(""), Field::Text(code), Field::Float(discount), Field::Text(""), Field::Text("web")])
+            }
+            NextRec::Touch { customer, at, channel, step, code } => {
+                rows[1] += 1;
+                touches.row(&[Field::Text(&customer), Field::Time(at), Field::Text(channel), Field::Text("cart-recovery"), Field::Int(step as i64), Field::Text(code)])
+            }
+            NextRec::Truth { customer, archetype, arm, base, uplift, recovered } => {
+                rows[2] += 1;
+                truth.write_record([customer.as_str(), archetype.name(), arm.map_or("", |a| a.name()), &base.to_string(), &uplift.to_string(), if recovered { "1" } else { "0" }])?;
+                Ok(())
+            }
+        })?;
+    }
+    orders.finish()?;
+    touches.finish()?;
+    staged.write("next/truth.csv", &truth.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)?;
+    let rates: BTreeMap<&str, serde_json::Value> = e.rates.iter().filter(|(a, _)| **a != Archetype::Buyer).map(|(a, (b, u))| (a.name(), serde_json::json!({"base_rate": b, "uplift": u}))).collect();
+    Ok(serde_json::json!({
+        "dir": "next",
+        "t": timefmt::format_timestamp(t),
+        "window": "7d",
+        "holdout": e.holdout.share,
+        "salt": e.holdout.salt,
+        "rates": rates,
+        "rows": {"orders": rows[0], "touches": rows[1], "truth": rows[2]},
     }))
 }
 
