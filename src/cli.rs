@@ -250,6 +250,10 @@ pub struct RunOutArgs {
     /// byte-identical to a rerun).
     #[arg(long)]
     pub timings: bool,
+    /// A previous readout (the directory `cartsona outcomes` wrote): each persona card and
+    /// personas.csv show the last measured effect of its play, matched by persona id.
+    #[arg(long, value_name = "DIR")]
+    pub outcomes: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

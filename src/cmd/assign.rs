@@ -22,6 +22,7 @@ pub fn run(args: &AssignArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
     let model = load::model(&args.model)?;
     let params = config::assign_params(&model, &args.model, args.as_of.as_deref())?;
     let asked = config::holdout(&args.holdout, loaded)?;
+    let previous = run_dir::previous(&args.output)?;
     let staged = StagedDir::new(&args.output.out, args.output.force, "--out")?;
     let progress = Progress::new(quiet).recording(args.output.timings);
     let rf = inputs::run_features(&args.inputs, loaded, &params, &progress)?;
@@ -97,6 +98,6 @@ pub fn run(args: &AssignArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
         holdout: arms.holdout,
         ..model
     };
-    RunOutput::new(staged, &args.output, quiet).write(&table, rows, summary, &model, &progress)?;
+    RunOutput::new(staged, &args.output, quiet, previous).write(&table, rows, summary, &model, &progress)?;
     Ok(0)
 }

@@ -10,6 +10,7 @@ use crate::cluster::nearest::Assignment;
 use crate::features::compute::{FeatureSummary, FeatureTable};
 use crate::io::write::StagedDir;
 use crate::model::holdout::{self, Arm, Asked, Holdout};
+use crate::outcomes::load::{self as outcomes_load, Previous};
 use crate::model::Model;
 use crate::personas::{self, Persona};
 use crate::report::{html, markdown, tables, Summary};
@@ -100,15 +101,27 @@ pub struct RunOutput<'a> {
     out: &'a Path,
     format: OutFormat,
     quiet: bool,
+    previous: Option<Previous>,
+}
+
+/// The previous readout of `--outcomes`, read before the run's work so a bad path fails early.
+pub fn previous(args: &RunOutArgs) -> Result<Option<Previous>> {
+    args.outcomes.as_deref().map(outcomes_load::previous).transpose()
 }
 
 impl<'a> RunOutput<'a> {
-    pub fn new(staged: StagedDir, args: &'a RunOutArgs, quiet: bool) -> RunOutput<'a> {
+    pub fn new(
+        staged: StagedDir,
+        args: &'a RunOutArgs,
+        quiet: bool,
+        previous: Option<Previous>,
+    ) -> RunOutput<'a> {
         RunOutput {
             staged,
             out: &args.out,
             format: args.format,
             quiet,
+            previous,
         }
     }
 
@@ -116,10 +129,14 @@ impl<'a> RunOutput<'a> {
         self,
         table: &FeatureTable,
         rows: RunRows<'_>,
-        summary: Summary,
+        mut summary: Summary,
         model: &Model,
         progress: &Progress,
     ) -> Result<()> {
+        if let Some(mut previous) = self.previous {
+            previous.attach(&mut summary.personas);
+            summary.outcomes = Some(previous);
+        }
         progress.stage("writing assignments");
         let files = run_files(self.format, rows.arms.is_some());
         let cols = tables::assignments(

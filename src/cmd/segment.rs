@@ -22,6 +22,7 @@ pub fn run(args: &SegmentArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
     let cfg = config::segment(args, loaded)?;
     let asked = config::holdout(&args.holdout, loaded)?;
     let baseline = baseline(args)?;
+    let previous = run_dir::previous(&args.output)?;
     let staged = StagedDir::new(&args.output.out, args.output.force, "--out")?;
     let progress = Progress::new(quiet).recording(args.output.timings);
     let rf = inputs::run_features(&args.inputs, loaded, &cfg.features, &progress)?;
@@ -131,7 +132,7 @@ pub fn run(args: &SegmentArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
         outlier: &a.outlier,
         arms: arms.arms.as_deref(),
     };
-    RunOutput::new(staged, &args.output, quiet).write(&table, rows, summary, &model, &progress)?;
+    RunOutput::new(staged, &args.output, quiet, previous).write(&table, rows, summary, &model, &progress)?;
     Ok(0)
 }
 

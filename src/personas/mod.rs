@@ -49,6 +49,29 @@ pub struct Persona {
     pub holdout: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub treatment: Option<usize>,
+    /// The last measured effect of its play (`--outcomes`: a previous readout), matched by id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub measured: Option<Measured>,
+}
+
+/// A persona's play as a previous recovery readout measured it (docs/outcomes.md).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Measured {
+    /// win, loss, inconclusive or not measured.
+    pub verdict: String,
+    /// Treatment rate minus holdout rate, with its 95% interval.
+    pub uplift: Option<f64>,
+    pub ci_low: Option<f64>,
+    pub ci_high: Option<f64>,
+    /// The smallest uplift the readout could detect.
+    pub mde: Option<f64>,
+    pub treatment: u64,
+    pub holdout: u64,
+    pub incremental_revenue: Option<f64>,
+    pub revenue_ci_low: Option<f64>,
+    pub revenue_ci_high: Option<f64>,
+    /// The variant that beat every other, if one did.
+    pub best_variant: Option<String>,
 }
 
 impl Persona {
@@ -176,6 +199,7 @@ fn describe(
         stability: None,
         holdout: None,
         treatment: None,
+        measured: None,
     }
 }
 

@@ -3,7 +3,7 @@
 
 use anyhow::Result;
 use minijinja::{context, Environment};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{charts, Summary};
 use crate::features::catalogue;
@@ -23,6 +23,13 @@ pub fn render(s: &Summary) -> Result<String> {
     env.add_filter("money", |v: f64| numfmt::money(v));
     env.add_filter("pct", |v: f64| numfmt::pct(v));
     env.add_filter("stability", |v: Option<f64>| super::markdown::stability(v));
+    env.add_filter("measured", |p: minijinja::Value| -> String {
+        let m: Option<crate::personas::Measured> = p
+            .get_attr("measured")
+            .ok()
+            .and_then(|m| crate::personas::Measured::deserialize(m).ok());
+        m.map_or(String::new(), |m| super::markdown::measured_text(&m))
+    });
     env.add_template("report.html", include_str!("../../templates/report.html"))?;
     let features: Vec<String> = s
         .personas

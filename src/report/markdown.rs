@@ -11,7 +11,9 @@ pub fn render(s: &Summary) -> String {
     overview(&mut o, s);
     for p in &s.personas {
         persona(&mut o, p);
+        measured(&mut o, p, s.outcomes.as_ref());
     }
+    retired_since_readout(&mut o, s);
     baseline(&mut o, s);
     k_table(&mut o, s);
     inputs(&mut o, s);
@@ -99,6 +101,44 @@ pub fn stability(s: Option<f64>) -> String {
     match s {
         Some(v) => format!("{v:.2} ({})", crate::cluster::stability::label(v)),
         None => "not measured".to_string(),
+    }
+}
+
+/// The effect of the persona's play as the previous readout measured it (`--outcomes`).
+fn measured(o: &mut String, p: &Persona, previous: Option<&crate::outcomes::load::Previous>) {
+    let Some(prev) = previous else { return };
+    let Some(m) = &p.measured else {
+        let _ = writeln!(o, "**Measured effect of the play:** not measured yet: {} is new since the readout {}.\n", p.id, prev.dir);
+        return;
+    };
+    let _ = writeln!(o, "**Measured effect of the play** (readout {}{}): {}\n", prev.dir, if prev.partial { ", partial" } else { "" }, measured_text(m));
+}
+
+/// One line: uplift with interval, verdict, arms, incremental revenue, the winning variant.
+pub fn measured_text(m: &crate::personas::Measured) -> String {
+    use crate::report::outcomes::pts;
+    let uplift = match (m.uplift, m.ci_low, m.ci_high) {
+        (Some(u), Some(l), Some(h)) => format!("uplift {} [{}, {}]", pts(u), pts(l), pts(h)),
+        _ => "no uplift (no holdout)".into(),
+    };
+    let verdict = match (m.verdict.as_str(), m.mde) {
+        ("inconclusive", Some(mde)) => format!("inconclusive (could detect {} or more)", pts(mde).trim_start_matches('+')),
+        (v, _) => v.to_string(),
+    };
+    let revenue = match (m.incremental_revenue, m.revenue_ci_low, m.revenue_ci_high) {
+        (Some(r), Some(l), Some(h)) => format!("; incremental revenue {} [{}, {}]", money(r), money(l), money(h)),
+        (Some(r), _, _) => format!("; incremental revenue {}", money(r)),
+        _ => String::new(),
+    };
+    let best = m.best_variant.as_deref().map_or(String::new(), |b| format!("; best variant {b}"));
+    format!("{uplift}, {verdict}; {} treated, {} held out{revenue}{best}.", m.treatment, m.holdout)
+}
+
+/// Personas the previous readout measured that this run no longer has.
+fn retired_since_readout(o: &mut String, s: &Summary) {
+    let Some(prev) = &s.outcomes else { return };
+    if !prev.retired.is_empty() {
+        let _ = writeln!(o, "Retired since the readout {}: {}.\n", prev.dir, prev.retired.join("; "));
     }
 }
 

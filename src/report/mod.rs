@@ -54,6 +54,9 @@ pub struct Summary {
     pub left_out_of_fit: usize,
     /// The run's holdout (docs/outcomes.md), if any.
     pub holdout: Option<crate::model::holdout::Holdout>,
+    /// The previous readout shown on the cards (`--outcomes`), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcomes: Option<crate::outcomes::load::Previous>,
     pub personas: Vec<Persona>,
     /// The baseline model personas were matched against, if any.
     pub baseline: Option<String>,
@@ -118,6 +121,7 @@ impl Summary {
             outliers: 0,
             left_out_of_fit: 0,
             holdout: None,
+            outcomes: None,
             personas: Vec::new(),
             baseline: None,
             lineage: Vec::new(),
