@@ -98,6 +98,7 @@ pub fn run(args: &AssignArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
         holdout: arms.holdout,
         ..model
     };
-    RunOutput::new(staged, &args.output, quiet, previous).write(&table, rows, summary, &model, &progress)?;
+    RunOutput::new(staged, &args.output, quiet, previous)
+        .write(&table, rows, summary, &model, &progress)?;
     Ok(0)
 }

@@ -70,9 +70,15 @@ pub fn run(args: &GenerateArgs, quiet: bool) -> Result<u8> {
     let experiment = match args.holdout {
         None => None,
         Some(share) => {
-            let salt = args.holdout_salt.as_deref().unwrap_or(crate::model::holdout::DEFAULT_SALT);
-            let as_of = timefmt::format_timestamp(crate::synth::month_bounds(p.start, p.months)?[p.months - 1].1);
-            let holdout = crate::model::holdout::Holdout::new(share, salt, &as_of).map_err(|e| anyhow::anyhow!("--holdout: {e}"))?;
+            let salt = args
+                .holdout_salt
+                .as_deref()
+                .unwrap_or(crate::model::holdout::DEFAULT_SALT);
+            let as_of = timefmt::format_timestamp(
+                crate::synth::month_bounds(p.start, p.months)?[p.months - 1].1,
+            );
+            let holdout = crate::model::holdout::Holdout::new(share, salt, &as_of)
+                .map_err(|e| anyhow::anyhow!("--holdout: {e}"))?;
             Some(Experiment::new(holdout, args.uplift.as_deref())?)
         }
     };

@@ -10,8 +10,8 @@ use crate::cluster::nearest::Assignment;
 use crate::features::compute::{FeatureSummary, FeatureTable};
 use crate::io::write::StagedDir;
 use crate::model::holdout::{self, Arm, Asked, Holdout};
-use crate::outcomes::load::{self as outcomes_load, Previous};
 use crate::model::Model;
+use crate::outcomes::load::{self as outcomes_load, Previous};
 use crate::personas::{self, Persona};
 use crate::report::{html, markdown, tables, Summary};
 use crate::util::progress::Progress;
@@ -106,7 +106,10 @@ pub struct RunOutput<'a> {
 
 /// The previous readout of `--outcomes`, read before the run's work so a bad path fails early.
 pub fn previous(args: &RunOutArgs) -> Result<Option<Previous>> {
-    args.outcomes.as_deref().map(outcomes_load::previous).transpose()
+    args.outcomes
+        .as_deref()
+        .map(outcomes_load::previous)
+        .transpose()
 }
 
 impl<'a> RunOutput<'a> {

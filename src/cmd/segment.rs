@@ -132,7 +132,8 @@ pub fn run(args: &SegmentArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
         outlier: &a.outlier,
         arms: arms.arms.as_deref(),
     };
-    RunOutput::new(staged, &args.output, quiet, previous).write(&table, rows, summary, &model, &progress)?;
+    RunOutput::new(staged, &args.output, quiet, previous)
+        .write(&table, rows, summary, &model, &progress)?;
     Ok(0)
 }
 

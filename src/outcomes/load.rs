@@ -476,10 +476,19 @@ pub struct Previous {
 
 /// Reads a previous readout's outcomes.json (`path` is its directory or the file).
 pub fn previous(path: &std::path::Path) -> Result<Previous> {
-    let file = if path.is_dir() { path.join("outcomes.json") } else { path.to_path_buf() };
+    let file = if path.is_dir() {
+        path.join("outcomes.json")
+    } else {
+        path.to_path_buf()
+    };
     let name = file.display().to_string();
-    let text = read::text(&file).map_err(|e| anyhow!("--outcomes {name}: cannot read ({e}); give the directory `cartsona outcomes` wrote"))?;
-    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| anyhow!("--outcomes {name}: not JSON ({e})"))?;
+    let text = read::text(&file).map_err(|e| {
+        anyhow!(
+            "--outcomes {name}: cannot read ({e}); give the directory `cartsona outcomes` wrote"
+        )
+    })?;
+    let v: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| anyhow!("--outcomes {name}: not JSON ({e})"))?;
     let version = v["format_version"].as_u64();
     if version != Some(super::readout::FORMAT_VERSION as u64) {
         bail!("--outcomes {name}: format_version {version:?} is not {} (written by another version of cartsona?)", super::readout::FORMAT_VERSION);
@@ -492,8 +501,13 @@ pub fn previous(path: &std::path::Path) -> Result<Previous> {
         .filter_map(|x| Some((x["persona_id"].as_str()?, x["best"].as_str()?)))
         .collect();
     let mut personas = Vec::new();
-    for p in v["personas"].as_array().ok_or_else(|| anyhow!("--outcomes {name}: no personas list"))? {
-        let id = p["persona_id"].as_str().ok_or_else(|| anyhow!("--outcomes {name}: a persona without persona_id"))?;
+    for p in v["personas"]
+        .as_array()
+        .ok_or_else(|| anyhow!("--outcomes {name}: no personas list"))?
+    {
+        let id = p["persona_id"]
+            .as_str()
+            .ok_or_else(|| anyhow!("--outcomes {name}: a persona without persona_id"))?;
         let measured = crate::personas::Measured {
             verdict: p["verdict"].as_str().unwrap_or("not measured").to_string(),
             uplift: f(&p["uplift"]["absolute"]),
@@ -507,7 +521,11 @@ pub fn previous(path: &std::path::Path) -> Result<Previous> {
             revenue_ci_high: f(&p["incremental_revenue"]["ci_high"]),
             best_variant: best.get(id).map(|b| b.to_string()),
         };
-        personas.push((id.to_string(), p["persona_name"].as_str().unwrap_or_default().to_string(), measured));
+        personas.push((
+            id.to_string(),
+            p["persona_name"].as_str().unwrap_or_default().to_string(),
+            measured,
+        ));
     }
     Ok(Previous {
         dir: path.display().to_string(),
@@ -523,7 +541,11 @@ impl Previous {
     /// Puts each measured effect on the persona with the same id; notes the retired and new.
     pub fn attach(&mut self, personas: &mut [crate::personas::Persona]) {
         for p in personas.iter_mut() {
-            p.measured = self.personas.iter().find(|m| m.0 == p.id).map(|m| m.2.clone());
+            p.measured = self
+                .personas
+                .iter()
+                .find(|m| m.0 == p.id)
+                .map(|m| m.2.clone());
             if p.measured.is_none() {
                 self.new.push(p.id.clone());
             }

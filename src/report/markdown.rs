@@ -108,10 +108,20 @@ pub fn stability(s: Option<f64>) -> String {
 fn measured(o: &mut String, p: &Persona, previous: Option<&crate::outcomes::load::Previous>) {
     let Some(prev) = previous else { return };
     let Some(m) = &p.measured else {
-        let _ = writeln!(o, "**Measured effect of the play:** not measured yet: {} is new since the readout {}.\n", p.id, prev.dir);
+        let _ = writeln!(
+            o,
+            "**Measured effect of the play:** not measured yet: {} is new since the readout {}.\n",
+            p.id, prev.dir
+        );
         return;
     };
-    let _ = writeln!(o, "**Measured effect of the play** (readout {}{}): {}\n", prev.dir, if prev.partial { ", partial" } else { "" }, measured_text(m));
+    let _ = writeln!(
+        o,
+        "**Measured effect of the play** (readout {}{}): {}\n",
+        prev.dir,
+        if prev.partial { ", partial" } else { "" },
+        measured_text(m)
+    );
 }
 
 /// One line: uplift with interval, verdict, arms, incremental revenue, the winning variant.
@@ -122,23 +132,42 @@ pub fn measured_text(m: &crate::personas::Measured) -> String {
         _ => "no uplift (no holdout)".into(),
     };
     let verdict = match (m.verdict.as_str(), m.mde) {
-        ("inconclusive", Some(mde)) => format!("inconclusive (could detect {} or more)", pts(mde).trim_start_matches('+')),
+        ("inconclusive", Some(mde)) => format!(
+            "inconclusive (could detect {} or more)",
+            pts(mde).trim_start_matches('+')
+        ),
         (v, _) => v.to_string(),
     };
     let revenue = match (m.incremental_revenue, m.revenue_ci_low, m.revenue_ci_high) {
-        (Some(r), Some(l), Some(h)) => format!("; incremental revenue {} [{}, {}]", money(r), money(l), money(h)),
+        (Some(r), Some(l), Some(h)) => format!(
+            "; incremental revenue {} [{}, {}]",
+            money(r),
+            money(l),
+            money(h)
+        ),
         (Some(r), _, _) => format!("; incremental revenue {}", money(r)),
         _ => String::new(),
     };
-    let best = m.best_variant.as_deref().map_or(String::new(), |b| format!("; best variant {b}"));
-    format!("{uplift}, {verdict}; {} treated, {} held out{revenue}{best}.", m.treatment, m.holdout)
+    let best = m
+        .best_variant
+        .as_deref()
+        .map_or(String::new(), |b| format!("; best variant {b}"));
+    format!(
+        "{uplift}, {verdict}; {} treated, {} held out{revenue}{best}.",
+        m.treatment, m.holdout
+    )
 }
 
 /// Personas the previous readout measured that this run no longer has.
 fn retired_since_readout(o: &mut String, s: &Summary) {
     let Some(prev) = &s.outcomes else { return };
     if !prev.retired.is_empty() {
-        let _ = writeln!(o, "Retired since the readout {}: {}.\n", prev.dir, prev.retired.join("; "));
+        let _ = writeln!(
+            o,
+            "Retired since the readout {}: {}.\n",
+            prev.dir,
+            prev.retired.join("; ")
+        );
     }
 }
 

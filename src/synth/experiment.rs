@@ -54,16 +54,25 @@ pub struct Experiment {
 impl Experiment {
     /// The defaults, changed by `--uplift archetype=x,...`.
     pub fn new(holdout: Holdout, uplift: Option<&str>) -> Result<Experiment> {
-        let mut rates: BTreeMap<Archetype, (f64, f64)> =
-            Archetype::ALL.iter().map(|a| (*a, default_rates(*a))).collect();
-        for part in uplift.unwrap_or_default().split(',').filter(|s| !s.trim().is_empty()) {
+        let mut rates: BTreeMap<Archetype, (f64, f64)> = Archetype::ALL
+            .iter()
+            .map(|a| (*a, default_rates(*a)))
+            .collect();
+        for part in uplift
+            .unwrap_or_default()
+            .split(',')
+            .filter(|s| !s.trim().is_empty())
+        {
             let Some((name, value)) = part.split_once('=') else {
                 bail!("--uplift '{part}': write it like deal-seeker=0.1");
             };
             let Some(a) = Archetype::parse(name).filter(|a| *a != Archetype::Buyer) else {
                 bail!("--uplift '{part}': '{name}' is not an abandoning archetype (first-time-anxious, high-value-loyal, deal-seeker, indecisive-browser, mobile-impulse)");
             };
-            let u: f64 = value.trim().parse().map_err(|_| anyhow::anyhow!("--uplift '{part}': '{value}' is not a number"))?;
+            let u: f64 = value
+                .trim()
+                .parse()
+                .map_err(|_| anyhow::anyhow!("--uplift '{part}': '{value}' is not a number"))?;
             let base = rates[&a].0;
             if !(u.is_finite() && (-base..=1.0 - base).contains(&u)) {
                 bail!("--uplift '{part}': base rate {base} + uplift must stay between 0 and 1");
@@ -76,9 +85,29 @@ impl Experiment {
 
 /// One row of next/.
 pub enum NextRec {
-    Order { customer: String, id: String, at: i64, value: f64, code: &'static str, discount: Option<f64> },
-    Touch { customer: String, at: i64, channel: &'static str, step: u32, code: &'static str },
-    Truth { customer: String, archetype: Archetype, arm: Option<Arm>, base: f64, uplift: f64, recovered: bool },
+    Order {
+        customer: String,
+        id: String,
+        at: i64,
+        value: f64,
+        code: &'static str,
+        discount: Option<f64>,
+    },
+    Touch {
+        customer: String,
+        at: i64,
+        channel: &'static str,
+        step: u32,
+        code: &'static str,
+    },
+    Truth {
+        customer: String,
+        archetype: Archetype,
+        arm: Option<Arm>,
+        base: f64,
+        uplift: f64,
+        recovered: bool,
+    },
 }
 
 /// One shopper after T: arm, touches, and whether (and when) they come back.
@@ -98,9 +127,23 @@ pub fn shopper(
         // Buyers keep buying: orders over two windows, so the files cover every window.
         for k in 0..super::poisson(&mut rng, 0.6) {
             let at = t + rng.gen_range(SECOND..2 * WINDOW);
-            out(NextRec::Order { customer: customer.clone(), id: order_id(k), at: at - at % SECOND, value: money(&mut rng, cart_median), code: "", discount: None })?;
+            out(NextRec::Order {
+                customer: customer.clone(),
+                id: order_id(k),
+                at: at - at % SECOND,
+                value: money(&mut rng, cart_median),
+                code: "",
+                discount: None,
+            })?;
         }
-        return out(NextRec::Truth { customer, archetype: a, arm: None, base: 0.0, uplift: 0.0, recovered: false });
+        return out(NextRec::Truth {
+            customer,
+            archetype: a,
+            arm: None,
+            base: 0.0,
+            uplift: 0.0,
+            recovered: false,
+        });
     }
     let arm = e.holdout.arm(&customer);
     let (base, uplift) = e.rates[&a];
@@ -109,8 +152,18 @@ pub fn shopper(
         let first = t + rng.gen_range(5 * MINUTE..3 * HOUR);
         for (step, (channel, hours)) in play(a).into_iter().enumerate() {
             let at = first + hours * HOUR;
-            let code = if a == Archetype::DealSeeker && step == 1 { "SAVE10" } else { "" };
-            out(NextRec::Touch { customer: customer.clone(), at: at - at % SECOND, channel, step: step as u32 + 1, code })?;
+            let code = if a == Archetype::DealSeeker && step == 1 {
+                "SAVE10"
+            } else {
+                ""
+            };
+            out(NextRec::Touch {
+                customer: customer.clone(),
+                at: at - at % SECOND,
+                channel,
+                step: step as u32 + 1,
+                code,
+            })?;
         }
     }
     let p_back = base + if treated { uplift } else { 0.0 };
@@ -122,11 +175,32 @@ pub fn shopper(
         let value = money(&mut rng, cart_median);
         let discounted = treated && a == Archetype::DealSeeker;
         let discount = discounted.then(|| (value * 0.1 * 100.0).round() / 100.0);
-        out(NextRec::Order { customer: customer.clone(), id: order_id(0), at: at - at % SECOND, value, code: if discounted { "SAVE10" } else { "" }, discount })?;
+        out(NextRec::Order {
+            customer: customer.clone(),
+            id: order_id(0),
+            at: at - at % SECOND,
+            value,
+            code: if discounted { "SAVE10" } else { "" },
+            discount,
+        })?;
     } else if rng.gen_bool(0.05) {
         // Back after the window: never counted.
         let at = t + WINDOW + rng.gen_range(HOUR..WINDOW);
-        out(NextRec::Order { customer: customer.clone(), id: order_id(1), at: at - at % SECOND, value: money(&mut rng, cart_median), code: "", discount: None })?;
+        out(NextRec::Order {
+            customer: customer.clone(),
+            id: order_id(1),
+            at: at - at % SECOND,
+            value: money(&mut rng, cart_median),
+            code: "",
+            discount: None,
+        })?;
     }
-    out(NextRec::Truth { customer, archetype: a, arm: Some(arm), base, uplift, recovered })
+    out(NextRec::Truth {
+        customer,
+        archetype: a,
+        arm: Some(arm),
+        base,
+        uplift,
+        recovered,
+    })
 }

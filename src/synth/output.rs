@@ -228,34 +228,104 @@ fn write_next(
     use ColKind::*;
     let dir = staged.subdir("next")?;
     let ext = if parquet { "parquet" } else { "csv" };
-    let order_cols: Vec<(&'static str, ColKind)> = synth::ORDER_HEADER.iter().copied().zip([Text, Text, Time, Float, Text, Text, Float, Text, Text]).collect();
+    let order_cols: Vec<(&'static str, ColKind)> = synth::ORDER_HEADER
+        .iter()
+        .copied()
+        .zip([Text, Text, Time, Float, Text, Text, Float, Text, Text])
+        .collect();
     let mut orders = TableSink::create(&dir.join(format!("orders.{ext}")), parquet, &order_cols)?;
-    let touch_cols = [("customer_id", Text), ("sent_at", Time), ("channel", Text), ("flow", Text), ("step", Int), ("discount_code", Text)];
+    let touch_cols = [
+        ("customer_id", Text),
+        ("sent_at", Time),
+        ("channel", Text),
+        ("flow", Text),
+        ("step", Int),
+        ("discount_code", Text),
+    ];
     let mut touches = TableSink::create(&dir.join(format!("touches.{ext}")), parquet, &touch_cols)?;
     let mut truth = csv::Writer::from_writer(Vec::new());
-    truth.write_record(["customer_id", "archetype", "arm", "base_rate", "uplift", "recovered"])?;
+    truth.write_record([
+        "customer_id",
+        "archetype",
+        "arm",
+        "base_rate",
+        "uplift",
+        "recovered",
+    ])?;
     let mut rows = [0u64; 3];
     for (shopper, a) in archetypes.iter().enumerate() {
         experiment::shopper(p, e, shopper, *a, t, &mut |r| match r {
-            NextRec::Order { customer, id, at, value, code, discount } => {
+            NextRec::Order {
+                customer,
+                id,
+                at,
+                value,
+                code,
+                discount,
+            } => {
                 rows[0] += 1;
-                orders.row(&[Field::Text(&customer), Field::Text(&id), Field::Time(at), Field::Float(Some(value)), Field::Text(""), Field::Text(code), Field::Float(discount), Field::Text(""), Field::Text("web")])
+                orders.row(&[
+                    Field::Text(&customer),
+                    Field::Text(&id),
+                    Field::Time(at),
+                    Field::Float(Some(value)),
+                    Field::Text(""),
+                    Field::Text(code),
+                    Field::Float(discount),
+                    Field::Text(""),
+                    Field::Text("web"),
+                ])
             }
-            NextRec::Touch { customer, at, channel, step, code } => {
+            NextRec::Touch {
+                customer,
+                at,
+                channel,
+                step,
+                code,
+            } => {
                 rows[1] += 1;
-                touches.row(&[Field::Text(&customer), Field::Time(at), Field::Text(channel), Field::Text("cart-recovery"), Field::Int(step as i64), Field::Text(code)])
+                touches.row(&[
+                    Field::Text(&customer),
+                    Field::Time(at),
+                    Field::Text(channel),
+                    Field::Text("cart-recovery"),
+                    Field::Int(step as i64),
+                    Field::Text(code),
+                ])
             }
-            NextRec::Truth { customer, archetype, arm, base, uplift, recovered } => {
+            NextRec::Truth {
+                customer,
+                archetype,
+                arm,
+                base,
+                uplift,
+                recovered,
+            } => {
                 rows[2] += 1;
-                truth.write_record([customer.as_str(), archetype.name(), arm.map_or("", |a| a.name()), &base.to_string(), &uplift.to_string(), if recovered { "1" } else { "0" }])?;
+                truth.write_record([
+                    customer.as_str(),
+                    archetype.name(),
+                    arm.map_or("", |a| a.name()),
+                    &base.to_string(),
+                    &uplift.to_string(),
+                    if recovered { "1" } else { "0" },
+                ])?;
                 Ok(())
             }
         })?;
     }
     orders.finish()?;
     touches.finish()?;
-    staged.write("next/truth.csv", &truth.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)?;
-    let rates: BTreeMap<&str, serde_json::Value> = e.rates.iter().filter(|(a, _)| **a != Archetype::Buyer).map(|(a, (b, u))| (a.name(), serde_json::json!({"base_rate": b, "uplift": u}))).collect();
+    staged.write(
+        "next/truth.csv",
+        &truth.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?,
+    )?;
+    let rates: BTreeMap<&str, serde_json::Value> = e
+        .rates
+        .iter()
+        .filter(|(a, _)| **a != Archetype::Buyer)
+        .map(|(a, (b, u))| (a.name(), serde_json::json!({"base_rate": b, "uplift": u})))
+        .collect();
     Ok(serde_json::json!({
         "dir": "next",
         "t": timefmt::format_timestamp(t),

@@ -1,0 +1,742 @@
+//! `cartsona outcomes` end to end (issue 18): a generated shop with a simulated recovery
+//! experiment (`generate --holdout`), segmented with the same holdout, read out. Expected counts
+//! are recomputed here from the generated files (orders inside each window, by hand), and the
+//! planted uplifts come from next/truth.csv, never from the program's own output.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use common::{cartsona, read_csv};
+use predicates::str::contains;
+use serde_json::Value;
+
+const T: &str = "2025-02-01T00:00:00Z";
+
+/// A generated shop with an experiment (share 0.2) and its segment run with the same holdout.
+struct Shop {
+    _dir: tempfile::TempDir,
+    gen: PathBuf,
+    run: PathBuf,
+    root: PathBuf,
+}
+
+fn shop(shoppers: usize, seed: u64, gen_extra: &[&str]) -> Shop {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_path_buf();
+    let gen = root.join("shop");
+    cartsona()
+        .args([
+            "-q",
+            "generate",
+            "--shoppers",
+            &shoppers.to_string(),
+            "--seed",
+            &seed.to_string(),
+        ])
+        .args(["--holdout", "0.2"])
+        .args(gen_extra)
+        .arg("--out")
+        .arg(&gen)
+        .assert()
+        .success();
+    let run = root.join("run");
+    cartsona()
+        .args(["-q", "segment", "--holdout", "0.2", "--as-of", T])
+        .arg("--carts")
+        .arg(gen.join("carts.csv"))
+        .arg("--orders")
+        .arg(gen.join("orders.csv"))
+        .arg("--engagement")
+        .arg(gen.join("engagement.csv"))
+        .arg("--out")
+        .arg(&run)
+        .assert()
+        .success();
+    Shop {
+        _dir: dir,
+        gen,
+        run,
+        root,
+    }
+}
+
+impl Shop {
+    fn outcomes(&self, out: &str) -> assert_cmd::Command {
+        let mut cmd = cartsona();
+        cmd.args(["-q", "outcomes", "--run"])
+            .arg(&self.run)
+            .arg("--orders")
+            .arg(self.gen.join("next/orders.csv"))
+            .arg("--out")
+            .arg(self.root.join(out));
+        cmd
+    }
+    fn json(&self, out: &str) -> Value {
+        serde_json::from_str(
+            &std::fs::read_to_string(self.root.join(out).join("outcomes.json")).unwrap(),
+        )
+        .unwrap()
+    }
+    fn touches(&self) -> PathBuf {
+        self.gen.join("next/touches.csv")
+    }
+    /// Writes rows (header first) as a CSV file under the shop's root.
+    fn write(&self, name: &str, rows: &[Vec<String>]) -> PathBuf {
+        let path = self.root.join(name);
+        let mut w = csv::Writer::from_path(&path).unwrap();
+        for r in rows {
+            w.write_record(r).unwrap();
+        }
+        w.flush().unwrap();
+        path
+    }
+    fn assignments(&self) -> Vec<BTreeMap<String, String>> {
+        read_csv(&self.run.join("assignments.csv"))
+    }
+}
+
+fn micros(t: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(t)
+        .unwrap()
+        .timestamp_micros()
+}
+
+fn junit_fails(dir: &Path, gate: &str) -> bool {
+    let x = std::fs::read_to_string(dir.join("junit.xml")).unwrap();
+    let case = x
+        .split("<testcase")
+        .find(|c| c.contains(&format!("name=\"{gate}\"")))
+        .unwrap();
+    case.split("</testcase>")
+        .next()
+        .unwrap()
+        .contains("<failure")
+}
+
+/// Planted uplifts are recovered inside their intervals, the zero-uplift persona is no win,
+/// attributed revenue exceeds the incremental one, and every count matches a recount by hand.
+#[test]
+fn planted_uplifts_are_recovered_and_counts_match_a_recount() {
+    let s = shop(6000, 11, &[]);
+    s.outcomes("o")
+        .arg("--touches")
+        .arg(s.touches())
+        .assert()
+        .success();
+    let r = s.json("o");
+    // Recount: recovered = an order in (T, T + 7d]; arms and personas from the assignments.
+    let (t0, t1) = (micros(T), micros(T) + 7 * 86_400_000_000);
+    let mut back: BTreeSet<String> = BTreeSet::new();
+    for o in read_csv(&s.gen.join("next/orders.csv")) {
+        let at = micros(&o["ordered_at"]);
+        if at > t0 && at <= t1 {
+            back.insert(o["customer_id"].clone());
+        }
+    }
+    let truth: BTreeMap<String, f64> = read_csv(&s.gen.join("next/truth.csv"))
+        .into_iter()
+        .map(|r| (r["customer_id"].clone(), r["uplift"].parse().unwrap()))
+        .collect();
+    let mut by: BTreeMap<(String, String), (u64, u64)> = BTreeMap::new();
+    let mut planted: BTreeMap<String, (f64, f64)> = BTreeMap::new();
+    for a in s.assignments() {
+        let e = by
+            .entry((a["persona_id"].clone(), a["arm"].clone()))
+            .or_default();
+        e.0 += 1;
+        e.1 += back.contains(&a["customer_id"]) as u64;
+        let p = planted.entry(a["persona_id"].clone()).or_default();
+        p.0 += truth[&a["customer_id"]];
+        p.1 += 1.0;
+    }
+    let personas = r["personas"].as_array().unwrap();
+    assert!(personas.len() >= 3);
+    let mut zero_uplift_seen = false;
+    for p in personas {
+        let id = p["persona_id"].as_str().unwrap().to_string();
+        for arm in ["treatment", "holdout"] {
+            let (n, k) = by[&(id.clone(), arm.to_string())];
+            assert_eq!(
+                (
+                    p[arm]["n"].as_u64().unwrap(),
+                    p[arm]["recovered"].as_u64().unwrap()
+                ),
+                (n, k),
+                "{id} {arm}"
+            );
+        }
+        let (sum, n) = planted[&id];
+        let true_uplift = sum / n;
+        let u = &p["uplift"];
+        let (lo, hi) = (
+            u["ci_low"].as_f64().unwrap(),
+            u["ci_high"].as_f64().unwrap(),
+        );
+        assert!(
+            lo <= true_uplift && true_uplift <= hi,
+            "{id}: planted {true_uplift:.3} outside [{lo:.3}, {hi:.3}]"
+        );
+        if true_uplift < 0.01 {
+            zero_uplift_seen = true;
+            assert_ne!(
+                p["verdict"], "win",
+                "{id}: a play that does nothing is no win"
+            );
+        }
+    }
+    assert!(
+        zero_uplift_seen,
+        "one persona is mostly the zero-uplift archetype"
+    );
+    let overall = &r["overall"];
+    assert_eq!(overall["verdict"], "win");
+    let attributed = overall["attributed_revenue"].as_f64().unwrap();
+    let incremental = overall["incremental_revenue"]["estimate"].as_f64().unwrap();
+    assert!(
+        attributed > incremental && incremental > 0.0,
+        "{attributed} vs {incremental}"
+    );
+    for gate in [
+        "sample_ratio",
+        "contamination",
+        "messaged_before_run",
+        "loss",
+    ] {
+        assert_eq!(r["checks"][gate]["status"], "pass", "{gate}");
+    }
+    // Orders after the window (planted in the second week) never count.
+    let late = read_csv(&s.gen.join("next/orders.csv"))
+        .iter()
+        .filter(|o| micros(&o["ordered_at"]) > t1)
+        .count();
+    assert!(late > 0);
+}
+
+/// Same inputs and seed: byte-identical outputs whatever the thread count; another seed moves
+/// only the bootstrap interval.
+#[test]
+fn readout_is_byte_identical_across_thread_counts() {
+    let s = shop(2000, 3, &[]);
+    for (out, threads) in [("a", "1"), ("b", "4")] {
+        s.outcomes(out)
+            .arg("--touches")
+            .arg(s.touches())
+            .env("RAYON_NUM_THREADS", threads)
+            .assert()
+            .success();
+    }
+    for f in ["outcomes.json", "outcomes.md", "outcomes.html", "junit.xml"] {
+        assert_eq!(
+            std::fs::read(s.root.join("a").join(f)).unwrap(),
+            std::fs::read(s.root.join("b").join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    s.outcomes("c").args(["--seed", "7"]).assert().success();
+    let (a, c) = (s.json("a"), s.json("c"));
+    assert_eq!(a["overall"]["uplift"], c["overall"]["uplift"]);
+    assert_ne!(
+        a["overall"]["incremental_revenue"]["ci_low"],
+        c["overall"]["incremental_revenue"]["ci_low"]
+    );
+    assert_eq!(c["seed"], 7);
+}
+
+/// Entries that lost a quarter of the holdout: the sample ratio gate fails (exit 1).
+#[test]
+fn sample_ratio_mismatch_fails_the_gate() {
+    let s = shop(3000, 5, &[]);
+    let mut rows = vec![vec![
+        "customer_id".to_string(),
+        "in_control_group".to_string(),
+    ]];
+    let mut held = 0;
+    for a in s.assignments() {
+        let holdout = a["arm"] == "holdout";
+        if holdout {
+            held += 1;
+            if held % 4 == 0 {
+                continue;
+            }
+        }
+        rows.push(vec![a["customer_id"].clone(), holdout.to_string()]);
+    }
+    let entries = s.write("entries.csv", &rows);
+    s.outcomes("o")
+        .arg("--entries")
+        .arg(&entries)
+        .assert()
+        .code(1)
+        .stderr(contains("sample_ratio"));
+    assert!(junit_fails(&s.root.join("o"), "sample_ratio"));
+    let r = s.json("o");
+    assert_eq!(r["holdout"]["source"], "entries");
+    assert!(r["checks"]["sample_ratio"]["value"].as_f64().unwrap() < 0.001);
+    // The same entries without the loss pass.
+    let full: Vec<Vec<String>> = std::iter::once(vec!["customer_id".into(), "arm".into()])
+        .chain(
+            s.assignments()
+                .into_iter()
+                .map(|a| vec![a["customer_id"].clone(), a["arm"].clone()]),
+        )
+        .collect();
+    let entries = s.write("entries-full.csv", &full);
+    s.outcomes("p")
+        .arg("--entries")
+        .arg(&entries)
+        .assert()
+        .success();
+}
+
+/// A tenth of the holdout messaged: contamination fails; a flow that messaged shoppers between
+/// abandoning and being listed: messaged_before_run fails.
+#[test]
+fn contamination_and_messages_before_the_run_fail_their_gates() {
+    let s = shop(3000, 6, &[]);
+    let mut rows: Vec<Vec<String>> = read_csv(&s.touches())
+        .into_iter()
+        .map(|r| {
+            vec![
+                r["customer_id"].clone(),
+                r["sent_at"].clone(),
+                r["channel"].clone(),
+            ]
+        })
+        .collect();
+    rows.insert(
+        0,
+        vec!["customer_id".into(), "sent_at".into(), "channel".into()],
+    );
+    let held: Vec<String> = s
+        .assignments()
+        .into_iter()
+        .filter(|a| a["arm"] == "holdout")
+        .map(|a| a["customer_id"].clone())
+        .collect();
+    let mut contaminated = rows.clone();
+    for c in held.iter().step_by(10) {
+        contaminated.push(vec![
+            c.clone(),
+            "2025-02-02T10:00:00Z".into(),
+            "EMAIL".into(),
+        ]);
+    }
+    let path = s.write("contaminated.csv", &contaminated);
+    s.outcomes("o").arg("--touches").arg(&path).assert().code(1);
+    assert!(junit_fails(&s.root.join("o"), "contamination"));
+    let r = s.json("o");
+    let expected = held.iter().step_by(10).count() as u64;
+    assert_eq!(
+        r["checks"]["contamination"]["count"].as_u64().unwrap(),
+        expected
+    );
+    assert_eq!(
+        r["checks"]["contamination"]["of"].as_u64().unwrap(),
+        held.len() as u64
+    );
+    // Messages in the hour after each shopper's latest abandoned cart, before T, for 1 in 20.
+    let mut early = rows.clone();
+    for a in s.assignments().iter().step_by(20) {
+        let at = micros(&a["abandoned_at"]) + 3_600_000_000;
+        if at < micros(T) {
+            let t = chrono::DateTime::from_timestamp_micros(at)
+                .unwrap()
+                .format("%Y-%m-%dT%H:%M:%SZ")
+                .to_string();
+            early.push(vec![a["customer_id"].clone(), t, "sms".into()]);
+        }
+    }
+    let path = s.write("early.csv", &early);
+    s.outcomes("p").arg("--touches").arg(&path).assert().code(1);
+    assert!(junit_fails(&s.root.join("p"), "messaged_before_run"));
+    assert!(!junit_fails(&s.root.join("p"), "contamination"));
+}
+
+/// A play that makes deal-seekers come back less: that persona's verdict is a loss (exit 1).
+#[test]
+fn a_losing_play_fails_the_loss_gate() {
+    let s = shop(
+        6000,
+        8,
+        &["--uplift", "deal-seeker=-0.1,high-value-loyal=-0.2"],
+    );
+    s.outcomes("o").assert().code(1).stderr(contains("loss"));
+    assert!(junit_fails(&s.root.join("o"), "loss"));
+    let r = s.json("o");
+    assert!(r["personas"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["verdict"] == "loss"));
+    assert_eq!(r["checks"]["contamination"]["status"], "not_measured");
+    assert!(std::fs::read_to_string(s.root.join("o/junit.xml"))
+        .unwrap()
+        .contains("<skipped"));
+}
+
+/// Orders that stop before a window ends: exit 2 and nothing written, unless --allow-partial,
+/// which says so in every output.
+#[test]
+fn orders_that_stop_early_refuse_unless_partial_is_allowed() {
+    let s = shop(1000, 9, &[]);
+    let cut = micros(T) + 3 * 86_400_000_000;
+    let orders = read_csv(&s.gen.join("next/orders.csv"));
+    let header: Vec<String> = ["customer_id", "order_id", "ordered_at", "order_value"]
+        .map(String::from)
+        .to_vec();
+    let mut rows = vec![header.clone()];
+    rows.extend(
+        orders
+            .iter()
+            .filter(|o| micros(&o["ordered_at"]) <= cut)
+            .map(|o| header.iter().map(|h| o[h].clone()).collect()),
+    );
+    let path = s.write("early-orders.csv", &rows);
+    let mut cmd = cartsona();
+    cmd.args(["outcomes", "--run"])
+        .arg(&s.run)
+        .arg("--orders")
+        .arg(&path)
+        .arg("--out")
+        .arg(s.root.join("o"));
+    cmd.assert()
+        .code(2)
+        .stderr(contains("2025-02-08T00:00:00Z"))
+        .stderr(contains("--allow-partial"));
+    assert!(!s.root.join("o").exists());
+    let mut cmd = cartsona();
+    cmd.args(["-q", "outcomes", "--allow-partial", "--run"])
+        .arg(&s.run)
+        .arg("--orders")
+        .arg(&path)
+        .arg("--out")
+        .arg(s.root.join("o"));
+    cmd.assert().success();
+    assert!(s.json("o")["partial"]
+        .as_str()
+        .unwrap()
+        .contains("2025-02-08"));
+    for f in ["outcomes.md", "outcomes.html"] {
+        assert!(
+            std::fs::read_to_string(s.root.join("o").join(f))
+                .unwrap()
+                .contains("Partial readout"),
+            "{f}"
+        );
+    }
+}
+
+/// Bad touches and entries stop the readout naming the file, line and column.
+#[test]
+fn bad_touches_and_entries_name_file_line_and_column() {
+    let s = shop(500, 10, &[]);
+    let some = s.assignments()[0]["customer_id"].clone();
+    let cases: [(&str, &str, Vec<Vec<&str>>, &[&str]); 5] = [
+        (
+            "touches",
+            "t1.csv",
+            vec![
+                vec!["customer_id", "sent_at", "channel"],
+                vec![&some, "2025-02-02T10:00:00Z", "email"],
+                vec![&some, "2025-02-02T11:00:00Z", "pigeon"],
+            ],
+            &["t1.csv: line 3, column channel", "pigeon"],
+        ),
+        (
+            "touches",
+            "t2.csv",
+            vec![vec!["customer_id", "channel"], vec![&some, "email"]],
+            &["t2.csv", "sent_at", "missing"],
+        ),
+        (
+            "touches",
+            "t3.csv",
+            vec![
+                vec!["customer_id", "sent_at", "channel"],
+                vec![&some, "yesterday", "sms"],
+            ],
+            &["t3.csv: line 2, column sent_at", "yesterday"],
+        ),
+        (
+            "entries",
+            "e1.csv",
+            vec![
+                vec!["customer_id", "arm"],
+                vec![&some, "treatment"],
+                vec![&some, "maybe"],
+            ],
+            &["e1.csv: line 3, column arm", "maybe"],
+        ),
+        (
+            "entries",
+            "e2.csv",
+            vec![
+                vec!["customer_id", "in_control_group"],
+                vec![&some, "perhaps"],
+            ],
+            &["e2.csv: line 2, column in_control_group", "true or false"],
+        ),
+    ];
+    for (flag, name, rows, needles) in cases {
+        let rows: Vec<Vec<String>> = rows
+            .iter()
+            .map(|r| r.iter().map(|c| c.to_string()).collect())
+            .collect();
+        let path = s.write(name, &rows);
+        let mut a = s
+            .outcomes(&format!("out-{name}"))
+            .arg(format!("--{flag}"))
+            .arg(&path)
+            .assert()
+            .code(2);
+        for n in needles {
+            a = a.stderr(contains(*n));
+        }
+    }
+}
+
+/// A run without arms and no entries cannot be read out (exit 2) unless --no-holdout, which
+/// reports rates and attributed revenue only.
+#[test]
+fn a_run_without_a_holdout_needs_entries_or_no_holdout() {
+    let s = shop(800, 12, &[]);
+    let plain = s.root.join("plain");
+    cartsona()
+        .args(["-q", "segment", "--as-of", T, "--carts"])
+        .arg(s.gen.join("carts.csv"))
+        .arg("--orders")
+        .arg(s.gen.join("orders.csv"))
+        .arg("--out")
+        .arg(&plain)
+        .assert()
+        .success();
+    let base = |out: &str| {
+        let mut c = cartsona();
+        c.args(["outcomes", "--run"])
+            .arg(&plain)
+            .arg("--orders")
+            .arg(s.gen.join("next/orders.csv"))
+            .arg("--out")
+            .arg(s.root.join(out));
+        c
+    };
+    base("a").assert().code(2).stderr(contains(
+        "no holdout: incremental recovery cannot be measured",
+    ));
+    base("b")
+        .args(["--no-holdout", "--touches"])
+        .arg(s.touches())
+        .assert()
+        .success();
+    let r = s.json("b");
+    assert_eq!(r["holdout"]["source"], "none");
+    assert!(r["overall"]["uplift"].is_null());
+    assert_eq!(r["overall"]["verdict"], "not measured");
+    assert!(r["overall"]["attributed_revenue"].as_f64().unwrap() > 0.0);
+    assert!(std::fs::read_to_string(s.root.join("b/outcomes.md"))
+        .unwrap()
+        .contains("not measured (no holdout)"));
+}
+
+/// Daily runs: a customer listed by two runs counts once, from the earlier run (its T and
+/// persona); the windows start at each run's own T.
+#[test]
+fn a_customer_in_two_daily_runs_counts_once() {
+    let s = shop(1500, 13, &[]);
+    let later = s.root.join("later");
+    cartsona()
+        .args(["-q", "assign", "--as-of", "2025-02-01T06:00:00Z", "--model"])
+        .arg(s.run.join("model.json"))
+        .arg("--carts")
+        .arg(s.gen.join("carts.csv"))
+        .arg("--orders")
+        .arg(s.gen.join("orders.csv"))
+        .arg("--engagement")
+        .arg(s.gen.join("engagement.csv"))
+        .arg("--out")
+        .arg(&later)
+        .assert()
+        .success();
+    let first: BTreeSet<String> = s
+        .assignments()
+        .into_iter()
+        .map(|a| a["customer_id"].clone())
+        .collect();
+    let second: Vec<String> = read_csv(&later.join("assignments.csv"))
+        .into_iter()
+        .map(|a| a["customer_id"].clone())
+        .collect();
+    let both = second.iter().filter(|c| first.contains(*c)).count();
+    assert!(both > 0);
+    // Given in the later-first order: the earliest as-of still wins.
+    let mut cmd = cartsona();
+    cmd.args(["-q", "outcomes", "--run"])
+        .arg(&later)
+        .arg(&s.run)
+        .arg("--orders")
+        .arg(s.gen.join("next/orders.csv"))
+        .arg("--out")
+        .arg(s.root.join("o"));
+    cmd.assert().success();
+    let r = s.json("o");
+    assert_eq!(
+        r["population"]["listed_again"].as_u64().unwrap(),
+        both as u64
+    );
+    let unique: BTreeSet<&String> = first.iter().chain(&second).collect();
+    assert_eq!(
+        r["population"]["counted"].as_u64().unwrap(),
+        unique.len() as u64
+    );
+    assert_eq!(r["runs"][0]["as_of"], T);
+    assert_eq!(
+        r["runs"][0]["counted"].as_u64().unwrap(),
+        first.len() as u64
+    );
+}
+
+/// Variants from entries: each against the persona's holdout and against each other; the best
+/// is named only when it beats every other after Holm.
+#[test]
+fn variants_are_compared_and_the_best_named_only_when_it_beats_the_others() {
+    let s = shop(3000, 14, &[]);
+    let back: BTreeSet<String> = read_csv(&s.gen.join("next/orders.csv"))
+        .into_iter()
+        .map(|o| o["customer_id"].clone())
+        .collect();
+    // Variant "b" gets every treated shopper who came back plus a few; "a" the rest: b wins.
+    let mut rows = vec![vec![
+        "customer_id".to_string(),
+        "arm".to_string(),
+        "variant".to_string(),
+    ]];
+    for (i, a) in s.assignments().into_iter().enumerate() {
+        let variant = if a["arm"] == "holdout" {
+            String::new()
+        } else if back.contains(&a["customer_id"]) || i % 7 == 0 {
+            "b".into()
+        } else {
+            "a".into()
+        };
+        rows.push(vec![a["customer_id"].clone(), a["arm"].clone(), variant]);
+    }
+    let entries = s.write("entries.csv", &rows);
+    s.outcomes("o")
+        .arg("--entries")
+        .arg(&entries)
+        .assert()
+        .success();
+    let r = s.json("o");
+    let variants = r["variants"].as_array().unwrap();
+    assert!(!variants.is_empty());
+    for v in variants {
+        assert_eq!(v["best"], "b", "{}", v["persona_id"]);
+        assert_eq!(v["pairs"].as_array().unwrap().len(), 1);
+    }
+    // An even split by id: no variant is named best.
+    let mut rows = vec![vec![
+        "customer_id".to_string(),
+        "arm".to_string(),
+        "variant".to_string(),
+    ]];
+    for (i, a) in s.assignments().into_iter().enumerate() {
+        rows.push(vec![
+            a["customer_id"].clone(),
+            a["arm"].clone(),
+            if i % 2 == 0 { "a".into() } else { "b".into() },
+        ]);
+    }
+    let entries = s.write("entries-even.csv", &rows);
+    s.outcomes("p")
+        .arg("--entries")
+        .arg(&entries)
+        .assert()
+        .success();
+    let r = s.json("p");
+    assert!(r["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|v| v["best"].is_null()));
+}
+
+/// The loop closes: the next segment shows each persona's measured effect by id.
+#[test]
+fn the_next_run_shows_the_measured_effect_on_each_card() {
+    let s = shop(2000, 15, &[]);
+    s.outcomes("o")
+        .arg("--touches")
+        .arg(s.touches())
+        .assert()
+        .success();
+    let next = s.root.join("next-run");
+    cartsona()
+        .args(["-q", "segment", "--as-of", T, "--carts"])
+        .arg(s.gen.join("carts.csv"))
+        .arg("--orders")
+        .arg(s.gen.join("orders.csv"))
+        .arg("--engagement")
+        .arg(s.gen.join("engagement.csv"))
+        .arg("--baseline")
+        .arg(&s.run)
+        .arg("--outcomes")
+        .arg(s.root.join("o"))
+        .arg("--out")
+        .arg(&next)
+        .assert()
+        .success();
+    let r = s.json("o");
+    let verdict: BTreeMap<String, String> = r["personas"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["persona_id"].as_str().unwrap().to_string(),
+                p["verdict"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    for p in read_csv(&next.join("personas.csv")) {
+        assert_eq!(
+            p["measured_verdict"], verdict[&p["persona_id"]],
+            "{}",
+            p["persona_id"]
+        );
+    }
+    let md = std::fs::read_to_string(next.join("report.md")).unwrap();
+    assert_eq!(
+        md.matches("**Measured effect of the play** (readout")
+            .count(),
+        verdict.len()
+    );
+    let html = std::fs::read_to_string(next.join("report.html")).unwrap();
+    assert_eq!(html.matches("data-key=\"measured\"").count(), verdict.len());
+    // A readout that is not there fails before any work.
+    cartsona()
+        .args(["segment", "--carts"])
+        .arg(s.gen.join("carts.csv"))
+        .arg("--outcomes")
+        .arg(s.root.join("nowhere"))
+        .arg("--out")
+        .arg(s.root.join("x"))
+        .assert()
+        .code(2)
+        .stderr(contains("--outcomes"));
+}
+
+/// outcomes.md as rendered on a fixed shop (the numbers are checked above; this pins the layout).
+#[test]
+fn outcomes_md_snapshot() {
+    let s = shop(1200, 16, &[]);
+    s.outcomes("o")
+        .arg("--touches")
+        .arg(s.touches())
+        .assert()
+        .success();
+    let md = std::fs::read_to_string(s.root.join("o/outcomes.md")).unwrap();
+    let md = md.replace(&s.run.display().to_string(), "RUN");
+    insta::assert_snapshot!("outcomes_md", md);
+}
