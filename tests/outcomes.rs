@@ -740,3 +740,94 @@ fn outcomes_md_snapshot() {
     let md = md.replace(&s.run.display().to_string(), "RUN");
     insta::assert_snapshot!("outcomes_md", md);
 }
+
+/// A Klaviyo-shaped touches export (person_email, occurred_at, type = "Received Email") and a
+/// Braze-shaped entries export (external_user_id, in_control_group, canvas_variation_name,
+/// time in Unix seconds) read through [columns.touches] and [columns.entries] give the same
+/// readout as the canonical files.
+#[test]
+fn platform_exports_read_through_column_mappings() {
+    let s = shop(1500, 17, &[]);
+    let mut klaviyo = vec![["person_email", "occurred_at", "type", "flow_name"]
+        .map(String::from)
+        .to_vec()];
+    for t in read_csv(&s.touches()) {
+        let kind = match t["channel"].as_str() {
+            "email" => "Received Email",
+            "sms" => "Received SMS",
+            "push" => "Received Push",
+            other => other,
+        };
+        klaviyo.push(vec![
+            t["customer_id"].clone(),
+            t["sent_at"].replace('T', " ").replace('Z', "+00:00"),
+            kind.into(),
+            "Abandoned Cart".into(),
+        ]);
+    }
+    let touches = s.write("klaviyo-events.csv", &klaviyo);
+    let mut braze = vec![[
+        "external_user_id",
+        "time",
+        "canvas_name",
+        "canvas_variation_name",
+        "in_control_group",
+    ]
+    .map(String::from)
+    .to_vec()];
+    let mut canonical = vec![["customer_id", "arm"].map(String::from).to_vec()];
+    for a in s.assignments() {
+        let held = a["arm"] == "holdout";
+        braze.push(vec![
+            a["customer_id"].clone(),
+            "1738368300".into(),
+            "Cart recovery".into(),
+            if held {
+                String::new()
+            } else {
+                "Variant 1".into()
+            },
+            held.to_string(),
+        ]);
+        canonical.push(vec![a["customer_id"].clone(), a["arm"].clone()]);
+    }
+    let entries = s.write("braze-canvas-entries.csv", &braze);
+    let canonical_entries = s.write("entries.csv", &canonical);
+    let toml = s.root.join("cartsona.toml");
+    std::fs::write(
+        &toml,
+        "[columns.touches]\ncustomer_id = \"person_email\"\nsent_at = \"occurred_at\"\nchannel = \"type\"\nflow = \"flow_name\"\n\n\
+         [columns.entries]\ncustomer_id = \"external_user_id\"\narm = \"in_control_group\"\nvariant = \"canvas_variation_name\"\nentered_at = \"time\"\n",
+    )
+    .unwrap();
+    s.outcomes("mapped")
+        .arg("--config")
+        .arg(&toml)
+        .arg("--touches")
+        .arg(&touches)
+        .arg("--entries")
+        .arg(&entries)
+        .assert()
+        .success();
+    s.outcomes("canonical")
+        .arg("--touches")
+        .arg(s.touches())
+        .arg("--entries")
+        .arg(&canonical_entries)
+        .assert()
+        .success();
+    let (m, c) = (s.json("mapped"), s.json("canonical"));
+    for key in ["overall", "personas", "checks", "by_channel", "by_delay"] {
+        assert_eq!(m[key], c[key], "{key}");
+    }
+    // A mapping to a column that is not a touches column is refused, naming it.
+    std::fs::write(&toml, "[columns.touches]\nsend_time = \"occurred_at\"\n").unwrap();
+    s.outcomes("bad")
+        .arg("--config")
+        .arg(&toml)
+        .arg("--touches")
+        .arg(&touches)
+        .assert()
+        .code(2)
+        .stderr(contains("[columns.touches] send_time"));
+}

@@ -188,9 +188,25 @@ fn assignments(dir: &std::path::Path) -> Result<Vec<Assigned>> {
     Ok(rows)
 }
 
+/// A time in one of the accepted text forms, or (as Braze's tables hold it) Unix seconds, or
+/// Unix milliseconds (13 digits).
 fn time(s: &str, file: &str, line: u64, column: &str) -> Result<i64> {
+    let unix = || -> Option<i64> {
+        if !(s.len() >= 9 && s.len() <= 13 && s.bytes().all(|b| b.is_ascii_digit())) {
+            return None;
+        }
+        let n: i64 = s.parse().ok()?;
+        let micros = if s.len() >= 12 {
+            n * 1_000
+        } else {
+            n * 1_000_000
+        };
+        timefmt::plausible(micros).then_some(micros)
+    };
     timefmt::parse_timestamp(s)
-        .ok_or_else(|| anyhow!("{file}: line {line}, column {column}: '{s}' is not a time (write it like 2025-02-01T09:30:00Z)"))
+        .filter(|t| timefmt::plausible(*t))
+        .or_else(unix)
+        .ok_or_else(|| anyhow!("{file}: line {line}, column {column}: '{s}' is not a time (write it like 2025-02-01T09:30:00Z, or Unix seconds)"))
 }
 
 /// A messaging channel of a touch.
@@ -224,9 +240,46 @@ impl Channel {
             Channel::Other => "other",
         }
     }
+    /// A channel by name, case-insensitive; also as platforms name it in their exports
+    /// (Klaviyo's event types `Received Email`, `Received SMS`; `E-mail`, `in-app`, `WhatsApp`):
+    /// the value is matched by the word it contains (docs/outcomes.md lists them).
     pub fn parse(s: &str) -> Option<Channel> {
         let s = s.trim().to_ascii_lowercase();
-        Channel::ALL.into_iter().find(|c| c.name() == s)
+        if let Some(c) = Channel::ALL.into_iter().find(|c| c.name() == s) {
+            return Some(c);
+        }
+        let words: Vec<&str> = s
+            .split(|c: char| !c.is_ascii_alphanumeric() && c != '-')
+            .filter(|w| !w.is_empty())
+            .collect();
+        let has = |options: &[&str]| words.iter().any(|w| options.contains(w));
+        [
+            (Channel::Email, &["email", "e-mail", "mail"][..]),
+            (Channel::Sms, &["sms", "mms", "text"][..]),
+            (Channel::Push, &["push", "pushnotification"][..]),
+            (Channel::Ads, &["ads", "ad", "paid"][..]),
+            (
+                Channel::OnSite,
+                &["on-site", "onsite", "in-app", "inapp", "web", "webpush"][..],
+            ),
+            (
+                Channel::Other,
+                &[
+                    "other",
+                    "whatsapp",
+                    "viber",
+                    "rcs",
+                    "messenger",
+                    "telegram",
+                    "line",
+                    "voice",
+                    "mail-piece",
+                ][..],
+            ),
+        ]
+        .into_iter()
+        .find(|(_, options)| has(options))
+        .map(|(c, _)| c)
     }
 }
 
@@ -413,9 +466,11 @@ pub fn entries(
                     && h.iter().any(|c| c.trim() == "in_control_group")
                 {
                     map.insert("arm".into(), "in_control_group".into());
-                    braze.set(true);
                 }
-                *arm_col.borrow_mut() = map.get("arm").cloned().unwrap_or_else(|| "arm".into());
+                let col = map.get("arm").cloned().unwrap_or_else(|| "arm".into());
+                // Braze's column holds true (held out) or false, whether found or mapped.
+                braze.set(col.eq_ignore_ascii_case("in_control_group"));
+                *arm_col.borrow_mut() = col;
                 select(
                     h,
                     &["customer_id", "arm", "variant"],
@@ -556,5 +611,39 @@ impl Previous {
             .filter(|m| !personas.iter().any(|p| p.id == m.0))
             .map(|m| format!("{} {} ({})", m.0, m.1, m.2.verdict))
             .collect();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn channels_as_platforms_name_them() {
+        for (raw, c) in [
+            ("EMAIL", Channel::Email),
+            ("Received Email", Channel::Email),
+            ("Received SMS", Channel::Sms),
+            ("Received Push", Channel::Push),
+            ("on-site", Channel::OnSite),
+            ("In-App", Channel::OnSite),
+            ("WhatsApp", Channel::Other),
+            ("ads", Channel::Ads),
+        ] {
+            assert_eq!(Channel::parse(raw), Some(c), "{raw}");
+        }
+        assert_eq!(Channel::parse("pigeon"), None);
+        assert_eq!(Channel::parse("Received Pigeon"), None);
+    }
+
+    #[test]
+    fn times_as_text_or_unix_seconds_or_milliseconds() {
+        let t = 1_738_368_000_000_000; // 2025-02-01T00:00:00Z
+        assert_eq!(time("2025-02-01T00:00:00Z", "f", 2, "sent_at").unwrap(), t);
+        assert_eq!(time("1738368000", "f", 2, "time").unwrap(), t);
+        assert_eq!(time("1738368000000", "f", 2, "time").unwrap(), t);
+        let e = time("12", "f.csv", 7, "time").unwrap_err().to_string();
+        assert!(e.contains("f.csv: line 7, column time: '12'"), "{e}");
+        assert!(time("9999999999999", "f", 2, "time").is_err());
     }
 }

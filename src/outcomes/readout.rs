@@ -96,6 +96,16 @@ pub enum ArmSource {
     None,
 }
 
+impl ArmSource {
+    pub fn name(self) -> &'static str {
+        match self {
+            ArmSource::Runs => "the runs' arm column",
+            ArmSource::Entries => "the flow's entries (--entries)",
+            ArmSource::None => "none (--no-holdout)",
+        }
+    }
+}
+
 /// The arms of the listed shoppers (None: left out), the variant names, and the population notes.
 pub fn arms(
     runs: &Runs,
