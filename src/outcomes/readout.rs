@@ -265,6 +265,8 @@ pub struct Estimate {
     pub estimate: f64,
     pub ci_low: Option<f64>,
     pub ci_high: Option<f64>,
+    /// How the interval was computed (newcombe, bootstrap or normal).
+    pub method: &'static str,
 }
 
 /// Treatment minus holdout.
@@ -370,6 +372,7 @@ pub fn compare(group: &[&Outcome], with_touches: bool, s: &Settings, key: u64) -
         estimate: u.absolute * nt,
         ci_low: Some(u.ci_low * nt),
         ci_high: Some(u.ci_high * nt),
+        method: "newcombe",
     });
     let revenues = |v: &[&Outcome]| -> Vec<f64> {
         v.iter()
@@ -395,10 +398,15 @@ pub fn compare(group: &[&Outcome], with_touches: bool, s: &Settings, key: u64) -
             s.seed,
             key,
         );
+        let method = match ci.map(|c| c.2) {
+            Some(bootstrap::Method::Normal) => "normal",
+            _ => "bootstrap",
+        };
         Estimate {
             estimate: est,
             ci_low: ci.map(|c| c.0),
             ci_high: ci.map(|c| c.1),
+            method,
         }
     });
     let attributed = with_touches.then(|| t.iter().map(|o| o.attributed).sum::<f64>());
