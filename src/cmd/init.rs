@@ -204,15 +204,7 @@ pub fn template(preset: InitPreset) -> String {
         features.join(", ")
     );
 
-    s.push_str(
-        "[holdout]\n\
-         # Share of abandoners held out of recovery messages (0 to 0.5), to measure what the\n\
-         # messages add (docs/outcomes.md). Runs with --baseline and assign inherit the holdout\n\
-         # of their model; set share = 0 to end it.\n\
-         # share = 0.1                                # example\n\
-         # The hash salt: the same salt keeps every shopper in their arm month after month.\n\
-         # salt = \"cartsona\"\n\n",
-    );
+    s.push_str(HOLDOUT_AND_OUTCOMES);
 
     s.push_str(
         "[sql]\n\
@@ -233,6 +225,40 @@ pub fn template(preset: InitPreset) -> String {
     }
     s
 }
+
+/// The [holdout], [outcomes] and [columns.touches]/[columns.entries] sections of the template.
+const HOLDOUT_AND_OUTCOMES: &str = "[holdout]\n\
+# Share of abandoners held out of recovery messages (0 to 0.5), to measure what the\n\
+# messages add (docs/outcomes.md). Runs with --baseline and assign inherit the holdout\n\
+# of their model; set share = 0 to end it.\n\
+# share = 0.1                                # example\n\
+# The hash salt: the same salt keeps every shopper in their arm month after month.\n\
+# salt = \"cartsona\"\n\n\
+[outcomes]\n\
+# The readout of `cartsona outcomes` (docs/outcomes.md); flags win.\n\
+# An order in (T, T + window] recovers a listed shopper.\n\
+# window = \"7d\"\n\
+# Attributed revenue counts orders this long after a touch, as a messaging platform would.\n\
+# attribution_window = \"5d\"\n\
+# Seed of the bootstrap interval of the incremental revenue.\n\
+# seed = 42\n\
+# The planned holdout share, for the sample-ratio gate when the runs carry no holdout.\n\
+# expected_holdout = 0.2                     # example\n\
+# Gates: fail when more than this share of the holdout was messaged in its window, and when\n\
+# more than this share of listed shoppers was messaged before their run listed them.\n\
+# max_contamination = 0.02\n\
+# max_pre_run = 0.02\n\n\
+# A messaging platform's exports: canonical column = the export's header (docs/outcomes.md\n\
+# has Klaviyo, Braze and Infobip). Touches: customer_id, sent_at, channel (required), flow,\n\
+# step, variant, opened_at, clicked_at, discount_code, cost. Entries: customer_id, arm\n\
+# (required), variant, entered_at.\n\
+# [columns.touches]\n\
+# customer_id = \"person_email\"             # example (Klaviyo)\n\
+# sent_at = \"occurred_at\"\n\
+# channel = \"type\"\n\
+# [columns.entries]\n\
+# customer_id = \"external_user_id\"         # example (Braze)\n\
+# arm = \"in_control_group\"\n\n";
 
 const GA4_EVENTS: &str = r#"# GA4 exported from BigQuery and flattened to one row per event (or per item).
 [events]

@@ -199,21 +199,24 @@ pub fn write_shop(
         staged.write("moves.csv", &moves_csv(&plan.moves)?)?;
     }
     let next = match experiment {
-        None => serde_json::Value::Null,
+        None => None,
         Some(e) => {
             let t = bounds[p.months - 1].1;
-            write_next(p, e, &plan.archetypes[p.months - 1], t, staged, parquet)?
+            Some(write_next(p, e, &plan.archetypes[p.months - 1], t, staged, parquet)?)
         }
     };
-    Ok(serde_json::json!({
+    let mut manifest = serde_json::json!({
         "tool": format!("cartsona {}", env!("CARGO_PKG_VERSION")),
         "shoppers": p.shoppers,
         "seed": p.seed,
         "format": format,
         "months": manifest_months,
         "moves": plan.moves.len(),
-        "experiment": next,
-    }))
+    });
+    if let Some(next) = next {
+        manifest["experiment"] = next;
+    }
+    Ok(manifest)
 }
 
 /// The experiment after the last month's T: next/orders, next/touches and next/truth.csv.
