@@ -830,96 +830,8 @@ pub struct OutcomesConfig {
 /// Builds the readout's settings from flags and `[outcomes]` (flags win), checked.
 pub fn outcomes(args: &crate::cli::OutcomesArgs, loaded: &Loaded) -> Result<OutcomesConfig> {
     use crate::outcomes::load::{ENTRY_COLUMNS, TOUCH_COLUMNS};
-    let f = &loaded.file.outcomes;
     let cfg = loaded.name();
-    let duration =
-        |flag: &Option<String>, file: &Option<String>, name: &str, default: &str| -> Result<i64> {
-            let (v, origin) = match (flag, file) {
-                (Some(v), _) => (v.clone(), format!("--{}", name.replace('_', "-"))),
-                (None, Some(v)) => (v.clone(), format!("{cfg}: [outcomes] {name}")),
-                (None, None) => (default.to_string(), String::new()),
-            };
-            match timefmt::parse_duration(&v) {
-                Ok(d) if d > 0 => Ok(d),
-                Ok(_) => bail!("{origin} '{v}': must be longer than zero"),
-                Err(e) => bail!("{origin}: {e}"),
-            }
-        };
-    let share = |flag: Option<f64>,
-                 file: Option<f64>,
-                 name: &str,
-                 default: Option<f64>,
-                 max: f64|
-     -> Result<Option<f64>> {
-        let picked = flag
-            .map(|v| (v, format!("--{}", name.replace('_', "-"))))
-            .or(file.map(|v| (v, format!("{cfg}: [outcomes] {name}"))));
-        match picked {
-            None => Ok(default),
-            Some((v, origin)) if !(v.is_finite() && (0.0..=max).contains(&v)) => {
-                bail!("{origin} {v}: give a share from 0 to {max}")
-            }
-            Some((v, _)) => Ok(Some(v)),
-        }
-    };
-    let settings = crate::outcomes::readout::Settings {
-        window: duration(&args.window, &f.window, "window", "7d")?,
-        attribution_window: duration(
-            &args.attribution_window,
-            &f.attribution_window,
-            "attribution_window",
-            "5d",
-        )?,
-        seed: args.seed.or(f.seed).unwrap_or(42),
-        resamples: 2_000,
-        allow_partial: args.allow_partial,
-        no_holdout: args.no_holdout,
-        expected_holdout: share(
-            args.expected_holdout,
-            f.expected_holdout,
-            "expected_holdout",
-            None,
-            holdout::MAX_SHARE,
-        )?,
-        max_contamination: share(
-            args.max_contamination,
-            f.max_contamination,
-            "max_contamination",
-            Some(0.02),
-            1.0,
-        )?
-        .unwrap_or(0.02),
-        max_pre_run: share(
-            args.max_pre_run,
-            f.max_pre_run,
-            "max_pre_run",
-            Some(0.02),
-            1.0,
-        )?
-        .unwrap_or(0.02),
-        discount_amounts: false,
-    };
-    let input = InputArgs {
-        orders: args.orders.clone(),
-        events: args.events.clone(),
-        preset: args.preset,
-        delimiter: args.delimiter.clone(),
-        on_bad_rows: args.on_bad_rows,
-        ..InputArgs::default()
-    };
-    let orders = match args.preset {
-        Some(PresetName::Shopify) => bail!("--preset shopify: outcomes reads canonical orders; convert the orders export first (cartsona convert --preset shopify --carts CHECKOUTS --orders ORDERS --out DIR) and pass DIR/orders.csv as --orders"),
-        Some(_) => Inputs::from(&input, loaded)?,
-        None => {
-            if args.orders.is_empty() {
-                bail!("--orders: give the orders placed after the runs (or --preset with --events)");
-            }
-            if !args.events.is_empty() {
-                bail!("--events is read by an event-log preset: add --preset rees46 or events");
-            }
-            Inputs::orders(&input, loaded)?
-        }
-    };
+    let orders = outcome_orders(args, loaded)?;
     let mapping = |map: &BTreeMap<String, String>,
                    spec: &[(&str, bool)],
                    what: &str|
@@ -935,21 +847,113 @@ pub fn outcomes(args: &crate::cli::OutcomesArgs, loaded: &Loaded) -> Result<Outc
         }
         Ok(map.clone())
     };
+    let expand = |paths: &[PathBuf], flag: &str| -> Result<Vec<Source>> {
+        if paths.is_empty() {
+            Ok(Vec::new())
+        } else {
+            read::expand(paths, flag)
+        }
+    };
     Ok(OutcomesConfig {
-        settings,
+        settings: outcome_settings(args, loaded)?,
         csv: orders.read.csv,
-        touches: if args.touches.is_empty() {
-            Vec::new()
-        } else {
-            read::expand(&args.touches, "--touches")?
-        },
-        entries: if args.entries.is_empty() {
-            Vec::new()
-        } else {
-            read::expand(&args.entries, "--entries")?
-        },
+        touches: expand(&args.touches, "--touches")?,
+        entries: expand(&args.entries, "--entries")?,
         touch_columns: mapping(&loaded.file.columns.touches, TOUCH_COLUMNS, "touches")?,
         entry_columns: mapping(&loaded.file.columns.entries, ENTRY_COLUMNS, "entries")?,
         orders,
     })
+}
+
+/// The windows, seed and gate thresholds of the readout.
+fn outcome_settings(
+    args: &crate::cli::OutcomesArgs,
+    loaded: &Loaded,
+) -> Result<crate::outcomes::readout::Settings> {
+    let f = &loaded.file.outcomes;
+    let cfg = loaded.name();
+    let origin = |name: &str, from_flag: bool| {
+        if from_flag {
+            format!("--{}", name.replace('_', "-"))
+        } else {
+            format!("{cfg}: [outcomes] {name}")
+        }
+    };
+    let duration = |flag: &Option<String>, file: &Option<String>, name: &str, default: &str| {
+        let (v, from) = match (flag, file) {
+            (Some(v), _) => (v.clone(), origin(name, true)),
+            (None, Some(v)) => (v.clone(), origin(name, false)),
+            (None, None) => (default.to_string(), String::new()),
+        };
+        match timefmt::parse_duration(&v) {
+            Ok(d) if d > 0 => Ok(d),
+            Ok(_) => bail!("{from} '{v}': must be longer than zero"),
+            Err(e) => bail!("{from}: {e}"),
+        }
+    };
+    let share =
+        |flag: Option<f64>, file: Option<f64>, name: &str, max: f64| -> Result<Option<f64>> {
+            let picked = flag
+                .map(|v| (v, origin(name, true)))
+                .or(file.map(|v| (v, origin(name, false))));
+            match picked {
+                Some((v, from)) if !(v.is_finite() && (0.0..=max).contains(&v)) => {
+                    bail!("{from} {v}: give a share from 0 to {max}")
+                }
+                other => Ok(other.map(|p| p.0)),
+            }
+        };
+    Ok(crate::outcomes::readout::Settings {
+        window: duration(&args.window, &f.window, "window", "7d")?,
+        attribution_window: duration(
+            &args.attribution_window,
+            &f.attribution_window,
+            "attribution_window",
+            "5d",
+        )?,
+        seed: args.seed.or(f.seed).unwrap_or(42),
+        resamples: 2_000,
+        allow_partial: args.allow_partial,
+        no_holdout: args.no_holdout,
+        expected_holdout: share(
+            args.expected_holdout,
+            f.expected_holdout,
+            "expected_holdout",
+            holdout::MAX_SHARE,
+        )?,
+        max_contamination: share(
+            args.max_contamination,
+            f.max_contamination,
+            "max_contamination",
+            1.0,
+        )?
+        .unwrap_or(0.02),
+        max_pre_run: share(args.max_pre_run, f.max_pre_run, "max_pre_run", 1.0)?.unwrap_or(0.02),
+        discount_amounts: false,
+    })
+}
+
+/// The orders of the readout: canonical files, or derived by an event-log preset.
+fn outcome_orders(args: &crate::cli::OutcomesArgs, loaded: &Loaded) -> Result<Inputs> {
+    let input = InputArgs {
+        orders: args.orders.clone(),
+        events: args.events.clone(),
+        preset: args.preset,
+        delimiter: args.delimiter.clone(),
+        on_bad_rows: args.on_bad_rows,
+        ..InputArgs::default()
+    };
+    match args.preset {
+        Some(PresetName::Shopify) => bail!("--preset shopify: outcomes reads canonical orders; convert the orders export first (cartsona convert --preset shopify --carts CHECKOUTS --orders ORDERS --out DIR) and pass DIR/orders.csv as --orders"),
+        Some(_) => Inputs::from(&input, loaded),
+        None => {
+            if args.orders.is_empty() {
+                bail!("--orders: give the orders placed after the runs (or --preset with --events)");
+            }
+            if !args.events.is_empty() {
+                bail!("--events is read by an event-log preset: add --preset rees46 or events");
+            }
+            Inputs::orders(&input, loaded)
+        }
+    }
 }

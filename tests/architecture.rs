@@ -47,7 +47,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "config",
         &[
-            "util", "io", "ingest", "features", "cluster", "personas", "model", "drift", "cli",
+            "util", "io", "ingest", "features", "cluster", "personas", "model", "drift",
+            "outcomes", "cli",
         ],
     ),
     (

@@ -279,3 +279,87 @@ fn segment_recovers_the_five_planted_archetypes() {
     }
     assert!(five >= 4, "k = 5 chosen for {five} of 5 seeds");
 }
+
+/// `--holdout` adds next/ and moves nothing before it; the experiment is byte-identical for a
+/// seed; arms follow the holdout rule's shares; the planted rates show in truth.csv; bad
+/// `--uplift` values are refused.
+#[test]
+fn the_experiment_adds_next_and_moves_nothing_before_it() {
+    let dir = TempDir::new().unwrap();
+    let plain = generate(dir.path(), "plain", &["--shoppers", "3000", "--seed", "5"]);
+    let args = ["--shoppers", "3000", "--seed", "5", "--holdout", "0.2"];
+    let a = generate(dir.path(), "a", &args);
+    let b = generate(dir.path(), "b", &args);
+    for f in ["carts.csv", "orders.csv", "engagement.csv", "truth.csv"] {
+        assert_eq!(
+            std::fs::read(plain.join(f)).unwrap(),
+            std::fs::read(a.join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    assert_eq!(
+        list_dir(&a.join("next")),
+        ["orders.csv", "touches.csv", "truth.csv"]
+    );
+    for f in ["orders.csv", "touches.csv", "truth.csv"] {
+        assert_eq!(
+            std::fs::read(a.join("next").join(f)).unwrap(),
+            std::fs::read(b.join("next").join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    let truth = read_csv(&a.join("next/truth.csv"));
+    let abandoning: Vec<_> = truth.iter().filter(|r| r["archetype"] != "buyer").collect();
+    let held = abandoning.iter().filter(|r| r["arm"] == "holdout").count() as f64
+        / abandoning.len() as f64;
+    assert!((held - 0.2).abs() < 0.03, "held out {held}");
+    // Touches go to treated shoppers only, three each, all after T.
+    let treated: BTreeMap<String, bool> = truth
+        .iter()
+        .map(|r| (r["customer_id"].clone(), r["arm"] == "treatment"))
+        .collect();
+    let touches = read_csv(&a.join("next/touches.csv"));
+    assert!(touches
+        .iter()
+        .all(|t| treated[&t["customer_id"]] && t["sent_at"].as_str() > "2025-02-01T00:00:00Z"));
+    assert_eq!(touches.len(), 3 * treated.values().filter(|t| **t).count());
+    // The zero-uplift archetype comes back as often treated as held out; the others more.
+    let rate = |arch: &str, arm: &str| {
+        let g: Vec<_> = truth
+            .iter()
+            .filter(|r| r["archetype"] == arch && r["arm"] == arm)
+            .collect();
+        g.iter().filter(|r| r["recovered"] == "1").count() as f64 / g.len() as f64
+    };
+    assert!(rate("deal-seeker", "treatment") - rate("deal-seeker", "holdout") > 0.05);
+    assert_eq!(
+        truth
+            .iter()
+            .find(|r| r["archetype"] == "indecisive-browser")
+            .unwrap()["uplift"],
+        "0"
+    );
+    // An uplift that would push a rate outside [0, 1], or a buyer's, is refused.
+    for bad in [
+        "deal-seeker=0.95",
+        "buyer=0.1",
+        "deal-seeker=lots",
+        "nobody=0.1",
+    ] {
+        cartsona()
+            .args([
+                "generate",
+                "--shoppers",
+                "10",
+                "--holdout",
+                "0.2",
+                "--uplift",
+                bad,
+                "--out",
+            ])
+            .arg(dir.path().join("bad"))
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains("--uplift"));
+    }
+}

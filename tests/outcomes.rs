@@ -433,7 +433,9 @@ fn orders_that_stop_early_refuse_unless_partial_is_allowed() {
 fn bad_touches_and_entries_name_file_line_and_column() {
     let s = shop(500, 10, &[]);
     let some = s.assignments()[0]["customer_id"].clone();
-    let cases: [(&str, &str, Vec<Vec<&str>>, &[&str]); 5] = [
+    // (flag, file, rows, what the message must name)
+    type Case<'a> = (&'a str, &'a str, Vec<Vec<&'a str>>, &'a [&'a str]);
+    let cases: [Case; 5] = [
         (
             "touches",
             "t1.csv",
@@ -714,6 +716,44 @@ fn the_next_run_shows_the_measured_effect_on_each_card() {
     );
     let html = std::fs::read_to_string(next.join("report.html")).unwrap();
     assert_eq!(html.matches("data-key=\"measured\"").count(), verdict.len());
+    // A readout whose P1 is now called P9: P1 is new since the readout, P9 retired.
+    let edited = s.root.join("edited");
+    std::fs::create_dir(&edited).unwrap();
+    let text = std::fs::read_to_string(s.root.join("o/outcomes.json")).unwrap();
+    std::fs::write(
+        edited.join("outcomes.json"),
+        text.replace("\"persona_id\": \"P1\"", "\"persona_id\": \"P9\""),
+    )
+    .unwrap();
+    let again = s.root.join("again");
+    cartsona()
+        .args(["-q", "segment", "--as-of", T, "--carts"])
+        .arg(s.gen.join("carts.csv"))
+        .arg("--orders")
+        .arg(s.gen.join("orders.csv"))
+        .arg("--engagement")
+        .arg(s.gen.join("engagement.csv"))
+        .arg("--baseline")
+        .arg(&s.run)
+        .arg("--outcomes")
+        .arg(&edited)
+        .arg("--out")
+        .arg(&again)
+        .assert()
+        .success();
+    let md = std::fs::read_to_string(again.join("report.md")).unwrap();
+    assert!(
+        md.contains("not measured yet: P1 is new since the readout"),
+        "{md}"
+    );
+    assert!(
+        md.contains("Retired since the readout") && md.contains("P9 "),
+        "{md}"
+    );
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(again.join("summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(summary["outcomes"]["new"], serde_json::json!(["P1"]));
     // A readout that is not there fails before any work.
     cartsona()
         .args(["segment", "--carts"])
@@ -830,4 +870,75 @@ fn platform_exports_read_through_column_mappings() {
         .assert()
         .code(2)
         .stderr(contains("[columns.touches] send_time"));
+}
+
+/// On a real event log (REES46 cosmetics, October's first 36 minutes): the run lists the
+/// abandoners at 00:20, the readout derives the orders from the same log through the preset, and
+/// every arm's recovered count equals a recount of `purchase` events in (T, T + 15 min] from the
+/// raw file.
+#[test]
+fn orders_from_a_real_event_log_through_the_preset() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = common::fixture("real").join("rees46-cosmetics/data_2022_oct.csv");
+    let run = dir.path().join("run");
+    cartsona()
+        .args(["-q", "segment", "--preset", "rees46", "--events"])
+        .arg(&log)
+        .args([
+            "--abandon-after",
+            "3m",
+            "--as-of",
+            "2022-10-01T00:10:00Z",
+            "--holdout",
+            "0.5",
+            "--k",
+            "3",
+            "--out",
+        ])
+        .arg(&run)
+        .assert()
+        .success();
+    let out = dir.path().join("o");
+    cartsona()
+        .args(["-q", "outcomes", "--preset", "rees46", "--events"])
+        .arg(&log)
+        .args(["--window", "15m", "--run"])
+        .arg(&run)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    let r: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("outcomes.json")).unwrap()).unwrap();
+    let (t0, t1) = (
+        micros("2022-10-01T00:10:00Z"),
+        micros("2022-10-01T00:25:00Z"),
+    );
+    let bought: BTreeSet<String> = read_csv(&log)
+        .into_iter()
+        .filter(|e| e["event_type"] == "purchase")
+        .filter(|e| {
+            let at = micros(&e["event_time"].replace(" UTC", "Z").replace(' ', "T"));
+            at > t0 && at <= t1
+        })
+        .map(|e| e["user_id"].clone())
+        .collect();
+    let mut expected: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    for a in read_csv(&run.join("assignments.csv")) {
+        let e = expected.entry(a["arm"].clone()).or_default();
+        e.0 += 1;
+        e.1 += bought.contains(&a["customer_id"]) as u64;
+    }
+    for arm in ["treatment", "holdout"] {
+        let o = &r["overall"][arm];
+        assert_eq!(
+            (o["n"].as_u64().unwrap(), o["recovered"].as_u64().unwrap()),
+            expected[arm],
+            "{arm}"
+        );
+    }
+    assert!(
+        expected.values().map(|e| e.1).sum::<u64>() > 0,
+        "someone came back"
+    );
 }

@@ -254,11 +254,11 @@ const HOLDOUT_AND_OUTCOMES: &str = "[holdout]\n\
 # (required), variant, entered_at.\n\
 # [columns.touches]\n\
 # customer_id = \"person_email\"             # example (Klaviyo)\n\
-# sent_at = \"occurred_at\"\n\
-# channel = \"type\"\n\
+# sent_at = \"occurred_at\"                  # example\n\
+# channel = \"type\"                         # example\n\
 # [columns.entries]\n\
 # customer_id = \"external_user_id\"         # example (Braze)\n\
-# arm = \"in_control_group\"\n\n";
+# arm = \"in_control_group\"                 # example\n\n";
 
 const GA4_EVENTS: &str = r#"# GA4 exported from BigQuery and flattened to one row per event (or per item).
 [events]

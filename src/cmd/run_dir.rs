@@ -11,7 +11,7 @@ use crate::features::compute::{FeatureSummary, FeatureTable};
 use crate::io::write::StagedDir;
 use crate::model::holdout::{self, Arm, Asked, Holdout};
 use crate::model::Model;
-use crate::outcomes::load::{self as outcomes_load, Previous};
+use crate::outcomes::previous::{self as outcomes_load, Previous};
 use crate::personas::{self, Persona};
 use crate::report::{html, markdown, tables, Summary};
 use crate::util::progress::Progress;

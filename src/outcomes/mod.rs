@@ -3,7 +3,7 @@
 //! optionally the touches a messaging platform sent and the flow's entries. Out: a [`Readout`]
 //! (outcomes.json; the report module renders it), whose gates decide the exit code.
 //!
-//! `load` reads the runs, touches and entries; `readout` turns each shopper into an outcome and
+//! `load` reads the runs, touches and entries (`previous`: an earlier readout, for the next run); `readout` turns each shopper into an outcome and
 //! compares the arms; `breakdown` holds the observational breakdowns and the variants; `checks`
 //! the gates; `bootstrap` the interval of the incremental revenue; `stats` the formulas, each
 //! checked against statsmodels and scipy on fixtures and by simulation. May use every stage
@@ -13,6 +13,7 @@ pub mod bootstrap;
 pub mod breakdown;
 pub mod checks;
 pub mod load;
+pub mod previous;
 pub mod readout;
 pub mod stats;
 
@@ -99,28 +100,7 @@ pub fn build(inp: &Inputs<'_>, s: &Settings) -> Result<Readout> {
     let (arms, variant_names, source) = readout::arms(inp.runs, inp.entries, s.no_holdout)?;
     let all = readout::outcomes(inp.runs, &arms, inp.orders, inp.touches, s);
     let with_touches = inp.touches.is_some();
-    let mut personas: Vec<PersonaReadout> = inp
-        .runs
-        .personas
-        .iter()
-        .enumerate()
-        .map(|(i, (id, name))| {
-            let group: Vec<&Outcome> = all.iter().filter(|o| o.persona == i).collect();
-            PersonaReadout {
-                persona_id: id.clone(),
-                persona_name: name.clone(),
-                comparison: readout::compare(&group, with_touches, s, i as u64 + 1),
-            }
-        })
-        .filter(|p| p.comparison.treatment.n + p.comparison.holdout.n > 0)
-        .collect();
-    readout::judge(
-        &mut personas
-            .iter_mut()
-            .map(|p| &mut p.comparison)
-            .collect::<Vec<_>>(),
-        "personas",
-    );
+    let personas = persona_comparisons(inp.runs, &all, with_touches, s);
     let mut overall = readout::compare(&all.iter().collect::<Vec<_>>(), with_touches, s, 0);
     readout::judge(&mut [&mut overall], "comparison");
     let variants = if variant_names.is_empty() {
@@ -137,25 +117,7 @@ pub fn build(inp: &Inputs<'_>, s: &Settings) -> Result<Readout> {
             .collect()
     };
     let expected = expected_holdout(inp.runs, &arms, s.expected_holdout);
-    let verdicts: Vec<(String, readout::Verdict)> = personas
-        .iter()
-        .map(|p| {
-            (
-                format!("{} {}", p.persona_id, p.persona_name),
-                p.comparison.verdict,
-            )
-        })
-        .collect();
-    let checks = Checks {
-        sample_ratio: if source == ArmSource::None {
-            checks::Check::no_holdout()
-        } else {
-            checks::sample_ratio(&all, expected)
-        },
-        contamination: checks::contamination(&all, with_touches, s.max_contamination),
-        messaged_before_run: checks::messaged_before_run(&all, with_touches, s.max_pre_run),
-        loss: checks::loss(&verdicts),
-    };
+    let checks = gates(&all, &personas, source, expected, with_touches, s);
     let status = if checks.failed().is_empty() {
         checks::Status::Pass
     } else {
@@ -192,13 +154,70 @@ pub fn build(inp: &Inputs<'_>, s: &Settings) -> Result<Readout> {
     })
 }
 
+/// Each persona's comparison (personas without counted shoppers left out), judged as one family.
+fn persona_comparisons(
+    runs: &Runs,
+    all: &[Outcome],
+    with_touches: bool,
+    s: &Settings,
+) -> Vec<PersonaReadout> {
+    let mut personas: Vec<PersonaReadout> = runs
+        .personas
+        .iter()
+        .enumerate()
+        .map(|(i, (id, name))| {
+            let group: Vec<&Outcome> = all.iter().filter(|o| o.persona == i).collect();
+            PersonaReadout {
+                persona_id: id.clone(),
+                persona_name: name.clone(),
+                comparison: readout::compare(&group, with_touches, s, i as u64 + 1),
+            }
+        })
+        .filter(|p| p.comparison.treatment.n + p.comparison.holdout.n > 0)
+        .collect();
+    readout::judge(
+        &mut personas
+            .iter_mut()
+            .map(|p| &mut p.comparison)
+            .collect::<Vec<_>>(),
+        "personas",
+    );
+    personas
+}
+
+/// The four gates.
+fn gates(
+    all: &[Outcome],
+    personas: &[PersonaReadout],
+    source: ArmSource,
+    expected: Option<f64>,
+    with_touches: bool,
+    s: &Settings,
+) -> Checks {
+    let verdicts: Vec<(String, readout::Verdict)> = personas
+        .iter()
+        .map(|p| {
+            (
+                format!("{} {}", p.persona_id, p.persona_name),
+                p.comparison.verdict,
+            )
+        })
+        .collect();
+    Checks {
+        sample_ratio: if source == ArmSource::None {
+            checks::Check::no_holdout()
+        } else {
+            checks::sample_ratio(all, expected)
+        },
+        contamination: checks::contamination(all, with_touches, s.max_contamination),
+        messaged_before_run: checks::messaged_before_run(all, with_touches, s.max_pre_run),
+        loss: checks::loss(&verdicts),
+    }
+}
+
 /// The planned number of held-out shoppers among those counted: each shopper's run share (or
 /// --expected-holdout) summed.
-fn expected_holdout(
-    runs: &Runs,
-    arms: &[Option<(crate::model::holdout::Arm, Option<usize>)>],
-    flag: Option<f64>,
-) -> Option<f64> {
+fn expected_holdout(runs: &Runs, arms: &[readout::ArmOf], flag: Option<f64>) -> Option<f64> {
     let counted = runs.shoppers.iter().zip(arms).filter(|(_, a)| a.is_some());
     if let Some(share) = flag {
         return Some(share * counted.count() as f64);
@@ -210,10 +229,7 @@ fn expected_holdout(
     Some(sum)
 }
 
-fn population(
-    inp: &Inputs<'_>,
-    arms: &[Option<(crate::model::holdout::Arm, Option<usize>)>],
-) -> Population {
+fn population(inp: &Inputs<'_>, arms: &[readout::ArmOf]) -> Population {
     let runs = inp.runs;
     let e = inp.entries;
     Population {

@@ -86,6 +86,9 @@ pub struct Population {
     pub touches_not_listed: Option<u64>,
 }
 
+/// A listed shopper's arm and variant (index into the variant names); None: left out.
+pub type ArmOf = Option<(Arm, Option<usize>)>;
+
 /// Where the arms come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -111,7 +114,7 @@ pub fn arms(
     runs: &Runs,
     entries: Option<&Entries>,
     no_holdout: bool,
-) -> anyhow::Result<(Vec<Option<(Arm, Option<usize>)>>, Vec<String>, ArmSource)> {
+) -> anyhow::Result<(Vec<ArmOf>, Vec<String>, ArmSource)> {
     let mut variants: Vec<String> = Vec::new();
     if let Some(e) = entries {
         let mut names: Vec<&str> = e
@@ -177,7 +180,7 @@ pub fn partial(runs: &Runs, latest_order: Option<i64>, window: i64) -> Option<(i
 /// Turns each counted shopper into an [`Outcome`].
 pub fn outcomes(
     runs: &Runs,
-    arms: &[Option<(Arm, Option<usize>)>],
+    arms: &[ArmOf],
     orders: &[Vec<OrderIn>],
     touches: Option<&Touches>,
     s: &Settings,
@@ -374,59 +377,13 @@ pub fn compare(group: &[&Outcome], with_touches: bool, s: &Settings, key: u64) -
         ci_high: Some(u.ci_high * nt),
         method: "newcombe",
     });
-    let revenues = |v: &[&Outcome]| -> Vec<f64> {
-        v.iter()
-            .filter(|o| o.recovered)
-            .map(|o| o.revenue)
-            .collect()
-    };
-    let (rt, rh) = (revenues(&t), revenues(&h));
-    let incremental_revenue = measured.then(|| {
-        let est = (ts.revenue_per_abandoner.unwrap_or(0.0)
-            - hs.revenue_per_abandoner.unwrap_or(0.0))
-            * nt;
-        let ci = bootstrap::incremental_revenue(
-            &ArmRevenue {
-                n: ts.n,
-                recovered: &rt,
-            },
-            &ArmRevenue {
-                n: hs.n,
-                recovered: &rh,
-            },
-            s.resamples,
-            s.seed,
-            key,
-        );
-        let method = match ci.map(|c| c.2) {
-            Some(bootstrap::Method::Normal) => "normal",
-            _ => "bootstrap",
-        };
-        Estimate {
-            estimate: est,
-            ci_low: ci.map(|c| c.0),
-            ci_high: ci.map(|c| c.1),
-            method,
-        }
-    });
+    let incremental_revenue = measured.then(|| incremental_revenue(&t, &h, s, key));
     let attributed = with_touches.then(|| t.iter().map(|o| o.attributed).sum::<f64>());
     let ratio = match (attributed, &incremental_revenue) {
         (Some(a), Some(i)) if a > 0.0 && i.estimate > 0.0 => Some(a / i.estimate),
         _ => None,
     };
-    let discounted: Vec<&&Outcome> = t
-        .iter()
-        .filter(|o| o.recovered && o.discounted_orders > 0)
-        .collect();
-    let amount = discounted.iter().map(|o| o.discount_amount).sum::<f64>();
-    let discount = Discount {
-        orders: discounted.iter().map(|o| o.discounted_orders as u64).sum(),
-        amount: s.discount_amounts.then_some(amount),
-        incremental_revenue_net: incremental_revenue
-            .as_ref()
-            .filter(|_| s.discount_amounts)
-            .map(|i| i.estimate - amount),
-    };
+    let discount = discount(&t, incremental_revenue.as_ref(), s);
     Comparison {
         mde: stats::mde(hs.rate0(), ts.n, hs.n),
         treated_reached: (with_touches && ts.n > 0)
@@ -445,6 +402,59 @@ pub fn compare(group: &[&Outcome], with_touches: bool, s: &Settings, key: u64) -
         discount,
         treatment: ts,
         holdout: hs,
+    }
+}
+
+/// (revenue per treated shopper - per held-out shopper) x treated shoppers, with its interval.
+fn incremental_revenue(t: &[&Outcome], h: &[&Outcome], s: &Settings, key: u64) -> Estimate {
+    let revenues = |v: &[&Outcome]| -> Vec<f64> {
+        v.iter()
+            .filter(|o| o.recovered)
+            .map(|o| o.revenue)
+            .collect()
+    };
+    let (rt, rh) = (revenues(t), revenues(h));
+    let (nt, nh) = (t.len() as u64, h.len() as u64);
+    let per = |r: &[f64], n: u64| r.iter().sum::<f64>() / n as f64;
+    let estimate = (per(&rt, nt) - per(&rh, nh)) * nt as f64;
+    let ci = bootstrap::incremental_revenue(
+        &ArmRevenue {
+            n: nt,
+            recovered: &rt,
+        },
+        &ArmRevenue {
+            n: nh,
+            recovered: &rh,
+        },
+        s.resamples,
+        s.seed,
+        key,
+    );
+    Estimate {
+        estimate,
+        ci_low: ci.map(|c| c.0),
+        ci_high: ci.map(|c| c.1),
+        method: match ci.map(|c| c.2) {
+            Some(bootstrap::Method::Normal) => "normal",
+            _ => "bootstrap",
+        },
+    }
+}
+
+/// Discounts on the window orders of recovered treated shoppers, and the incremental revenue
+/// net of them.
+fn discount(t: &[&Outcome], incremental: Option<&Estimate>, s: &Settings) -> Discount {
+    let discounted: Vec<&&Outcome> = t
+        .iter()
+        .filter(|o| o.recovered && o.discounted_orders > 0)
+        .collect();
+    let amount = discounted.iter().map(|o| o.discount_amount).sum::<f64>();
+    Discount {
+        orders: discounted.iter().map(|o| o.discounted_orders as u64).sum(),
+        amount: s.discount_amounts.then_some(amount),
+        incremental_revenue_net: incremental
+            .filter(|_| s.discount_amounts)
+            .map(|i| i.estimate - amount),
     }
 }
 
@@ -495,3 +505,63 @@ pub const DELAYS: [(&str, i64); 4] = [
     ("4-24 h", 24 * HOUR),
     ("> 24 h", i64::MAX),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn comparison(d: f64, (lo, hi): (f64, f64), p: f64) -> Comparison {
+        Comparison {
+            treatment: ArmStats::default(),
+            holdout: ArmStats::default(),
+            uplift: Some(Uplift {
+                absolute: d,
+                ci_low: lo,
+                ci_high: hi,
+                relative: None,
+                z: 0.0,
+                p_value: p,
+                p_holm: p,
+            }),
+            verdict: Verdict::Inconclusive,
+            note: None,
+            incremental_orders: None,
+            incremental_revenue: None,
+            attributed_revenue: None,
+            attributed_to_incremental: None,
+            discount: Discount {
+                orders: 0,
+                amount: None,
+                incremental_revenue_net: None,
+            },
+            mde: None,
+            treated_reached: None,
+        }
+    }
+
+    /// Holm over the family decides the verdict; where it and the interval disagree, a note says
+    /// so (worked out by hand: Holm of 0.01, 0.04, 0.03 is 0.03, 0.06, 0.06).
+    #[test]
+    fn verdicts_follow_holm_and_notes_mark_the_boundary() {
+        let mut a = comparison(0.05, (0.01, 0.09), 0.01);
+        let mut b = comparison(0.04, (0.002, 0.08), 0.04);
+        let mut c = comparison(-0.03, (-0.06, 0.001), 0.03);
+        judge(&mut [&mut a, &mut b, &mut c], "personas");
+        assert_eq!(
+            (a.verdict, b.verdict, c.verdict),
+            (Verdict::Win, Verdict::Inconclusive, Verdict::Inconclusive)
+        );
+        assert!((b.uplift.as_ref().unwrap().p_holm - 0.06).abs() < 1e-12);
+        assert!(a.note.is_none());
+        let note = b.note.unwrap();
+        assert!(
+            note.contains("excludes 0") && note.contains("3 personas (Holm) p = 0.060"),
+            "{note}"
+        );
+        assert!(c.note.is_none(), "its interval includes 0: no disagreement");
+        let mut lone = comparison(-0.04, (-0.09, 0.003), 0.02);
+        judge(&mut [&mut lone], "comparison");
+        assert_eq!(lone.verdict, Verdict::Loss);
+        assert!(lone.note.unwrap().contains("includes 0"));
+    }
+}

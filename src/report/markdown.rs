@@ -105,7 +105,7 @@ pub fn stability(s: Option<f64>) -> String {
 }
 
 /// The effect of the persona's play as the previous readout measured it (`--outcomes`).
-fn measured(o: &mut String, p: &Persona, previous: Option<&crate::outcomes::load::Previous>) {
+fn measured(o: &mut String, p: &Persona, previous: Option<&crate::outcomes::previous::Previous>) {
     let Some(prev) = previous else { return };
     let Some(m) = &p.measured else {
         let _ = writeln!(

@@ -56,7 +56,7 @@ pub struct Summary {
     pub holdout: Option<crate::model::holdout::Holdout>,
     /// The previous readout shown on the cards (`--outcomes`), if any.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub outcomes: Option<crate::outcomes::load::Previous>,
+    pub outcomes: Option<crate::outcomes::previous::Previous>,
     pub personas: Vec<Persona>,
     /// The baseline model personas were matched against, if any.
     pub baseline: Option<String>,

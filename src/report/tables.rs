@@ -182,48 +182,6 @@ pub fn personas(personas: &[Persona]) -> Vec<Col<'_>> {
         "stability".into(),
         personas.iter().map(|p| p.stability).collect(),
     ));
-    if personas.iter().any(|p| p.measured.is_some()) {
-        let m = |f: fn(&crate::personas::Measured) -> Option<f64>| -> Vec<Option<f64>> {
-            personas
-                .iter()
-                .map(|p| p.measured.as_ref().and_then(f))
-                .collect()
-        };
-        cols.push(Col::Text(
-            "measured_verdict",
-            personas
-                .iter()
-                .map(|p| p.measured.as_ref().map_or("", |m| m.verdict.as_str()))
-                .collect(),
-        ));
-        cols.push(Col::Num("measured_uplift".into(), m(|m| m.uplift).into()));
-        cols.push(Col::Num("measured_ci_low".into(), m(|m| m.ci_low).into()));
-        cols.push(Col::Num("measured_ci_high".into(), m(|m| m.ci_high).into()));
-        cols.push(Col::Num(
-            "measured_treatment".into(),
-            m(|m| Some(m.treatment as f64)).into(),
-        ));
-        cols.push(Col::Num(
-            "measured_holdout".into(),
-            m(|m| Some(m.holdout as f64)).into(),
-        ));
-        cols.push(Col::Num(
-            "measured_incremental_revenue".into(),
-            m(|m| m.incremental_revenue).into(),
-        ));
-        cols.push(Col::Text(
-            "measured_best_variant",
-            personas
-                .iter()
-                .map(|p| {
-                    p.measured
-                        .as_ref()
-                        .and_then(|m| m.best_variant.as_deref())
-                        .unwrap_or("")
-                })
-                .collect(),
-        ));
-    }
     if personas.iter().any(|p| p.holdout.is_some()) {
         for (name, get) in [
             (
@@ -238,6 +196,56 @@ pub fn personas(personas: &[Persona]) -> Vec<Col<'_>> {
             ));
         }
     }
+    cols.extend(measured(personas));
+    cols
+}
+
+/// The last measured effect of each persona's play (`--outcomes`), when any was measured.
+fn measured(personas: &[Persona]) -> Vec<Col<'_>> {
+    let mut cols = Vec::new();
+    if !personas.iter().any(|p| p.measured.is_some()) {
+        return cols;
+    }
+    let m = |f: fn(&crate::personas::Measured) -> Option<f64>| -> Vec<Option<f64>> {
+        personas
+            .iter()
+            .map(|p| p.measured.as_ref().and_then(f))
+            .collect()
+    };
+    cols.push(Col::Text(
+        "measured_verdict",
+        personas
+            .iter()
+            .map(|p| p.measured.as_ref().map_or("", |m| m.verdict.as_str()))
+            .collect(),
+    ));
+    cols.push(Col::Num("measured_uplift".into(), m(|m| m.uplift).into()));
+    cols.push(Col::Num("measured_ci_low".into(), m(|m| m.ci_low).into()));
+    cols.push(Col::Num("measured_ci_high".into(), m(|m| m.ci_high).into()));
+    cols.push(Col::Num(
+        "measured_treatment".into(),
+        m(|m| Some(m.treatment as f64)).into(),
+    ));
+    cols.push(Col::Num(
+        "measured_holdout".into(),
+        m(|m| Some(m.holdout as f64)).into(),
+    ));
+    cols.push(Col::Num(
+        "measured_incremental_revenue".into(),
+        m(|m| m.incremental_revenue).into(),
+    ));
+    cols.push(Col::Text(
+        "measured_best_variant",
+        personas
+            .iter()
+            .map(|p| {
+                p.measured
+                    .as_ref()
+                    .and_then(|m| m.best_variant.as_deref())
+                    .unwrap_or("")
+            })
+            .collect(),
+    ));
     cols
 }
 

@@ -202,7 +202,14 @@ pub fn write_shop(
         None => None,
         Some(e) => {
             let t = bounds[p.months - 1].1;
-            Some(write_next(p, e, &plan.archetypes[p.months - 1], t, staged, parquet)?)
+            Some(write_next(
+                p,
+                e,
+                &plan.archetypes[p.months - 1],
+                t,
+                staged,
+                parquet,
+            )?)
         }
     };
     let mut manifest = serde_json::json!({
@@ -219,45 +226,50 @@ pub fn write_shop(
     Ok(manifest)
 }
 
-/// The experiment after the last month's T: next/orders, next/touches and next/truth.csv.
-fn write_next(
-    p: &SynthParams,
-    e: &Experiment,
-    archetypes: &[Archetype],
-    t: i64,
-    staged: &StagedDir,
-    parquet: bool,
-) -> Result<serde_json::Value> {
-    use ColKind::*;
-    let dir = staged.subdir("next")?;
-    let ext = if parquet { "parquet" } else { "csv" };
-    let order_cols: Vec<(&'static str, ColKind)> = synth::ORDER_HEADER
-        .iter()
-        .copied()
-        .zip([Text, Text, Time, Float, Text, Text, Float, Text, Text])
-        .collect();
-    let mut orders = TableSink::create(&dir.join(format!("orders.{ext}")), parquet, &order_cols)?;
-    let touch_cols = [
-        ("customer_id", Text),
-        ("sent_at", Time),
-        ("channel", Text),
-        ("flow", Text),
-        ("step", Int),
-        ("discount_code", Text),
-    ];
-    let mut touches = TableSink::create(&dir.join(format!("touches.{ext}")), parquet, &touch_cols)?;
-    let mut truth = csv::Writer::from_writer(Vec::new());
-    truth.write_record([
-        "customer_id",
-        "archetype",
-        "arm",
-        "base_rate",
-        "uplift",
-        "recovered",
-    ])?;
-    let mut rows = [0u64; 3];
-    for (shopper, a) in archetypes.iter().enumerate() {
-        experiment::shopper(p, e, shopper, *a, t, &mut |r| match r {
+/// The experiment's three files being written.
+struct NextSinks {
+    orders: TableSink,
+    touches: TableSink,
+    truth: csv::Writer<Vec<u8>>,
+    rows: [u64; 3],
+}
+
+impl NextSinks {
+    fn create(dir: &Path, parquet: bool) -> Result<NextSinks> {
+        use ColKind::*;
+        let ext = if parquet { "parquet" } else { "csv" };
+        let order_cols: Vec<(&'static str, ColKind)> = synth::ORDER_HEADER
+            .iter()
+            .copied()
+            .zip([Text, Text, Time, Float, Text, Text, Float, Text, Text])
+            .collect();
+        let touch_cols = [
+            ("customer_id", Text),
+            ("sent_at", Time),
+            ("channel", Text),
+            ("flow", Text),
+            ("step", Int),
+            ("discount_code", Text),
+        ];
+        let mut truth = csv::Writer::from_writer(Vec::new());
+        truth.write_record([
+            "customer_id",
+            "archetype",
+            "arm",
+            "base_rate",
+            "uplift",
+            "recovered",
+        ])?;
+        Ok(NextSinks {
+            orders: TableSink::create(&dir.join(format!("orders.{ext}")), parquet, &order_cols)?,
+            touches: TableSink::create(&dir.join(format!("touches.{ext}")), parquet, &touch_cols)?,
+            truth,
+            rows: [0; 3],
+        })
+    }
+
+    fn put(&mut self, r: NextRec) -> Result<()> {
+        match r {
             NextRec::Order {
                 customer,
                 id,
@@ -266,8 +278,8 @@ fn write_next(
                 code,
                 discount,
             } => {
-                rows[0] += 1;
-                orders.row(&[
+                self.rows[0] += 1;
+                self.orders.row(&[
                     Field::Text(&customer),
                     Field::Text(&id),
                     Field::Time(at),
@@ -286,8 +298,8 @@ fn write_next(
                 step,
                 code,
             } => {
-                rows[1] += 1;
-                touches.row(&[
+                self.rows[1] += 1;
+                self.touches.row(&[
                     Field::Text(&customer),
                     Field::Time(at),
                     Field::Text(channel),
@@ -304,8 +316,8 @@ fn write_next(
                 uplift,
                 recovered,
             } => {
-                rows[2] += 1;
-                truth.write_record([
+                self.rows[2] += 1;
+                self.truth.write_record([
                     customer.as_str(),
                     archetype.name(),
                     arm.map_or("", |a| a.name()),
@@ -315,13 +327,32 @@ fn write_next(
                 ])?;
                 Ok(())
             }
-        })?;
+        }
     }
-    orders.finish()?;
-    touches.finish()?;
+}
+
+/// The experiment after the last month's T: next/orders, next/touches and next/truth.csv.
+fn write_next(
+    p: &SynthParams,
+    e: &Experiment,
+    archetypes: &[Archetype],
+    t: i64,
+    staged: &StagedDir,
+    parquet: bool,
+) -> Result<serde_json::Value> {
+    let mut sinks = NextSinks::create(&staged.subdir("next")?, parquet)?;
+    for (shopper, a) in archetypes.iter().enumerate() {
+        experiment::shopper(p, e, shopper, *a, t, &mut |r| sinks.put(r))?;
+    }
+    let rows = sinks.rows;
+    sinks.orders.finish()?;
+    sinks.touches.finish()?;
     staged.write(
         "next/truth.csv",
-        &truth.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?,
+        &sinks
+            .truth
+            .into_inner()
+            .map_err(|e| anyhow::anyhow!("{e}"))?,
     )?;
     let rates: BTreeMap<&str, serde_json::Value> = e
         .rates

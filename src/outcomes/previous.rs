@@ -1,0 +1,111 @@
+//! A previous readout read back (outcomes.json), as `segment --outcomes` and `assign
+//! --outcomes` show it: each persona's measured effect, matched by id, and which personas are
+//! retired or new since. Reads through `io` only.
+
+use std::collections::BTreeMap;
+
+use anyhow::{anyhow, bail, Result};
+use serde::Serialize;
+
+use crate::io::read;
+
+/// A previous readout, as `segment --outcomes` and `assign --outcomes` show it on the cards.
+#[derive(Debug, Clone, Serialize)]
+pub struct Previous {
+    pub dir: String,
+    pub window: String,
+    /// The readout was partial (--allow-partial).
+    pub partial: bool,
+    /// (persona id, name, what was measured), in the readout's order.
+    #[serde(skip)]
+    pub personas: Vec<(String, String, crate::personas::Measured)>,
+    /// Personas of the readout this run no longer has (retired), with their verdicts.
+    pub retired: Vec<String>,
+    /// Personas of this run the readout did not measure (new since).
+    pub new: Vec<String>,
+}
+
+/// Reads a previous readout's outcomes.json (`path` is its directory or the file).
+pub fn previous(path: &std::path::Path) -> Result<Previous> {
+    let file = if path.is_dir() {
+        path.join("outcomes.json")
+    } else {
+        path.to_path_buf()
+    };
+    let name = file.display().to_string();
+    let text = read::text(&file).map_err(|e| {
+        anyhow!(
+            "--outcomes {name}: cannot read ({e}); give the directory `cartsona outcomes` wrote"
+        )
+    })?;
+    let v: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| anyhow!("--outcomes {name}: not JSON ({e})"))?;
+    let version = v["format_version"].as_u64();
+    if version != Some(super::readout::FORMAT_VERSION as u64) {
+        bail!("--outcomes {name}: format_version {version:?} is not {} (written by another version of cartsona?)", super::readout::FORMAT_VERSION);
+    }
+    let f = |x: &serde_json::Value| x.as_f64();
+    let best: BTreeMap<&str, &str> = v["variants"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|x| Some((x["persona_id"].as_str()?, x["best"].as_str()?)))
+        .collect();
+    let mut personas = Vec::new();
+    for p in v["personas"]
+        .as_array()
+        .ok_or_else(|| anyhow!("--outcomes {name}: no personas list"))?
+    {
+        let id = p["persona_id"]
+            .as_str()
+            .ok_or_else(|| anyhow!("--outcomes {name}: a persona without persona_id"))?;
+        let measured = crate::personas::Measured {
+            verdict: p["verdict"].as_str().unwrap_or("not measured").to_string(),
+            uplift: f(&p["uplift"]["absolute"]),
+            ci_low: f(&p["uplift"]["ci_low"]),
+            ci_high: f(&p["uplift"]["ci_high"]),
+            mde: f(&p["mde"]),
+            treatment: p["treatment"]["n"].as_u64().unwrap_or(0),
+            holdout: p["holdout"]["n"].as_u64().unwrap_or(0),
+            incremental_revenue: f(&p["incremental_revenue"]["estimate"]),
+            revenue_ci_low: f(&p["incremental_revenue"]["ci_low"]),
+            revenue_ci_high: f(&p["incremental_revenue"]["ci_high"]),
+            best_variant: best.get(id).map(|b| b.to_string()),
+        };
+        personas.push((
+            id.to_string(),
+            p["persona_name"].as_str().unwrap_or_default().to_string(),
+            measured,
+        ));
+    }
+    Ok(Previous {
+        dir: path.display().to_string(),
+        window: v["window"].as_str().unwrap_or_default().to_string(),
+        partial: !v["partial"].is_null(),
+        personas,
+        retired: Vec::new(),
+        new: Vec::new(),
+    })
+}
+
+impl Previous {
+    /// Puts each measured effect on the persona with the same id; notes the retired and new.
+    pub fn attach(&mut self, personas: &mut [crate::personas::Persona]) {
+        for p in personas.iter_mut() {
+            p.measured = self
+                .personas
+                .iter()
+                .find(|m| m.0 == p.id)
+                .map(|m| m.2.clone());
+            if p.measured.is_none() {
+                self.new.push(p.id.clone());
+            }
+        }
+        self.retired = self
+            .personas
+            .iter()
+            .filter(|m| !personas.iter().any(|p| p.id == m.0))
+            .map(|m| format!("{} {} ({})", m.0, m.1, m.2.verdict))
+            .collect();
+    }
+}
