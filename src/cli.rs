@@ -406,6 +406,11 @@ pub struct AssignArgs {
     pub output: RunOutArgs,
     #[command(flatten)]
     pub holdout: HoldoutArgs,
+    /// Write the model as one SQL query that assigns the rows of a features table (the output of
+    /// `features --emit-sql`; `[sql] features`, default `features`) instead of reading data;
+    /// --out is then the query's file (`-`: standard output).
+    #[arg(long, value_enum, value_name = "DIALECT")]
+    pub emit_sql: Option<SqlDialect>,
 }
 
 #[derive(Debug, Args)]
@@ -434,6 +439,10 @@ pub struct FeaturesArgs {
     /// --as-of; tables from [sql] in cartsona.toml; docs/scale.md).
     #[arg(long, value_enum, value_name = "DIALECT")]
     pub emit_sql: Option<SqlDialect>,
+    /// With --emit-sql: take the windows and the information-page pattern from this model (a run
+    /// directory or its model.json), so the query matches `assign --emit-sql` of the same model.
+    #[arg(long, value_name = "MODEL", requires = "emit_sql")]
+    pub model: Option<PathBuf>,
 }
 
 /// The kinds of export `cartsona init` writes a configuration for.

@@ -83,6 +83,8 @@ pub struct FileSql {
     pub carts: Option<String>,
     pub orders: Option<String>,
     pub engagement: Option<String>,
+    /// The features table `assign --emit-sql` reads (the output of `features --emit-sql`).
+    pub features: Option<String>,
     /// Tables (`orders`, `engagement`) or optional columns (`carts.checkout_step`) the warehouse
     /// does not have.
     #[serde(default)]
@@ -956,4 +958,14 @@ fn outcome_orders(args: &crate::cli::OutcomesArgs, loaded: &Loaded) -> Result<In
             Inputs::orders(&input, loaded)
         }
     }
+}
+
+/// The features table `assign --emit-sql` reads: `[sql] features`, default `features`.
+pub fn features_table(loaded: &Loaded) -> String {
+    loaded
+        .file
+        .sql
+        .features
+        .clone()
+        .unwrap_or_else(|| "features".to_string())
 }

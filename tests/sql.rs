@@ -528,3 +528,200 @@ fn duckdb_agrees_on_every_tie_and_boundary_rule() {
     );
     assert_eq!(rows_in(&report), 5, "{report}");
 }
+
+/// `assign --emit-sql duckdb`, run by DuckDB over the table `cartsona features` wrote, assigns
+/// every shopper as `cartsona assign --features` does on the same table: persona, second persona,
+/// distance and margin (within 1e-9), outlier flag and arm (tests/sql/assign_parity.py). Three
+/// models: the run's own (holdout 0.3 with a salt holding a quote), one whose outlier threshold
+/// is lowered to the median distance (about half flagged), and one with threshold 0 (every
+/// shopper far: the guard flags nobody).
+#[test]
+fn duckdb_assigns_as_cartsona_assign_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let shop = d.join("shop");
+    cartsona()
+        .args([
+            "-q",
+            "generate",
+            "--shoppers",
+            "3000",
+            "--seed",
+            "3",
+            "--out",
+        ])
+        .arg(&shop)
+        .assert()
+        .success();
+    let inputs = Inputs::dir(&shop);
+    cartsona()
+        .args([
+            "-q",
+            "segment",
+            "--holdout",
+            "0.3",
+            "--holdout-salt",
+            "o'brien",
+        ])
+        .args(inputs.args())
+        .arg("--out")
+        .arg(d.join("run"))
+        .assert()
+        .success();
+    let features = d.join("features.csv");
+    cartsona()
+        .args(["-q", "features"])
+        .args(inputs.args())
+        .arg("--out")
+        .arg(&features)
+        .assert()
+        .success();
+    let model: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("run/model.json")).unwrap()).unwrap();
+    let as_of = model["as_of"].as_str().unwrap().to_string();
+    let own: Vec<f64> = common::read_csv(&d.join("run/assignments.csv"))
+        .iter()
+        .map(|r| r["distance"].parse().unwrap())
+        .collect();
+    let mut sorted = own.clone();
+    sorted.sort_by(f64::total_cmp);
+    for (name, threshold) in [
+        ("own", None),
+        ("median", Some(sorted[sorted.len() / 2])),
+        ("zero", Some(0.0)),
+    ] {
+        let mut m = model.clone();
+        if let Some(t) = threshold {
+            m["outlier_threshold"] = serde_json::json!(t);
+        }
+        let path = d.join(format!("{name}.json"));
+        std::fs::write(&path, serde_json::to_vec_pretty(&m).unwrap()).unwrap();
+        let out = d.join(format!("assigned-{name}"));
+        cartsona()
+            .args(["-q", "assign", "--model"])
+            .arg(&path)
+            .arg("--features")
+            .arg(&features)
+            .args(["--as-of", &as_of, "--out"])
+            .arg(&out)
+            .assert()
+            .success();
+        let query = d.join(format!("{name}.sql"));
+        cartsona()
+            .args(["assign", "--emit-sql", "duckdb", "--model"])
+            .arg(&path)
+            .arg("--out")
+            .arg(&query)
+            .assert()
+            .success();
+        let flagged = common::read_csv(&out.join("assignments.csv"))
+            .iter()
+            .filter(|r| r["outlier"] == "1")
+            .count();
+        match name {
+            "median" => assert!(flagged > 500, "{flagged}"),
+            "zero" => assert_eq!(flagged, 0, "the guard"),
+            _ => {}
+        }
+        let run = Process::new("python3")
+            .arg(repo("tests/sql/assign_parity.py"))
+            .arg("--venv")
+            .arg(venv())
+            .arg("--sql")
+            .arg(&query)
+            .arg("--features")
+            .arg(&features)
+            .arg("--expected")
+            .arg(out.join("assignments.csv"))
+            .output()
+            .expect("python3 runs");
+        let report = String::from_utf8_lossy(&run.stdout);
+        assert!(
+            run.status.success(),
+            "{name}: {report}\n{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        assert!(report.starts_with("agree: "), "{report}");
+    }
+    // Each dialect hashes with its own functions; stdout with `--out -`; inputs refused.
+    for (dialect, needle) in [
+        ("duckdb", "sha256("),
+        ("spark", "sha2("),
+        ("bigquery", "TO_HEX(SHA256("),
+        ("postgres", "convert_to("),
+    ] {
+        let out = cartsona()
+            .args(["assign", "--emit-sql", dialect, "--out", "-", "--model"])
+            .arg(d.join("run/model.json"))
+            .output()
+            .unwrap();
+        let q = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success()
+                && q.contains(needle)
+                && q.contains("o''brien:") | q.contains("o\\'brien:"),
+            "{dialect}: {q}"
+        );
+    }
+    cartsona()
+        .args(["assign", "--emit-sql", "duckdb", "--out", "-", "--model"])
+        .arg(d.join("run/model.json"))
+        .arg("--carts")
+        .arg(&inputs.carts)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--emit-sql reads no data"));
+}
+
+/// `features --emit-sql --model RUN` takes the windows and the page pattern from the model: the
+/// same query as with those flags given by hand; a flag that disagrees is refused.
+#[test]
+fn features_emit_sql_takes_the_windows_from_the_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let inputs = Inputs::dir(&repo("sample-data"));
+    cartsona()
+        .args([
+            "-q",
+            "segment",
+            "--abandon-after",
+            "90m",
+            "--lookback",
+            "20d",
+            "--info-pages",
+            "faq|returns",
+        ])
+        .args(inputs.args())
+        .arg("--out")
+        .arg(d.join("run"))
+        .assert()
+        .success();
+    let with_model = emit("duckdb", &["--model", &d.join("run").display().to_string()]);
+    let by_hand = emit(
+        "duckdb",
+        &[
+            "--abandon-after",
+            "90m",
+            "--lookback",
+            "20d",
+            "--info-pages",
+            "faq|returns",
+        ],
+    );
+    assert_eq!(with_model, by_hand);
+    cartsona()
+        .args([
+            "features",
+            "--emit-sql",
+            "duckdb",
+            "--as-of",
+            "2025-02-01",
+            "--lookback",
+            "30d",
+            "--model",
+        ])
+        .arg(d.join("run"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--lookback: the model"));
+}

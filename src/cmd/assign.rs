@@ -20,6 +20,9 @@ use crate::model::Model;
 
 pub fn run(args: &AssignArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
     let model = load::model(&args.model)?;
+    if let Some(dialect) = args.emit_sql {
+        return emit_sql(args, &model, config::dialect(dialect), loaded);
+    }
     let params = config::assign_params(&model, &args.model, args.as_of.as_deref())?;
     let asked = config::holdout(&args.holdout, loaded)?;
     let previous = run_dir::previous(&args.output)?;
@@ -100,5 +103,37 @@ pub fn run(args: &AssignArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
     };
     RunOutput::new(staged, &args.output, quiet, previous)
         .write(&table, rows, summary, &model, &progress)?;
+    Ok(0)
+}
+
+/// `--emit-sql DIALECT`: the assignment query, to --out (a file, or `-` for standard output).
+fn emit_sql(
+    args: &AssignArgs,
+    model: &Model,
+    dialect: crate::features::sql::Dialect,
+    loaded: &Loaded,
+) -> Result<u8> {
+    if !args.inputs.input.is_empty()
+        || !args.inputs.features_table.is_empty()
+        || args.as_of.is_some()
+    {
+        bail!("--emit-sql reads no data: drop the inputs, --features and --as-of (the query reads the features table named in [sql] features of cartsona.toml, default `features`)");
+    }
+    if args.holdout.holdout.is_some() || args.holdout.holdout_salt.is_some() {
+        bail!("--emit-sql assigns arms by the model's holdout: drop --holdout and --holdout-salt");
+    }
+    let query = crate::model::sql::assign_query(model, dialect, &config::features_table(loaded));
+    let out = &args.output.out;
+    if out.as_os_str() == "-" {
+        use std::io::Write as _;
+        let mut stdout = std::io::stdout().lock();
+        stdout
+            .write_all(query.as_bytes())
+            .and_then(|_| stdout.flush())
+            .map_err(|e| anyhow::anyhow!("cannot write the query to standard output: {e}"))?;
+    } else {
+        crate::io::write::check_writable(out, args.output.force, "--out")?;
+        crate::io::write::write_atomic(&[(out.clone(), query.into_bytes())])?;
+    }
     Ok(0)
 }

@@ -111,7 +111,29 @@ fn emit_sql(args: &FeaturesArgs, dialect: SqlDialect, loaded: &Loaded, quiet: bo
     if !args.input.is_empty() {
         bail!("--emit-sql reads no input: drop --carts, --orders, --engagement, --events and --preset (the query reads the tables named in [sql] of cartsona.toml)");
     }
-    let spec = config::sql_spec(&args.features, loaded)?;
+    let mut windows = args.features.clone();
+    if let Some(path) = &args.model {
+        let model = crate::drift::load::model(&crate::io::read::model_path(path))?;
+        let c = &model.config;
+        // The model keeps the compiled pattern, case-insensitive flag included.
+        let pages = c.info_pages.strip_prefix("(?i)").unwrap_or(&c.info_pages);
+        for (flag, given, from_model) in [
+            (
+                "--abandon-after",
+                &mut windows.abandon_after,
+                c.abandon_after.as_str(),
+            ),
+            ("--lookback", &mut windows.lookback, c.lookback.as_str()),
+            ("--history", &mut windows.history, c.history.as_str()),
+            ("--info-pages", &mut windows.info_pages, pages),
+        ] {
+            if given.as_ref().is_some_and(|g| g != from_model) {
+                bail!("{flag}: the model {} uses {from_model}; with --model the windows come from it (drop {flag})", path.display());
+            }
+            *given = Some(from_model.to_string());
+        }
+    }
+    let spec = config::sql_spec(&windows, loaded)?;
     let (query, left_out) = sql::emit(config::dialect(dialect), &spec);
     let progress = Progress::new(quiet);
     for l in &left_out {

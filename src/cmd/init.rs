@@ -213,6 +213,8 @@ pub fn template(preset: InitPreset) -> String {
          # carts = \"carts\"\n\
          # orders = \"orders\"\n\
          # engagement = \"engagement\"\n\
+         # The features table the query of `cartsona assign --emit-sql` reads.\n\
+         # features = \"features\"\n\
          # Tables (orders, engagement) or optional columns (carts.checkout_step) the warehouse does not\n\
          # have: the features that need them are left out.\n\
          # absent = [\"engagement.page\"]                # example\n\n",

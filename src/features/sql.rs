@@ -46,7 +46,7 @@ impl Dialect {
         }
     }
 
-    fn double(self) -> &'static str {
+    pub(crate) fn double(self) -> &'static str {
         match self {
             Dialect::Bigquery => "FLOAT64",
             Dialect::Postgres => "DOUBLE PRECISION",
@@ -54,7 +54,7 @@ impl Dialect {
         }
     }
 
-    fn text(self) -> &'static str {
+    pub(crate) fn text(self) -> &'static str {
         match self {
             Dialect::Duckdb => "VARCHAR",
             Dialect::Postgres => "TEXT",
@@ -69,7 +69,7 @@ impl Dialect {
     }
 
     /// A column name, quoted.
-    fn ident(self, name: &str) -> String {
+    pub(crate) fn ident(self, name: &str) -> String {
         match self {
             Dialect::Duckdb | Dialect::Postgres => format!("\"{}\"", name.replace('"', "\"\"")),
             Dialect::Spark | Dialect::Bigquery => format!("`{}`", name.replace('`', "\\`")),
@@ -77,7 +77,7 @@ impl Dialect {
     }
 
     /// A string literal.
-    fn string(self, s: &str) -> String {
+    pub(crate) fn string(self, s: &str) -> String {
         match self {
             // Standard strings: only the quote is special.
             Dialect::Duckdb | Dialect::Postgres => format!("'{}'", s.replace('\'', "''")),
@@ -105,7 +105,7 @@ impl Dialect {
     }
 
     /// `e` for comparisons in byte order (customer and cart ids).
-    fn bytewise(self, e: &str) -> String {
+    pub(crate) fn bytewise(self, e: &str) -> String {
         match self {
             Dialect::Postgres => format!("{e} COLLATE \"C\""),
             _ => e.to_string(),

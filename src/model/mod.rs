@@ -3,10 +3,13 @@
 //! "model.json"); and `identity`, which keeps persona ids and names stable across runs.
 //!
 //! `format` holds the versioned types and their JSON; `identity` matches a run's personas to a
-//! baseline model's; `holdout` decides each shopper's arm (docs/outcomes.md). No file access: callers read and write the text through `io`. May use every
-//! stage before it (util, features, cluster, personas).
+//! baseline model's; `holdout` decides each shopper's arm (docs/outcomes.md); `sql` writes the
+//! model as a query that assigns a features table in a warehouse (`assign --emit-sql`). No file
+//! access: callers read and write the text through `io`. May use every stage before it (util,
+//! features, cluster, personas).
 pub mod format;
 pub mod holdout;
 pub mod identity;
+pub mod sql;
 
 pub use format::{Model, ModelPersona, RunConfig, FORMAT_VERSION};
