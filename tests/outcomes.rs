@@ -22,6 +22,20 @@ struct Shop {
     root: PathBuf,
 }
 
+/// `segment -q --as-of T` on a generated shop's three files into `out`; callers add flags.
+fn segment(gen: &Path, out: &Path) -> assert_cmd::Command {
+    let mut cmd = cartsona();
+    cmd.args(["-q", "segment", "--as-of", T, "--carts"])
+        .arg(gen.join("carts.csv"))
+        .arg("--orders")
+        .arg(gen.join("orders.csv"))
+        .arg("--engagement")
+        .arg(gen.join("engagement.csv"))
+        .arg("--out")
+        .arg(out);
+    cmd
+}
+
 fn shop(shoppers: usize, seed: u64, gen_extra: &[&str]) -> Shop {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().to_path_buf();
@@ -42,16 +56,8 @@ fn shop(shoppers: usize, seed: u64, gen_extra: &[&str]) -> Shop {
         .assert()
         .success();
     let run = root.join("run");
-    cartsona()
-        .args(["-q", "segment", "--holdout", "0.2", "--as-of", T])
-        .arg("--carts")
-        .arg(gen.join("carts.csv"))
-        .arg("--orders")
-        .arg(gen.join("orders.csv"))
-        .arg("--engagement")
-        .arg(gen.join("engagement.csv"))
-        .arg("--out")
-        .arg(&run)
+    segment(&gen, &run)
+        .args(["--holdout", "0.2"])
         .assert()
         .success();
     Shop {
@@ -505,15 +511,7 @@ fn bad_touches_and_entries_name_file_line_and_column() {
 fn a_run_without_a_holdout_needs_entries_or_no_holdout() {
     let s = shop(800, 12, &[]);
     let plain = s.root.join("plain");
-    cartsona()
-        .args(["-q", "segment", "--as-of", T, "--carts"])
-        .arg(s.gen.join("carts.csv"))
-        .arg("--orders")
-        .arg(s.gen.join("orders.csv"))
-        .arg("--out")
-        .arg(&plain)
-        .assert()
-        .success();
+    segment(&s.gen, &plain).assert().success();
     let base = |out: &str| {
         let mut c = cartsona();
         c.args(["outcomes", "--run"])
@@ -674,19 +672,11 @@ fn the_next_run_shows_the_measured_effect_on_each_card() {
         .assert()
         .success();
     let next = s.root.join("next-run");
-    cartsona()
-        .args(["-q", "segment", "--as-of", T, "--carts"])
-        .arg(s.gen.join("carts.csv"))
-        .arg("--orders")
-        .arg(s.gen.join("orders.csv"))
-        .arg("--engagement")
-        .arg(s.gen.join("engagement.csv"))
+    segment(&s.gen, &next)
         .arg("--baseline")
         .arg(&s.run)
         .arg("--outcomes")
         .arg(s.root.join("o"))
-        .arg("--out")
-        .arg(&next)
         .assert()
         .success();
     let r = s.json("o");
@@ -726,19 +716,11 @@ fn the_next_run_shows_the_measured_effect_on_each_card() {
     )
     .unwrap();
     let again = s.root.join("again");
-    cartsona()
-        .args(["-q", "segment", "--as-of", T, "--carts"])
-        .arg(s.gen.join("carts.csv"))
-        .arg("--orders")
-        .arg(s.gen.join("orders.csv"))
-        .arg("--engagement")
-        .arg(s.gen.join("engagement.csv"))
+    segment(&s.gen, &again)
         .arg("--baseline")
         .arg(&s.run)
         .arg("--outcomes")
         .arg(&edited)
-        .arg("--out")
-        .arg(&again)
         .assert()
         .success();
     let md = std::fs::read_to_string(again.join("report.md")).unwrap();
