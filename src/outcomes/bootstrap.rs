@@ -19,6 +19,8 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Binomial, Distribution};
 use rayon::prelude::*;
 
+use crate::util::mix::mix64;
+
 /// Arms larger than this get the normal interval instead of the bootstrap.
 pub const BOOTSTRAP_MAX: u64 = 100_000;
 
@@ -34,12 +36,6 @@ pub enum Method {
 pub struct ArmRevenue<'a> {
     pub n: u64,
     pub recovered: &'a [f64],
-}
-
-fn mix64(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
 }
 
 /// The mean revenue per shopper of one resample of an arm.
@@ -62,15 +58,9 @@ fn resample_mean(arm: &ArmRevenue<'_>, rng: &mut ChaCha8Rng) -> f64 {
     sum / arm.n as f64
 }
 
-/// The percentile at `q` of sorted values, interpolated linearly (numpy's default, type 7).
-pub fn percentile(sorted: &[f64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let h = (sorted.len() - 1) as f64 * q;
-    let (lo, hi) = (h.floor() as usize, h.ceil() as usize);
-    sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
-}
+/// The percentile at `q` of sorted values, interpolated linearly (numpy's default, type 7): the
+/// quantile the clustering stage already uses.
+pub use crate::cluster::matrix::quantile_sorted as percentile;
 
 /// The 95% percentile interval of (mean_t - mean_h) x n_t over `resamples` resamples; `key` tells
 /// the comparisons of one readout apart (each gets its own streams).

@@ -15,6 +15,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, LogNormal, Poisson};
 
+use crate::util::mix::mix64;
 use crate::util::timefmt::{DAY, HOUR, MINUTE, SECOND};
 
 /// Shopper archetypes; the first five abandon carts, `buyer` buys without abandoning.
@@ -190,13 +191,6 @@ pub struct Plan {
     pub archetypes: Vec<Vec<Archetype>>,
     /// (shopper, month (1-based), from, to)
     pub moves: Vec<(usize, usize, Archetype, Archetype)>,
-}
-
-fn mix64(mut z: u64) -> u64 {
-    // splitmix64 finaliser: spreads seeds so neighbouring shoppers get unrelated streams.
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
 }
 
 fn stream(seed: u64, shopper: usize, month: usize, purpose: u64) -> ChaCha8Rng {

@@ -1,5 +1,7 @@
-//! Helpers every stage may use: time and number formats, progress on a terminal, message text.
+//! Helpers every stage may use: time and number formats, progress on a terminal, message text,
+//! seed mixing.
 //! Nothing here knows about carts, personas or files.
+pub mod mix;
 pub mod numfmt;
 pub mod progress;
 pub mod text;
