@@ -59,6 +59,7 @@ fn load(dir: &Path) -> Dataset {
         csv: CsvOptions { delimiter: b',' },
         bad_rows: BadRows::Fail,
         columns: BTreeMap::new(),
+        epochs: None,
     };
     load::load(&inputs, &settings).unwrap().0
 }

@@ -139,6 +139,10 @@ pub struct FileInputs {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileColumns {
+    /// The unit of integer timestamps (`s`, `ms`, `us`, `ns`): Unix epochs in a Parquet integer
+    /// column or as digits in a CSV cell. Without it an integer timestamp is an error.
+    #[serde(default)]
+    pub epochs: Option<String>,
     #[serde(default)]
     pub carts: BTreeMap<String, String>,
     #[serde(default)]
@@ -359,7 +363,21 @@ fn read_settings(args: &InputArgs, loaded: &Loaded) -> Result<ReadSettings> {
             .or(f.on_bad_rows)
             .map_or(BadRows::Fail, bad_rows),
         columns: column_mapping(loaded)?,
+        epochs: epoch_unit(loaded)?,
     })
+}
+
+/// `[columns] epochs`, checked.
+fn epoch_unit(loaded: &Loaded) -> Result<Option<timefmt::EpochUnit>> {
+    match &loaded.file.columns.epochs {
+        None => Ok(None),
+        Some(raw) => timefmt::EpochUnit::parse(raw).map(Some).ok_or_else(|| {
+            anyhow::anyhow!(
+                "{}: [columns] epochs '{raw}': not a unit; use s, ms, us or ns",
+                loaded.name()
+            )
+        }),
+    }
 }
 
 /// `[columns.*]` of cartsona.toml, checked: canonical column -> the export's (or table's) name.

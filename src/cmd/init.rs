@@ -132,6 +132,10 @@ pub fn template(preset: InitPreset) -> String {
         s.push_str(
             "# Header names, when an export names a canonical column otherwise (matched exactly, then\n\
              # ignoring case). One table per input: [columns.carts], [columns.orders], [columns.engagement].\n\
+             # Integer timestamps (Unix epochs in a Parquet integer column, or digits in CSV) need their\n\
+             # unit: s, ms, us or ns (docs/data-format.md).\n\
+             # [columns]\n\
+             # epochs = \"ms\"                              # example\n\
              # [columns.carts]\n\
              # customer_id = \"Customer ID\"                # example\n\
              # cart_value = \"Cart Total\"                  # example\n\n",

@@ -11,12 +11,14 @@ use anyhow::{bail, Result};
 use serde::Serialize;
 
 use crate::ingest::schema::{
-    BadRows, CartRow, ColSpec, ColType, Dataset, Device, Event, EventRow, Kind, OrderRow,
+    BadRows, CartRow, ColSpec, ColType, Dataset, Device, Event, EventRow, Interner, Kind, OrderRow,
     ReadSettings, CHECKOUT_STEPS, EVENT_NAMES,
 };
-use crate::io::read::{self, Cell, Row, Source};
+use rayon::prelude::*;
+
+use crate::io::read::{self, Cell, Source, Want};
 use crate::util::text::short;
-use crate::util::timefmt;
+use crate::util::timefmt::{self, EpochUnit};
 
 /// One problem found in one row.
 #[derive(Debug, Clone, Serialize)]
@@ -121,6 +123,13 @@ fn hash_of<T: std::hash::Hash + ?Sized>(salt: u8, value: &T) -> u64 {
     h.finish()
 }
 
+/// A session id as a 64-bit hash: only told apart within one customer, so odds of a collision
+/// are negligible. foldhash with a fixed seed, not SipHash (4% of a Parquet read).
+fn session_hash(s: &str) -> u64 {
+    use std::hash::BuildHasher;
+    foldhash::fast::FixedState::with_seed(3).hash_one(s)
+}
+
 struct FileState {
     rows_rejected: u64,
     reasons: BTreeMap<&'static str, ReasonCount>,
@@ -188,31 +197,24 @@ fn load_file(
             Kind::Engagement => ds.events.reserve_exact(n),
         }
     }
-    let rows_read = read::scan(src, settings.csv, select, |row: Row<'_>| {
-        match parse_row(ds, orders_seen, kind, specs, &file, &row, &mut st) {
-            Ok(()) => Ok(()),
-            Err((reason, problem)) => {
-                if bad_rows == BadRows::Fail {
-                    bail!(
-                        "{file}: line {}, column {}: {} (use --on-bad-rows skip to drop such rows and count them, or `cartsona validate` to list them all)",
-                        problem.line,
-                        problem.column,
-                        problem.message
-                    );
-                }
-                st.rows_rejected += 1;
-                let entry = st.reasons.entry(reason).or_insert_with(|| ReasonCount {
-                    reason: reason.to_string(),
-                    rows: 0,
-                    examples: Vec::new(),
-                });
-                entry.rows += 1;
-                if entry.examples.len() < EXAMPLES_PER_REASON {
-                    entry.examples.push(problem);
-                }
-                Ok(())
-            }
+    let wants: Vec<Want> = specs.iter().map(|s| want(s.ty)).collect();
+    let epochs = settings.epochs;
+    let rows_read = read::scan_batches(src, settings.csv, Some(&wants), select, |batch| {
+        // Checked and typed on every thread, then committed (interned, de-duplicated, pushed) in
+        // file order: the same ids, counts and first problem as reading row by row.
+        let mut parsed: Vec<Parsed<'_>> = Vec::with_capacity(PARSE_ROWS.min(batch.len()));
+        for start in (0..batch.len()).step_by(PARSE_ROWS) {
+            let before: &Dataset = ds;
+            (start..batch.len().min(start + PARSE_ROWS))
+                .into_par_iter()
+                .map_init(Vec::new, |cells, i| {
+                    let (line, ragged) = batch.row(i, cells);
+                    parse_row(before, kind, specs, line, ragged, cells, epochs)
+                })
+                .collect_into_vec(&mut parsed);
+            commit_all(ds, orders_seen, &file, parsed.drain(..), &mut st, bad_rows)?;
         }
+        Ok(())
     })?;
     let notes = st.notes();
     let present_for_kind = present_columns(&present);
@@ -229,6 +231,46 @@ fn load_file(
         },
         present_for_kind,
     ))
+}
+
+/// Rows parsed on all threads before they are committed: the interner the parse looks ids up in
+/// is at most this many rows old, and the parsed rows stay in cache-sized memory.
+const PARSE_ROWS: usize = 1 << 14;
+
+/// Commits parsed rows in order; a rejected row stops the read (`--on-bad-rows fail`) or is
+/// counted with its reason and kept as an example.
+fn commit_all<'b>(
+    ds: &mut Dataset,
+    orders_seen: &mut OrdersSeen,
+    file: &str,
+    parsed: impl Iterator<Item = Parsed<'b>>,
+    st: &mut FileState,
+    bad_rows: BadRows,
+) -> Result<()> {
+    for p in parsed {
+        let Err((reason, problem)) = commit(ds, orders_seen, file, p, st) else {
+            continue;
+        };
+        if bad_rows == BadRows::Fail {
+            bail!(
+                "{file}: line {}, column {}: {} (use --on-bad-rows skip to drop such rows and count them, or `cartsona validate` to list them all)",
+                problem.line,
+                problem.column,
+                problem.message
+            );
+        }
+        st.rows_rejected += 1;
+        let entry = st.reasons.entry(reason).or_insert_with(|| ReasonCount {
+            reason: reason.to_string(),
+            rows: 0,
+            examples: Vec::new(),
+        });
+        entry.rows += 1;
+        if entry.examples.len() < EXAMPLES_PER_REASON {
+            entry.examples.push(problem);
+        }
+    }
+    Ok(())
 }
 
 /// For each canonical column of `kind`, where the header holds it (through the mapping, then
@@ -333,7 +375,26 @@ enum Val<'a> {
     Event(Event, &'a str),
 }
 
-fn parse_cell<'a>(spec: &ColSpec, cell: &Cell<'a>, line: u64) -> Result<Val<'a>, RowError> {
+/// What a typed scan wants of a column of this type (`io::read::Want`).
+fn want(ty: ColType) -> Want {
+    match ty {
+        ColType::Timestamp => Want::Time,
+        ColType::Amount => Want::Number,
+        ColType::Count => Want::Whole,
+        ColType::Id
+        | ColType::Text
+        | ColType::Device
+        | ColType::CheckoutStep
+        | ColType::EventType => Want::Text,
+    }
+}
+
+fn parse_cell<'a>(
+    spec: &ColSpec,
+    cell: &Cell<'a>,
+    line: u64,
+    epochs: Option<EpochUnit>,
+) -> Result<Val<'a>, RowError> {
     let raw = match cell {
         Cell::BadUtf8 => {
             return Err(problem(
@@ -346,6 +407,7 @@ fn parse_cell<'a>(spec: &ColSpec, cell: &Cell<'a>, line: u64) -> Result<Val<'a>,
         }
         Cell::Null => None,
         Cell::Text(_) => cell.text(),
+        Cell::Time(_) | Cell::Num(_) | Cell::Int(_) => return typed_cell(spec, cell, line, epochs),
     };
     let Some(s) = raw else {
         if spec.required {
@@ -364,33 +426,35 @@ fn parse_cell<'a>(spec: &ColSpec, cell: &Cell<'a>, line: u64) -> Result<Val<'a>,
     let q = || short(s);
     match spec.ty {
         ColType::Id | ColType::Text => Ok(Val::Text(s)),
-        ColType::Timestamp => match timefmt::parse_timestamp(s) {
-            None => Err(problem(
-                line,
-                spec.name,
-                s,
-                "bad_timestamp",
-                format!("'{}' is not a timestamp (use RFC 3339 like 2025-01-31T12:00:00Z, 'YYYY-MM-DD HH:MM:SS' or YYYY-MM-DD)", q()),
-            )),
-            Some(t) if !timefmt::plausible(t) => Err(problem(
-                line,
-                spec.name,
-                s,
-                "implausible_timestamp",
-                format!("'{}' is before 1990 or after 2099: a placeholder date? (it would move the as-of time or the windows)", q()),
-            )),
-            Some(t) => Ok(Val::Time(t)),
-        },
+        ColType::Timestamp => {
+            let digits = s.strip_prefix('-').unwrap_or(s);
+            if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+                if let Some(unit) = epochs {
+                    let v = s.parse::<i64>().ok().and_then(|v| unit.micros(v));
+                    return match v {
+                        Some(t) => checked_time(spec, t, || s.to_string(), line),
+                        None => Err(problem(line, spec.name, s, "bad_timestamp", format!("'{}' is out of range for a Unix time", q()))),
+                    };
+                }
+                return Err(problem(line, spec.name, s, "bad_timestamp", format!("'{}' is a number, not a timestamp; if the column holds Unix times, name their unit in cartsona.toml: [columns] epochs = \"s\" (or ms, us, ns)", q())));
+            }
+            match timefmt::parse_timestamp(s) {
+                None => Err(problem(
+                    line,
+                    spec.name,
+                    s,
+                    "bad_timestamp",
+                    format!("'{}' is not a timestamp (use RFC 3339 like 2025-01-31T12:00:00Z, 'YYYY-MM-DD HH:MM:SS' or YYYY-MM-DD)", q()),
+                )),
+                Some(t) => checked_time(spec, t, || s.to_string(), line),
+            }
+        }
         ColType::Amount => match s.parse::<f64>() {
-            Ok(v) if !v.is_finite() => Err(problem(line, spec.name, s, "not_finite", format!("'{}' is not a finite number", q()))),
-            Ok(v) if v < 0.0 => Err(problem(line, spec.name, s, "negative", format!("'{}' is negative; {} must be >= 0", q(), spec.name))),
-            Ok(v) => Ok(Val::Num(v)),
+            Ok(v) => checked_amount(spec, v, || s.to_string(), line),
             Err(_) => Err(problem(line, spec.name, s, "not_a_number", format!("'{}' is not a number (write it like 12.50, without currency signs or thousands separators)", q()))),
         },
         ColType::Count => match s.parse::<i64>() {
-            Ok(v) if v < 0 => Err(problem(line, spec.name, s, "negative", format!("'{}' is negative; {} must be >= 0", q(), spec.name))),
-            Ok(v) if v > u32::MAX as i64 => Err(problem(line, spec.name, s, "out_of_range", format!("'{}' is too large for {}", q(), spec.name))),
-            Ok(v) => Ok(Val::Count(v as u32)),
+            Ok(v) => checked_count(spec, v, || s.to_string(), line),
             Err(_) => Err(problem(line, spec.name, s, "not_a_whole_number", format!("'{}' is not a whole number", q()))),
         },
         ColType::Device => Device::parse(s).map(Val::Device).ok_or_else(|| {
@@ -411,6 +475,110 @@ fn parse_cell<'a>(spec: &ColSpec, cell: &Cell<'a>, line: u64) -> Result<Val<'a>,
             Ok(Val::Event(e, s))
         }
     }
+}
+
+/// A typed Parquet value (`io::read::scan_typed` hands one only where the column's type is
+/// wanted), under the same rules and messages as its text would get.
+fn typed_cell<'a>(
+    spec: &ColSpec,
+    cell: &Cell<'a>,
+    line: u64,
+    epochs: Option<EpochUnit>,
+) -> Result<Val<'a>, RowError> {
+    match (spec.ty, *cell) {
+        (ColType::Timestamp, Cell::Time(t)) => {
+            checked_time(spec, t, || timefmt::format_timestamp(t), line)
+        }
+        (ColType::Timestamp, Cell::Int(v)) => match epochs.map(|unit| unit.micros(v)) {
+            Some(Some(t)) => checked_time(spec, t, || v.to_string(), line),
+            Some(None) => Err(problem(line, spec.name, &v.to_string(), "bad_timestamp", format!("'{v}' is out of range for a Unix time"))),
+            None => Err(problem(line, spec.name, &v.to_string(), "bad_timestamp", format!("'{v}' is an integer, not a timestamp; if the column holds Unix times, name their unit in cartsona.toml: [columns] epochs = \"s\" (or ms, us, ns)"))),
+        },
+        (ColType::Amount, Cell::Num(v)) => checked_amount(spec, v, || v.to_string(), line),
+        (ColType::Count, Cell::Int(v)) => checked_count(spec, v, || v.to_string(), line),
+        (_, other) => Err(problem(line, spec.name, &format!("{other:?}"), "wrong_type", format!("the Parquet value {other:?} does not fit {}", spec.name))),
+    }
+}
+
+fn checked_time<'a>(
+    spec: &ColSpec,
+    t: i64,
+    shown: impl Fn() -> String,
+    line: u64,
+) -> Result<Val<'a>, RowError> {
+    if timefmt::plausible(t) {
+        return Ok(Val::Time(t));
+    }
+    let shown = &shown();
+    Err(problem(
+        line,
+        spec.name,
+        shown,
+        "implausible_timestamp",
+        format!("'{}' is before 1990 or after 2099: a placeholder date? (it would move the as-of time or the windows)", short(shown)),
+    ))
+}
+
+fn checked_amount<'a>(
+    spec: &ColSpec,
+    v: f64,
+    shown: impl Fn() -> String,
+    line: u64,
+) -> Result<Val<'a>, RowError> {
+    if v.is_finite() && v >= 0.0 {
+        return Ok(Val::Num(v));
+    }
+    let shown = &shown();
+    if !v.is_finite() {
+        return Err(problem(
+            line,
+            spec.name,
+            shown,
+            "not_finite",
+            format!("'{}' is not a finite number", short(shown)),
+        ));
+    }
+    if v < 0.0 {
+        return Err(problem(
+            line,
+            spec.name,
+            shown,
+            "negative",
+            format!("'{}' is negative; {} must be >= 0", short(shown), spec.name),
+        ));
+    }
+    Ok(Val::Num(v))
+}
+
+fn checked_count<'a>(
+    spec: &ColSpec,
+    v: i64,
+    shown: impl Fn() -> String,
+    line: u64,
+) -> Result<Val<'a>, RowError> {
+    if (0..=u32::MAX as i64).contains(&v) {
+        return Ok(Val::Count(v as u32));
+    }
+    let shown = &shown();
+    if v < 0 {
+        return Err(problem(
+            line,
+            spec.name,
+            shown,
+            "negative",
+            format!("'{}' is negative; {} must be >= 0", short(shown), spec.name),
+        ));
+    }
+    if v > u32::MAX as i64 {
+        return Err(problem(
+            line,
+            spec.name,
+            shown,
+            "out_of_range",
+            format!("'{}' is too large for {}", short(shown), spec.name),
+        ));
+    }
+    Ok(Val::Count(v as u32))
 }
 
 fn text<'a>(v: &Val<'a>) -> Option<&'a str> {
@@ -441,18 +609,78 @@ fn device(v: &Val<'_>) -> Option<Device> {
     }
 }
 
-fn parse_row(
-    ds: &mut Dataset,
-    orders_seen: &mut OrdersSeen,
+/// An id looked up in the dataset's interner as it was before the batch (on any thread), or,
+/// when not there yet, its text for [`commit`] to intern in file order: every row gets the id that
+/// reading one by one would have given it, and most lookups leave the serial part.
+#[derive(Clone, Copy)]
+enum Id<'b> {
+    Known(u32),
+    New(&'b str),
+}
+
+impl<'b> Id<'b> {
+    fn of(interner: &Interner, s: &'b str) -> Id<'b> {
+        interner.get(s).map_or(Id::New(s), Id::Known)
+    }
+    fn intern(self, interner: &mut Interner) -> u32 {
+        match self {
+            Id::Known(id) => id,
+            Id::New(s) => interner.intern(s),
+        }
+    }
+}
+
+/// One row checked and typed, its ids still text. Rows are parsed on several threads (a batch at a
+/// time) and committed in file order by [`commit`], which alone touches the dataset.
+enum Parsed<'b> {
+    Cart {
+        customer: Id<'b>,
+        cart: Id<'b>,
+        row: CartRow,
+    },
+    Order {
+        customer: Id<'b>,
+        cart: Option<Id<'b>>,
+        order_id: &'b str,
+        line: u64,
+        /// 128-bit hash of the order id and 64-bit hash of the contents ([`OrdersSeen`]).
+        id: u128,
+        fingerprint: u64,
+        row: OrderRow,
+    },
+    Event {
+        customer: Id<'b>,
+        page: Option<Id<'b>>,
+        /// The event type's name when it is not one cartsona knows (counted in a note).
+        unknown: Option<&'b str>,
+        row: EventRow,
+    },
+    /// A rejected row; `ids` are interned all the same (a cart created after its update still
+    /// names its customer and cart, as it did when rows were read one by one).
+    Bad {
+        ids: Option<(Id<'b>, Id<'b>)>,
+        error: Box<RowError>,
+    },
+}
+
+fn bad<'b>(error: RowError) -> Parsed<'b> {
+    Parsed::Bad {
+        ids: None,
+        error: Box::new(error),
+    }
+}
+
+fn parse_row<'b>(
+    ds: &Dataset,
     kind: Kind,
     specs: &[ColSpec],
-    file: &str,
-    row: &Row<'_>,
-    st: &mut FileState,
-) -> Result<(), RowError> {
-    let line = row.line;
-    if let Some((found, expected)) = row.ragged {
-        return Err(problem(
+    line: u64,
+    ragged: Option<(usize, usize)>,
+    cells: &[Cell<'b>],
+    epochs: Option<EpochUnit>,
+) -> Parsed<'b> {
+    if let Some((found, expected)) = ragged {
+        return bad(problem(
             line,
             "(row)",
             "",
@@ -462,43 +690,45 @@ fn parse_row(
     }
     // On the stack: no allocation per row.
     let mut vals = [Val::Empty; MAX_COLUMNS];
-    for ((spec, cell), val) in specs.iter().zip(row.cells).zip(vals.iter_mut()) {
-        *val = parse_cell(spec, cell, line)?;
+    for ((spec, cell), val) in specs.iter().zip(cells).zip(vals.iter_mut()) {
+        match parse_cell(spec, cell, line, epochs) {
+            Ok(v) => *val = v,
+            Err(e) => return bad(e),
+        }
     }
     match kind {
         Kind::Carts => cart_row(ds, &vals, line),
-        Kind::Orders => order_row(ds, orders_seen, &vals, file, line, st),
-        Kind::Engagement => {
-            event_row(ds, &vals, st);
-            Ok(())
-        }
+        Kind::Orders => order_row(ds, &vals, line),
+        Kind::Engagement => event_row(ds, &vals),
     }
 }
 
 /// A cart snapshot's typed row.
-fn cart_row(ds: &mut Dataset, vals: &[Val<'_>], line: u64) -> Result<(), RowError> {
-    let customer = ds.customers.intern(text(&vals[0]).unwrap_or_default());
-    let cart = ds.carts_ids.intern(text(&vals[1]).unwrap_or_default());
+fn cart_row<'b>(ds: &Dataset, vals: &[Val<'b>], line: u64) -> Parsed<'b> {
+    let customer = Id::of(&ds.customers, text(&vals[0]).unwrap_or_default());
+    let cart = Id::of(&ds.carts_ids, text(&vals[1]).unwrap_or_default());
     let updated_at = time(&vals[2]).unwrap_or_default();
     let created_at = time(&vals[4]);
-    if let Some(c) = created_at {
-        if c > updated_at {
-            return Err(problem(
-                line,
-                "created_at",
-                &timefmt::format_timestamp(c),
-                "created_after_updated",
-                format!(
-                    "created_at {} is after updated_at {}",
-                    timefmt::format_timestamp(c),
-                    timefmt::format_timestamp(updated_at)
-                ),
-            ));
-        }
+    if let Some(c) = created_at.filter(|c| *c > updated_at) {
+        let error = problem(
+            line,
+            "created_at",
+            &timefmt::format_timestamp(c),
+            "created_after_updated",
+            format!(
+                "created_at {} is after updated_at {}",
+                timefmt::format_timestamp(c),
+                timefmt::format_timestamp(updated_at)
+            ),
+        );
+        return Parsed::Bad {
+            ids: Some((customer, cart)),
+            error: Box::new(error),
+        };
     }
-    ds.carts.push(CartRow {
-        customer,
-        cart,
+    let row = CartRow {
+        customer: 0,
+        cart: 0,
         updated_at,
         value: num(&vals[3]).unwrap_or_default(),
         created_at,
@@ -512,89 +742,149 @@ fn cart_row(ds: &mut Dataset, vals: &[Val<'_>], line: u64) -> Result<(), RowErro
             _ => None,
         },
         discount: text(&vals[8]).is_some(),
-    });
-    Ok(())
+    };
+    Parsed::Cart {
+        customer,
+        cart,
+        row,
+    }
 }
 
-/// An order's typed row; a repeated order id is counted once when identical, else an error that
-/// names the first place.
-fn order_row(
-    ds: &mut Dataset,
-    orders_seen: &mut OrdersSeen,
-    vals: &[Val<'_>],
-    file: &str,
-    line: u64,
-    st: &mut FileState,
-) -> Result<(), RowError> {
+/// An order's typed row and the hashes that tell a repeated order from a conflicting one.
+fn order_row<'b>(ds: &Dataset, vals: &[Val<'b>], line: u64) -> Parsed<'b> {
     let customer_name = text(&vals[0]).unwrap_or_default();
     let order_id = text(&vals[1]).unwrap_or_default();
-    let customer = ds.customers.intern(customer_name);
     let ordered_at = time(&vals[2]).unwrap_or_default();
     let value = num(&vals[3]).unwrap_or_default();
-    let cart_text = text(&vals[4]);
+    let cart = text(&vals[4]);
     let code = text(&vals[5]);
     let amount = num(&vals[6]);
     let fingerprint = hash_of(
         0,
         &(
-            (customer, ordered_at, value.to_bits()),
-            (cart_text, code, text(&vals[8])),
+            (customer_name, ordered_at, value.to_bits()),
+            (cart, code, text(&vals[8])),
             (amount.map(f64::to_bits), device(&vals[7]).map(Device::name)),
         ),
     );
     let id = (u128::from(hash_of(1, order_id)) << 64) | u128::from(hash_of(2, order_id));
-    if let Some(&(first_file, first_line, first)) = orders_seen.seen.get(&id) {
-        let first_file = &orders_seen.files[first_file as usize];
-        if first == fingerprint {
-            st.duplicate_orders += 1;
-            return Ok(());
-        }
-        return Err(problem(
-            line,
-            "order_id",
-            order_id,
-            "duplicate_order_id",
-            format!("order_id '{order_id}' appears again with different contents (first at {first_file} line {first_line})"),
-        ));
-    }
-    if orders_seen.files.last().is_none_or(|f| f != file) {
-        orders_seen.files.push(file.to_string());
-    }
-    let file_index = (orders_seen.files.len() - 1) as u32;
-    orders_seen.seen.insert(id, (file_index, line, fingerprint));
-    ds.orders.push(OrderRow {
-        customer,
+    let row = OrderRow {
+        customer: 0,
         ordered_at,
         value,
-        cart: cart_text.map(|c| ds.carts_ids.intern(c)),
+        cart: None,
         discount: code.is_some() || amount.is_some_and(|a| a > 0.0),
         discount_amount: amount,
         device: device(&vals[7]),
-    });
-    Ok(())
+    };
+    Parsed::Order {
+        customer: Id::of(&ds.customers, customer_name),
+        cart: cart.map(|c| Id::of(&ds.carts_ids, c)),
+        order_id,
+        line,
+        id,
+        fingerprint,
+        row,
+    }
 }
 
 /// An engagement event's typed row; unknown event types are kept and counted.
-fn event_row(ds: &mut Dataset, vals: &[Val<'_>], st: &mut FileState) {
-    let customer = ds.customers.intern(text(&vals[0]).unwrap_or_default());
-    let occurred_at = time(&vals[1]).unwrap_or_default();
-    let event = match vals[2] {
-        Val::Event(e, name) => {
-            if e == Event::Unknown {
+fn event_row<'b>(ds: &Dataset, vals: &[Val<'b>]) -> Parsed<'b> {
+    let (event, unknown) = match vals[2] {
+        Val::Event(Event::Unknown, name) => (Event::Unknown, Some(name)),
+        Val::Event(e, _) => (e, None),
+        _ => (Event::Unknown, None),
+    };
+    let row = EventRow {
+        customer: 0,
+        occurred_at: time(&vals[1]).unwrap_or_default(),
+        event,
+        session: text(&vals[3])
+            .map(|s| std::num::NonZeroU64::new(session_hash(s) | 1).expect("odd")),
+        device: device(&vals[4]),
+        page: None,
+    };
+    Parsed::Event {
+        customer: Id::of(&ds.customers, text(&vals[0]).unwrap_or_default()),
+        page: text(&vals[5]).map(|p| Id::of(&ds.pages, p)),
+        unknown,
+        row,
+    }
+}
+
+/// Puts a parsed row into the dataset, in file order: interns its ids, counts a repeated order
+/// once, and returns a rejected row's problem.
+fn commit(
+    ds: &mut Dataset,
+    orders_seen: &mut OrdersSeen,
+    file: &str,
+    parsed: Parsed<'_>,
+    st: &mut FileState,
+) -> Result<(), RowError> {
+    match parsed {
+        Parsed::Cart {
+            customer,
+            cart,
+            mut row,
+        } => {
+            row.customer = customer.intern(&mut ds.customers);
+            row.cart = cart.intern(&mut ds.carts_ids);
+            ds.carts.push(row);
+        }
+        Parsed::Order {
+            customer,
+            cart,
+            order_id,
+            line,
+            id,
+            fingerprint,
+            mut row,
+        } => {
+            row.customer = customer.intern(&mut ds.customers);
+            if let Some(&(first_file, first_line, first)) = orders_seen.seen.get(&id) {
+                let first_file = &orders_seen.files[first_file as usize];
+                if first == fingerprint {
+                    st.duplicate_orders += 1;
+                    return Ok(());
+                }
+                return Err(problem(
+                    line,
+                    "order_id",
+                    order_id,
+                    "duplicate_order_id",
+                    format!("order_id '{order_id}' appears again with different contents (first at {first_file} line {first_line})"),
+                ));
+            }
+            if orders_seen.files.last().is_none_or(|f| f != file) {
+                orders_seen.files.push(file.to_string());
+            }
+            let file_index = (orders_seen.files.len() - 1) as u32;
+            orders_seen.seen.insert(id, (file_index, line, fingerprint));
+            row.cart = cart.map(|c| c.intern(&mut ds.carts_ids));
+            ds.orders.push(row);
+        }
+        Parsed::Event {
+            customer,
+            page,
+            unknown,
+            mut row,
+        } => {
+            row.customer = customer.intern(&mut ds.customers);
+            if let Some(name) = unknown {
                 *st.unknown_events.entry(name.to_string()).or_default() += 1;
             }
-            e
+            row.page = page.map(|p| p.intern(&mut ds.pages));
+            ds.events.push(row);
         }
-        _ => Event::Unknown,
-    };
-    ds.events.push(EventRow {
-        customer,
-        occurred_at,
-        event,
-        session: text(&vals[3]).map(|s| std::num::NonZeroU64::new(hash_of(3, s) | 1).expect("odd")),
-        device: device(&vals[4]),
-        page: text(&vals[5]).map(|p| ds.pages.intern(p)),
-    });
+        Parsed::Bad { ids, error } => {
+            if let Some((customer, cart)) = ids {
+                customer.intern(&mut ds.customers);
+                cart.intern(&mut ds.carts_ids);
+            }
+            return Err(*error);
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

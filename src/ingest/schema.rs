@@ -284,6 +284,8 @@ pub struct ReadSettings {
     pub bad_rows: BadRows,
     /// For each kind, canonical column name -> the header name in the export.
     pub columns: BTreeMap<Kind, BTreeMap<String, String>>,
+    /// The unit of integer timestamps (`[columns] epochs`); `None`: they are refused.
+    pub epochs: Option<crate::util::timefmt::EpochUnit>,
 }
 
 #[cfg(test)]

@@ -21,6 +21,38 @@ pub const DAY: i64 = 24 * HOUR;
 pub const PLAUSIBLE_FROM: i64 = 631_152_000 * SECOND;
 pub const PLAUSIBLE_UNTIL: i64 = 4_102_444_800 * SECOND;
 
+/// The unit of integer timestamps (Unix epochs) in an export, named by `[columns] epochs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EpochUnit {
+    Seconds,
+    Milliseconds,
+    Microseconds,
+    Nanoseconds,
+}
+
+impl EpochUnit {
+    /// `s`, `ms`, `us` or `ns`.
+    pub fn parse(raw: &str) -> Option<EpochUnit> {
+        match raw.trim() {
+            "s" => Some(EpochUnit::Seconds),
+            "ms" => Some(EpochUnit::Milliseconds),
+            "us" => Some(EpochUnit::Microseconds),
+            "ns" => Some(EpochUnit::Nanoseconds),
+            _ => None,
+        }
+    }
+    /// Microseconds since the epoch of `v` units since the epoch (nanoseconds truncated towards
+    /// the past, as a text timestamp's are); `None` when out of range.
+    pub fn micros(self, v: i64) -> Option<i64> {
+        match self {
+            EpochUnit::Seconds => v.checked_mul(SECOND),
+            EpochUnit::Milliseconds => v.checked_mul(1000),
+            EpochUnit::Microseconds => Some(v),
+            EpochUnit::Nanoseconds => Some(v.div_euclid(1000)),
+        }
+    }
+}
+
 /// Whether a timestamp is inside [`PLAUSIBLE_FROM`, `PLAUSIBLE_UNTIL`).
 pub fn plausible(t: i64) -> bool {
     (PLAUSIBLE_FROM..PLAUSIBLE_UNTIL).contains(&t)

@@ -1,0 +1,154 @@
+#!/usr/bin/env python3
+"""Issue 19's reading targets, measured side by side: cartsona's reading stage from CSV and from
+Parquet against the floors polars (Python) sets on the same files, and against another cartsona
+binary (the one before a change).
+
+Generates a shop (default 300k shoppers) as CSV and as Parquet (cartsona's generator), and writes a
+third copy as Parquet with polars-py (timestamps parsed to UTC datetimes, polars' defaults), so the
+typed reader is measured on files it did not write. Then, for --rounds alternated rounds, times:
+- the floors: polars `read_parquet` of the three files; polars `read_csv` + timestamp parsing +
+  a per-customer group-by (count, max time, sum value) of the three CSV files;
+- `cartsona segment --timings` of each binary (--bin, and --baseline when given) from each form,
+  keeping the wall time, the peak memory and the stage "reading and validating inputs".
+Prints the medians and the ratios, and writes them to WORK/reading.json.
+
+Run it in bench/run.py's virtual environment (it has polars):
+    bench/work/venv/bin/python bench/reading.py [--shoppers 300000] [--rounds 3]
+        [--bin target/release/cartsona] [--baseline /path/to/old/cartsona]
+
+Thread counts are pinned to 2 (RAYON_NUM_THREADS, POLARS_MAX_THREADS) for cartsona and polars.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+KINDS = [("carts", "updated_at"), ("orders", "ordered_at"), ("engagement", "occurred_at")]
+
+
+def timed(cmd, env):
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"failed: {' '.join(map(str, cmd))}")
+    return wall, usage.ru_maxrss / 1024
+
+
+def floor_parquet(shop):
+    import polars as pl
+    start = time.perf_counter()
+    for kind, _ in KINDS:
+        pl.read_parquet(shop / f"{kind}.parquet")
+    return time.perf_counter() - start
+
+
+def floor_csv(shop):
+    """Read, parse timestamps, group by customer: the least any tool does with these files."""
+    import polars as pl
+    start = time.perf_counter()
+    for kind, at in KINDS:
+        df = pl.read_csv(shop / f"{kind}.csv", infer_schema_length=0)
+        df = df.with_columns(pl.col(at).str.to_datetime(time_zone="UTC"))
+        df.group_by("customer_id").agg(pl.len(), pl.col(at).max())
+    return time.perf_counter() - start
+
+
+def polars_parquet(csv_dir, out):
+    """The CSV shop rewritten by polars-py: typed timestamps and numbers, polars' row groups."""
+    import polars as pl
+    out.mkdir(parents=True, exist_ok=True)
+    for kind, _ in KINDS:
+        df = pl.read_csv(csv_dir / f"{kind}.csv", infer_schema_length=10000)
+        times = [c for c in df.columns if c.endswith("_at")]
+        df = df.with_columns([pl.col(c).str.to_datetime(time_zone="UTC") for c in times])
+        df.write_parquet(out / f"{kind}.parquet")
+
+
+def segment(exe, shop, ext, work, env):
+    out = work / "run"
+    shutil.rmtree(out, ignore_errors=True)
+    cmd = [exe, "-q", "segment", "--timings", "--out", out]
+    for kind, _ in KINDS:
+        cmd += [f"--{kind}", shop / f"{kind}.{ext}"]
+    wall, peak = timed(cmd, env)
+    summary = json.loads((out / "summary.json").read_text())
+    reading = sum(t["seconds"] for t in summary["timings"] if t["stage"].startswith("reading"))
+    assignments = (out / "assignments.csv").read_bytes()
+    return wall, peak, reading, assignments
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--shoppers", type=int, default=300_000)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--bin", default=str(ROOT / "target/release/cartsona"))
+    ap.add_argument("--baseline", help="another cartsona binary to compare (e.g. main's)")
+    ap.add_argument("--work", default=str(ROOT / "bench/work/reading"))
+    args = ap.parse_args()
+    work = Path(args.work)
+    env = dict(os.environ, RAYON_NUM_THREADS="2", POLARS_MAX_THREADS="2")
+    exe = Path(args.bin).resolve()
+    base = work / f"shop-{args.shoppers}"
+    forms = {"csv": base / "csv", "parquet": base / "parquet", "polars-parquet": base / "polars"}
+    if not (forms["parquet"] / "engagement.parquet").exists():
+        shutil.rmtree(base, ignore_errors=True)
+        for fmt, d in [("csv", forms["csv"]), ("parquet", forms["parquet"])]:
+            subprocess.run([exe, "-q", "generate", "--shoppers", str(args.shoppers), "--seed", "1",
+                            "--format", fmt, "--out", d], check=True)
+        polars_parquet(forms["csv"], forms["polars-parquet"])
+    bins = {"new": exe}
+    if args.baseline:
+        bins["baseline"] = Path(args.baseline).resolve()
+    samples = {}
+    outputs = {}
+    for r in range(args.rounds):
+        samples.setdefault("floor parquet (polars read_parquet)", []).append(
+            floor_parquet(forms["parquet"]))
+        samples.setdefault("floor csv (polars read+parse+group-by)", []).append(
+            floor_csv(forms["csv"]))
+        for name, b in bins.items():
+            for form, d in forms.items():
+                ext = "csv" if form == "csv" else "parquet"
+                wall, peak, reading, assignments = segment(b, d, ext, work, env)
+                key = f"{name} {form}"
+                samples.setdefault(f"{key} reading", []).append(reading)
+                samples.setdefault(f"{key} segment", []).append(wall)
+                samples.setdefault(f"{key} peak MB", []).append(peak)
+                outputs[key] = assignments
+        print(f"round {r + 1}/{args.rounds} done", file=sys.stderr)
+    med = {k: statistics.median(v) for k, v in samples.items()}
+    for k, v in med.items():
+        print(f"{k:48s} {v:10.2f}")
+    fp = med["floor parquet (polars read_parquet)"]
+    fc = med["floor csv (polars read+parse+group-by)"]
+    ratios = {
+        "parquet reading / polars read_parquet": med["new parquet reading"] / fp,
+        "polars-parquet reading / polars read_parquet": med["new polars-parquet reading"] / fp,
+        "segment parquet / segment csv": med["new parquet segment"] / med["new csv segment"],
+        "segment csv / csv floor": med["new csv segment"] / fc,
+    }
+    if "baseline csv reading" in med:
+        ratios["csv reading: baseline / new"] = med["baseline csv reading"] / med["new csv reading"]
+        ratios["parquet reading: baseline / new"] = (
+            med["baseline parquet reading"] / med["new parquet reading"])
+    same = len({outputs[k] for k in outputs}) == 1
+    for k, v in ratios.items():
+        print(f"{k:48s} {v:10.2f}")
+    print(f"assignments identical across binaries and forms: {same}")
+    (work / "reading.json").write_text(json.dumps(
+        {"shoppers": args.shoppers, "rounds": args.rounds, "medians": med, "ratios": ratios,
+         "identical_assignments": same}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
