@@ -43,6 +43,14 @@ def timed(cmd, env):
     return wall, usage.ru_maxrss / 1024
 
 
+def in_child(name, shop):
+    """Runs a floor in a child Python, so that this process stays small: a forked child's peak
+    memory (wait4) would otherwise include polars' memory of this process."""
+    out = subprocess.run([sys.executable, __file__, "--floor", name, str(shop)],
+                         capture_output=True, text=True, check=True)
+    return float(out.stdout)
+
+
 def floor_parquet(shop):
     import polars as pl
     start = time.perf_counter()
@@ -99,12 +107,12 @@ def main():
     exe = Path(args.bin).resolve()
     base = work / f"shop-{args.shoppers}"
     forms = {"csv": base / "csv", "parquet": base / "parquet", "polars-parquet": base / "polars"}
-    if not (forms["parquet"] / "engagement.parquet").exists():
+    if not (forms["polars-parquet"] / "engagement.parquet").exists():
         shutil.rmtree(base, ignore_errors=True)
         for fmt, d in [("csv", forms["csv"]), ("parquet", forms["parquet"])]:
             subprocess.run([exe, "-q", "generate", "--shoppers", str(args.shoppers), "--seed", "1",
                             "--format", fmt, "--out", d], check=True)
-        polars_parquet(forms["csv"], forms["polars-parquet"])
+        subprocess.run([sys.executable, __file__, "--floor", "write", str(base)], check=True)
     bins = {"new": exe}
     if args.baseline:
         bins["baseline"] = Path(args.baseline).resolve()
@@ -112,9 +120,9 @@ def main():
     outputs = {}
     for r in range(args.rounds):
         samples.setdefault("floor parquet (polars read_parquet)", []).append(
-            floor_parquet(forms["parquet"]))
+            in_child("parquet", forms["parquet"]))
         samples.setdefault("floor csv (polars read+parse+group-by)", []).append(
-            floor_csv(forms["csv"]))
+            in_child("csv", forms["csv"]))
         for name, b in bins.items():
             for form, d in forms.items():
                 ext = "csv" if form == "csv" else "parquet"
@@ -151,4 +159,11 @@ def main():
 
 
 if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "--floor":
+        shop = Path(sys.argv[3])
+        if sys.argv[2] == "write":
+            polars_parquet(shop / "csv", shop / "polars")
+        else:
+            print({"parquet": floor_parquet, "csv": floor_csv}[sys.argv[2]](shop))
+        sys.exit(0)
     sys.exit(main())
