@@ -435,8 +435,9 @@ pub struct FeaturesArgs {
     /// Overwrite the output files if they exist.
     #[arg(long)]
     pub force: bool,
-    /// Print SQL that computes this features table in a warehouse instead (reads no input; needs
-    /// --as-of; tables from [sql] in cartsona.toml; docs/scale.md).
+    /// Print SQL that computes this features table in a warehouse instead (needs --as-of; tables
+    /// from [sql] in cartsona.toml; --carts/--orders/--engagement, if given, are read for their
+    /// headers only, to leave out what they lack; docs/scale.md).
     #[arg(long, value_enum, value_name = "DIALECT")]
     pub emit_sql: Option<SqlDialect>,
     /// With --emit-sql: take the windows and the information-page pattern from this model (a run

@@ -756,7 +756,15 @@ pub fn drift_thresholds(
 
 /// The settings of `features --emit-sql`: the windows (as-of required), the table names and what
 /// they hold.
-pub fn sql_spec(args: &FeatureArgs, loaded: &Loaded) -> Result<crate::features::sql::SqlSpec> {
+///
+/// `present`: for each kind of which exports were given (`--carts`, ...), the optional columns
+/// they have; the tables not given and the optional columns they lack are left out of the query,
+/// instead of `[sql] absent` naming them.
+pub fn sql_spec(
+    args: &FeatureArgs,
+    loaded: &Loaded,
+    present: Option<&BTreeMap<Kind, Vec<&'static str>>>,
+) -> Result<crate::features::sql::SqlSpec> {
     let cfg_name = loaded.name();
     let params = feature_params(args, loaded)?;
     let Some(as_of) = params.as_of else {
@@ -765,6 +773,22 @@ pub fn sql_spec(args: &FeatureArgs, loaded: &Loaded) -> Result<crate::features::
     let f = &loaded.file.sql;
     let mut absent: Vec<(Kind, String)> = Vec::new();
     let mut absent_tables: Vec<Kind> = Vec::new();
+    if let Some(present) = present {
+        if !f.absent.is_empty() {
+            bail!("{cfg_name}: [sql] absent and --carts/--orders/--engagement both say which columns the tables lack: keep one (the exports' headers are read when given)");
+        }
+        for kind in [Kind::Carts, Kind::Orders, Kind::Engagement] {
+            match present.get(&kind) {
+                None => absent_tables.push(kind),
+                Some(have) => absent.extend(
+                    kind.columns()
+                        .iter()
+                        .filter(|c| !c.required && !have.contains(&c.name))
+                        .map(|c| (kind, c.name.to_string())),
+                ),
+            }
+        }
+    }
     for entry in &f.absent {
         let e = entry.trim();
         let (table, column) = match e.split_once('.') {

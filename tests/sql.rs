@@ -394,12 +394,12 @@ fn emit_sql_refuses_what_it_cannot_honour() {
             "spark",
             "--as-of",
             "2025-03-01",
-            "--carts",
+            "--orders",
         ])
-        .arg(fixture("features/carts.csv"))
+        .arg(fixture("features/orders.csv"))
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("--emit-sql reads no input"));
+        .stderr(predicate::str::contains("needs --carts too"));
     cartsona()
         .args(["features", "--emit-sql", "oracle", "--as-of", "2025-03-01"])
         .assert()
@@ -724,4 +724,101 @@ fn features_emit_sql_takes_the_windows_from_the_model() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("--lookback: the model"));
+}
+
+/// `features --emit-sql` with the exports: their headers (CSV) and schemas (Parquet) say which
+/// tables and optional columns exist, giving exactly the query that `[sql] absent` listing the
+/// rest gives (issue 19: a warehouse without carts.created_at got a binder error unless absent
+/// named it). No row is read: a bad value after the header changes nothing.
+#[test]
+fn emit_sql_reads_the_exports_headers_instead_of_an_absent_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let carts = dir.path().join("carts.csv");
+    std::fs::write(
+        &carts,
+        "customer_id,cart_id,updated_at,cart_value,device,discount_code\nc1,k1,not-a-time,x,y,\n",
+    )
+    .unwrap();
+    let engagement = dir.path().join("engagement.csv");
+    std::fs::write(
+        &engagement,
+        "customer_id,occurred_at,event_type,session_id,device\n",
+    )
+    .unwrap();
+    let emit = |config: &str, inputs: &[&std::path::Path], flags: &[&str]| {
+        let path = dir.path().join("cartsona.toml");
+        std::fs::write(&path, config).unwrap();
+        let mut cmd = cartsona();
+        cmd.arg("--config").arg(&path);
+        cmd.args(["features", "--emit-sql", "duckdb", "--as-of", "2025-03-01"]);
+        for (flag, p) in flags.iter().zip(inputs) {
+            cmd.arg(flag).arg(p);
+        }
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let from_headers = emit("", &[&carts, &engagement], &["--carts", "--engagement"]);
+    let listed = emit(
+        "[sql]\nabsent = [\"orders\", \"carts.created_at\", \"carts.item_count\", \"carts.checkout_step\", \"carts.channel\", \"engagement.page\", \"engagement.channel\"]\n",
+        &[],
+        &[],
+    );
+    assert_eq!(from_headers, listed);
+    assert!(!from_headers.contains("created_at"), "{from_headers}");
+    // A Parquet schema: the typed fixture's carts lack only `channel`; its orders lack
+    // discount_code, device and channel.
+    let parquet = fixture("parquet/typed");
+    let from_schema = emit(
+        "",
+        &[
+            &parquet.join("carts.parquet"),
+            &parquet.join("orders.parquet"),
+        ],
+        &["--carts", "--orders"],
+    );
+    let listed = emit(
+        "[sql]\nabsent = [\"engagement\", \"carts.channel\", \"orders.discount_code\", \"orders.device\", \"orders.channel\"]\n",
+        &[],
+        &[],
+    );
+    assert_eq!(from_schema, listed);
+    // Both ways at once are refused; so is a carts header without a required column.
+    let path = dir.path().join("cartsona.toml");
+    std::fs::write(&path, "[sql]\nabsent = [\"orders\"]\n").unwrap();
+    cartsona()
+        .arg("--config")
+        .arg(&path)
+        .args([
+            "features",
+            "--emit-sql",
+            "duckdb",
+            "--as-of",
+            "2025-03-01",
+            "--carts",
+        ])
+        .arg(&carts)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("[sql] absent and --carts"));
+    std::fs::write(&carts, "customer_id,cart_id,cart_value\n").unwrap();
+    cartsona()
+        .args([
+            "features",
+            "--emit-sql",
+            "duckdb",
+            "--as-of",
+            "2025-03-01",
+            "--carts",
+        ])
+        .arg(&carts)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "required carts column 'updated_at' is missing",
+        ));
 }

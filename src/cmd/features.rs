@@ -1,6 +1,7 @@
 //! `cartsona features --out FILE`: find the abandoners and write their features, with a JSON
 //! summary beside the file.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use std::io::Write;
@@ -13,8 +14,9 @@ use crate::cmd::inputs;
 use crate::config::{self, Loaded};
 use crate::features::compute::{self as features, FeatureSummary};
 use crate::features::sql;
+use crate::ingest::load;
 use crate::ingest::load::FileReport;
-use crate::ingest::schema::BadRows;
+use crate::ingest::schema::{BadRows, Kind};
 use crate::io::read::{format_of, Format};
 use crate::io::write;
 use crate::report::tables;
@@ -106,11 +108,34 @@ pub fn run(args: &FeaturesArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
     Ok(0)
 }
 
-/// `--emit-sql DIALECT`: the query on stdout or in --out; no input is read.
-fn emit_sql(args: &FeaturesArgs, dialect: SqlDialect, loaded: &Loaded, quiet: bool) -> Result<u8> {
-    if !args.input.is_empty() {
-        bail!("--emit-sql reads no input: drop --carts, --orders, --engagement, --events and --preset (the query reads the tables named in [sql] of cartsona.toml)");
+/// What the exports given with `--emit-sql` have: for each kind given, the optional columns of
+/// every file (headers and schemas only; no row is read).
+fn present_columns(
+    args: &FeaturesArgs,
+    loaded: &Loaded,
+) -> Result<Option<BTreeMap<Kind, Vec<&'static str>>>> {
+    let input = &args.input;
+    if input.is_empty() {
+        return Ok(None);
     }
+    if input.preset.is_some() || !input.events.is_empty() {
+        bail!("--emit-sql reads canonical exports only: drop --preset and --events (the query reads canonical tables; give --carts/--orders/--engagement to say which columns they have)");
+    }
+    if input.carts.is_empty() {
+        bail!("--emit-sql with --orders or --engagement needs --carts too (the carts table is required)");
+    }
+    let inputs = config::Inputs::from(input, loaded)?;
+    let mut present = BTreeMap::new();
+    for (kind, sources) in &inputs.files {
+        present.insert(*kind, load::optional_present(*kind, sources, &inputs.read)?);
+    }
+    Ok(Some(present))
+}
+
+/// `--emit-sql DIALECT`: the query on stdout or in --out; only the headers of given exports are
+/// read.
+fn emit_sql(args: &FeaturesArgs, dialect: SqlDialect, loaded: &Loaded, quiet: bool) -> Result<u8> {
+    let present = present_columns(args, loaded)?;
     let mut windows = args.features.clone();
     if let Some(path) = &args.model {
         let model = crate::drift::load::model(&crate::io::read::model_path(path))?;
@@ -133,7 +158,7 @@ fn emit_sql(args: &FeaturesArgs, dialect: SqlDialect, loaded: &Loaded, quiet: bo
             *given = Some(from_model.to_string());
         }
     }
-    let spec = config::sql_spec(&windows, loaded)?;
+    let spec = config::sql_spec(&windows, loaded, present.as_ref())?;
     let (query, left_out) = sql::emit(config::dialect(dialect), &spec);
     let progress = Progress::new(quiet);
     for l in &left_out {

@@ -273,6 +273,34 @@ fn commit_all<'b>(
     Ok(())
 }
 
+/// The optional columns of `kind` that every one of `sources` has (through `[columns.*]`), read
+/// from their headers or schemas only; a file without a required column is an error, as in
+/// [`load`]. What `features --emit-sql` leaves out of the query is the rest.
+pub fn optional_present(
+    kind: Kind,
+    sources: &[Source],
+    settings: &ReadSettings,
+) -> Result<Vec<&'static str>> {
+    let mut all: Option<Vec<&'static str>> = None;
+    for src in sources {
+        let header = read::header(src, settings.csv)?;
+        let mut present = Vec::new();
+        column_indices(
+            &header,
+            kind,
+            settings.columns.get(&kind),
+            settings.csv.delimiter,
+            &src.display(),
+            &mut present,
+        )?;
+        all = Some(match all {
+            None => present,
+            Some(prev) => prev.into_iter().filter(|c| present.contains(c)).collect(),
+        });
+    }
+    Ok(present_columns(&all.unwrap_or_default()))
+}
+
 /// For each canonical column of `kind`, where the header holds it (through the mapping, then
 /// ignoring case); the optional columns found go into `present`. A missing required or mapped
 /// column is an error that names the header.

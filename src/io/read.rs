@@ -580,6 +580,28 @@ fn csv_error(src: &Source, e: csv::Error) -> anyhow::Error {
     }
 }
 
+/// The column names of `src` without reading its rows: a CSV file's header, a Parquet file's
+/// schema (for `features --emit-sql`, which only needs to know which columns the exports have).
+pub fn header(src: &Source, csv: CsvOptions) -> Result<Vec<String>> {
+    let mut names = None;
+    let stop = "header read";
+    let result = scan_batches(
+        src,
+        csv,
+        None,
+        |header| {
+            names = Some(header.to_vec());
+            bail!(stop)
+        },
+        |_| Ok(()),
+    );
+    match (names, result) {
+        (Some(n), _) => Ok(n),
+        (None, Err(e)) => Err(e),
+        (None, Ok(_)) => bail!("{}: no header", src.display()),
+    }
+}
+
 /// The number of rows of a Parquet file, from its metadata (`None` for other formats or when the
 /// metadata cannot be read: reading the file then says why).
 pub fn row_count(src: &Source) -> Option<usize> {
