@@ -18,6 +18,15 @@ use crate::util::progress::Progress;
 /// Reads and validates the inputs: a preset's exports first (turned into canonical tables), then
 /// the canonical files and those tables.
 pub(crate) fn load(inputs: &Inputs) -> Result<(Dataset, ValidationReport)> {
+    load_showing(inputs, None)
+}
+
+/// [`load`], with a bar of the bytes read when `progress` is given (the preset's exports, read
+/// first, show as a spinner).
+pub(crate) fn load_showing(
+    inputs: &Inputs,
+    progress: Option<&Progress>,
+) -> Result<(Dataset, ValidationReport)> {
     let mut files = inputs.files.clone();
     let mut preset_reports = Vec::new();
     let mut preset_name = None;
@@ -29,7 +38,14 @@ pub(crate) fn load(inputs: &Inputs) -> Result<(Dataset, ValidationReport)> {
         preset_name = Some(p.name());
         presets::add_tables(&mut files, p.name(), derived.tables);
     }
-    let (mut ds, mut report) = loader::load(&files, &inputs.read)?;
+    let (mut ds, mut report) = match progress {
+        None => loader::load(&files, &inputs.read)?,
+        Some(p) => {
+            let total = crate::io::read::stored_bytes(files.iter().flat_map(|(_, s)| s));
+            p.stage_bytes("reading and validating inputs", total);
+            loader::load_with_progress(&files, &inputs.read, &|n| p.advance(n))?
+        }
+    };
     // A canonical engagement file may supply what the preset's exports cannot.
     if !inputs.files.iter().any(|(k, _)| *k == Kind::Engagement) {
         ds.present.unknown = unknown;
@@ -73,7 +89,7 @@ pub(crate) fn read_inputs(
 ) -> Result<(Inputs, Dataset, ValidationReport)> {
     let inputs = Inputs::from(args, loaded)?;
     progress.stage("reading and validating inputs");
-    let (ds, report) = load(&inputs)?;
+    let (ds, report) = load_showing(&inputs, Some(progress))?;
     warn_rejected(&report, progress);
     Ok((inputs, ds, report))
 }

@@ -76,6 +76,16 @@ pub fn load(
     inputs: &[(Kind, Vec<Source>)],
     settings: &ReadSettings,
 ) -> Result<(Dataset, ValidationReport)> {
+    load_with_progress(inputs, settings, &|_| {})
+}
+
+/// [`load`], calling `advance` with the bytes of the files (as stored) read since its last call,
+/// batch by batch, for a progress bar.
+pub fn load_with_progress(
+    inputs: &[(Kind, Vec<Source>)],
+    settings: &ReadSettings,
+    advance: &dyn Fn(u64),
+) -> Result<(Dataset, ValidationReport)> {
     let mut ds = Dataset::default();
     let mut report = ValidationReport::default();
     let mut orders_seen = OrdersSeen::default();
@@ -83,7 +93,7 @@ pub fn load(
         let mut present_all: Option<Vec<&'static str>> = None;
         for src in sources {
             let (file_report, present) =
-                load_file(&mut ds, &mut orders_seen, *kind, src, settings)?;
+                load_file(&mut ds, &mut orders_seen, *kind, src, settings, advance)?;
             report.files.push(file_report);
             present_all = Some(match present_all {
                 None => present,
@@ -162,6 +172,7 @@ fn load_file(
     kind: Kind,
     src: &Source,
     settings: &ReadSettings,
+    advance: &dyn Fn(u64),
 ) -> Result<(FileReport, Vec<&'static str>)> {
     let specs = kind.columns();
     // Derived tables already use the canonical names; the mapping is for the user's exports.
@@ -199,7 +210,10 @@ fn load_file(
     }
     let wants: Vec<Want> = specs.iter().map(|s| want(s.ty)).collect();
     let epochs = settings.epochs;
+    let mut reported = 0u64;
     let rows_read = read::scan_batches(src, settings.csv, Some(&wants), select, |batch| {
+        advance(batch.done.saturating_sub(reported));
+        reported = reported.max(batch.done);
         // Checked and typed on every thread, then committed (interned, de-duplicated, pushed) in
         // file order: the same ids, counts and first problem as reading row by row.
         let mut parsed: Vec<Parsed<'_>> = Vec::with_capacity(PARSE_ROWS.min(batch.len()));
@@ -216,6 +230,9 @@ fn load_file(
         }
         Ok(())
     })?;
+    // The file's last bytes (a Parquet footer, a CSV's last partial buffer): the bar ends at its
+    // total.
+    advance(read::stored_bytes([src]).saturating_sub(reported));
     let notes = st.notes();
     let present_for_kind = present_columns(&present);
     Ok((
@@ -918,6 +935,45 @@ fn commit(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The progress callback is told every byte of every file once, batch by batch: the bar of
+    /// `segment` ends exactly at the total (CSV over several batches; Parquet row groups and
+    /// footer).
+    #[test]
+    fn progress_counts_every_stored_byte_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let carts = dir.path().join("carts.csv");
+        let mut text = String::from("customer_id,cart_id,updated_at,cart_value\n");
+        for i in 0..40_000 {
+            text.push_str(&format!(
+                "c{},k{i},2025-01-02T00:00:00Z,{}.5\n",
+                i % 500,
+                i % 90
+            ));
+        }
+        std::fs::write(&carts, text).unwrap();
+        let parquet = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/parquet/typed/orders.parquet");
+        let inputs = vec![
+            (Kind::Carts, read::expand(&[carts], "--carts").unwrap()),
+            (Kind::Orders, read::expand(&[parquet], "--orders").unwrap()),
+        ];
+        let settings = ReadSettings {
+            csv: read::CsvOptions { delimiter: b',' },
+            bad_rows: BadRows::Fail,
+            columns: BTreeMap::new(),
+            epochs: None,
+        };
+        let calls = std::cell::RefCell::new(Vec::new());
+        let (ds, _) =
+            load_with_progress(&inputs, &settings, &|n| calls.borrow_mut().push(n)).unwrap();
+        assert_eq!(ds.carts.len(), 40_000);
+        let total = read::stored_bytes(inputs.iter().flat_map(|(_, s)| s));
+        let calls = calls.into_inner();
+        assert_eq!(calls.iter().sum::<u64>(), total);
+        // Several steps, not one jump at the end (3 CSV batches at least).
+        assert!(calls.iter().filter(|n| **n > 0).count() >= 3, "{calls:?}");
+    }
 
     /// parse_row keeps a row's values in a fixed array of MAX_COLUMNS.
     #[test]

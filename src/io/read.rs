@@ -252,6 +252,9 @@ where
 /// ahead, or a decoded Parquet slice.
 pub struct Batch<'a> {
     rows: BatchRows<'a>,
+    /// How much of the file (bytes as stored: compressed for .csv.gz and Parquet) lies before
+    /// the end of this batch, for progress.
+    pub done: u64,
     /// For each column the caller wants: the header column (CSV, derived tables) or the position
     /// among the decoded columns (Parquet) that holds it.
     wanted: &'a [Option<usize>],
@@ -347,25 +350,15 @@ where
 {
     match src.format {
         Format::Csv => {
-            let file = open(src)?;
-            scan_csv(
-                src,
-                BufReader::with_capacity(1 << 20, file),
-                csv,
-                select,
-                on_batch,
-            )
+            let (file, read) = Counted::new(open(src)?);
+            let reader = BufReader::with_capacity(1 << 20, file);
+            scan_csv(src, reader, &read, csv, select, on_batch)
         }
         Format::CsvGz => {
-            let file = open(src)?;
+            let (file, read) = Counted::new(open(src)?);
             let gz = flate2::read::MultiGzDecoder::new(BufReader::new(file));
-            scan_csv(
-                src,
-                BufReader::with_capacity(1 << 20, gz),
-                csv,
-                select,
-                on_batch,
-            )
+            let reader = BufReader::with_capacity(1 << 20, gz);
+            scan_csv(src, reader, &read, csv, select, on_batch)
         }
         Format::Parquet => scan_parquet(src, wants, select, on_batch),
         Format::Derived => scan_table(src, select, on_batch),
@@ -397,6 +390,7 @@ where
         on_batch(&Batch {
             rows,
             wanted: &wanted,
+            done: 0,
         })?;
     }
     Ok(total as u64)
@@ -409,6 +403,7 @@ fn open(src: &Source) -> Result<File> {
 fn scan_csv<R: Read, S, F>(
     src: &Source,
     reader: R,
+    read: &Cell64,
     opts: CsvOptions,
     select: S,
     mut on_batch: F,
@@ -477,6 +472,7 @@ where
         on_batch(&Batch {
             rows: rows_of_batch,
             wanted: &wanted,
+            done: read.get(),
         })?;
         match end {
             BatchEnd::Full => {}
@@ -502,6 +498,36 @@ impl<R: Read> Read for LineBreaks<R> {
         let mut breaks = self.breaks.borrow_mut();
         breaks.extend(memchr::memchr_iter(b'\n', &buf[..n]).map(|i| self.offset + i as u64));
         self.offset += n as u64;
+        Ok(n)
+    }
+}
+
+/// A byte count shared between a reader and the code that reports progress.
+type Cell64 = Rc<std::cell::Cell<u64>>;
+
+/// A reader that counts the bytes read from the file (before any decompression).
+struct Counted<R> {
+    inner: R,
+    read: Cell64,
+}
+
+impl<R> Counted<R> {
+    fn new(inner: R) -> (Counted<R>, Cell64) {
+        let read = Cell64::default();
+        (
+            Counted {
+                inner,
+                read: Rc::clone(&read),
+            },
+            read,
+        )
+    }
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.set(self.read.get() + n as u64);
         Ok(n)
     }
 }
@@ -602,6 +628,16 @@ pub fn header(src: &Source, csv: CsvOptions) -> Result<Vec<String>> {
     }
 }
 
+/// The bytes of all these files as stored (for a progress bar; derived tables count 0).
+pub fn stored_bytes<'a>(sources: impl IntoIterator<Item = &'a Source>) -> u64 {
+    sources
+        .into_iter()
+        .filter(|s| s.format != Format::Derived)
+        .filter_map(|s| std::fs::metadata(&s.path).ok())
+        .map(|m| m.len())
+        .sum()
+}
+
 /// The number of rows of a Parquet file, from its metadata (`None` for other formats or when the
 /// metadata cannot be read: reading the file then says why).
 pub fn row_count(src: &Source) -> Option<usize> {
@@ -651,7 +687,7 @@ where
         } else {
             let mut part = ParquetReader::new(open(src)?)
                 .with_projection(Some(projection.clone()))
-                .with_slice(Some(slice));
+                .with_slice(Some((slice.0, slice.1)));
             part.set_metadata(metadata.clone());
             let df = part.finish().map_err(unreadable)?;
             if df.height() != slice.1 {
@@ -678,6 +714,7 @@ where
                 len: slice.1,
             },
             wanted: &position,
+            done: slice.2,
         })?;
         rows += slice.1 as u64;
     }
@@ -704,19 +741,26 @@ fn projected_wants(position: &[Option<usize>], n: usize, wants: Option<&[Want]>)
 }
 
 /// The file's row groups, each cut into slices of at most [`PARQUET_SLICE`] rows: (first row,
-/// rows).
-fn slices(metadata: &polars::io::parquet::read::FileMetadata) -> Vec<(usize, usize)> {
+/// rows, compressed bytes of the row groups up to the slice's end, pro rata within a group).
+fn slices(metadata: &polars::io::parquet::read::FileMetadata) -> Vec<(usize, usize, u64)> {
     let mut slices = Vec::new();
     let mut offset = 0usize;
+    let mut bytes = 0u64;
     for rg in &metadata.row_groups {
         let n = rg.num_rows();
+        let size = rg.compressed_size() as u64;
         let mut done = 0;
         while done < n {
             let len = (n - done).min(PARQUET_SLICE);
-            slices.push((offset + done, len));
             done += len;
+            slices.push((
+                offset + done - len,
+                len,
+                bytes + size * done as u64 / n as u64,
+            ));
         }
         offset += n;
+        bytes += size;
     }
     slices
 }

@@ -29,10 +29,7 @@ impl Progress {
     pub fn new(quiet: bool) -> Progress {
         let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
             let bar = ProgressBar::new_spinner();
-            bar.set_style(
-                ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
-                    .expect("valid template"),
-            );
+            bar.set_style(spinner_style());
             bar.enable_steady_tick(Duration::from_millis(120));
             bar
         });
@@ -70,9 +67,45 @@ impl Progress {
         if self.bar.is_some() || self.record.is_some() {
             self.close_current();
             if let Some(bar) = &self.bar {
+                bar.set_style(spinner_style());
+                bar.set_length(0);
+                bar.set_position(0);
                 bar.set_message(message.to_string());
             }
             *self.current.borrow_mut() = Some((message.to_string(), Instant::now()));
+        }
+    }
+
+    /// Announces a stage that reads `total` bytes: a bar of bytes read of the total, with rate
+    /// and time left (issue 19: a 100M-row read spun for two minutes with no sign of how far it
+    /// was). [`Progress::advance`] moves it on.
+    pub fn stage_bytes(&self, message: &str, total: u64) {
+        // The stage may be running already (a preset's exports read first): it goes on.
+        let running = self
+            .current
+            .borrow()
+            .as_ref()
+            .is_some_and(|(m, _)| m == message);
+        if !running {
+            self.stage(message);
+        }
+        if let Some(bar) = self.bar.as_ref().filter(|_| total > 0) {
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} {msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ~{eta} left",
+                )
+                .expect("valid template")
+                .progress_chars("=> "),
+            );
+            bar.set_length(total);
+            bar.set_position(0);
+        }
+    }
+
+    /// Moves a [`Progress::stage_bytes`] bar on by `bytes`.
+    pub fn advance(&self, bytes: u64) {
+        if let Some(bar) = &self.bar {
+            bar.inc(bytes);
         }
     }
 
@@ -100,6 +133,10 @@ impl Progress {
             bar.finish_and_clear();
         }
     }
+}
+
+fn spinner_style() -> ProgressStyle {
+    ProgressStyle::with_template("{spinner} {msg} [{elapsed}]").expect("valid template")
 }
 
 impl Drop for Progress {
