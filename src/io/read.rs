@@ -12,7 +12,8 @@ use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
 
 use anyhow::{bail, Context, Result};
 use polars::prelude::*;
@@ -400,10 +401,10 @@ fn open(src: &Source) -> Result<File> {
     File::open(&src.path).with_context(|| format!("{}: cannot open", src.display()))
 }
 
-fn scan_csv<R: Read, S, F>(
+fn scan_csv<R: Read + Send, S, F>(
     src: &Source,
     reader: R,
-    read: &Cell64,
+    read: &Bytes,
     opts: CsvOptions,
     select: S,
     mut on_batch: F,
@@ -412,6 +413,75 @@ where
     S: FnOnce(&[String]) -> Result<Vec<Option<usize>>>,
     F: FnMut(&Batch<'_>) -> Result<()>,
 {
+    // Records are read ahead on their own thread into one batch while the caller checks the
+    // other: two sets of records go back and forth, so reading overlaps checking.
+    std::thread::scope(|scope| {
+        let (names_tx, names_rx) = mpsc::sync_channel(1);
+        let (full_tx, full_rx) = mpsc::sync_channel::<Result<Filled>>(1);
+        let (empty_tx, empty_rx) = mpsc::sync_channel(2);
+        scope.spawn(move || read_ahead(src, reader, read, opts, names_tx, empty_rx, full_tx));
+        let gone = || anyhow::anyhow!("{}: the reading thread stopped", src.display());
+        let names: Vec<String> = names_rx.recv().map_err(|_| gone())??;
+        let wanted = select(&names)?;
+        let width = names.len();
+        for _ in 0..2 {
+            let set = (
+                vec![csv::ByteRecord::new(); BATCH_ROWS],
+                vec![0u64; BATCH_ROWS],
+            );
+            // A short file is read to its end with the first set: the thread is gone already.
+            let _ = empty_tx.send(set);
+        }
+        let mut rows = 0u64;
+        loop {
+            let f = full_rx.recv().map_err(|_| gone())??;
+            rows += f.n as u64;
+            on_batch(&Batch {
+                rows: BatchRows::Csv {
+                    records: &f.records[..f.n],
+                    lines: &f.lines[..f.n],
+                    width,
+                },
+                wanted: &wanted,
+                done: f.done,
+            })?;
+            match f.end {
+                BatchEnd::Full => {}
+                BatchEnd::Eof => return Ok(rows),
+                BatchEnd::Unterminated(line) => bail!(
+                    "{}: line {line}: a quoted field is never closed (unterminated quote), so the rest of the file was read into it; fix the quoting of that line",
+                    src.display()
+                ),
+            }
+            // The thread has stopped only if it failed; that error is the next message.
+            let _ = empty_tx.send((f.records, f.lines));
+        }
+    })
+}
+
+/// A batch of records read ahead: `n` records and their lines, why it ended, and the file's bytes
+/// read by then.
+struct Filled {
+    records: Vec<csv::ByteRecord>,
+    lines: Vec<u64>,
+    n: usize,
+    end: BatchEnd,
+    done: u64,
+}
+
+type RecordSet = (Vec<csv::ByteRecord>, Vec<u64>);
+
+/// The reading thread: the header's names first, then batches into the record sets it is given
+/// back, until the end of the file, an error, or the caller hanging up.
+fn read_ahead<R: Read>(
+    src: &Source,
+    reader: R,
+    read: &Bytes,
+    opts: CsvOptions,
+    names_tx: mpsc::SyncSender<Result<Vec<String>>>,
+    empty_rx: mpsc::Receiver<RecordSet>,
+    full_tx: mpsc::SyncSender<Result<Filled>>,
+) {
     // Lines are counted here, not taken from the csv crate: it reports the line of a record that
     // follows a CRLF one too low (it consumes the LF only when the next record starts;
     // BurntSushi/rust-csv#395, open). The reader notes where every line break is (see
@@ -427,11 +497,53 @@ where
         .has_headers(true)
         .flexible(true)
         .from_reader(reader);
+    let names = header_names(src, &mut rdr);
+    let width = match &names {
+        Ok(n) => n.len(),
+        Err(_) => 0,
+    };
+    if names_tx.send(names).is_err() || width == 0 {
+        return;
+    }
+    let mut counted = 0u64;
+    while let Ok((mut records, mut lines)) = empty_rx.recv() {
+        let result = read_records(
+            src,
+            &mut rdr,
+            width,
+            &breaks,
+            &mut counted,
+            &mut records,
+            &mut lines,
+        );
+        let (filled, last) = match result {
+            Ok((n, end)) => {
+                let last = !matches!(end, BatchEnd::Full);
+                let done = read.load(Ordering::Relaxed);
+                let f = Filled {
+                    records,
+                    lines,
+                    n,
+                    end,
+                    done,
+                };
+                (Ok(f), last)
+            }
+            Err(e) => (Err(e), true),
+        };
+        if full_tx.send(filled).is_err() || last {
+            return;
+        }
+    }
+}
+
+/// The header's column names (trimmed), or why there is none.
+fn header_names<R: Read>(src: &Source, rdr: &mut csv::Reader<R>) -> Result<Vec<String>> {
     let header = rdr.byte_headers().map_err(|e| csv_error(src, e))?.clone();
     if header.is_empty() || (header.len() == 1 && header[0].is_empty()) {
         bail!("{}: the file is empty (no header row)", src.display());
     }
-    let names: Vec<String> = header
+    header
         .iter()
         .enumerate()
         .map(|(i, b)| {
@@ -445,44 +557,7 @@ where
                     )
                 })
         })
-        .collect::<Result<_>>()?;
-    let wanted = select(&names)?;
-    let width = names.len();
-    // The records of one batch, reused from batch to batch (no allocation per row).
-    let mut records = vec![csv::ByteRecord::new(); BATCH_ROWS];
-    let mut lines = vec![0u64; BATCH_ROWS];
-    let mut counted = 0u64;
-    let mut rows = 0u64;
-    loop {
-        let (n, end) = read_records(
-            src,
-            &mut rdr,
-            width,
-            &breaks,
-            &mut counted,
-            &mut records,
-            &mut lines,
-        )?;
-        rows += n as u64;
-        let rows_of_batch = BatchRows::Csv {
-            records: &records[..n],
-            lines: &lines[..n],
-            width,
-        };
-        on_batch(&Batch {
-            rows: rows_of_batch,
-            wanted: &wanted,
-            done: read.get(),
-        })?;
-        match end {
-            BatchEnd::Full => {}
-            BatchEnd::Eof => return Ok(rows),
-            BatchEnd::Unterminated(line) => bail!(
-                "{}: line {line}: a quoted field is never closed (unterminated quote), so the rest of the file was read into it; fix the quoting of that line",
-                src.display()
-            ),
-        }
-    }
+        .collect()
 }
 
 /// A reader that notes the byte offset of every line break it passes on (for exact line numbers).
@@ -502,22 +577,22 @@ impl<R: Read> Read for LineBreaks<R> {
     }
 }
 
-/// A byte count shared between a reader and the code that reports progress.
-type Cell64 = Rc<std::cell::Cell<u64>>;
+/// A byte count shared between the reading thread and the code that reports progress.
+type Bytes = Arc<AtomicU64>;
 
 /// A reader that counts the bytes read from the file (before any decompression).
 struct Counted<R> {
     inner: R,
-    read: Cell64,
+    read: Bytes,
 }
 
 impl<R> Counted<R> {
-    fn new(inner: R) -> (Counted<R>, Cell64) {
-        let read = Cell64::default();
+    fn new(inner: R) -> (Counted<R>, Bytes) {
+        let read = Bytes::default();
         (
             Counted {
                 inner,
-                read: Rc::clone(&read),
+                read: Arc::clone(&read),
             },
             read,
         )
@@ -527,7 +602,7 @@ impl<R> Counted<R> {
 impl<R: Read> Read for Counted<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.read.set(self.read.get() + n as u64);
+        self.read.fetch_add(n as u64, Ordering::Relaxed);
         Ok(n)
     }
 }
