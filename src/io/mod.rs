@@ -1,7 +1,7 @@
 //! Files <-> bytes and cells, and nothing else: the only modules that touch the file system.
 //!
-//! `read` expands paths, globs and directories, recognises CSV, gzip and Parquet, and hands each
-//! row to the caller as text cells (with its file and line for messages); it also reads whole
+//! `read` expands paths, globs and directories, recognises CSV, gzip and Parquet, and hands rows
+//! to the caller in batches of cells, text or typed (with its file and line for messages); it also reads whole
 //! text files (model.json, cartsona.toml) and finds a run directory's files. `write` puts bytes on
 //! disk atomically: single files renamed into place, run directories staged beside their
 //! destination (`StagedDir`), and tables streamed as CSV or Parquet. No knowledge of carts,

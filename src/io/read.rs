@@ -1,10 +1,14 @@
-//! Reading exports: expanding paths and globs, recognising the format, and handing each row to a
-//! caller-supplied function as text cells.
+//! Reading exports: expanding paths and globs, recognising the format, and handing rows to a
+//! caller-supplied function in batches ([`scan_batches`]) or one by one ([`scan`]).
 //!
-//! Rows are handed over as text so that one validator (`ingest::load`) checks CSV and Parquet
-//! alike and can name the file, line and column of every problem. CSV goes through the `csv` crate
-//! (streaming, exact line numbers, BOM and CRLF handled, quoted fields); Parquet through polars.
-//! Parquet timestamps are turned into RFC 3339 text so the same timestamp rules apply.
+//! One validator (`ingest::load`) checks CSV and Parquet alike and names the file, line and column
+//! of every problem: CSV cells arrive as text; Parquet cells arrive as text too, except where the
+//! caller says it wants a timestamp, a number or a whole number ([`Want`]) and the column is stored
+//! as one ([`Cell::Time`], [`Cell::Num`], [`Cell::Int`]): nothing is formatted only to be parsed
+//! again. CSV goes through the `csv` crate (streaming, BOM and CRLF handled, quoted fields), its
+//! records read ahead on a thread of their own, lines counted here (exact for CRLF too); Parquet
+//! through polars, a row-group slice at a time, only the selected columns. Each batch says how
+//! many of the file's stored bytes lie before its end, for a progress bar.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
