@@ -528,7 +528,7 @@ fn parse_cell<'a>(
     }
 }
 
-/// A typed Parquet value (`io::read::scan_typed` hands one only where the column's type is
+/// A typed Parquet value (`io::read::scan_batches` hands one only where the column's type is
 /// wanted), under the same rules and messages as its text would get.
 fn typed_cell<'a>(
     spec: &ColSpec,
