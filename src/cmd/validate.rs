@@ -10,12 +10,17 @@ use crate::cmd::inputs;
 use crate::config::{Inputs, Loaded};
 use crate::ingest::load::ValidationReport;
 use crate::ingest::schema::BadRows;
+use crate::util::progress::Progress;
 
 pub fn run(args: &ValidateArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
     let mut inputs = Inputs::from(&args.input, loaded)?;
     // Validation lists every bad row rather than stopping at the first.
     inputs.read.bad_rows = BadRows::Skip;
-    let (_, report) = inputs::load(&inputs)?;
+    // A bar of the bytes read on a terminal (stderr; stdout keeps the report).
+    let progress = Progress::new(quiet);
+    progress.stage("reading and validating inputs");
+    let (_, report) = inputs::load_showing(&inputs, Some(&progress))?;
+    progress.finish();
     let problems = report.rows_rejected();
     if args.json {
         let out = serde_json::json!({
