@@ -3,7 +3,7 @@
 //! projection out.
 //!
 //! `matrix` (fill, log1p, clip, scale) -> `kmeans` (our k-means behind linfa's traits) ->
-//! `metrics` (silhouette, Calinski-Harabasz, Davies-Bouldin) with `sampling` for large runs ->
+//! `metrics` (silhouette, in `silhouette`; Calinski-Harabasz, Davies-Bouldin) with `sampling` for large runs ->
 //! `choose_k` (fit every k, keep the best eligible one) -> `nearest` (assign rows to centroids,
 //! also for `assign`) and `projection` (PCA for the report). `outliers` keeps far-out shoppers
 //! out of the fit and flags them; `stability` refits bootstrap resamples to score each persona.
@@ -17,4 +17,5 @@ pub mod nearest;
 pub mod outliers;
 pub mod projection;
 pub mod sampling;
+pub mod silhouette;
 pub mod stability;
