@@ -34,13 +34,14 @@ KINDS = [("carts", "updated_at"), ("orders", "ordered_at"), ("engagement", "occu
 
 
 def timed(cmd, env):
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"failed: {' '.join(map(str, cmd))}")
-    return wall, usage.ru_maxrss / 1024
+    """Wall seconds and peak MB of cmd, measured as bench/run.py measures (one helper for both)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from run import measured
+
+    code, wall, rss, err = measured([str(c) for c in cmd], env)
+    if code != 0:
+        sys.exit(f"failed: {' '.join(map(str, cmd))}\n{err}")
+    return wall, rss / 1024 / 1024
 
 
 def in_child(name, shop):

@@ -6,17 +6,25 @@
 1. makes a virtual environment (WORK/venv) and pip-installs the pinned peers' packages
    (bench/requirements.txt) into it, then runs itself again inside it;
 2. builds cartsona (`cargo build --release --locked`) unless --bin is given;
-3. generates the inputs with `cartsona generate --seed 1` at each size, CSV and Parquet
-   (reused when WORK/data already holds them);
+3. generates the inputs with `cartsona generate --seed 1` at each size, CSV and Parquet, and a
+   third copy as Parquet written by polars-py from the CSV ("polars-parquet": typed UTC
+   timestamps, polars' row groups; files cartsona did not write) (all reused when WORK/data
+   already holds them);
 4. runs `cartsona segment --timings` and the peers (bench/peers/: pandas + scikit-learn,
    polars + scikit-learn) on each input, ROUNDS times, rotating their order every round so that
    no tool always runs first; every tool gets the same 2 threads (POLARS_MAX_THREADS,
    RAYON_NUM_THREADS, OMP_NUM_THREADS and the BLAS variables);
+   up to --peers-max shoppers, each round also measures the floors (issue 19) in child
+   processes: polars `read_parquet` of the three Parquet files, polars `read_csv` + timestamp
+   parsing + a per-customer group-by of the three CSV files (bench/reading.py's), and DuckDB
+   running cartsona's own feature SQL (`features --emit-sql duckdb`) over the CSV files
+   (bench/warehouse_features.py);
 5. measures each run with /usr/bin/time -v (wall clock, maximum resident set size; without
    /usr/bin/time, the same figures from wait4's rusage);
 6. prints and writes (--report, WORK/results.json) the medians, the ratios cartsona / peer, the
    inertia ratio against scikit-learn at each k, the adjusted Rand index between cartsona's and
-   each peer's assignments, cartsona's stage times, and the issue's targets met or not.
+   each peer's assignments, cartsona's stage times, the floors and cartsona's ratios to them,
+   and the issues' targets (8, 14 and 19) met or not.
 
 Peers run up to --peers-max shoppers: at 1M shoppers they already need ~7 GB, so the 100M-row
 size is cartsona alone (its target there is memory). Exit status: 0 when every run finished,
@@ -44,14 +52,22 @@ TARGET_MEM_PANDAS = 0.5
 TARGET_INERTIA = 1.005
 TARGET_ARI = 0.95
 TARGET_CHOOSE_SHARE = 0.10
-TARGET_BIG_PEAK_GB = 8.0
+# Issue 19: 100M rows from Parquet under 5 GB, in at most 0.6x the 173.7 s measured before it;
+# reading from Parquet at most 3x polars' read_parquet; segment from CSV at most 1.5x the polars
+# floor at --target-size; cartsona's reading + features no slower than DuckDB's feature SQL.
+TARGET_BIG_PEAK_GB = 5.0
+TARGET_BIG_WALL_S = 0.6 * 173.7
+TARGET_PARQUET_READ = 3.0
+TARGET_CSV_FLOOR = 1.5
+TARGET_DUCKDB = 1.0
+FORMATS = ("csv", "parquet", "polars-parquet")
 
 
 def parse_args():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="100000,1000000,6000000",
                     help="shoppers per size, comma-separated (about 1.7M, 17M and 100M rows)")
-    ap.add_argument("--formats", default="csv,parquet")
+    ap.add_argument("--formats", default="csv,parquet,polars-parquet")
     ap.add_argument("--rounds", type=int, default=2, help="runs of every tool on every input")
     ap.add_argument("--peers-max", type=int, default=1_000_000,
                     help="largest size (shoppers) the peers run at")
@@ -141,6 +157,8 @@ def machine():
 
 
 def generate(bin_, work, shoppers, fmt, seed):
+    if fmt == "polars-parquet":
+        return polars_copy(bin_, work, shoppers, seed)
     d = os.path.join(work, "data", f"s{shoppers}-{fmt}")
     meta = os.path.join(d, "generate.json")
     if os.path.exists(meta):
@@ -155,9 +173,59 @@ def generate(bin_, work, shoppers, fmt, seed):
     return d, json.load(open(meta))
 
 
+def polars_copy(bin_, work, shoppers, seed):
+    """The CSV shop rewritten as Parquet by polars-py (bench/reading.py), in a child process."""
+    csv_dir, g = generate(bin_, work, shoppers, "csv", seed)
+    d = os.path.join(work, "data", f"s{shoppers}-polars-parquet")
+    meta = os.path.join(d, "generate.json")
+    if os.path.exists(meta) and json.load(open(meta)) == dict(g, format="polars-parquet"):
+        return d, json.load(open(meta))
+    log(f"== polars-py writes the {shoppers}-shopper CSV shop as Parquet")
+    shutil.rmtree(d, ignore_errors=True)
+    child(f"reading.polars_parquet(Path({csv_dir!r}), Path({d!r}))")
+    with open(meta, "w") as f:
+        json.dump(dict(g, format="polars-parquet"), f)
+    return d, json.load(open(meta))
+
+
+def child(call):
+    """Runs `call` (Python using bench/reading.py) in a child interpreter; returns its stdout.
+    A child, so that polars' memory never counts towards this process or a later wait4."""
+    code = f"import sys; sys.path.insert(0, {HERE!r}); import reading; from pathlib import Path; print({call})"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if r.returncode != 0:
+        die(f"{call}: {r.stderr[-2000:]}")
+    return r.stdout.strip()
+
+
+def floors(bin_, work, shoppers, seed, as_of, env):
+    """One round of the floors at this size: seconds for each (and DuckDB's peak memory)."""
+    csv_dir, _ = generate(bin_, work, shoppers, "csv", seed)
+    pq_dir, _ = generate(bin_, work, shoppers, "parquet", seed)
+    out = {"polars read_parquet": float(child(f"reading.floor_parquet(Path({pq_dir!r}))")),
+           "polars read+parse+group-by (CSV)": float(child(f"reading.floor_csv(Path({csv_dir!r}))"))}
+    sql = os.path.join(work, "runs", f"s{shoppers}-features.sql")
+    files = [a for k in ("carts", "orders", "engagement")
+             for a in (f"--{k}", os.path.join(csv_dir, f"{k}.csv"))]
+    r = subprocess.run([bin_, "features", "--emit-sql", "duckdb", "--as-of", as_of, "--out", sql,
+                        "--force"] + files, capture_output=True, text=True)
+    if r.returncode != 0:
+        die(f"features --emit-sql: {r.stderr}")
+    target = os.path.join(work, "runs", f"s{shoppers}-duckdb-features.parquet")
+    code, wall, rss, err = measured([sys.executable, os.path.join(HERE, "warehouse_features.py"),
+                                     "--sql", sql, "--data", csv_dir, "--out", target,
+                                     "--threads", env["RAYON_NUM_THREADS"]], env)
+    if code != 0:
+        die(f"warehouse_features.py: {err}")
+    out["duckdb feature SQL (CSV)"] = wall
+    out["duckdb feature SQL (CSV), peak"] = rss
+    return out
+
+
 def command(tool, bin_, data, fmt, out):
     if tool == "cartsona":
-        files = {k: os.path.join(data, f"{k}.{fmt}") for k in ("carts", "orders", "engagement")}
+        ext = "csv" if fmt == "csv" else "parquet"
+        files = {k: os.path.join(data, f"{k}.{ext}") for k in ("carts", "orders", "engagement")}
         return [bin_, "segment", "--carts", files["carts"], "--orders", files["orders"],
                 "--engagement", files["engagement"], "--out", out, "--force", "--quiet",
                 "--timings"]
@@ -256,7 +324,7 @@ def main():
     sizes = [int(s) for s in args.sizes.split(",") if s]
     formats = [f for f in args.formats.split(",") if f]
     for f in formats:
-        if f not in ("csv", "parquet"):
+        if f not in FORMATS:
             die(f"--formats: unknown format {f}")
     env = dict(os.environ)
     for v in THREADS_ENV:
@@ -269,7 +337,8 @@ def main():
         for fmt in formats:
             data, g = generate(bin_, work, shoppers, fmt, args.seed)
             rows = sum(sum(m["rows"].values()) for m in g["months"])
-            tools = [t for t in TOOLS if t == "cartsona" or shoppers <= args.peers_max]
+            tools = [t for t in TOOLS if t == "cartsona"
+                     or (shoppers <= args.peers_max and fmt != "polars-parquet")]
             entry = {"shoppers": shoppers, "format": fmt, "rows": rows, "runs": {t: [] for t in tools}}
             for r in range(args.rounds):
                 order = tools[r % len(tools):] + tools[:r % len(tools)]
@@ -280,6 +349,8 @@ def main():
                     code, wall, rss, err = measured(command(tool, bin_, data, fmt, out), env)
                     log(f"   exit {code}, {fmt_s(wall)}, {gb(rss)}")
                     run = {"round": r, "exit": code, "wall": wall, "peak_rss": rss, "out": out}
+                    if code == 0 and tool == "cartsona":
+                        run.update(stages(out))
                     if code != 0:
                         failed = True
                         run["stderr"] = err
@@ -287,6 +358,11 @@ def main():
                     entry["runs"][tool].append(run)
             summarise(entry)
             results["inputs"].append(entry)
+        if shoppers <= args.peers_max and {"csv", "parquet"} <= set(formats):
+            as_of = g["months"][-1]["as_of"]
+            rounds = [floors(bin_, work, shoppers, args.seed, as_of, env) for _ in range(args.rounds)]
+            results.setdefault("floors", {})[str(shoppers)] = {
+                k: statistics.median(r[k] for r in rounds) for k in rounds[0]}
     results["targets"] = targets(results, args)
     failed = failed or any(not t["met"] for t in results["targets"] if t["met"] is not None)
     with open(os.path.join(work, "results.json"), "w") as f:
@@ -298,6 +374,13 @@ def main():
     sys.exit(1 if failed else 0)
 
 
+def stages(out):
+    """The reading and features stages of a cartsona run (seconds, from summary.json)."""
+    t = json.load(open(os.path.join(out, "summary.json"))).get("timings") or []
+    pick = lambda prefix: sum(s["seconds"] for s in t if s["stage"].startswith(prefix))  # noqa: E731
+    return {"reading": pick("reading"), "features": pick("computing features")}
+
+
 def summarise(entry):
     ok = {t: [r for r in runs if r["exit"] == 0] for t, runs in entry["runs"].items()}
     med = {}
@@ -306,6 +389,9 @@ def summarise(entry):
             med[t] = {"wall": statistics.median(r["wall"] for r in runs),
                       "peak_rss": statistics.median(r["peak_rss"] for r in runs),
                       "walls": [r["wall"] for r in runs]}
+            if t == "cartsona":
+                for k in ("reading", "features"):
+                    med[t][k] = statistics.median(r[k] for r in runs)
     entry["median"] = med
     c = ok.get("cartsona") or []
     if c:
@@ -350,14 +436,45 @@ def targets(results, args):
             if share is not None:
                 add("choosing k / total", f"{share * 100:.1f}%", f"<= {TARGET_CHOOSE_SHARE:.0%}",
                     share <= TARGET_CHOOSE_SHARE, where)
+    floor_targets(results, args, add)
     big = [e for e in results["inputs"] if e["format"] == "parquet" and "cartsona" in e.get("median", {})]
     if big:
         e = max(big, key=lambda e: e["rows"])
         v = e["median"]["cartsona"]["peak_rss"] / 1e9
+        where = f"{e['shoppers']:,} shoppers, parquet"
         add(f"peak memory, {e['rows'] / 1e6:.1f}M rows from Parquet", f"{v:.2f} GB",
-            f"< {TARGET_BIG_PEAK_GB:.0f} GB", v < TARGET_BIG_PEAK_GB,
-            f"{e['shoppers']:,} shoppers, parquet")
+            f"< {TARGET_BIG_PEAK_GB:.0f} GB", v < TARGET_BIG_PEAK_GB, where)
+        if e["rows"] > 50e6:
+            w = e["median"]["cartsona"]["wall"]
+            add(f"wall, {e['rows'] / 1e6:.1f}M rows from Parquet", f"{w:.1f} s",
+                f"<= {TARGET_BIG_WALL_S:.1f} s", w <= TARGET_BIG_WALL_S, where)
     return out
+
+
+def floor_targets(results, args, add):
+    """Issue 19's: cartsona against the floors of the same run, and Parquet against CSV."""
+    by = {(e["shoppers"], e["format"]): e["median"]["cartsona"] for e in results["inputs"]
+          if "cartsona" in e.get("median", {})}
+    for (shoppers, fmt), c in sorted(by.items()):
+        csv = by.get((shoppers, "csv"))
+        where = f"{shoppers:,} shoppers, {fmt}"
+        if fmt != "csv" and csv:
+            v = c["wall"] / csv["wall"]
+            add("segment from Parquet / from CSV", f"{v:.2f}x", "< 1x", v < 1, where)
+        f = results.get("floors", {}).get(str(shoppers))
+        if not f:
+            continue
+        if fmt != "csv":
+            v = c["reading"] / f["polars read_parquet"]
+            add("reading stage / polars read_parquet", f"{v:.1f}x", f"<= {TARGET_PARQUET_READ:.0f}x",
+                v <= TARGET_PARQUET_READ, where)
+        elif shoppers == args.target_size:
+            v = c["wall"] / f["polars read+parse+group-by (CSV)"]
+            add("segment / polars read+parse+group-by", f"{v:.2f}x", f"<= {TARGET_CSV_FLOOR}x",
+                v <= TARGET_CSV_FLOOR, where)
+            v = (c["reading"] + c["features"]) / f["duckdb feature SQL (CSV)"]
+            add("reading + features / DuckDB's feature SQL", f"{v:.2f}x", f"<= {TARGET_DUCKDB}x",
+                v <= TARGET_DUCKDB, where)
 
 
 def markdown(res):
@@ -400,6 +517,7 @@ def markdown(res):
     for t in res["targets"]:
         lines.append(f"| {t['target']} | {t['where']} | {t['value']} | {t['bar']} | "
                      f"{'yes' if t['met'] else 'NO'} |")
+    lines += floors_markdown(res)
     lines += ["", "## Inertia cartsona / scikit-learn per k (each on its own matrix)", "",
               "| shoppers | format | peer | " + " | ".join(f"k = {k}" for k in range(3, 7)) + " |",
               "|---:|---|---|" + "---:|" * 4]
@@ -420,6 +538,26 @@ def markdown(res):
                      f"of the rounds' {rounds}): {parts}")
     lines.append("")
     return "\n".join(lines)
+
+
+def floors_markdown(res):
+    """The floors of each size and cartsona's stages beside them (medians)."""
+    if not res.get("floors"):
+        return []
+    lines = ["", "## Floors (issue 19; medians, same rounds, child processes)", "",
+             "| shoppers | polars read_parquet | polars read+parse+group-by (CSV) | DuckDB feature SQL (CSV) | "
+             "cartsona reading: CSV / Parquet / polars' Parquet |", "|---:|---:|---:|---:|---|"]
+    for shoppers, f in res["floors"].items():
+        reads = []
+        for fmt in FORMATS:
+            e = [x for x in res["inputs"] if str(x["shoppers"]) == shoppers and x["format"] == fmt]
+            c = e[0].get("median", {}).get("cartsona") if e else None
+            reads.append(f"{c['reading']:.2f} s" if c else "-")
+        lines.append(f"| {int(shoppers):,} | {f['polars read_parquet']:.2f} s | "
+                     f"{f['polars read+parse+group-by (CSV)']:.2f} s | "
+                     f"{f['duckdb feature SQL (CSV)']:.2f} s ({gb(f['duckdb feature SQL (CSV), peak'])}) | "
+                     f"{' / '.join(reads)} |")
+    return lines
 
 
 if __name__ == "__main__":
