@@ -168,35 +168,75 @@ pub const EVENT_NAMES: [(&str, Event); 11] = [
     ("push_open", Event::PushOpen),
 ];
 
-/// Interns strings (customer ids, cart ids, session ids, pages) as dense `u32` handles, in the
-/// order first seen. Each string is stored once (an `IndexSet` is both the table and the list):
-/// a map plus a list of copies took twice the memory, measured on a 2 GB carts file (bench/).
-#[derive(Debug, Default)]
+/// Interns strings (customer ids, cart ids, pages) as dense `u32` handles, in the order first
+/// seen. The strings are stored end to end in one buffer, and a hash table holds only their
+/// handles: about 28 bytes per id (its bytes, an 8-byte end offset, a 4-byte slot at most 7/8
+/// full) where an `IndexSet<Box<str>>` took about 90 (a 24-byte entry, an 8-byte index slot and
+/// a separate allocation per string): 1.0 GB less at 100M rows (bench/RESULTS.md, issue 19).
+/// foldhash with a fixed seed (SipHash was 9% of a segment run, issue 8); handles are given in
+/// insertion order, so no output depends on the hasher.
+#[derive(Default)]
 pub struct Interner {
-    /// foldhash with a fixed seed: SipHash was 9% of a segment run (perf, issue 8); the order of
-    /// the set is the insertion order, so no output depends on the hasher.
-    set: indexmap::IndexSet<Box<str>, foldhash::fast::FixedState>,
+    /// Every string's bytes, end to end.
+    bytes: String,
+    /// `ends[i]`: where string `i` ends in `bytes` (it starts where `i - 1` ends).
+    ends: Vec<u64>,
+    /// Handles, found by the hash of their string.
+    table: hashbrown::HashTable<u32>,
+    hasher: foldhash::fast::FixedState,
+}
+
+impl std::fmt::Debug for Interner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Interner({} strings)", self.len())
+    }
 }
 
 impl Interner {
+    fn hash(&self, s: &str) -> u64 {
+        std::hash::BuildHasher::hash_one(&self.hasher, s)
+    }
     pub fn intern(&mut self, s: &str) -> u32 {
-        if let Some(id) = self.set.get_index_of(s) {
-            return id as u32;
+        let h = self.hash(s);
+        let Interner {
+            bytes,
+            ends,
+            table,
+            hasher,
+        } = self;
+        let name = |id: u32| -> &str { slice(bytes, ends, id) };
+        if let Some(&id) = table.find(h, |&id| name(id) == s) {
+            return id;
         }
-        self.set.insert_full(s.into()).0 as u32
+        let id = u32::try_from(ends.len()).expect("fewer than 2^32 distinct ids");
+        bytes.push_str(s);
+        ends.push(bytes.len() as u64);
+        table.insert_unique(h, id, |&id| {
+            std::hash::BuildHasher::hash_one(&*hasher, slice(bytes, ends, id))
+        });
+        id
     }
     pub fn get(&self, s: &str) -> Option<u32> {
-        self.set.get_index_of(s).map(|i| i as u32)
+        self.table
+            .find(self.hash(s), |&id| self.name(id) == s)
+            .copied()
     }
     pub fn name(&self, id: u32) -> &str {
-        &self.set[id as usize]
+        slice(&self.bytes, &self.ends, id)
     }
     pub fn len(&self) -> usize {
-        self.set.len()
+        self.ends.len()
     }
     pub fn is_empty(&self) -> bool {
-        self.set.is_empty()
+        self.ends.is_empty()
     }
+}
+
+/// String `id` of an interner's buffer.
+fn slice<'a>(bytes: &'a str, ends: &[u64], id: u32) -> &'a str {
+    let i = id as usize;
+    let start = if i == 0 { 0 } else { ends[i - 1] as usize };
+    &bytes[start..ends[i] as usize]
 }
 
 #[derive(Debug, Clone)]
@@ -302,5 +342,34 @@ mod tests {
         assert_eq!(i.intern("b"), 0);
         assert_eq!((i.get("a"), i.get("zz")), (Some(1), None));
         assert_eq!((i.name(0), i.name(1), i.len()), ("b", "a", 2));
+    }
+
+    /// Through many table growths: every string keeps its handle and its text, the empty string
+    /// and multi-byte text included, and the buffer holds each string's bytes exactly once.
+    #[test]
+    fn interner_keeps_handles_and_text_through_growth() {
+        let mut i = Interner::default();
+        let text = |n: usize| match n % 3 {
+            0 => format!("cus_{n:07}"),
+            1 => format!("crt-é{n}"),
+            _ => "x".repeat(n % 17),
+        };
+        let mut want = Vec::new();
+        for n in 0..50_000 {
+            let s = text(n);
+            let id = i.intern(&s);
+            if id as usize == want.len() {
+                want.push(s);
+            } else {
+                assert_eq!(want[id as usize], s);
+            }
+        }
+        assert_eq!(i.len(), want.len());
+        for (id, s) in want.iter().enumerate() {
+            assert_eq!((i.name(id as u32), i.get(s)), (s.as_str(), Some(id as u32)));
+        }
+        let empty = want.iter().position(String::is_empty).expect("n = 17");
+        assert_eq!(i.get(""), Some(empty as u32));
+        assert_eq!(i.bytes.len(), want.iter().map(String::len).sum::<usize>());
     }
 }
