@@ -11,7 +11,7 @@ use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
 use crate::features::catalogue::{transform_of, Transform};
-use crate::features::compute::{FeatureTable, Values};
+use crate::features::compute::{FeatureTable, Nums, Values};
 
 pub const CLIP_LOW: f64 = 0.01;
 pub const CLIP_HIGH: f64 = 0.99;
@@ -74,7 +74,7 @@ pub fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
     sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
 }
 
-fn numeric<'a>(table: &'a FeatureTable, name: &str) -> Option<&'a [Option<f64>]> {
+fn numeric<'a>(table: &'a FeatureTable, name: &str) -> Option<&'a Nums> {
     match &table.column(name)?.values {
         Values::Num(v) => Some(v),
         Values::Cat(_) => None,
@@ -117,7 +117,7 @@ pub fn fit(table: &FeatureTable, wanted: &Wanted) -> Result<(Scaler, Array2<f64>
             ));
             continue;
         };
-        let mut known: Vec<f64> = values.iter().flatten().copied().collect();
+        let mut known: Vec<f64> = values.known().collect();
         if known.is_empty() {
             report
                 .dropped
@@ -137,11 +137,11 @@ pub fn fit(table: &FeatureTable, wanted: &Wanted) -> Result<(Scaler, Array2<f64>
             mean: 0.0,
             sd: 1.0,
         };
-        let mut prepared: Vec<f64> = values.iter().map(|v| sf.prepare(*v)).collect();
+        let mut prepared: Vec<f64> = values.iter().map(|v| sf.prepare(v)).collect();
         prepared.sort_unstable_by(f64::total_cmp);
         sf.clip_low = quantile_sorted(&prepared, CLIP_LOW);
         sf.clip_high = quantile_sorted(&prepared, CLIP_HIGH);
-        let clipped: Vec<f64> = values.iter().map(|v| sf.prepare(*v)).collect();
+        let clipped: Vec<f64> = values.iter().map(|v| sf.prepare(v)).collect();
         let n = clipped.len() as f64;
         let mean = clipped.iter().sum::<f64>() / n;
         let var = clipped.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n;
@@ -191,7 +191,7 @@ pub fn apply(scaler: &Scaler, table: &FeatureTable) -> Result<Array2<f64>> {
             bail!("feature '{}' of the model is not in this data (its source column or file is missing)", f.name);
         };
         for (i, v) in values.iter().enumerate() {
-            m[[i, j]] = f.scale(*v);
+            m[[i, j]] = f.scale(v);
         }
     }
     Ok(m)

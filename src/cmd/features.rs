@@ -67,7 +67,7 @@ pub fn run(args: &FeaturesArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
     let progress = Progress::new(quiet);
     let (inputs, ds, report) = inputs::read_inputs(&args.input, loaded, &progress)?;
     progress.stage("computing features");
-    let (table, summary) = features::compute(&ds, &params)?;
+    let (table, summary) = features::compute(ds, &params)?;
     for l in &summary.left_out {
         progress.warn(&format!("feature {} left out: {}", l.feature, l.reason));
     }

@@ -61,11 +61,13 @@ pub(crate) fn load_showing(
 
 /// When nothing is abandoned because every cart is younger than the abandonment window (a log of
 /// a few hours), says so and what to do; empty otherwise.
-pub(crate) fn young_carts_hint(ds: &Dataset, as_of: &str, abandon_after: i64) -> String {
-    let (Some(t), Some(oldest)) = (
-        crate::util::timefmt::parse_timestamp(as_of),
-        ds.carts.iter().map(|c| c.updated_at).min(),
-    ) else {
+pub(crate) fn young_carts_hint(
+    oldest_cart: Option<i64>,
+    as_of: &str,
+    abandon_after: i64,
+) -> String {
+    let (Some(t), Some(oldest)) = (crate::util::timefmt::parse_timestamp(as_of), oldest_cart)
+    else {
         return String::new();
     };
     if t - oldest >= abandon_after {
@@ -138,8 +140,9 @@ pub(crate) fn run_features(
     if features_table.is_empty() {
         let (inputs, ds, report) = read_inputs(input, loaded, progress)?;
         progress.stage("computing features");
-        let (table, summary) = feature_stage::compute(&ds, params)?;
-        let hint = young_carts_hint(&ds, &summary.as_of, params.abandon_after);
+        let oldest_cart = ds.carts.iter().map(|c| c.updated_at).min();
+        let (table, summary) = feature_stage::compute(ds, params)?;
+        let hint = young_carts_hint(oldest_cart, &summary.as_of, params.abandon_after);
         return Ok(RunFeatures {
             table,
             summary,

@@ -32,8 +32,59 @@ pub const DEFAULT_INFO_PAGES: &str = "(?i)returns|shipping|delivery|faq";
 /// A feature's values, one per abandoner.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Values {
-    Num(Vec<Option<f64>>),
+    Num(Nums),
     Cat(Vec<Option<&'static str>>),
+}
+
+/// A numeric feature's values with NaN for "unknown": 8 bytes per value where `Option<f64>` took
+/// 16 (0.9 GB less at 100M rows, issue 19). NaN is free to mean that: computed features are
+/// finite, and `--features` input refuses a value that is not a finite number. Read through
+/// [`Nums::get`] and [`Nums::iter`], which give the `Option` back.
+#[derive(Debug, Clone, Default)]
+pub struct Nums(Vec<f64>);
+
+impl PartialEq for Nums {
+    /// Unknown equals unknown (NaN != NaN would make every table with a gap unequal to itself).
+    fn eq(&self, other: &Nums) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl Nums {
+    pub fn with_capacity(n: usize) -> Nums {
+        Nums(Vec::with_capacity(n))
+    }
+    pub fn get(&self, i: usize) -> Option<f64> {
+        let x = self.0[i];
+        (!x.is_nan()).then_some(x)
+    }
+    pub fn iter(&self) -> impl Iterator<Item = Option<f64>> + '_ {
+        self.0.iter().map(|&x| (!x.is_nan()).then_some(x))
+    }
+    /// The known values, in order.
+    pub fn known(&self) -> impl Iterator<Item = f64> + '_ {
+        self.0.iter().copied().filter(|x| !x.is_nan())
+    }
+    pub fn push(&mut self, x: Option<f64>) {
+        debug_assert!(x.is_none_or(|x| !x.is_nan()), "NaN would read as unknown");
+        self.0.push(x.unwrap_or(f64::NAN));
+    }
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl FromIterator<Option<f64>> for Nums {
+    fn from_iter<I: IntoIterator<Item = Option<f64>>>(iter: I) -> Nums {
+        let mut v = Nums::default();
+        for x in iter {
+            v.push(x);
+        }
+        v
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -179,7 +230,7 @@ pub fn summary_of_table(table: &FeatureTable, p: &FeatureParams, as_of: i64) -> 
     let sum = |name: &str| -> Option<f64> {
         match &table.column(name)?.values {
             // fold from +0.0: an empty f64 sum is -0.0.
-            Values::Num(v) => Some(v.iter().flatten().fold(0.0, |s, x| s + x)),
+            Values::Num(v) => Some(v.known().fold(0.0, |s, x| s + x)),
             Values::Cat(_) => None,
         }
     };
@@ -212,25 +263,29 @@ pub fn summary_of_table(table: &FeatureTable, p: &FeatureParams, as_of: i64) -> 
 /// Finds the abandoners and computes their features (the windows in `p` are checked by `config`:
 /// A < L <= H): the steps of docs/features.md in order
 /// (latest cart snapshots, orders, abandonment, engagement, the median AOV), then one
-/// [`formula`] per catalogue feature over the abandoners' accumulators.
-pub fn compute(ds: &Dataset, p: &FeatureParams) -> Result<(FeatureTable, FeatureSummary)> {
+/// [`formula`] per catalogue feature over the abandoners' accumulators. Takes the dataset to free
+/// each input's rows as soon as their pass is done.
+pub fn compute(mut ds: Dataset, p: &FeatureParams) -> Result<(FeatureTable, FeatureSummary)> {
     let (t, as_of_source) = match p.as_of {
         Some(t) => (t, "--as-of"),
-        None => match latest_timestamp(ds) {
+        None => match latest_timestamp(&ds) {
             Some(t) => (t, "latest timestamp in the inputs"),
             None => bail!("the inputs hold no rows, so there is nothing to compute features from"),
         },
     };
     let mut acc = vec![Acc::default(); ds.customers.len()];
     let mut after = [0u64; 3];
-    let latest = latest_snapshots(ds, t, &mut acc, &mut after[0]);
-    let (order_times, ordered_cart) = orders(ds, p, t, &mut acc, &mut after[1]);
-    let counts = abandonment(ds, p, t, &latest, &order_times, &ordered_cart, &mut acc);
-    // Freed before the engagement and the table take memory (issue 8: 100M rows under 8 GB).
+    let latest = latest_snapshots(&ds, t, &mut acc, &mut after[0]);
+    let (order_times, ordered_cart) = orders(&ds, p, t, &mut acc, &mut after[1]);
+    let counts = abandonment(&ds, p, t, &latest, &order_times, &ordered_cart, &mut acc);
+    // Each input's rows are freed as soon as their pass is done, so the engagement pass and the
+    // table never sit beside rows no longer needed (issue 8: 100M rows under 8 GB; issue 19: 5).
     drop((latest, order_times, ordered_cart));
+    (ds.carts, ds.orders, ds.carts_ids) = Default::default();
     if ds.present.has_kind(Kind::Engagement) {
-        engagement(ds, p, t, &mut acc, &mut after[2]);
+        engagement(&ds, p, t, &mut acc, &mut after[2]);
     }
+    (ds.events, ds.pages) = Default::default();
     // Median AOV over every customer with orders in history.
     let mut aov_by_customer: Vec<f64> = acc
         .iter()
@@ -302,10 +357,18 @@ pub fn compute(ds: &Dataset, p: &FeatureParams) -> Result<(FeatureTable, Feature
     Ok((table, summary))
 }
 
+/// No cart row (in [`latest_snapshots`]).
+const NO_ROW: u32 = u32::MAX;
+
 /// Step 1: the latest snapshot of each cart at or before T (ties on updated_at go to the row read
-/// last), as an index into `ds.carts` per cart id; counts the cart rows after T.
-fn latest_snapshots(ds: &Dataset, t: i64, acc: &mut [Acc], after: &mut u64) -> Vec<Option<usize>> {
-    let mut latest: Vec<Option<usize>> = vec![None; ds.carts_ids.len()];
+/// last), as an index into `ds.carts` per cart id ([`NO_ROW`]: none at or before T; 4 bytes per
+/// cart where `Option<usize>` took 16); counts the cart rows after T.
+fn latest_snapshots(ds: &Dataset, t: i64, acc: &mut [Acc], after: &mut u64) -> Vec<u32> {
+    assert!(
+        ds.carts.len() < NO_ROW as usize,
+        "fewer than 2^32 - 1 cart rows"
+    );
+    let mut latest: Vec<u32> = vec![NO_ROW; ds.carts_ids.len()];
     for (i, c) in ds.carts.iter().enumerate() {
         if c.updated_at > t {
             *after += 1;
@@ -316,8 +379,8 @@ fn latest_snapshots(ds: &Dataset, t: i64, acc: &mut [Acc], after: &mut u64) -> V
             c.created_at.unwrap_or(c.updated_at),
         );
         let slot = &mut latest[c.cart as usize];
-        if slot.is_none_or(|j| c.updated_at >= ds.carts[j].updated_at) {
-            *slot = Some(i);
+        if *slot == NO_ROW || c.updated_at >= ds.carts[*slot as usize].updated_at {
+            *slot = i as u32;
         }
     }
     latest
@@ -331,9 +394,8 @@ fn orders(
     t: i64,
     acc: &mut [Acc],
     after: &mut u64,
-) -> (Vec<Vec<i64>>, Vec<bool>) {
+) -> (OrderTimes, Vec<bool>) {
     let hist_start = t - p.history; // history is (T - H, T]
-    let mut order_times: Vec<Vec<i64>> = vec![Vec::new(); ds.customers.len()];
     let mut ordered_cart = vec![false; ds.carts_ids.len()];
     let orders_have_discount = ds.present.has(Kind::Orders, "discount_code")
         || ds.present.has(Kind::Orders, "discount_amount");
@@ -344,7 +406,6 @@ fn orders(
         }
         let ac = &mut acc[o.customer as usize];
         seen(ac, o.ordered_at);
-        order_times[o.customer as usize].push(o.ordered_at);
         if let Some(c) = o.cart {
             ordered_cart[c as usize] = true;
         }
@@ -358,10 +419,51 @@ fn orders(
             }
         }
     }
-    for times in &mut order_times {
-        times.sort_unstable();
+    (OrderTimes::of(ds, t), ordered_cart)
+}
+
+/// Each customer's order times at or before T, sorted: one array of times grouped by customer
+/// (a counting sort) and where each customer's group starts. 12 bytes per order and 4 per
+/// customer, where a `Vec` per customer took about 0.4 GB at 100M rows (issue 19).
+struct OrderTimes {
+    starts: Vec<u32>,
+    times: Vec<i64>,
+}
+
+impl OrderTimes {
+    fn of(ds: &Dataset, t: i64) -> OrderTimes {
+        assert!(
+            ds.orders.len() < u32::MAX as usize,
+            "fewer than 2^32 orders"
+        );
+        let kept = || ds.orders.iter().filter(|o| o.ordered_at <= t);
+        let mut starts = vec![0u32; ds.customers.len() + 1];
+        for o in kept() {
+            starts[o.customer as usize + 1] += 1;
+        }
+        for i in 1..starts.len() {
+            starts[i] += starts[i - 1];
+        }
+        let mut next = starts.clone();
+        let mut times = vec![0i64; starts[starts.len() - 1] as usize];
+        for o in kept() {
+            let slot = &mut next[o.customer as usize];
+            times[*slot as usize] = o.ordered_at;
+            *slot += 1;
+        }
+        drop(next);
+        let mut out = OrderTimes { starts, times };
+        for c in 0..ds.customers.len() {
+            let (a, b) = (out.starts[c] as usize, out.starts[c + 1] as usize);
+            out.times[a..b].sort_unstable();
+        }
+        out
     }
-    (order_times, ordered_cart)
+
+    fn of_customer(&self, c: u32) -> &[i64] {
+        let c = c as usize;
+        &self.times[self.starts[c] as usize..self.starts[c + 1] as usize]
+    }
 }
 
 /// Cart counts for the summary.
@@ -377,8 +479,8 @@ fn abandonment(
     ds: &Dataset,
     p: &FeatureParams,
     t: i64,
-    latest: &[Option<usize>],
-    order_times: &[Vec<i64>],
+    latest: &[u32],
+    order_times: &OrderTimes,
     ordered_cart: &[bool],
     acc: &mut [Acc],
 ) -> CartCounts {
@@ -390,8 +492,8 @@ fn abandonment(
         abandoned: 0,
         in_lookback: 0,
     };
-    for &i in latest.iter().flatten() {
-        let c = &ds.carts[i];
+    for &i in latest.iter().filter(|&&i| i != NO_ROW) {
+        let c = &ds.carts[i as usize];
         counts.carts += 1;
         let ac = &mut acc[c.customer as usize];
         if c.updated_at > hist_start {
@@ -403,7 +505,7 @@ fn abandonment(
                 ac.disc_num += c.discount as u32;
             }
         }
-        let times = &order_times[c.customer as usize];
+        let times = order_times.of_customer(c.customer);
         let first_at_or_after = times.partition_point(|&x| x < c.updated_at);
         let ordered_within = times
             .get(first_at_or_after)
@@ -549,13 +651,13 @@ fn engagement(ds: &Dataset, p: &FeatureParams, t: i64, acc: &mut [Acc], after: &
         seen(ac, x);
         let hist = x > hist_start;
         let look = x > look_start;
-        match e.event {
+        match e.event() {
             Event::PageView | Event::ProductView if hist => ac.page_views_hist += 1,
             _ => {}
         }
-        match e.event {
+        match e.event() {
             Event::ProductView if look => ac.product_views += 1,
-            Event::PageView if look && e.page.is_some_and(|pg| info_page[pg as usize]) => {
+            Event::PageView if look && e.page().is_some_and(|pg| info_page[pg as usize]) => {
                 ac.info_page_views += 1
             }
             Event::RemoveFromCart if look => ac.cart_removals += 1,
@@ -582,9 +684,9 @@ fn sessions(ds: &Dataset, t: i64, hist_start: i64, start_30d: i64, acc: &mut [Ac
         "fewer than 2^32 events"
     );
     // Session keys: odd id hashes, or 2 * row for a session_start without an id (even).
-    let key = |row: usize, e: &crate::ingest::schema::EventRow| match e.session {
+    let key = |row: usize, e: &crate::ingest::schema::EventRow| match e.session() {
         Some(s) => Some(s.get() | 1),
-        None if e.event == Event::SessionStart => Some(2 * row as u64),
+        None if e.event() == Event::SessionStart => Some(2 * row as u64),
         None => None,
     };
     let mut start = vec![0u32; acc.len() + 1];
@@ -613,7 +715,7 @@ fn sessions(ds: &Dataset, t: i64, hist_start: i64, start_30d: i64, acc: &mut [Ac
         for &row in &rows[start[c] as usize..start[c + 1] as usize] {
             let e = &ds.events[row as usize];
             let k = key(row as usize, e).expect("rows with a key");
-            scratch.push((k, e.occurred_at, row, e.device));
+            scratch.push((k, e.occurred_at, row, e.device()));
         }
         scratch.sort_unstable_by_key(|s| (s.0, s.1, s.2));
         for session in scratch.chunk_by(|a, b| a.0 == b.0) {
@@ -643,4 +745,26 @@ pub fn median(v: &mut [f64]) -> Option<f64> {
     } else {
         (v[n / 2 - 1] + v[n / 2]) / 2.0
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::schema::{CartRow, EventRow, OrderRow};
+
+    /// The sizes bench/RESULTS.md's memory budget (issue 19) is worked out from: a change here
+    /// changes the bytes per row and per customer at the peak, so the budget must be redone.
+    #[test]
+    fn memory_budget_sizes() {
+        use std::mem::size_of;
+        assert_eq!(
+            (
+                size_of::<EventRow>(),
+                size_of::<CartRow>(),
+                size_of::<OrderRow>()
+            ),
+            (24, 56, 48)
+        );
+        assert_eq!(size_of::<Acc>(), 160);
+    }
 }

@@ -12,7 +12,7 @@ use anyhow::{bail, Context, Result};
 use polars::prelude::*;
 
 use crate::features::catalogue;
-use crate::features::compute::{FeatureColumn, FeatureTable, Values, ALL_FEATURES};
+use crate::features::compute::{FeatureColumn, FeatureTable, Nums, Values, ALL_FEATURES};
 use crate::ingest::load::FileReport;
 use crate::io::read::{self, Cell, CsvOptions, Format, Source};
 
@@ -92,7 +92,7 @@ fn read_csv(src: &Source) -> Result<Part> {
                         if categories(f).is_some() {
                             Values::Cat(Vec::new())
                         } else {
-                            Values::Num(Vec::new())
+                            Values::Num(Nums::default())
                         },
                     ));
                 }
@@ -212,7 +212,7 @@ fn read_parquet(src: &Source) -> Result<Part> {
                 );
             }
             let s = c.cast(&DataType::Float64).map_err(|e| fail(&name, e))?;
-            let mut v = Vec::with_capacity(s.len());
+            let mut v = Nums::with_capacity(s.len());
             for (i, x) in s.f64().map_err(|e| fail(&name, e))?.iter().enumerate() {
                 v.push(match x {
                     None => None,
@@ -322,15 +322,26 @@ pub fn read(specs: &[PathBuf], flag: &str) -> Result<(FeatureTable, Vec<FileRepo
                     .iter_mut()
                     .find(|(name, _)| name == f)
                     .expect("same columns in every part");
-                std::mem::replace(&mut slot.1, Values::Num(Vec::new()))
+                std::mem::replace(&mut slot.1, Values::Num(Nums::default()))
             })
             .collect();
         // A feature's kind is fixed by its name, so every part holds the same kind.
         let values = match &taken[0] {
-            Values::Num(_) => Values::Num(gather(&order, &taken, |v| match v {
-                Values::Num(v) => v,
-                Values::Cat(_) => unreachable!("a numeric feature in every part"),
-            })),
+            Values::Num(_) => {
+                let parts: Vec<&Nums> = taken
+                    .iter()
+                    .map(|v| match v {
+                        Values::Num(v) => v,
+                        Values::Cat(_) => unreachable!("a numeric feature in every part"),
+                    })
+                    .collect();
+                Values::Num(
+                    order
+                        .iter()
+                        .map(|&(p, r)| parts[p as usize].get(r as usize))
+                        .collect(),
+                )
+            }
             Values::Cat(_) => Values::Cat(gather(&order, &taken, |v| match v {
                 Values::Cat(v) => v,
                 Values::Num(_) => unreachable!("a categorical feature in every part"),

@@ -846,15 +846,13 @@ fn event_row<'b>(ds: &Dataset, vals: &[Val<'b>]) -> Parsed<'b> {
         Val::Event(e, _) => (e, None),
         _ => (Event::Unknown, None),
     };
-    let row = EventRow {
-        customer: 0,
-        occurred_at: time(&vals[1]).unwrap_or_default(),
+    let row = EventRow::new(
+        0,
+        time(&vals[1]).unwrap_or_default(),
         event,
-        session: text(&vals[3])
-            .map(|s| std::num::NonZeroU64::new(session_hash(s) | 1).expect("odd")),
-        device: device(&vals[4]),
-        page: None,
-    };
+        text(&vals[3]).map(session_hash),
+        device(&vals[4]),
+    );
     Parsed::Event {
         customer: Id::of(&ds.customers, text(&vals[0]).unwrap_or_default()),
         page: text(&vals[5]).map(|p| Id::of(&ds.pages, p)),
@@ -924,7 +922,7 @@ fn commit(
             if let Some(name) = unknown {
                 *st.unknown_events.entry(name.to_string()).or_default() += 1;
             }
-            row.page = page.map(|p| p.intern(&mut ds.pages));
+            row.set_page(page.map(|p| p.intern(&mut ds.pages)));
             ds.events.push(row);
         }
         Parsed::Bad { ids, error } => {

@@ -337,7 +337,7 @@ pub fn deciles(table: &FeatureTable) -> BTreeMap<String, Vec<f64>> {
     let mut out = BTreeMap::new();
     for c in &table.columns {
         if let Values::Num(v) = &c.values {
-            let mut known: Vec<f64> = v.iter().flatten().copied().collect();
+            let mut known: Vec<f64> = v.known().collect();
             if known.is_empty() {
                 continue;
             }

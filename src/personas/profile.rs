@@ -98,12 +98,8 @@ pub fn overall(table: &FeatureTable) -> (Overall, Overall) {
     let mut overall_raw: Overall = BTreeMap::new();
     for c in &table.columns {
         if let Values::Num(v) = &c.values {
-            let known: Vec<f64> = v
-                .iter()
-                .flatten()
-                .map(|x| transformed(c.name, *x))
-                .collect();
-            let raw: Vec<f64> = v.iter().flatten().copied().collect();
+            let known: Vec<f64> = v.known().map(|x| transformed(c.name, x)).collect();
+            let raw: Vec<f64> = v.known().collect();
             if known.is_empty() {
                 continue;
             }
@@ -146,7 +142,7 @@ pub fn profile(
     for c in &table.columns {
         match &c.values {
             Values::Num(v) => {
-                let raw: Vec<f64> = members.iter().filter_map(|&i| v[i]).collect();
+                let raw: Vec<f64> = members.iter().filter_map(|&i| v.get(i)).collect();
                 let (mean, median, quantiles) = describe(&raw);
                 let z = overall_t
                     .get(c.name)

@@ -7,7 +7,7 @@ use anyhow::Result;
 use polars::prelude::*;
 
 use crate::cluster::nearest::Assignment;
-use crate::features::compute::{FeatureTable, Values};
+use crate::features::compute::{FeatureTable, Nums, Values};
 use crate::model::holdout::Arm;
 use crate::personas::Persona;
 use crate::util::timefmt::format_timestamp;
@@ -17,6 +17,8 @@ use crate::util::timefmt::format_timestamp;
 pub enum Col<'a> {
     Text(&'static str, Vec<&'a str>),
     Num(String, Cow<'a, [Option<f64>]>),
+    /// A feature column of the table, borrowed.
+    Nums(String, &'a Nums),
     /// Instants in microseconds since the epoch: RFC 3339 text in CSV, a UTC timestamp in Parquet.
     Time(&'static str, Cow<'a, [Option<i64>]>),
 }
@@ -25,13 +27,14 @@ impl Col<'_> {
     fn name(&self) -> &str {
         match self {
             Col::Text(n, _) | Col::Time(n, _) => n,
-            Col::Num(n, _) => n,
+            Col::Num(n, _) | Col::Nums(n, _) => n,
         }
     }
     fn len(&self) -> usize {
         match self {
             Col::Text(_, v) => v.len(),
             Col::Num(_, v) => v.len(),
+            Col::Nums(_, v) => v.len(),
             Col::Time(_, v) => v.len(),
         }
     }
@@ -39,6 +42,7 @@ impl Col<'_> {
         match self {
             Col::Text(_, v) => Cow::Borrowed(v[i]),
             Col::Num(_, v) => Cow::Owned(fmt_num(v[i])),
+            Col::Nums(_, v) => Cow::Owned(fmt_num(v.get(i))),
             Col::Time(_, v) => Cow::Owned(v[i].map(format_timestamp).unwrap_or_default()),
         }
     }
@@ -86,7 +90,7 @@ pub fn assignments<'a>(
     ];
     for f in features_used {
         if let Some(Values::Num(v)) = table.column(f).map(|c| &c.values) {
-            cols.push(Col::Num(f.clone(), Cow::Borrowed(v)));
+            cols.push(Col::Nums(f.clone(), v));
         }
     }
     cols.push(Col::Num(
@@ -265,6 +269,7 @@ pub fn to_parquet(cols: &[Col]) -> Result<Vec<u8>> {
         .map(|c| match c {
             Col::Text(n, v) => Ok(Column::new((*n).into(), v.as_slice())),
             Col::Num(n, v) => Ok(Column::new(n.as_str().into(), v.as_ref())),
+            Col::Nums(n, v) => Ok(Column::new(n.as_str().into(), v.iter().collect::<Vec<_>>())),
             Col::Time(n, v) => Column::new((*n).into(), v.as_ref()).cast(&DataType::Datetime(
                 TimeUnit::Microseconds,
                 Some(TimeZone::UTC),
@@ -328,7 +333,7 @@ pub fn features_csv(table: &FeatureTable) -> Result<Vec<u8>> {
         let mut rec = vec![customer.clone()];
         for c in &table.columns {
             rec.push(match &c.values {
-                Values::Num(v) => fmt_num(v[i]),
+                Values::Num(v) => fmt_num(v.get(i)),
                 Values::Cat(v) => v[i].unwrap_or_default().to_string(),
             });
         }
@@ -342,7 +347,7 @@ pub fn features_parquet(table: &FeatureTable) -> Result<Vec<u8>> {
     let mut cols: Vec<Column> = vec![Column::new("customer_id".into(), table.customers.clone())];
     for c in &table.columns {
         cols.push(match &c.values {
-            Values::Num(v) => Column::new(c.name.into(), v.clone()),
+            Values::Num(v) => Column::new(c.name.into(), v.iter().collect::<Vec<_>>()),
             Values::Cat(v) => Column::new(
                 c.name.into(),
                 v.iter().map(|s| s.map(str::to_string)).collect::<Vec<_>>(),
