@@ -241,6 +241,21 @@ fn gather<T: Copy>(
         .collect()
 }
 
+/// [`gather`] for numeric columns (NaN-coded, read through `Nums::get`).
+fn gather_nums(order: &[(u32, u32)], parts: &[Values]) -> Nums {
+    let parts: Vec<&Nums> = parts
+        .iter()
+        .map(|v| match v {
+            Values::Num(v) => v,
+            Values::Cat(_) => unreachable!("a numeric feature in every part"),
+        })
+        .collect();
+    order
+        .iter()
+        .map(|&(p, r)| parts[p as usize].get(r as usize))
+        .collect()
+}
+
 /// Reads the features table from the paths given to `flag`; returns it with one report per file.
 pub fn read(specs: &[PathBuf], flag: &str) -> Result<(FeatureTable, Vec<FileReport>)> {
     let sources = read::expand(specs, flag)?;
@@ -327,21 +342,7 @@ pub fn read(specs: &[PathBuf], flag: &str) -> Result<(FeatureTable, Vec<FileRepo
             .collect();
         // A feature's kind is fixed by its name, so every part holds the same kind.
         let values = match &taken[0] {
-            Values::Num(_) => {
-                let parts: Vec<&Nums> = taken
-                    .iter()
-                    .map(|v| match v {
-                        Values::Num(v) => v,
-                        Values::Cat(_) => unreachable!("a numeric feature in every part"),
-                    })
-                    .collect();
-                Values::Num(
-                    order
-                        .iter()
-                        .map(|&(p, r)| parts[p as usize].get(r as usize))
-                        .collect(),
-                )
-            }
+            Values::Num(_) => Values::Num(gather_nums(&order, &taken)),
             Values::Cat(_) => Values::Cat(gather(&order, &taken, |v| match v {
                 Values::Cat(v) => v,
                 Values::Num(_) => unreachable!("a categorical feature in every part"),
