@@ -190,7 +190,8 @@ pub const EVENT_NAMES: [(&str, Event); 11] = [
 /// seen. The strings are stored end to end in one buffer, and a hash table holds only their
 /// handles: about 28 bytes per id (its bytes, an 8-byte end offset, a 4-byte slot at most 7/8
 /// full) where an `IndexSet<Box<str>>` took about 90 (a 24-byte entry, an 8-byte index slot and
-/// a separate allocation per string): 1.0 GB less at 100M rows (bench/RESULTS.md, issue 19).
+/// a separate allocation per string): about 1 GB less for the 16M ids of 100M rows by that
+/// arithmetic (bench/RESULTS.md's memory budget, issue 19; 1.32 -> 1.21 GB measured at 1M).
 /// foldhash with a fixed seed (SipHash was 9% of a segment run, issue 8); handles are given in
 /// insertion order, so no output depends on the hasher.
 #[derive(Default)]
@@ -304,7 +305,8 @@ impl EventRow {
 
     /// `session`: a hash of the session id (sessions are only told apart, never named: no table
     /// of session ids is kept, which was ~230 MB per million shoppers, issue 8); its low 56 bits
-    /// are kept, which tells apart the sessions of one customer as surely as 64 did.
+    /// are kept: two session ids of one customer collide with probability about n² / 2^56 for
+    /// n sessions (docs/features.md), never in practice.
     pub fn new(
         customer: u32,
         occurred_at: i64,
