@@ -18,7 +18,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from parity import ensure, header  # noqa: E402
+from parity import ensure, header, spark_session  # noqa: E402
 
 TOLERANCE = 1e-9
 
@@ -55,17 +55,7 @@ def run_duckdb(features, query):
 
 
 def run_spark(features, query):
-    from pyspark.sql import SparkSession
-
-    spark = (
-        SparkSession.builder.master("local[2]")
-        .appName("cartsona-assign-parity")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .getOrCreate()
-    )
-    spark.sparkContext.setLogLevel("ERROR")
+    spark = spark_session("cartsona-assign-parity")
     cols, numeric = numeric_columns(features)
     spark.read.option("header", True).option("inferSchema", False).csv(features).createOrReplaceTempView(
         "features_text"

@@ -104,18 +104,24 @@ def run_duckdb(tables, query, canonical, parts=None):
     return names, cur.fetchall()
 
 
-def run_spark(tables, query, canonical, parts=None):
+def spark_session(app):
+    """A local Spark on 2 cores, UTC, quiet (no UI, no progress bars, errors only)."""
     from pyspark.sql import SparkSession
 
     spark = (
         SparkSession.builder.master("local[2]")
-        .appName("cartsona-parity")
+        .appName(app)
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+def run_spark(tables, query, canonical, parts=None):
+    spark = spark_session("cartsona-parity")
     for name, path in tables.items():
         df = spark.read.option("header", True).option("inferSchema", False).csv(path)
         select = ", ".join(typed(c, "spark", canonical) for c in df.columns)
