@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::features::catalogue::{transform_of, Transform};
 use crate::features::compute::{FeatureTable, Nums, Values};
+use rayon::prelude::*;
 
 pub const CLIP_LOW: f64 = 0.01;
 pub const CLIP_HIGH: f64 = 0.99;
@@ -124,7 +125,8 @@ pub fn fit(table: &FeatureTable, wanted: &Wanted) -> Result<(Scaler, Array2<f64>
                 .push((name.clone(), "no abandoner has a value".into()));
             continue;
         }
-        known.sort_unstable_by(f64::total_cmp);
+        // On all threads: the same sorted values (a total order has one), sooner (issue 19).
+        known.par_sort_unstable_by(f64::total_cmp);
         let fill = quantile_sorted(&known, 0.5);
         let gaps = values.len() - known.len();
         let transform = transform_of(name);
@@ -138,7 +140,7 @@ pub fn fit(table: &FeatureTable, wanted: &Wanted) -> Result<(Scaler, Array2<f64>
             sd: 1.0,
         };
         let mut prepared: Vec<f64> = values.iter().map(|v| sf.prepare(v)).collect();
-        prepared.sort_unstable_by(f64::total_cmp);
+        prepared.par_sort_unstable_by(f64::total_cmp);
         sf.clip_low = quantile_sorted(&prepared, CLIP_LOW);
         sf.clip_high = quantile_sorted(&prepared, CLIP_HIGH);
         let clipped: Vec<f64> = values.iter().map(|v| sf.prepare(v)).collect();

@@ -13,6 +13,7 @@ use crate::model::holdout::Holdout;
 use crate::personas::evidence::Evidence;
 use crate::personas::plays::Play;
 use crate::personas::{Persona, Personified};
+use rayon::prelude::*;
 
 /// The format written. Version 2 added stability, the outlier threshold and the persona-size
 /// settings; version 1 models are read with their documented defaults (no outlier flag, no
@@ -341,7 +342,8 @@ pub fn deciles(table: &FeatureTable) -> BTreeMap<String, Vec<f64>> {
             if known.is_empty() {
                 continue;
             }
-            known.sort_unstable_by(f64::total_cmp);
+            // On all threads: the same sorted values (a total order has one), sooner (issue 19).
+            known.par_sort_unstable_by(f64::total_cmp);
             out.insert(
                 c.name.to_string(),
                 (0..=10)

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::cluster::matrix::quantile_sorted;
 use crate::features::catalogue::{transform_of, Transform};
 use crate::features::compute::{FeatureTable, Values};
+use rayon::prelude::*;
 
 /// Summary statistics of one feature within a persona.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -58,7 +59,8 @@ pub fn describe(values: &[f64]) -> (Option<f64>, Option<f64>, Option<[f64; 5]>) 
         return (None, None, None);
     }
     let mut v = values.to_vec();
-    v.sort_unstable_by(f64::total_cmp);
+    // On all threads: the same sorted values (a total order has one), sooner (issue 19).
+    v.par_sort_unstable_by(f64::total_cmp);
     let q = [0.1, 0.25, 0.5, 0.75, 0.9].map(|p| quantile_sorted(&v, p));
     (
         Some(v.iter().sum::<f64>() / v.len() as f64),
