@@ -668,17 +668,20 @@ fn device(v: &Val<'_>) -> Option<Device> {
 #[derive(Clone, Copy)]
 enum Id<'b> {
     Known(u32),
-    New(&'b str),
+    /// The text and its hash in the interner.
+    New(&'b str, u64),
 }
 
 impl<'b> Id<'b> {
     fn of(interner: &Interner, s: &'b str) -> Id<'b> {
-        interner.get(s).map_or(Id::New(s), Id::Known)
+        interner
+            .lookup(s)
+            .map_or_else(|h| Id::New(s, h), Id::Known)
     }
     fn intern(self, interner: &mut Interner) -> u32 {
         match self {
             Id::Known(id) => id,
-            Id::New(s) => interner.intern(s),
+            Id::New(s, h) => interner.intern_hashed(s, h),
         }
     }
 }

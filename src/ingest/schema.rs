@@ -216,7 +216,11 @@ impl Interner {
         std::hash::BuildHasher::hash_one(&self.hasher, s)
     }
     pub fn intern(&mut self, s: &str) -> u32 {
-        let h = self.hash(s);
+        self.intern_hashed(s, self.hash(s))
+    }
+    /// [`Interner::intern`] with the hash [`Interner::lookup`] gave: the rows' checks look ids up
+    /// on all threads, and the serial commit then interns the new ones without hashing again.
+    pub fn intern_hashed(&mut self, s: &str, h: u64) -> u32 {
         let Interner {
             bytes,
             ends,
@@ -236,9 +240,15 @@ impl Interner {
         id
     }
     pub fn get(&self, s: &str) -> Option<u32> {
+        self.lookup(s).ok()
+    }
+    /// The handle of `s`, or, when it has none yet, its hash (for [`Interner::intern_hashed`]).
+    pub fn lookup(&self, s: &str) -> Result<u32, u64> {
+        let h = self.hash(s);
         self.table
-            .find(self.hash(s), |&id| self.name(id) == s)
+            .find(h, |&id| self.name(id) == s)
             .copied()
+            .ok_or(h)
     }
     pub fn name(&self, id: u32) -> &str {
         slice(&self.bytes, &self.ends, id)
