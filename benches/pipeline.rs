@@ -1,5 +1,6 @@
 //! Criterion benchmarks of the hot stages (issue 8): reading and validating, the feature
-//! aggregation, one k-means fit, and the silhouettes of k = 3..6 on one sample.
+//! aggregation, one k-means fit, the silhouettes of k = 3..6 on one sample, and the propensity's
+//! logistic regression (issue 20) on 500,000 rows of 20 features.
 //!
 //!     cargo bench --bench pipeline
 //!
@@ -24,6 +25,7 @@ use cartsona::features::compute::{self as features, FeatureParams, DEFAULT_INFO_
 use cartsona::ingest::load;
 use cartsona::ingest::schema::{BadRows, Dataset, Kind, ReadSettings};
 use cartsona::io::read::{self, CsvOptions};
+use cartsona::propensity::logistic;
 
 const SHOPPERS: &str = "20000";
 const DAY: i64 = 86_400_000_000;
@@ -125,7 +127,25 @@ fn benches(c: &mut Criterion) {
     g.bench_function("silhouettes of k = 3..6 (15k abandoners, exact)", |b| {
         b.iter(|| metrics::silhouettes(&x, &sets, &sample))
     });
+    let (x, y) = logistic_rows(500_000, 20);
+    g.bench_function("propensity fit (500k rows, 20 features, C = 1)", |b| {
+        b.iter(|| logistic::fit(x.view(), &y, Some(1.0)).unwrap())
+    });
     g.finish();
+}
+
+/// Rows of a known logistic model (about 30% positives), from a fixed generator.
+fn logistic_rows(n: usize, p: usize) -> (ndarray::Array2<f64>, Vec<bool>) {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(20);
+    let x = ndarray::Array2::from_shape_fn((n, p), |_| rng.gen::<f64>() * 2.0 - 1.0);
+    let y = (0..n)
+        .map(|i| {
+            let z = -1.0 + (0..p).map(|j| x[[i, j]] / (1.0 + j as f64)).sum::<f64>();
+            rng.gen::<f64>() < logistic::sigmoid(z)
+        })
+        .collect();
+    (x, y)
 }
 
 criterion_group!(pipeline, benches);
