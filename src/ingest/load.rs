@@ -674,9 +674,7 @@ enum Id<'b> {
 
 impl<'b> Id<'b> {
     fn of(interner: &Interner, s: &'b str) -> Id<'b> {
-        interner
-            .lookup(s)
-            .map_or_else(|h| Id::New(s, h), Id::Known)
+        interner.lookup(s).map_or_else(|h| Id::New(s, h), Id::Known)
     }
     fn intern(self, interner: &mut Interner) -> u32 {
         match self {
