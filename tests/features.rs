@@ -50,6 +50,7 @@ fn expected() -> BTreeMap<&'static str, Vec<(&'static str, &'static str)>> {
         "email_clicks_90d",
         "sms_clicks_90d",
         "lifecycle_stage",
+        "ordered_since_abandon",
     ];
     // Worked out by hand from the fixture (see the module comment).
     let alice = [
@@ -77,6 +78,8 @@ fn expected() -> BTreeMap<&'static str, Vec<(&'static str, &'static str)>> {
         "1",
         "0",
         "loyal",
+        // Latest abandoned cart k2 (2025-02-25) is after her last order (2025-02-10).
+        "0",
     ];
     let bob = [
         "80",
@@ -103,14 +106,15 @@ fn expected() -> BTreeMap<&'static str, Vec<(&'static str, &'static str)>> {
         "0",
         "0",
         "new",
+        "0",
     ];
     let gina = [
         "30", "30", "1", "1", "60", "1", "60", "0.5", "27.5", "151", "151", "0", "other", "", "0",
-        "0", "", "0", "0", "0", "", "0", "0", "lapsing",
+        "0", "", "0", "0", "0", "", "0", "0", "lapsing", "0",
     ];
     let hank = [
         "45", "45", "1", "1", "40", "1", "40", "1.125", "15", "50", "120", "", "", "", "0", "0",
-        "", "0", "0", "1", "0", "0", "1", "active",
+        "", "0", "0", "1", "0", "0", "1", "active", "0",
     ];
     let mut m = BTreeMap::new();
     for (name, vals) in [
@@ -198,7 +202,54 @@ fn column_order_is_documented_order() {
         "customer_id,last_abandoned_value,abandoned_value_total,abandoned_carts,orders,revenue,has_ordered,aov,\
 cart_to_aov,days_since_abandon,days_since_last_order,tenure_days,mobile_share,primary_device,max_checkout_depth,\
 discount_share,sessions_30d,page_views_per_session,product_views,info_page_views,cart_removals,email_open_rate,\
-email_clicks_90d,sms_clicks_90d,lifecycle_stage"
+email_clicks_90d,sms_clicks_90d,lifecycle_stage,ordered_since_abandon"
+    );
+}
+
+/// `ordered_since_abandon` (issue 20), worked by hand as of 2025-03-01 with A = 24h:
+/// - ivan: cart 2025-02-03 abandoned, an order 2025-02-20 without its id: 1;
+/// - lee: carts 2025-02-01 and 2025-02-10 abandoned, an order 2025-02-05 between them: 0 (the
+///   latest abandoned cart is after it);
+/// - mo: cart 2025-02-01 00:00, an order one second after A: the cart is abandoned, and 1;
+/// - ned: an order exactly A after the cart: the cart is not abandoned, so ned is no abandoner.
+#[test]
+fn ordered_since_abandon_by_hand() {
+    let dir = TempDir::new().unwrap();
+    std::fs::write(
+        dir.path().join("carts.csv"),
+        "customer_id,cart_id,updated_at,cart_value\n\
+         ivan,k1,2025-02-03T00:00:00Z,40\n\
+         lee,k2,2025-02-01T00:00:00Z,20\n\
+         lee,k3,2025-02-10T00:00:00Z,25\n\
+         mo,k4,2025-02-01T00:00:00Z,30\n\
+         ned,k5,2025-02-01T00:00:00Z,35\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("orders.csv"),
+        "customer_id,order_id,ordered_at,order_value\n\
+         ivan,o1,2025-02-20T00:00:00Z,70\n\
+         lee,o2,2025-02-05T00:00:00Z,50\n\
+         mo,o3,2025-02-02T00:00:01Z,60\n\
+         ned,o4,2025-02-02T00:00:00Z,65\n",
+    )
+    .unwrap();
+    let out = dir.path().join("f.csv");
+    cartsona()
+        .current_dir(dir.path())
+        .args(["features", "--carts", "carts.csv", "--orders", "orders.csv"])
+        .args(["--as-of", AS_OF, "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let got: Vec<(String, String)> = read_csv(&out)
+        .into_iter()
+        .map(|r| (r["customer_id"].clone(), r["ordered_since_abandon"].clone()))
+        .collect();
+    let want = [("ivan", "1"), ("lee", "0"), ("mo", "1")];
+    assert_eq!(
+        got,
+        want.map(|(c, v)| (c.to_string(), v.to_string())).to_vec()
     );
 }
 

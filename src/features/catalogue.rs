@@ -148,7 +148,7 @@ pub const DEVICES: [&str; 4] = ["desktop", "mobile", "tablet", "other"];
 pub const LIFECYCLE_STAGES: [&str; 4] = ["new", "active", "loyal", "lapsing"];
 
 /// Every feature, in output order (docs/features.md). A plain data table.
-pub const FEATURES: [Feature; 24] = [
+pub const FEATURES: [Feature; 25] = [
     boxed(
         0,
         num(
@@ -289,6 +289,13 @@ pub const FEATURES: [Feature; 24] = [
         ("SMS-Clicking", "SMS-Quiet"),
     ),
     cat("lifecycle_stage", &LIFECYCLE_STAGES, Orders),
+    // Last, so that the columns before it keep their places (issue 20).
+    num(
+        "ordered_since_abandon",
+        Identity,
+        Orders,
+        ("Came-Back", "Not-Back"),
+    ),
 ];
 
 /// The default clustering features, in the clustering matrix's column order (model.json keeps

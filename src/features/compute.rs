@@ -118,10 +118,10 @@ impl FeatureTable {
 }
 
 /// Every feature's name, in output order (the catalogue's).
-pub const ALL_FEATURES: [&str; 24] = {
-    let mut names = [""; 24];
+pub const ALL_FEATURES: [&str; 25] = {
+    let mut names = [""; 25];
     let mut i = 0;
-    while i < 24 {
+    while i < 25 {
         names[i] = catalogue::FEATURES[i].name;
         i += 1;
     }
@@ -620,6 +620,11 @@ fn formula(name: &str, r: &Rows<'_>) -> Option<Values> {
         }),
         "email_clicks_90d" => count(&|a| a.email_clicks_90d),
         "sms_clicks_90d" => count(&|a| a.sms_clicks_90d),
+        // An order after the latest abandoned cart (one at or within A of it would have made the
+        // cart not abandoned; one carrying its id too): the shopper came back without it.
+        "ordered_since_abandon" => {
+            count(&|a| u32::from(a.last.zip(a.last_order).is_some_and(|(l, o)| o > l.0)))
+        }
         "lifecycle_stage" => cat(&|a| {
             Some(match a.last_order {
                 _ if a.orders == 0 => "new",

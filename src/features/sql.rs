@@ -682,6 +682,9 @@ impl<'a> Query<'a> {
             "orders" => "COALESCE(oh.orders, 0)".to_string(),
             "revenue" => format!("COALESCE(oh.revenue, CAST(0 AS {dbl}))"),
             "has_ordered" => "CASE WHEN oh.orders > 0 THEN 1 ELSE 0 END".to_string(),
+            "ordered_since_abandon" => {
+                "CASE WHEN oh.last_order_us > ab.last_abandoned_us THEN 1 ELSE 0 END".to_string()
+            }
             "aov" => self.aov(),
             "cart_to_aov" => {
                 let aov = self.aov();
