@@ -118,10 +118,10 @@ impl FeatureTable {
 }
 
 /// Every feature's name, in output order (the catalogue's).
-pub const ALL_FEATURES: [&str; 25] = {
-    let mut names = [""; 25];
+pub const ALL_FEATURES: [&str; catalogue::FEATURES.len()] = {
+    let mut names = [""; catalogue::FEATURES.len()];
     let mut i = 0;
-    while i < 25 {
+    while i < names.len() {
         names[i] = catalogue::FEATURES[i].name;
         i += 1;
     }
