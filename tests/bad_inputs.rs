@@ -144,10 +144,8 @@ fn ragged_row() {
     );
 }
 
-#[test]
-fn not_utf8() {
-    let mut body = carts(&[GOOD]).into_bytes();
-    body.extend_from_slice(b"c\xff2,k2,2025-02-01,5,mobile,cart\n");
+/// Writes `body` (bytes, not text) as carts.csv, runs `features`, and checks exit 2 and `message`.
+fn bytes_fail_with(body: Vec<u8>, message: &str) -> TempDir {
     let dir = TempDir::new().unwrap();
     std::fs::write(dir.path().join("carts.csv"), body).unwrap();
     cartsona()
@@ -155,9 +153,18 @@ fn not_utf8() {
         .args(["features", "--carts", "carts.csv", "--out", "out.csv"])
         .assert()
         .code(2)
-        .stderr(contains(
-            "carts.csv: line 3, column customer_id: the value is not valid UTF-8",
-        ));
+        .stderr(contains(message));
+    dir
+}
+
+#[test]
+fn not_utf8() {
+    let mut body = carts(&[GOOD]).into_bytes();
+    body.extend_from_slice(b"c\xff2,k2,2025-02-01,5,mobile,cart\n");
+    let dir = bytes_fail_with(
+        body,
+        "carts.csv: line 3, column customer_id: the value is not valid UTF-8",
+    );
     assert!(!dir.path().join("out.csv").exists());
 }
 
@@ -176,16 +183,10 @@ fn a_character_split_across_two_fields_is_not_utf8() {
             .collect::<Vec<_>>()
     )
     .is_ok());
-    let dir = TempDir::new().unwrap();
-    std::fs::write(dir.path().join("carts.csv"), body).unwrap();
-    cartsona()
-        .current_dir(dir.path())
-        .args(["features", "--carts", "carts.csv", "--out", "out.csv"])
-        .assert()
-        .code(2)
-        .stderr(contains(
-            "carts.csv: line 4, column customer_id: the value is not valid UTF-8",
-        ));
+    bytes_fail_with(
+        body,
+        "carts.csv: line 4, column customer_id: the value is not valid UTF-8",
+    );
 }
 
 #[test]

@@ -274,25 +274,18 @@ pub fn to_csv(cols: &[Col]) -> Result<Vec<u8>> {
 
 /// Rows `rows` of a table as CSV records, numbers formatted into one reused buffer.
 fn csv_rows(cols: &[Col], rows: std::ops::Range<usize>) -> Result<Vec<u8>> {
-    use std::fmt::Write as _;
     let mut w = csv::Writer::from_writer(Vec::with_capacity(rows.len() * 64 * cols.len() / 4));
     let mut buf = String::new();
-    let num = |buf: &mut String, v: Option<f64>| {
-        buf.clear();
-        if let Some(x) = v {
-            write!(buf, "{x}").expect("formatting into a String");
-        }
-    };
     for i in rows {
         for c in cols {
             match c {
                 Col::Text(_, v) => w.write_field(v[i])?,
                 Col::Num(_, v) => {
-                    num(&mut buf, v[i]);
+                    fmt_num(&mut buf, v[i]);
                     w.write_field(&buf)?;
                 }
                 Col::Nums(_, v) => {
-                    num(&mut buf, v.get(i));
+                    fmt_num(&mut buf, v.get(i));
                     w.write_field(&buf)?;
                 }
                 Col::Time(_, v) => w.write_field(v[i].map(format_timestamp).unwrap_or_default())?,
@@ -358,9 +351,14 @@ pub fn audience<'a>(
     w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
 }
 
-/// Formats a number the way every CSV output does: shortest round-trip form, empty for a gap.
-pub fn fmt_num(v: Option<f64>) -> String {
-    v.map(|x| x.to_string()).unwrap_or_default()
+/// Formats a number the way every CSV output does, into `buf` (cleared first): shortest
+/// round-trip form, empty for a gap.
+pub fn fmt_num(buf: &mut String, v: Option<f64>) {
+    use std::fmt::Write as _;
+    buf.clear();
+    if let Some(x) = v {
+        write!(buf, "{x}").expect("formatting into a String");
+    }
 }
 
 /// Renders the features table as CSV (through [`to_csv`]: formatted on all threads).
@@ -400,6 +398,10 @@ pub fn features_parquet(table: &FeatureTable) -> Result<Vec<u8>> {
 mod tests {
     use super::*;
 
+    fn shortest(v: Option<f64>) -> String {
+        v.map(|x| x.to_string()).unwrap_or_default()
+    }
+
     /// The bytes of one writer going row by row, a cell at a time (how to_csv wrote before its
     /// blocks; the reference the blocks must reproduce).
     fn row_by_row(cols: &[Col]) -> Vec<u8> {
@@ -408,8 +410,8 @@ mod tests {
         for i in 0..cols[0].len() {
             w.write_record(cols.iter().map(|c| match c {
                 Col::Text(_, v) => v[i].to_string(),
-                Col::Num(_, v) => fmt_num(v[i]),
-                Col::Nums(_, v) => fmt_num(v.get(i)),
+                Col::Num(_, v) => shortest(v[i]),
+                Col::Nums(_, v) => shortest(v.get(i)),
                 Col::Time(_, v) => v[i].map(format_timestamp).unwrap_or_default(),
             }))
             .unwrap();
