@@ -234,6 +234,28 @@ pub struct HoldoutArgs {
     pub holdout_salt: Option<String>,
 }
 
+/// The return propensity of `segment` (docs/propensity.md).
+#[derive(Debug, Args)]
+pub struct PropensityArgs {
+    /// Do not learn or score the return propensity.
+    #[arg(long)]
+    pub no_propensity: bool,
+    /// W: the propensity is the chance of an order within this long after the as-of time
+    /// [default: 7d]
+    #[arg(long, value_name = "DURATION")]
+    pub propensity_window: Option<String>,
+    /// How far back the past as-of points go, one every W [default: 26w]
+    #[arg(long, value_name = "DURATION")]
+    pub propensity_history: Option<String>,
+    /// The L2 penalty as scikit-learn's C (smaller: stronger) [default: 1]
+    #[arg(long, value_name = "C")]
+    pub propensity_c: Option<f64>,
+    /// Shoppers whose untreated propensity is above this get their play without an incentive
+    /// [default: 0.5]
+    #[arg(long, value_name = "P")]
+    pub no_discount_above: Option<f64>,
+}
+
 /// Where and how `segment` and `assign` write their run directory.
 #[derive(Debug, Args)]
 pub struct RunOutArgs {
@@ -268,6 +290,8 @@ pub struct SegmentArgs {
     pub output: RunOutArgs,
     #[command(flatten)]
     pub holdout: HoldoutArgs,
+    #[command(flatten)]
+    pub propensity: PropensityArgs,
     /// An earlier run's model.json (or its run directory): personas that match keep their ids and names.
     #[arg(long, value_name = "MODEL")]
     pub baseline: Option<PathBuf>,

@@ -12,8 +12,8 @@ use regex::Regex;
 use serde::Deserialize;
 
 use crate::cli::{
-    ClusterArgs, FeatureArgs, HoldoutArgs, InputArgs, OnBadRows, PresetName, SegmentArgs,
-    SqlDialect,
+    ClusterArgs, FeatureArgs, HoldoutArgs, InputArgs, OnBadRows, PresetName, PropensityArgs,
+    SegmentArgs, SqlDialect,
 };
 use crate::cluster::choose_k::SelectParams;
 use crate::features::catalogue::DEFAULT_FEATURES;
@@ -57,6 +57,19 @@ pub struct FileConfig {
     /// Settings and gates of `outcomes` (docs/outcomes.md).
     #[serde(default)]
     pub outcomes: FileOutcomes,
+    /// The return propensity of segment runs (docs/propensity.md).
+    #[serde(default)]
+    pub propensity: FilePropensity,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilePropensity {
+    pub enabled: Option<bool>,
+    pub window: Option<String>,
+    pub history: Option<String>,
+    pub c: Option<f64>,
+    pub no_discount_above: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -549,6 +562,72 @@ pub fn segment(args: &SegmentArgs, loaded: &Loaded) -> Result<Segment> {
         max_match_distance,
         stability_resamples,
     })
+}
+
+/// The propensity settings of a segment run (`None`: off), from flags and `[propensity]` (flags
+/// win), checked: W > 0, a history of at least 3 W (train, calibration, report), C > 0.
+pub fn propensity(args: &PropensityArgs, loaded: &Loaded) -> Result<Option<Propensity>> {
+    let f = &loaded.file.propensity;
+    let cfg_name = loaded.name();
+    let duration = |flag: &Option<String>, file: &Option<String>, name: &str, default: i64| {
+        let (v, origin) = match (flag, file) {
+            (Some(v), _) => (v.clone(), format!("--propensity-{name}")),
+            (None, Some(v)) => (v.clone(), format!("{cfg_name}: [propensity] {name}")),
+            (None, None) => return Ok((default, String::new())),
+        };
+        let d = timefmt::parse_duration(&v).map_err(|e| anyhow::anyhow!("{origin}: {e}"))?;
+        if d <= 0 {
+            bail!("{origin} '{v}': must be longer than zero");
+        }
+        Ok::<_, anyhow::Error>((d, origin))
+    };
+    let (window, _) = duration(
+        &args.propensity_window,
+        &f.window,
+        "window",
+        7 * timefmt::DAY,
+    )?;
+    let (history, origin) = duration(
+        &args.propensity_history,
+        &f.history,
+        "history",
+        26 * 7 * timefmt::DAY,
+    )?;
+    if history < 3 * window {
+        bail!(
+            "{} {}: must be at least three propensity windows ({}): one to train on, one to calibrate, one to report",
+            if origin.is_empty() { "--propensity-history" } else { &origin },
+            timefmt::format_duration(history),
+            timefmt::format_duration(3 * window)
+        );
+    }
+    let c = args.propensity_c.or(f.c).unwrap_or(1.0);
+    if !(c.is_finite() && c > 0.0) {
+        bail!("--propensity-c {c}: give a positive number (scikit-learn's C; 1 by default)");
+    }
+    let no_discount_above = args
+        .no_discount_above
+        .or(f.no_discount_above)
+        .unwrap_or(0.5);
+    if !(0.0..=1.0).contains(&no_discount_above) {
+        bail!("--no-discount-above {no_discount_above}: give a probability from 0 to 1");
+    }
+    let off = args.no_propensity || f.enabled == Some(false);
+    Ok((!off).then_some(Propensity {
+        window,
+        history,
+        c,
+        no_discount_above,
+    }))
+}
+
+/// The propensity settings of a run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Propensity {
+    pub window: i64,
+    pub history: i64,
+    pub c: f64,
+    pub no_discount_above: f64,
 }
 
 /// The holdout asked for by `--holdout`/`--holdout-salt` or `[holdout]` (flags win), checked;

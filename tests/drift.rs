@@ -366,7 +366,11 @@ fn runs_that_cannot_be_compared_exit_2() {
     // A model of another format version.
     let text = std::fs::read_to_string(a.join("model.json"))
         .unwrap()
-        .replacen("\"format_version\": 2", "\"format_version\": 99", 1);
+        .replacen(
+            &format!("\"format_version\": {}", cartsona::model::FORMAT_VERSION),
+            "\"format_version\": 99",
+            1,
+        );
     std::fs::write(b.join("model.json"), text).unwrap();
     cartsona()
         .arg("drift")

@@ -243,7 +243,7 @@ fn models_of_format_1_still_assign_and_drift() {
         "assign keeps the model it was given"
     );
     let new = segment(dir.path(), &sample, "new", &["--quiet"]);
-    assert_eq!(json(&new.join("model.json"))["format_version"], 2);
+    assert_eq!(json(&new.join("model.json"))["format_version"], 3);
     cartsona()
         .args(["--quiet", "drift", "--baseline"])
         .arg(&old)

@@ -176,7 +176,7 @@ fn model_json_holds_what_reuse_needs() {
     let run = segment(dir.path(), dir.path(), "run", &AS_OF);
     let model: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(run.join("model.json")).unwrap()).unwrap();
-    assert_eq!(model["format_version"], 2);
+    assert_eq!(model["format_version"], 3);
     assert_eq!(model["as_of"], "2025-03-01T00:00:00Z");
     assert_eq!(model["config"]["seed"], 42);
     assert_eq!(model["config"]["k_min"], 3);
@@ -363,14 +363,14 @@ fn assign_refuses_what_it_cannot_apply() {
     // Another format version (a newer one than this cartsona reads).
     let text = std::fs::read_to_string(run.join("model.json")).unwrap();
     std::fs::write(
-        dir.path().join("v3.json"),
-        text.replacen("\"format_version\": 2", "\"format_version\": 3", 1),
+        dir.path().join("v4.json"),
+        text.replacen("\"format_version\": 3", "\"format_version\": 4", 1),
     )
     .unwrap();
-    assign(&dir.path().join("v3.json"), true, "b")
+    assign(&dir.path().join("v4.json"), true, "b")
         .code(2)
         .stderr(contains(
-            "model format version 3 is not supported by this cartsona (it reads versions 1 to 2)",
+            "model format version 4 is not supported by this cartsona (it reads versions 1 to 3)",
         ));
     // A truncated file.
     std::fs::write(dir.path().join("cut.json"), &text[..text.len() / 2]).unwrap();
@@ -494,8 +494,10 @@ fn timings_are_opt_in_and_change_nothing_else() {
         stages,
         [
             "reading and validating inputs",
+            "setting aside the propensity's past rows",
             "computing features",
             "building the clustering matrix",
+            "learning the return propensity",
             "clustering with k = 2",
             "silhouettes of every k",
             "describing the personas",

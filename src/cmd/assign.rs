@@ -3,7 +3,7 @@
 //! the model's transforms and scaler, and the nearest centroid. Names, evidence and plays come
 //! from the model; sizes and profiles are those of the new data.
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 
 use crate::cli::AssignArgs;
 use crate::cluster::{matrix, nearest, outliers, projection};
@@ -12,6 +12,8 @@ use crate::config::{self, Loaded};
 use crate::drift::load;
 use crate::io::write::StagedDir;
 use crate::personas;
+use crate::propensity::learn;
+use crate::propensity::shown::{self, Shown};
 use crate::report::Summary;
 use crate::util::progress::Progress;
 
@@ -28,7 +30,7 @@ pub fn run(args: &AssignArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
     let previous = run_dir::previous(&args.output)?;
     let staged = StagedDir::new(&args.output.out, args.output.force, "--out")?;
     let progress = Progress::new(quiet).recording(args.output.timings);
-    let rf = inputs::run_features(&args.inputs, loaded, &params, &progress)?;
+    let rf = inputs::run_features(&args.inputs, loaded, &params, None, &progress)?;
     let (table, fsum) = (rf.table, rf.summary);
     let missing = model.missing_features(&table);
     if !missing.is_empty() {
@@ -66,6 +68,23 @@ pub fn run(args: &AssignArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
         &mut personas,
         &progress,
     )?;
+    // The run's propensity, by the model's (docs/propensity.md "assign").
+    let scored = match &model.propensity {
+        Some(p) => {
+            progress.stage("scoring the return propensity");
+            let (scores, reasons) = learn::score(p, &table)
+                .context("the model's return propensity cannot be applied to this data")?;
+            let mut shown = Shown::empty(0, p.no_discount_above);
+            shown.window = p.window.clone();
+            shown.fill(p, None, None, &scores);
+            let ids: Vec<&str> = personas.iter().map(|p| p.id.as_str()).collect();
+            let values = table.value_at_stake();
+            shown.personas =
+                shown::by_persona(&scores, &values, &labels, &ids, p.no_discount_above);
+            Some((shown, scores, reasons))
+        }
+        None => None,
+    };
     let mut summary = Summary::new("assign", &fsum, rf.report, rf.on_bad_rows);
     summary.warnings.extend(arms.note.clone());
     for p in personas.iter().filter(|p| p.size == 0) {
@@ -89,12 +108,14 @@ pub fn run(args: &AssignArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
         personas,
         files: run_dir::run_files(args.output.format, arms.arms.is_some()),
         projection: projection::project(&x, &labels, k, model.config.seed),
+        propensity: scored.as_ref().map(|s| s.0.clone()),
         ..summary
     };
     let rows = RunRows {
         assigned: &assigned,
         outlier: &outlier,
         arms: arms.arms.as_deref(),
+        propensity: scored.as_ref().map(|s| (&s.1[..], &s.2[..])),
     };
     // The model as given, with the holdout this run used (so a later run inherits it).
     let model = Model {

@@ -5,7 +5,7 @@
 use anyhow::Result;
 
 use crate::cli::{InputArgs, RunInputArgs};
-use crate::config::{Inputs, Loaded};
+use crate::config::{self, Inputs, Loaded};
 use crate::features::compute::{
     self as feature_stage, FeatureParams, FeatureSummary, FeatureTable,
 };
@@ -13,6 +13,7 @@ use crate::ingest::load::{self as loader, ValidationReport};
 use crate::ingest::presets;
 use crate::ingest::schema::{BadRows, Dataset, Kind};
 use crate::io::read::Format;
+use crate::propensity::{history, weeks};
 use crate::util::progress::Progress;
 
 /// Reads and validates the inputs: a preset's exports first (turned into canonical tables), then
@@ -128,17 +129,66 @@ pub(crate) struct RunFeatures {
     pub on_bad_rows: BadRows,
     /// Why there may be no abandoners (empty when there is no reason to suspect the windows).
     pub hint: String,
+    /// The rows the propensity learns from, or why there are none (`None`: not asked for).
+    pub past: Option<Result<Past, String>>,
 }
 
+/// The propensity's past rows (docs/propensity.md): the sampled customers' rows and the as-of
+/// points to compute their features at.
+pub(crate) struct Past {
+    pub dataset: Dataset,
+    pub plan: weeks::Plan,
+    pub fraction: f64,
+}
+
+/// The past rows for `settings`, taken from `ds` before the run's features consume it, or why
+/// the data cannot give them.
+fn past(
+    ds: &Dataset,
+    params: &FeatureParams,
+    settings: &config::Propensity,
+) -> Result<Past, String> {
+    if !ds.present.has_kind(Kind::Orders) {
+        return Err("there is no orders input, so a return cannot be told".into());
+    }
+    let latest = feature_stage::latest_timestamp(ds);
+    let (Some(t), Some(start), Some(end)) = (
+        params.as_of.or(latest),
+        history::earliest_timestamp(ds),
+        latest,
+    ) else {
+        return Err("the inputs hold no rows".into());
+    };
+    let plan = weeks::plan(t, settings.window, settings.history, start, end).map_err(|short| {
+        format!(
+            "only {} past as-of point(s) one propensity window apart have a complete label window within the data and --propensity-history ({} not covered by the orders); at least 3 are needed",
+            short.covered, short.uncovered
+        )
+    })?;
+    let fraction = history::sample_fraction(ds, plan.train.len());
+    Ok(Past {
+        dataset: history::sample(ds, fraction),
+        plan,
+        fraction,
+    })
+}
+
+/// The run's features; with `propensity`, the propensity's past rows too (taken before the
+/// features consume the dataset).
 pub(crate) fn run_features(
     args: &RunInputArgs,
     loaded: &Loaded,
     params: &FeatureParams,
+    propensity: Option<&config::Propensity>,
     progress: &Progress,
 ) -> Result<RunFeatures> {
     let (input, features_table) = (&args.input, &args.features_table);
     if features_table.is_empty() {
         let (inputs, ds, report) = read_inputs(input, loaded, progress)?;
+        if propensity.is_some() {
+            progress.stage("setting aside the propensity's past rows");
+        }
+        let past = propensity.map(|s| past(&ds, params, s));
         progress.stage("computing features");
         let oldest_cart = ds.carts.iter().map(|c| c.updated_at).min();
         let (table, summary) = feature_stage::compute(ds, params)?;
@@ -149,6 +199,7 @@ pub(crate) fn run_features(
             report,
             on_bad_rows: inputs.read.bad_rows,
             hint,
+            past,
         });
     }
     if !input.is_empty() {
@@ -167,5 +218,6 @@ pub(crate) fn run_features(
         report: ValidationReport { files },
         on_bad_rows: BadRows::Fail,
         hint: String::new(),
+        past: propensity.map(|_| Err("a --features table has no history to go back in".into())),
     })
 }

@@ -92,6 +92,8 @@ pub struct RunRows<'a> {
     pub assigned: &'a [Assignment],
     pub outlier: &'a [bool],
     pub arms: Option<&'a [Arm]>,
+    /// Each shopper's return propensity and its reasons, when learned.
+    pub propensity: Option<(&'a [f64], &'a [String])>,
 }
 
 /// Renders every file of a run into the staging directory, commits it, and prints the closing
@@ -150,6 +152,10 @@ impl<'a> RunOutput<'a> {
             &summary.personas,
             &summary.cluster_features,
         );
+        let mut cols = cols;
+        if let Some((scores, reasons)) = rows.propensity {
+            tables::add_propensity(&mut cols, scores, reasons);
+        }
         let body = match self.format {
             OutFormat::Csv => tables::to_csv(&cols)?,
             OutFormat::Parquet => tables::to_parquet(&cols)?,

@@ -11,21 +11,33 @@ use crate::cmd::run_dir::{self, RunOutput, RunRows};
 use crate::config::{self, Loaded};
 use crate::drift::load;
 use crate::features::compute::FeatureSummary;
+use crate::features::compute::FeatureTable;
 use crate::io::{read::model_path, write::StagedDir};
 use crate::model::format::RunParts;
+use crate::model::holdout::{Arm, Holdout};
 use crate::model::{identity, Model, RunConfig};
 use crate::personas;
+use crate::propensity::learn::{self, Propensity, Settings, Untreated};
+use crate::propensity::shown::{self, Shown};
 use crate::report::Summary;
 use crate::util::progress::Progress;
+use crate::util::timefmt;
 
 pub fn run(args: &SegmentArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
     let cfg = config::segment(args, loaded)?;
+    let prop_cfg = config::propensity(&args.propensity, loaded)?;
     let asked = config::holdout(&args.holdout, loaded)?;
     let baseline = baseline(args)?;
     let previous = run_dir::previous(&args.output)?;
     let staged = StagedDir::new(&args.output.out, args.output.force, "--out")?;
     let progress = Progress::new(quiet).recording(args.output.timings);
-    let rf = inputs::run_features(&args.inputs, loaded, &cfg.features, &progress)?;
+    let rf = inputs::run_features(
+        &args.inputs,
+        loaded,
+        &cfg.features,
+        prop_cfg.as_ref(),
+        &progress,
+    )?;
     let (table, fsum) = (rf.table, rf.summary);
     for l in &fsum.left_out {
         progress.warn(&format!("feature {} left out: {}", l.feature, l.reason));
@@ -51,6 +63,16 @@ pub fn run(args: &SegmentArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
         baseline.as_ref().map(|b| &b.0),
         base_features.as_deref(),
     );
+    let held = baseline.as_ref().and_then(|(m, _)| m.holdout.as_ref());
+    let mut prop = propensity(
+        rf.past,
+        &cfg,
+        prop_cfg.as_ref(),
+        wanted.features,
+        held,
+        &table,
+        &progress,
+    )?;
     let (scaler, x, mreport) = matrix::fit(&table, &wanted)?;
     for (f, why) in &mreport.dropped {
         progress.warn(&format!("clustering feature {f} not used: {why}"));
@@ -93,7 +115,7 @@ pub fn run(args: &SegmentArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
     )?;
     let k = selection.k;
     let run_config = run_config(&fsum, &cfg, wanted.features);
-    let model = Model::of_run(RunParts {
+    let mut model = Model::of_run(RunParts {
         as_of: &fsum.as_of,
         config: run_config,
         scaler,
@@ -104,7 +126,15 @@ pub fn run(args: &SegmentArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
         outlier_threshold: a.threshold,
         holdout: arms.holdout.clone(),
     });
+    if let (Some(shown), Some(s)) = (prop.shown.as_mut(), &prop.scored) {
+        let values = table.value_at_stake();
+        let persona_ids: Vec<&str> = settled.personas.iter().map(|p| p.id.as_str()).collect();
+        let above = shown.no_discount_above;
+        shown.personas = shown::by_persona(&s.1, &values, &labels, &persona_ids, above);
+        model.propensity = Some(s.0.clone());
+    }
     let mut summary = Summary::new("segment", &fsum, rf.report, rf.on_bad_rows);
+    summary.warnings.extend(prop.warning);
     summary.warnings.extend(selection.warnings.iter().cloned());
     summary.warnings.extend(arms.note.clone());
     let summary = Summary {
@@ -125,16 +155,91 @@ pub fn run(args: &SegmentArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
         retired_now: ids.retired_now,
         files: run_dir::run_files(args.output.format, arms.arms.is_some()),
         projection: projection::project(&x, &labels, k, sp.seed),
+        propensity: prop.shown,
         ..summary
     };
     let rows = RunRows {
         assigned: &settled.assigned,
         outlier: &a.outlier,
         arms: arms.arms.as_deref(),
+        propensity: prop.scored.as_ref().map(|s| (&s.1[..], &s.2[..])),
     };
     RunOutput::new(staged, &args.output, quiet, previous)
         .write(&table, rows, summary, &model, &progress)?;
     Ok(0)
+}
+
+/// The propensity of a run: what the reports show, the model and scores, and the warning when it
+/// could not be learned.
+struct PropensityRun {
+    shown: Option<Shown>,
+    scored: Option<(Propensity, Vec<f64>, Vec<String>)>,
+    warning: Option<String>,
+}
+
+/// Learns the return propensity from the past rows and scores the run's abandoners
+/// (docs/propensity.md); when the data cannot give it, one warning and no column.
+fn propensity(
+    past: Option<Result<inputs::Past, String>>,
+    cfg: &config::Segment,
+    settings: Option<&config::Propensity>,
+    cluster_features: &[String],
+    held: Option<&Holdout>,
+    table: &FeatureTable,
+    progress: &Progress,
+) -> Result<PropensityRun> {
+    let (Some(past), Some(settings)) = (past, settings) else {
+        return Ok(PropensityRun {
+            shown: None,
+            scored: None,
+            warning: None,
+        });
+    };
+    let mut shown = Shown::empty(settings.window, settings.no_discount_above);
+    let learned = past.and_then(|past| {
+        progress.stage("learning the return propensity");
+        let in_holdout = |c: &str| held.is_some_and(|h| h.arm(c) == Arm::Holdout);
+        let untreated = held.map(|h| Untreated {
+            in_holdout: &in_holdout,
+            since: timefmt::parse_timestamp(&h.since).unwrap_or(i64::MAX),
+        });
+        let s = Settings {
+            window: settings.window,
+            c: settings.c,
+            cluster_features,
+            holdout: untreated,
+            sample_fraction: past.fraction,
+            uncovered_weeks: past.plan.uncovered,
+            no_discount_above: settings.no_discount_above,
+        };
+        learn::from_past(&past.dataset, &past.plan, &cfg.features, &s)
+            .map_err(|e| format!("{e:#}"))?
+    });
+    let learn::Learnt {
+        model,
+        measures,
+        note,
+    } = match learned {
+        Ok(found) => found,
+        Err(why) => {
+            let warning =
+                format!("return propensity not learned: {why} (no return_propensity column)");
+            progress.warn(&warning);
+            shown.not_learned = Some(why);
+            return Ok(PropensityRun {
+                shown: Some(shown),
+                scored: None,
+                warning: Some(warning),
+            });
+        }
+    };
+    let (scores, reasons) = learn::score(&model, table)?;
+    shown.fill(&model, Some(measures), note, &scores);
+    Ok(PropensityRun {
+        shown: Some(shown),
+        scored: Some((model, scores, reasons)),
+        warning: None,
+    })
 }
 
 /// The features to cluster on: with a baseline, the baseline's (unless the user chose others),

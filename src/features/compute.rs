@@ -87,7 +87,7 @@ impl FromIterator<Option<f64>> for Nums {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FeatureColumn {
     pub name: &'static str,
     pub values: Values,
@@ -266,26 +266,70 @@ pub fn summary_of_table(table: &FeatureTable, p: &FeatureParams, as_of: i64) -> 
 /// [`formula`] per catalogue feature over the abandoners' accumulators. Takes the dataset to free
 /// each input's rows as soon as their pass is done.
 pub fn compute(mut ds: Dataset, p: &FeatureParams) -> Result<(FeatureTable, FeatureSummary)> {
-    let (t, as_of_source) = match p.as_of {
+    let at = as_of(&ds, p)?;
+    let mut passes = cart_and_order_passes(&ds, p, at.0);
+    // Each input's rows are freed as soon as their pass is done, so the engagement pass and the
+    // table never sit beside rows no longer needed (issue 8: 100M rows under 8 GB; issue 19: 5).
+    (ds.carts, ds.orders, ds.carts_ids) = Default::default();
+    engagement_pass(&ds, p, at.0, &mut passes);
+    (ds.events, ds.pages) = Default::default();
+    Ok(finish(&ds, p, at, passes))
+}
+
+/// [`compute`] without taking the dataset: the same table and summary, the rows kept (the
+/// propensity's past as-of points compute features from one dataset many times, issue 20).
+pub fn compute_at(ds: &Dataset, p: &FeatureParams) -> Result<(FeatureTable, FeatureSummary)> {
+    let at = as_of(ds, p)?;
+    let mut passes = cart_and_order_passes(ds, p, at.0);
+    engagement_pass(ds, p, at.0, &mut passes);
+    Ok(finish(ds, p, at, passes))
+}
+
+/// T and where it came from.
+fn as_of(ds: &Dataset, p: &FeatureParams) -> Result<(i64, &'static str)> {
+    Ok(match p.as_of {
         Some(t) => (t, "--as-of"),
-        None => match latest_timestamp(&ds) {
+        None => match latest_timestamp(ds) {
             Some(t) => (t, "latest timestamp in the inputs"),
             None => bail!("the inputs hold no rows, so there is nothing to compute features from"),
         },
-    };
+    })
+}
+
+/// The accumulators after the passes over the rows, and the counts on the way.
+struct Passes {
+    acc: Vec<Acc>,
+    /// Rows after T: carts, orders, events.
+    after: [u64; 3],
+    counts: CartCounts,
+}
+
+/// Steps 1-3: latest snapshots, orders, abandonment.
+fn cart_and_order_passes(ds: &Dataset, p: &FeatureParams, t: i64) -> Passes {
     let mut acc = vec![Acc::default(); ds.customers.len()];
     let mut after = [0u64; 3];
-    let latest = latest_snapshots(&ds, t, &mut acc, &mut after[0]);
-    let (order_times, ordered_cart) = orders(&ds, p, t, &mut acc, &mut after[1]);
-    let counts = abandonment(&ds, p, t, &latest, &order_times, &ordered_cart, &mut acc);
-    // Each input's rows are freed as soon as their pass is done, so the engagement pass and the
-    // table never sit beside rows no longer needed (issue 8: 100M rows under 8 GB; issue 19: 5).
-    drop((latest, order_times, ordered_cart));
-    (ds.carts, ds.orders, ds.carts_ids) = Default::default();
+    let latest = latest_snapshots(ds, t, &mut acc, &mut after[0]);
+    let (order_times, ordered_cart) = orders(ds, p, t, &mut acc, &mut after[1]);
+    let counts = abandonment(ds, p, t, &latest, &order_times, &ordered_cart, &mut acc);
+    Passes { acc, after, counts }
+}
+
+/// Step 4: engagement, when there is an engagement input.
+fn engagement_pass(ds: &Dataset, p: &FeatureParams, t: i64, passes: &mut Passes) {
     if ds.present.has_kind(Kind::Engagement) {
-        engagement(&ds, p, t, &mut acc, &mut after[2]);
+        engagement(ds, p, t, &mut passes.acc, &mut passes.after[2]);
     }
-    (ds.events, ds.pages) = Default::default();
+}
+
+/// Step 5 and the formulas: the median AOV, the abandoners in customer-id order, their columns
+/// and the summary. Reads only the customers and what the inputs had of `ds`.
+fn finish(
+    ds: &Dataset,
+    p: &FeatureParams,
+    (t, as_of_source): (i64, &'static str),
+    passes: Passes,
+) -> (FeatureTable, FeatureSummary) {
+    let Passes { acc, after, counts } = passes;
     // Median AOV over every customer with orders in history.
     let mut aov_by_customer: Vec<f64> = acc
         .iter()
@@ -354,7 +398,7 @@ pub fn compute(mut ds: Dataset, p: &FeatureParams) -> Result<(FeatureTable, Feat
         columns,
         abandoned_at: rows.rows.iter().map(|a| a.last.map(|l| l.0)).collect(),
     };
-    Ok((table, summary))
+    (table, summary)
 }
 
 /// No cart row (in [`latest_snapshots`]).

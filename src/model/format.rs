@@ -16,9 +16,11 @@ use crate::personas::{Persona, Personified};
 use rayon::prelude::*;
 
 /// The format written. Version 2 added stability, the outlier threshold and the persona-size
-/// settings; version 1 models are read with their documented defaults (no outlier flag, no
-/// stability), so `assign` and `drift` keep working in the month of the upgrade.
-pub const FORMAT_VERSION: u32 = 2;
+/// settings; version 3 the return propensity (a cartsona that reads only up to 2 would drop it
+/// silently, so it refuses a version 3 model). Older models are read with their documented
+/// defaults (no outlier flag, no stability, no propensity), so `assign` and `drift` keep working
+/// in the month of the upgrade.
+pub const FORMAT_VERSION: u32 = 3;
 /// The oldest format read.
 pub const OLDEST_FORMAT: u32 = 1;
 
@@ -100,6 +102,10 @@ pub struct Model {
     /// models written before holdouts existed).
     #[serde(default)]
     pub holdout: Option<Holdout>,
+    /// The return propensity `assign` applies (format 3, docs/propensity.md); `None`: not learned
+    /// (and in older models).
+    #[serde(default)]
+    pub propensity: Option<crate::propensity::learn::Propensity>,
 }
 
 impl Model {
@@ -228,6 +234,7 @@ impl Model {
                 .is_finite()
                 .then_some(run.outlier_threshold),
             holdout: run.holdout,
+            propensity: None,
         }
     }
 

@@ -12,7 +12,6 @@
 
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 /// The largest holdout share.
 pub const MAX_SHARE: f64 = 0.5;
@@ -53,15 +52,7 @@ pub fn threshold(share: f64) -> u64 {
     (share * 2f64.powi(64)).ceil() as u64
 }
 
-/// The big-endian integer of the first 8 bytes of SHA-256(`salt:customer_id`).
-pub fn hash_prefix(salt: &str, customer_id: &str) -> u64 {
-    let mut h = Sha256::new();
-    h.update(salt.as_bytes());
-    h.update(b":");
-    h.update(customer_id.as_bytes());
-    let digest = h.finalize();
-    u64::from_be_bytes(digest[..8].try_into().expect("32 bytes"))
-}
+pub use crate::util::salted::hash_prefix;
 
 impl Holdout {
     /// A holdout of `share` with `salt`, begun at `since`. The share must be in (0, 0.5].

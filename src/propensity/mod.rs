@@ -12,6 +12,9 @@
 //! left). May use util, io, ingest, features and cluster.
 
 pub mod explain;
+pub mod history;
+pub mod learn;
 pub mod logistic;
 pub mod metrics;
+pub mod shown;
 pub mod weeks;

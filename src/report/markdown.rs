@@ -4,11 +4,16 @@
 use std::fmt::Write as _;
 
 use crate::personas::Persona;
+use crate::propensity::learn::{Kind, Measures};
+use crate::propensity::shown::Shown;
 use crate::report::{money, pct, Summary};
 
 pub fn render(s: &Summary) -> String {
     let mut o = String::new();
     overview(&mut o, s);
+    if let Some(shown) = &s.propensity {
+        propensity(&mut o, shown, &s.personas);
+    }
     for p in &s.personas {
         persona(&mut o, p);
         measured(&mut o, p, s.outcomes.as_ref());
@@ -85,6 +90,136 @@ fn overview(o: &mut String, s: &Summary) {
         );
     }
     o.push('\n');
+}
+
+/// What a propensity of each kind means, in one sentence (shared with report.html).
+pub fn kind_text(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Untreated => "the chance that an abandoner orders on their own, with no recovery message (learned only from holdout shoppers)",
+        Kind::AsUsual => "the chance that an abandoner orders under the shop's usual messaging (learned from every abandoner; not causal: it is high for shoppers the messages persuade, so the no-discount rule is off)",
+    }
+}
+
+/// The return propensity: what it is and what it learned from, per persona, how well it did on
+/// the newest past week (measures, lift and reliability tables).
+fn propensity(o: &mut String, shown: &Shown, personas: &[Persona]) {
+    let _ = writeln!(
+        o,
+        "## Return propensity
+"
+    );
+    let (Some(kind), Some(l)) = (shown.kind, &shown.learned) else {
+        let why = shown.not_learned.as_deref().unwrap_or("not asked for");
+        let _ = writeln!(
+            o,
+            "Not learned: {why}. There is no `return_propensity` column.
+"
+        );
+        return;
+    };
+    let sampled = match l.sample_fraction {
+        f if f < 1.0 => format!(" (a sample of {} of the customers, by hash)", pct(f)),
+        _ => String::new(),
+    };
+    let calibrated = match &shown.platt {
+        Some(p) => format!(
+            "Platt scaling applied (slope {:.3}, intercept {:.3})",
+            p.slope, p.intercept
+        ),
+        None => "no Platt scaling needed".to_string(),
+    };
+    let _ = writeln!(
+        o,
+        "**{}** propensity to order within {}: {}. Learned from {} rows ({} returns) at {} weekly as-of points from {} to {}{sampled}; calibrated on {} ({calibrated}); measured on {}. The mean over this run's abandoners is {}; {} are above {} (docs/propensity.md).\n",
+        kind.name(),
+        shown.window,
+        kind_text(kind),
+        l.train_rows,
+        l.train_positives,
+        l.train_weeks,
+        l.train_from,
+        l.train_to,
+        l.calibration_week,
+        l.report_week,
+        shown.mean.map_or("-".into(), pct),
+        shown.above,
+        shown.no_discount_above
+    );
+    let _ = writeln!(
+        o,
+        "| persona | mean propensity | share above {} | expected returning value |",
+        shown.no_discount_above
+    );
+    let _ = writeln!(o, "|---|---:|---:|---:|");
+    for (p, name) in shown.personas.iter().zip(personas.iter().map(|p| &p.name)) {
+        let _ = writeln!(
+            o,
+            "| {} {name} | {} | {} | {} |",
+            p.id,
+            pct(p.mean),
+            pct(p.share_above),
+            money(p.expected_returning_value)
+        );
+    }
+    o.push('\n');
+    if let Some(m) = &shown.measures {
+        propensity_measures(o, m);
+    }
+    for n in &shown.notes {
+        let _ = writeln!(o, "> {n}\n");
+    }
+}
+
+/// The measures on the newest past week, its lift table and reliability bins.
+fn propensity_measures(o: &mut String, m: &Measures) {
+    let opt = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.3}"));
+    let _ = writeln!(
+        o,
+        "Measured on {} abandoners of the newest past week ({} returned, base rate {}): AUC {}, Brier score {:.4}, Brier skill {} against the base rate, expected calibration error {:.3}{} (10 quantile bins; {:.3} on the calibration week).\n",
+        m.rows,
+        m.returned,
+        pct(m.base_rate),
+        opt(m.auc),
+        m.brier,
+        opt(m.brier_skill),
+        m.ece_before,
+        m.ece_after.map_or(String::new(), |a| format!(" before Platt scaling, {a:.3} after")),
+        m.calibration_week_ece
+    );
+    if let Some(lift) = &m.lift {
+        let _ = writeln!(
+            o,
+            "| decile (highest first) | shoppers | returned | lift | returns captured |"
+        );
+        let _ = writeln!(o, "|---:|---:|---:|---:|---:|");
+        for d in lift {
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {:.2} | {} |",
+                d.decile,
+                d.rows,
+                d.returned,
+                d.lift,
+                pct(d.captured)
+            );
+        }
+        o.push('\n');
+    }
+    if !m.reliability.is_empty() {
+        let _ = writeln!(o, "| bin | shoppers | mean predicted | observed |");
+        let _ = writeln!(o, "|---:|---:|---:|---:|");
+        for (i, b) in m.reliability.iter().enumerate() {
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {} |",
+                i + 1,
+                b.rows,
+                pct(b.mean_predicted),
+                pct(b.observed)
+            );
+        }
+        o.push('\n');
+    }
 }
 
 /// "1 shopper was", "3 shoppers were".

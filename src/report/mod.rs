@@ -58,6 +58,9 @@ pub struct Summary {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outcomes: Option<crate::outcomes::previous::Previous>,
     pub personas: Vec<Persona>,
+    /// The return propensity (docs/propensity.md); absent when not asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub propensity: Option<crate::propensity::shown::Shown>,
     /// The baseline model personas were matched against, if any.
     pub baseline: Option<String>,
     pub lineage: Vec<crate::model::format::Lineage>,
@@ -123,6 +126,7 @@ impl Summary {
             holdout: None,
             outcomes: None,
             personas: Vec::new(),
+            propensity: None,
             baseline: None,
             lineage: Vec::new(),
             retired_now: Vec::new(),

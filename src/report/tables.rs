@@ -103,6 +103,18 @@ pub fn assignments<'a>(
     cols
 }
 
+/// The return propensity and its reasons, after the other columns of the assignments.
+pub fn add_propensity<'a>(cols: &mut Vec<Col<'a>>, scores: &'a [f64], reasons: &'a [String]) {
+    cols.push(Col::Num(
+        "return_propensity".into(),
+        scores.iter().map(|&p| Some(p)).collect(),
+    ));
+    cols.push(Col::Text(
+        "propensity_reasons",
+        reasons.iter().map(String::as_str).collect(),
+    ));
+}
+
 /// The personas table: profile, lifecycle and device mix, and mean, median and z of every feature.
 pub fn personas(personas: &[Persona]) -> Vec<Col<'_>> {
     let mut cols = vec![

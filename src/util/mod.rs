@@ -1,8 +1,9 @@
 //! Helpers every stage may use: time and number formats, progress on a terminal, message text,
-//! seed mixing.
+//! seed mixing, salted id hashes.
 //! Nothing here knows about carts, personas or files.
 pub mod mix;
 pub mod numfmt;
 pub mod progress;
+pub mod salted;
 pub mod text;
 pub mod timefmt;

@@ -1,0 +1,172 @@
+//! The rows the propensity learns from (issue 20, docs/propensity.md "Weeks and split"): the
+//! abandoners at each past as-of point t, with their features as of t and whether they ordered in
+//! `(t, t + W]`.
+//!
+//! In: the validated dataset (borrowed, before `features::compute` takes it), the run's feature
+//! settings and the as-of points of [`super::weeks::plan`]. Out: one [`Week`] per point. Each
+//! week's features are [`compute_at`] with `as_of = t`, the very code `cartsona features --as-of t`
+//! runs, so a week can never see a row after t (rows after T are ignored by the same rule) and the
+//! per-week features equal that command's by construction (tests/propensity_history.rs checks it).
+//!
+//! Cost: one feature pass per week over the rows kept. When there are many shoppers the rows are
+//! first cut down to a sample of customers, chosen by a salted SHA-256 of the customer id (the
+//! holdout's rule with its own salt, [`SAMPLE_SALT`]), so that the training rows stay near
+//! [`TRAINING_ROWS`]: a customer is in or out with all their rows, so every feature of a sampled
+//! shopper is exact. Only the median order value that fills `aov` for shoppers without orders is
+//! then the sample's median rather than everyone's (docs say so).
+
+use std::collections::HashMap;
+
+use anyhow::Result;
+use rayon::prelude::*;
+
+use crate::features::compute::{compute_at, FeatureParams, FeatureTable};
+use crate::ingest::schema::{Dataset, Interner};
+use crate::util::salted::hash_prefix;
+
+/// The salt of the customer sample (docs/propensity.md): independent of any holdout's.
+pub const SAMPLE_SALT: &str = "cartsona-propensity-sample";
+/// About how many training rows the sample aims at: the fit takes ~0.5 s on 2 cores at 500k rows
+/// x 20 terms (bench/RESULTS.md, criterion "propensity fit").
+pub const TRAINING_ROWS: usize = 500_000;
+
+/// One past as-of point's abandoners.
+#[derive(Debug, Clone)]
+pub struct Week {
+    pub t: i64,
+    /// Their features as of t, sorted by customer id.
+    pub table: FeatureTable,
+    /// Whether each ordered in `(t, t + W]`.
+    pub returned: Vec<bool>,
+}
+
+/// The share of customers to keep so that `train_points` weeks give about [`TRAINING_ROWS`]
+/// rows: a week cannot have more abandoners than customers with a cart row, so this is an upper
+/// bound on the rows, and the share kept is never too small. 1 when all fit.
+pub fn sample_fraction(ds: &Dataset, train_points: usize) -> f64 {
+    let mut with_cart = vec![false; ds.customers.len()];
+    for c in &ds.carts {
+        with_cart[c.customer as usize] = true;
+    }
+    let n = with_cart.iter().filter(|x| **x).count() * train_points.max(1);
+    if n <= TRAINING_ROWS {
+        1.0
+    } else {
+        TRAINING_ROWS as f64 / n as f64
+    }
+}
+
+/// Whether a customer is in the sample of `fraction`: SHA-256(`SAMPLE_SALT:id`)'s first 8 bytes,
+/// big-endian, below `fraction x 2^64` (the holdout's rule, docs/outcomes.md).
+pub fn in_sample(customer_id: &str, fraction: f64) -> bool {
+    fraction >= 1.0 || hash_prefix(SAMPLE_SALT, customer_id) < (fraction * 2f64.powi(64)) as u64
+}
+
+/// The rows of the customers in the sample of `fraction`, in their original order, with handles
+/// renumbered densely (customers and carts in the order they were first interned). What the
+/// inputs had (`present`) and the pages are kept as they are.
+pub fn sample(ds: &Dataset, fraction: f64) -> Dataset {
+    const OUT: u32 = u32::MAX;
+    let keep: Vec<bool> = (0..ds.customers.len() as u32)
+        .into_par_iter()
+        .map(|c| in_sample(ds.customers.name(c), fraction))
+        .collect();
+    let mut customers = Interner::default();
+    let new_customer: Vec<u32> = (0..ds.customers.len() as u32)
+        .map(|c| match keep[c as usize] {
+            true => customers.intern(ds.customers.name(c)),
+            false => OUT,
+        })
+        .collect();
+    let mut carts_ids = Interner::default();
+    let mut new_cart: HashMap<u32, u32, foldhash::fast::FixedState> = HashMap::default();
+    let mut cart = |old: u32| -> u32 {
+        *new_cart
+            .entry(old)
+            .or_insert_with(|| carts_ids.intern(ds.carts_ids.name(old)))
+    };
+    let mut carts = Vec::new();
+    for c in ds.carts.iter().filter(|c| keep[c.customer as usize]) {
+        let mut c = c.clone();
+        (c.customer, c.cart) = (new_customer[c.customer as usize], cart(c.cart));
+        carts.push(c);
+    }
+    let mut orders = Vec::new();
+    for o in ds.orders.iter().filter(|o| keep[o.customer as usize]) {
+        let mut o = o.clone();
+        (o.customer, o.cart) = (new_customer[o.customer as usize], o.cart.map(&mut cart));
+        orders.push(o);
+    }
+    let events = ds
+        .events
+        .iter()
+        .filter(|e| keep[e.customer as usize])
+        .map(|e| {
+            let mut e = e.clone();
+            e.customer = new_customer[e.customer as usize];
+            e
+        })
+        .collect();
+    let mut pages = Interner::default();
+    for p in 0..ds.pages.len() as u32 {
+        pages.intern(ds.pages.name(p));
+    }
+    Dataset {
+        customers,
+        carts_ids,
+        pages,
+        carts,
+        orders,
+        events,
+        present: ds.present.clone(),
+    }
+}
+
+/// The abandoners of each point in `points` with their features as of it and their labels (an
+/// order in `(t, t + w]`), in the order of `points`. The points are computed on all threads, each
+/// on its own, so the result does not depend on the thread count.
+pub fn weeks(ds: &Dataset, p: &FeatureParams, points: &[i64], w: i64) -> Result<Vec<Week>> {
+    let orders = order_times(ds);
+    points
+        .par_iter()
+        .map(|&t| {
+            let params = FeatureParams {
+                as_of: Some(t),
+                ..p.clone()
+            };
+            let (table, _) = compute_at(ds, &params)?;
+            let returned = table
+                .customers
+                .iter()
+                .map(|name| {
+                    let c = ds.customers.get(name).expect("an abandoner is a customer");
+                    super::weeks::returned(&orders[c as usize], t, w)
+                })
+                .collect();
+            Ok(Week { t, table, returned })
+        })
+        .collect()
+}
+
+/// The earliest timestamp anywhere in the inputs (where the data starts).
+pub fn earliest_timestamp(ds: &Dataset) -> Option<i64> {
+    let carts = ds
+        .carts
+        .iter()
+        .map(|c| c.created_at.unwrap_or(c.updated_at).min(c.updated_at));
+    let orders = ds.orders.iter().map(|o| o.ordered_at);
+    let events = ds.events.iter().map(|e| e.occurred_at);
+    carts.chain(orders).chain(events).min()
+}
+
+/// Each customer's order times, sorted.
+fn order_times(ds: &Dataset) -> Vec<Vec<i64>> {
+    let mut times = vec![Vec::new(); ds.customers.len()];
+    for o in &ds.orders {
+        times[o.customer as usize].push(o.ordered_at);
+    }
+    for t in &mut times {
+        t.sort_unstable();
+    }
+    times
+}

@@ -1,0 +1,132 @@
+//! What the reports show of the propensity (issue 20, docs/propensity.md "Reading the report"):
+//! one value shared by summary.json, report.md and report.html.
+//!
+//! In: the learned model and its measures (or why there is none), the run's scores, each
+//! abandoner's value at stake and persona. Out: [`Shown`], with per persona the mean propensity,
+//! the share above the no-discount threshold and the expected returning value.
+
+use serde::Serialize;
+
+use crate::propensity::learn::{Kind, Learned, Measures, Propensity};
+use crate::propensity::metrics::Platt;
+
+/// The propensity of a run as the reports show it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Shown {
+    /// W, as durations are written.
+    pub window: String,
+    /// Why no propensity was learned (then nothing below is set).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_learned: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<Kind>,
+    /// Notes on how it was learned (the untreated kind not possible; an approximate history).
+    pub notes: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub learned: Option<Learned>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platt: Option<Platt>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub measures: Option<Measures>,
+    /// Shoppers at or below this propensity get incentives as usual (docs/propensity.md).
+    pub no_discount_above: f64,
+    /// Abandoners above `no_discount_above`, and the mean propensity, over the whole run.
+    pub above: usize,
+    pub mean: Option<f64>,
+    pub personas: Vec<PersonaPropensity>,
+}
+
+impl Shown {
+    /// Before learning: the settings only.
+    pub fn empty(window: i64, no_discount_above: f64) -> Shown {
+        Shown {
+            window: crate::util::timefmt::format_duration(window),
+            not_learned: None,
+            kind: None,
+            notes: Vec::new(),
+            learned: None,
+            platt: None,
+            measures: None,
+            no_discount_above,
+            above: 0,
+            mean: None,
+            personas: Vec::new(),
+        }
+    }
+
+    /// After learning: the model's kind and record, its measures (`None` in `assign`: they were
+    /// taken by the run that learned it) and the run's scores.
+    pub fn fill(
+        &mut self,
+        model: &Propensity,
+        measures: Option<Measures>,
+        note: Option<String>,
+        scores: &[f64],
+    ) {
+        self.kind = Some(model.kind);
+        self.notes.extend(note);
+        self.learned = Some(model.learned.clone());
+        self.platt = model.platt;
+        self.measures = measures;
+        self.above = scores
+            .iter()
+            .filter(|&&p| p > self.no_discount_above)
+            .count();
+        self.mean = (!scores.is_empty()).then(|| scores.iter().sum::<f64>() / scores.len() as f64);
+    }
+}
+
+/// One persona's propensity figures.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PersonaPropensity {
+    pub id: String,
+    pub mean: f64,
+    pub share_above: f64,
+    /// Sum over its shoppers of value at stake x propensity: the value expected back within W.
+    pub expected_returning_value: f64,
+}
+
+/// Each persona's figures: `labels[i]` is shopper i's persona (an index into `ids`).
+pub fn by_persona(
+    scores: &[f64],
+    values: &[f64],
+    labels: &[usize],
+    ids: &[&str],
+    above: f64,
+) -> Vec<PersonaPropensity> {
+    ids.iter()
+        .enumerate()
+        .map(|(k, id)| {
+            let rows: Vec<usize> = (0..scores.len()).filter(|&i| labels[i] == k).collect();
+            let n = rows.len().max(1) as f64;
+            PersonaPropensity {
+                id: id.to_string(),
+                mean: rows.iter().map(|&i| scores[i]).sum::<f64>() / n,
+                share_above: rows.iter().filter(|&&i| scores[i] > above).count() as f64 / n,
+                expected_returning_value: rows.iter().map(|&i| scores[i] * values[i]).sum(),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two personas worked by hand: A has 0.2 (value 100) and 0.6 (value 50), B has 0.9 (10).
+    #[test]
+    fn persona_figures_by_hand() {
+        let got = by_persona(
+            &[0.2, 0.9, 0.6],
+            &[100.0, 10.0, 50.0],
+            &[0, 1, 0],
+            &["A", "B"],
+            0.5,
+        );
+        assert_eq!(got[0].mean, 0.4);
+        assert_eq!(got[0].share_above, 0.5);
+        assert_eq!(got[0].expected_returning_value, 0.2 * 100.0 + 0.6 * 50.0);
+        assert_eq!((got[1].mean, got[1].share_above), (0.9, 1.0));
+        assert_eq!(got[1].expected_returning_value, 9.0);
+    }
+}

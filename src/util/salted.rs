@@ -1,0 +1,15 @@
+//! Salted hashes of ids that any system can recompute (docs/outcomes.md "Holdout arms",
+//! docs/propensity.md "Sampling"): the first 8 bytes of SHA-256(`salt:id`) as a big-endian
+//! integer, compared with a share of 2^64 to put an id in or out of a group.
+
+use sha2::{Digest, Sha256};
+
+/// The big-endian integer of the first 8 bytes of SHA-256(`salt:id`).
+pub fn hash_prefix(salt: &str, id: &str) -> u64 {
+    let mut h = Sha256::new();
+    h.update(salt.as_bytes());
+    h.update(b":");
+    h.update(id.as_bytes());
+    let digest = h.finalize();
+    u64::from_be_bytes(digest[..8].try_into().expect("32 bytes"))
+}

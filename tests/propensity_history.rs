@@ -1,0 +1,207 @@
+//! The propensity's past weeks (issue 20): each week's features are exactly what
+//! `cartsona features --as-of t` computes, never see a row after t, and a customer sample keeps
+//! every feature of the customers in it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use cartsona::features::compute::{FeatureParams, FeatureTable, Values, DEFAULT_INFO_PAGES};
+use cartsona::ingest::load;
+use cartsona::ingest::schema::{BadRows, Dataset, Kind, OrderRow, ReadSettings};
+use cartsona::io::read::{CsvOptions, Format, Source};
+use cartsona::propensity::history;
+use cartsona::util::timefmt::{parse_timestamp, DAY, HOUR};
+
+const FILES: [(Kind, &str); 3] = [
+    (Kind::Carts, "sample-data/carts.csv"),
+    (Kind::Orders, "sample-data/orders.csv"),
+    (Kind::Engagement, "sample-data/engagement.csv"),
+];
+/// Past as-of points within the sample's month of carts (and one before any cart).
+const POINTS: [&str; 4] = [
+    "2025-01-12T06:00:00Z",
+    "2025-01-19T06:00:00Z",
+    "2025-01-26T06:00:00Z",
+    "2025-01-02T00:00:00Z",
+];
+
+fn dataset() -> Dataset {
+    let inputs: Vec<(Kind, Vec<Source>)> = FILES
+        .iter()
+        .map(|(k, p)| {
+            let src = Source {
+                path: PathBuf::from(p),
+                format: Format::Csv,
+                table: None,
+            };
+            (*k, vec![src])
+        })
+        .collect();
+    let settings = ReadSettings {
+        csv: CsvOptions { delimiter: b',' },
+        bad_rows: BadRows::Fail,
+        columns: BTreeMap::new(),
+        epochs: None,
+    };
+    load::load(&inputs, &settings)
+        .expect("the sample data loads")
+        .0
+}
+
+/// The features command's defaults (A 24h, L 30d, H 365d).
+fn params() -> FeatureParams {
+    FeatureParams {
+        as_of: None,
+        abandon_after: 24 * HOUR,
+        lookback: 30 * DAY,
+        history: 365 * DAY,
+        info_pages: regex::Regex::new(DEFAULT_INFO_PAGES).unwrap(),
+    }
+}
+
+fn points() -> Vec<i64> {
+    POINTS.iter().map(|p| parse_timestamp(p).unwrap()).collect()
+}
+
+/// `cartsona features --as-of t` on the sample data, read back.
+fn features_command(dir: &Path, as_of: &str) -> FeatureTable {
+    let out = dir.join(format!("features-{}.csv", &as_of[..10]));
+    let mut cmd = Command::cargo_bin("cartsona").unwrap();
+    cmd.args(["features", "--quiet", "--as-of", as_of]);
+    for (k, p) in FILES {
+        cmd.arg(format!("--{}", k.name())).arg(p);
+    }
+    cmd.arg("--out").arg(&out).assert().success();
+    let spec = [out];
+    cartsona::features::table::read(&spec, "--features")
+        .unwrap()
+        .0
+}
+
+fn column<'t>(t: &'t FeatureTable, name: &str) -> &'t Values {
+    &t.column(name).unwrap_or_else(|| panic!("{name}")).values
+}
+
+/// Every week's table equals the features command's at that point: same abandoners, same
+/// columns, same values (the CSV's numbers read back exactly: shortest round-trip text).
+#[test]
+fn weekly_features_equal_the_features_command() {
+    let ds = dataset();
+    let weeks = history::weeks(&ds, &params(), &points(), 7 * DAY).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut compared = 0;
+    for (week, as_of) in weeks.iter().zip(POINTS) {
+        let oracle = features_command(dir.path(), as_of);
+        assert_eq!(
+            week.table.customers, oracle.customers,
+            "abandoners at {as_of}"
+        );
+        let names: Vec<&str> = week.table.columns.iter().map(|c| c.name).collect();
+        let oracle_names: Vec<&str> = oracle.columns.iter().map(|c| c.name).collect();
+        assert_eq!(names, oracle_names, "columns at {as_of}");
+        for c in &week.table.columns {
+            assert_eq!(&c.values, column(&oracle, c.name), "{} at {as_of}", c.name);
+        }
+        compared += week.table.customers.len();
+    }
+    // The points are not empty (the last is before any cart: no abandoner at all).
+    assert!(
+        weeks[..3].iter().all(|w| w.table.customers.len() > 50),
+        "{compared}"
+    );
+    assert!(weeks[3].table.customers.is_empty());
+}
+
+/// Each label is whether the shopper has an order in (t, t + W], worked out from the rows.
+#[test]
+fn labels_are_orders_in_the_week_after_t() {
+    let ds = dataset();
+    let w = 7 * DAY;
+    let weeks = history::weeks(&ds, &params(), &points()[..3], w).unwrap();
+    let mut positives = 0;
+    for week in &weeks {
+        for (name, &label) in week.table.customers.iter().zip(&week.returned) {
+            let c = ds.customers.get(name).unwrap();
+            let expected = ds
+                .orders
+                .iter()
+                .any(|o| o.customer == c && o.ordered_at > week.t && o.ordered_at <= week.t + w);
+            assert_eq!(label, expected, "{name} at {}", week.t);
+            positives += usize::from(label);
+        }
+    }
+    assert!(positives > 5, "both labels occur ({positives} positives)");
+}
+
+/// A row after t never reaches week t: an order one microsecond after t changes nothing, while
+/// the same order at t changes the shopper's order count (so the test can fail).
+#[test]
+fn a_row_after_t_never_reaches_week_t() {
+    let ds = dataset();
+    let t = points()[1];
+    let before = history::weeks(&ds, &params(), &[t], 7 * DAY).unwrap();
+    let shopper = before[0].table.customers[0].clone();
+    let c = ds.customers.get(&shopper).unwrap();
+    let with_order = |at: i64| {
+        let mut ds = dataset();
+        ds.orders.push(OrderRow {
+            customer: c,
+            ordered_at: at,
+            value: 1000.0,
+            cart: None,
+            discount: false,
+            discount_amount: None,
+            device: None,
+        });
+        history::weeks(&ds, &params(), &[t], 7 * DAY).unwrap()
+    };
+    let after = with_order(t + 1);
+    assert_eq!(after[0].table.columns, before[0].table.columns);
+    assert_eq!(after[0].table.customers, before[0].table.customers);
+    assert!(after[0].returned[0], "the order after t is the label");
+    let at = with_order(t);
+    assert_ne!(
+        column(&at[0].table, "orders"),
+        column(&before[0].table, "orders"),
+        "an order at t counts"
+    );
+}
+
+/// A customer sample keeps each sampled shopper's features (all their rows go together); only
+/// the median order value that fills `aov` for shoppers without orders is the sample's own.
+#[test]
+fn a_customer_sample_keeps_every_sampled_shoppers_features() {
+    let ds = dataset();
+    let sample = history::sample(&ds, 0.4);
+    let kept = sample.customers.len() as f64 / ds.customers.len() as f64;
+    assert!((0.33..0.47).contains(&kept), "kept {kept}");
+    let full = history::weeks(&ds, &params(), &points()[..3], 7 * DAY).unwrap();
+    let part = history::weeks(&sample, &params(), &points()[..3], 7 * DAY).unwrap();
+    for (f, p) in full.iter().zip(&part) {
+        let rows: Vec<usize> = (0..f.table.customers.len())
+            .filter(|&i| history::in_sample(&f.table.customers[i], 0.4))
+            .collect();
+        let names: Vec<&String> = rows.iter().map(|&i| &f.table.customers[i]).collect();
+        assert_eq!(names, p.table.customers.iter().collect::<Vec<_>>());
+        let labels: Vec<bool> = rows.iter().map(|&i| f.returned[i]).collect();
+        assert_eq!(labels, p.returned);
+        for c in f
+            .table
+            .columns
+            .iter()
+            .filter(|c| !matches!(c.name, "aov" | "cart_to_aov"))
+        {
+            let pc = column(&p.table, c.name);
+            for (j, &i) in rows.iter().enumerate() {
+                match (&c.values, pc) {
+                    (Values::Num(a), Values::Num(b)) => {
+                        assert_eq!(a.get(i), b.get(j), "{}", c.name)
+                    }
+                    (Values::Cat(a), Values::Cat(b)) => assert_eq!(a[i], b[j], "{}", c.name),
+                    _ => panic!("{} changed type", c.name),
+                }
+            }
+        }
+    }
+}
