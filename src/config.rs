@@ -573,31 +573,38 @@ pub fn propensity(args: &PropensityArgs, loaded: &Loaded) -> Result<Option<Prope
         let (v, origin) = match (flag, file) {
             (Some(v), _) => (v.clone(), format!("--propensity-{name}")),
             (None, Some(v)) => (v.clone(), format!("{cfg_name}: [propensity] {name}")),
-            (None, None) => return Ok((default, String::new())),
+            (None, None) => return Ok((default, String::new(), String::new())),
         };
         let d = timefmt::parse_duration(&v).map_err(|e| anyhow::anyhow!("{origin}: {e}"))?;
         if d <= 0 {
             bail!("{origin} '{v}': must be longer than zero");
         }
-        Ok::<_, anyhow::Error>((d, origin))
+        Ok::<_, anyhow::Error>((d, origin, v))
     };
-    let (window, _) = duration(
+    let window = duration(
         &args.propensity_window,
         &f.window,
         "window",
         7 * timefmt::DAY,
-    )?;
-    let (history, origin) = duration(
+    )?
+    .0;
+    let default_history = 26 * 7 * timefmt::DAY;
+    let (history, origin, raw) = duration(
         &args.propensity_history,
         &f.history,
         "history",
-        26 * 7 * timefmt::DAY,
+        default_history,
     )?;
     if history < 3 * window {
+        let (origin, raw) = match origin.is_empty() {
+            true => (
+                "--propensity-history (default)".to_string(),
+                "26w".to_string(),
+            ),
+            false => (origin, raw),
+        };
         bail!(
-            "{} {}: must be at least three propensity windows ({}): one to train on, one to calibrate, one to report",
-            if origin.is_empty() { "--propensity-history" } else { &origin },
-            timefmt::format_duration(history),
+            "{origin} {raw}: must be at least three propensity windows ({}): one to train on, one to calibrate, one to report",
             timefmt::format_duration(3 * window)
         );
     }

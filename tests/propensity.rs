@@ -1,0 +1,293 @@
+//! The return propensity of `segment` and `assign` (issue 20), through the real binary: learned on
+//! a generated shop with seven months of carts, byte-identical on 1 and 2 threads, reproduced by
+//! `assign`, and left out with one warning when the data cannot give it.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use common::{cartsona, read_csv};
+use predicates::str::contains;
+use tempfile::TempDir;
+
+/// A generated shop of 3,000 shoppers over seven months (2025-01 to 2025-07), made once per test
+/// run under the target's temporary directory.
+fn shop() -> &'static Path {
+    static SHOP: OnceLock<PathBuf> = OnceLock::new();
+    SHOP.get_or_init(|| {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("propensity-shop-3000x7");
+        if !dir.join("month-7/orders.csv").exists() {
+            cartsona()
+                .args([
+                    "generate",
+                    "--shoppers",
+                    "3000",
+                    "--months",
+                    "7",
+                    "--seed",
+                    "11",
+                ])
+                .arg("--force")
+                .arg("--quiet")
+                .arg("--out")
+                .arg(&dir)
+                .assert()
+                .success();
+        }
+        dir
+    })
+}
+
+/// `segment` on the whole shop (each input as a glob over the months), with `extra` flags.
+fn segment_shop(out: &Path, extra: &[&str]) -> assert_cmd::assert::Assert {
+    let mut cmd = cartsona();
+    cmd.arg("segment");
+    for kind in ["carts", "orders", "engagement"] {
+        cmd.arg(format!("--{kind}"))
+            .arg(shop().join(format!("month-*/{kind}.csv")));
+    }
+    cmd.arg("--out")
+        .arg(out)
+        .arg("--quiet")
+        .args(extra)
+        .assert()
+}
+
+fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+fn shared_run() -> &'static Path {
+    static RUN: OnceLock<PathBuf> = OnceLock::new();
+    RUN.get_or_init(|| {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("propensity-run");
+        let _ = std::fs::remove_dir_all(&dir);
+        segment_shop(&dir, &[]).success();
+        dir
+    })
+}
+
+/// The run learns an as-usual propensity from 24 training weeks (26 weeks of history: one
+/// reports, one calibrates), scores every abandoner with reasons, and the per-persona figures in
+/// summary.json are those of the assignments, worked out here from the file.
+#[test]
+fn a_shop_with_history_gets_a_propensity_per_abandoner_and_persona() {
+    let run = shared_run();
+    let summary = json(&run.join("summary.json"));
+    let p = &summary["propensity"];
+    assert_eq!(p["kind"], "as_usual", "{p}");
+    assert_eq!(p["learned"]["train_weeks"], 24);
+    assert_eq!(p["learned"]["sample_fraction"], 1.0);
+    let m = &p["measures"];
+    assert!(m["auc"].as_f64().unwrap() > 0.6, "{m}");
+    assert!(m["rows"].as_u64().unwrap() > 1000);
+    let rows = read_csv(&run.join("assignments.csv"));
+    let mut by_persona: BTreeMap<String, (f64, usize, usize, f64)> = BTreeMap::new();
+    for r in &rows {
+        let q: f64 = r["return_propensity"].parse().unwrap();
+        assert!(q > 0.0 && q < 1.0);
+        let reasons = &r["propensity_reasons"];
+        assert!(
+            reasons.starts_with("+ ") || reasons.starts_with("- "),
+            "{reasons}"
+        );
+        assert_eq!(reasons.matches("; ").count(), 2, "three reasons: {reasons}");
+        let value: f64 = r["last_abandoned_value"].parse().unwrap();
+        let e = by_persona.entry(r["persona_id"].clone()).or_default();
+        *e = (
+            e.0 + q,
+            e.1 + 1,
+            e.2 + usize::from(q > 0.5),
+            e.3 + q * value,
+        );
+    }
+    for shown in p["personas"].as_array().unwrap() {
+        let (sum, n, above, expected) = by_persona[shown["id"].as_str().unwrap()];
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.abs().max(1.0);
+        assert!(
+            close(shown["mean"].as_f64().unwrap(), sum / n as f64),
+            "{shown}"
+        );
+        assert!(close(
+            shown["share_above"].as_f64().unwrap(),
+            above as f64 / n as f64
+        ));
+        assert!(close(
+            shown["expected_returning_value"].as_f64().unwrap(),
+            expected
+        ));
+    }
+    let model = json(&run.join("model.json"));
+    let prop = &model["propensity"];
+    assert_eq!(
+        prop["coefficients"].as_array().unwrap().len(),
+        prop["scaler"]["features"].as_array().unwrap().len()
+    );
+    let report = std::fs::read_to_string(run.join("report.md")).unwrap();
+    assert!(report.contains("## Return propensity"));
+    assert!(report.contains("**as usual** propensity to order within 7d"));
+}
+
+/// Same inputs and settings on 1 and 2 threads: the same bytes.
+#[test]
+fn the_propensity_is_byte_identical_on_one_and_two_threads() {
+    let dir = TempDir::new().unwrap();
+    let one = dir.path().join("one");
+    let mut cmd = cartsona();
+    cmd.env("RAYON_NUM_THREADS", "1").arg("segment");
+    for kind in ["carts", "orders", "engagement"] {
+        cmd.arg(format!("--{kind}"))
+            .arg(shop().join(format!("month-*/{kind}.csv")));
+    }
+    cmd.arg("--quiet").arg("--out").arg(&one).assert().success();
+    for f in ["assignments.csv", "model.json", "summary.json", "report.md"] {
+        assert!(
+            std::fs::read(one.join(f)).unwrap() == std::fs::read(shared_run().join(f)).unwrap(),
+            "{f}"
+        );
+    }
+}
+
+/// `assign` with the run's model on the same data and as-of time gives each abandoner the run's
+/// propensity and reasons, byte for byte.
+#[test]
+fn assign_reproduces_the_runs_propensity() {
+    let dir = TempDir::new().unwrap();
+    let run = shared_run();
+    let as_of = json(&run.join("summary.json"))["as_of"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = dir.path().join("assigned");
+    let mut cmd = cartsona();
+    cmd.arg("assign").arg("--model").arg(run.join("model.json"));
+    for kind in ["carts", "orders", "engagement"] {
+        cmd.arg(format!("--{kind}"))
+            .arg(shop().join(format!("month-*/{kind}.csv")));
+    }
+    cmd.args(["--as-of", &as_of, "--quiet", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let column = |dir: &Path, name: &str| -> Vec<String> {
+        read_csv(&dir.join("assignments.csv"))
+            .into_iter()
+            .map(|r| format!("{} {}", r["customer_id"], r[name]))
+            .collect()
+    };
+    for name in ["return_propensity", "propensity_reasons"] {
+        assert_eq!(column(&out, name), column(run, name), "{name}");
+    }
+    let shown = &json(&out.join("summary.json"))["propensity"];
+    assert_eq!(shown["kind"], "as_usual");
+    assert_eq!(
+        shown["personas"],
+        json(&run.join("summary.json"))["propensity"]["personas"]
+    );
+}
+
+fn sample(out: &Path, with_orders: bool, extra: &[&str]) -> assert_cmd::assert::Assert {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data");
+    let mut cmd = cartsona();
+    cmd.arg("segment")
+        .arg("--carts")
+        .arg(data.join("carts.csv"))
+        .arg("--engagement")
+        .arg(data.join("engagement.csv"));
+    if with_orders {
+        cmd.arg("--orders").arg(data.join("orders.csv"));
+    }
+    cmd.arg("--out").arg(out).args(extra).assert()
+}
+
+fn header(run: &Path) -> String {
+    let text = std::fs::read_to_string(run.join("assignments.csv")).unwrap();
+    text.lines().next().unwrap().to_string()
+}
+
+/// The sample data has one month of carts: too few past returns to learn from. One warning that
+/// says what is missing, no column, exit 0; likewise without orders; and nothing at all with
+/// --no-propensity.
+#[test]
+fn too_little_history_warns_once_and_writes_no_column() {
+    let dir = TempDir::new().unwrap();
+    let short = dir.path().join("short");
+    sample(&short, true, &[])
+        .success()
+        .stderr(contains("return propensity not learned: "))
+        .stderr(contains("positive labels"));
+    assert!(!header(&short).contains("return_propensity"));
+    let p = &json(&short.join("summary.json"))["propensity"];
+    assert!(p["not_learned"]
+        .as_str()
+        .unwrap()
+        .contains("at least 200 needed"));
+    let no_orders = dir.path().join("no-orders");
+    sample(&no_orders, false, &[])
+        .success()
+        .stderr(contains("there is no orders input"));
+    assert!(!header(&no_orders).contains("return_propensity"));
+    let off = dir.path().join("off");
+    let quiet_about_it = sample(&off, true, &["--no-propensity"]).success();
+    let stderr = String::from_utf8_lossy(&quiet_about_it.get_output().stderr).to_string();
+    assert!(!stderr.contains("propensity"), "{stderr}");
+    assert!(json(&off.join("summary.json")).get("propensity").is_none());
+}
+
+/// A precomputed features table has no history to go back in.
+#[test]
+fn a_features_table_has_no_propensity() {
+    let dir = TempDir::new().unwrap();
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data");
+    let table = dir.path().join("features.csv");
+    cartsona()
+        .args(["features", "--quiet", "--as-of", "2025-02-01T00:00:00Z"])
+        .arg("--carts")
+        .arg(data.join("carts.csv"))
+        .arg("--orders")
+        .arg(data.join("orders.csv"))
+        .arg("--out")
+        .arg(&table)
+        .assert()
+        .success();
+    cartsona()
+        .args(["segment", "--as-of", "2025-02-01T00:00:00Z", "--features"])
+        .arg(&table)
+        .arg("--out")
+        .arg(dir.path().join("run"))
+        .assert()
+        .success()
+        .stderr(contains("a --features table has no history to go back in"));
+}
+
+/// Bad propensity settings cannot run: exit 2, naming the flag.
+#[test]
+fn bad_propensity_settings_exit_2() {
+    let dir = TempDir::new().unwrap();
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &["--propensity-window", "0d"],
+            "--propensity-window '0d': must be longer than zero",
+        ),
+        (&["--propensity-window", "soon"], "--propensity-window"),
+        (
+            &["--propensity-history", "2w"],
+            "--propensity-history 2w: must be at least three propensity windows (21d)",
+        ),
+        (
+            &["--propensity-c", "0"],
+            "--propensity-c 0: give a positive number",
+        ),
+        (
+            &["--no-discount-above", "1.5"],
+            "--no-discount-above 1.5: give a probability from 0 to 1",
+        ),
+    ];
+    for (i, (flags, message)) in cases.iter().enumerate() {
+        let out = dir.path().join(format!("run-{i}"));
+        sample(&out, true, flags).code(2).stderr(contains(*message));
+        assert!(!out.exists());
+    }
+}
