@@ -128,6 +128,16 @@ fn a_shop_with_history_gets_a_propensity_per_abandoner_and_persona() {
     let report = std::fs::read_to_string(run.join("report.md")).unwrap();
     assert!(report.contains("## Return propensity"));
     assert!(report.contains("**as usual** propensity to order within 7d"));
+    let html = std::fs::read_to_string(run.join("report.html")).unwrap();
+    let auc = format!(
+        "data-key=\"propensity_auc\">{:.3}<",
+        m["auc"].as_f64().unwrap()
+    );
+    assert!(html.contains("<h2>Return propensity</h2>") && html.contains(&auc));
+    assert!(
+        html.contains("Predicted vs observed returns, by bin"),
+        "the reliability chart"
+    );
 }
 
 /// Same inputs and settings on 1 and 2 threads: the same bytes.

@@ -608,3 +608,54 @@ pub fn attributed_vs_incremental(r: &crate::outcomes::Readout) -> String {
         Ok(())
     })
 }
+
+/// The reliability chart of the propensity (docs/propensity.md): each quantile bin's mean
+/// predicted propensity against the share that returned, with the diagonal of perfect
+/// calibration; empty when there are no bins.
+pub fn reliability(bins: &[crate::propensity::metrics::Bin]) -> String {
+    if bins.is_empty() {
+        return String::new();
+    }
+    let top = bins
+        .iter()
+        .map(|b| b.mean_predicted.max(b.observed))
+        .fold(0.0, f64::max);
+    let top = (top * 1.15).clamp(0.02, 1.0);
+    svg(480, 360, |root| {
+        let mut chart = ChartBuilder::on(&root)
+            .caption("Predicted vs observed returns, by bin", ("sans-serif", 15))
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(50)
+            .build_cartesian_2d(0.0..top, 0.0..top)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .light_line_style(WHITE)
+            .x_desc("mean predicted propensity")
+            .y_desc("share that returned")
+            .x_label_formatter(&|x| format!("{:.0}%", x * 100.0))
+            .y_label_formatter(&|y| format!("{:.0}%", y * 100.0))
+            .draw()
+            .map_err(err)?;
+        chart
+            .draw_series(LineSeries::new(
+                [(0.0, 0.0), (top, top)],
+                RGBColor(160, 160, 160).stroke_width(1),
+            ))
+            .map_err(err)?;
+        chart
+            .draw_series(LineSeries::new(
+                bins.iter().map(|b| (b.mean_predicted, b.observed)),
+                colour(0).stroke_width(2),
+            ))
+            .map_err(err)?;
+        chart
+            .draw_series(
+                bins.iter()
+                    .map(|b| Circle::new((b.mean_predicted, b.observed), 4, colour(0).filled())),
+            )
+            .map_err(err)?;
+        Ok(())
+    })
+}

@@ -16,6 +16,7 @@ struct Charts {
     projection: String,
     boxes: Vec<String>,
     k: String,
+    reliability: String,
 }
 
 pub fn render(s: &Summary) -> Result<String> {
@@ -29,6 +30,10 @@ pub fn render(s: &Summary) -> Result<String> {
             .ok()
             .and_then(|m| crate::personas::Measured::deserialize(m).ok());
         m.map_or(String::new(), |m| super::markdown::measured_text(&m))
+    });
+    env.add_filter("kind_text", |k: minijinja::Value| -> String {
+        crate::propensity::learn::Kind::deserialize(k)
+            .map_or(String::new(), |k| super::markdown::kind_text(k).to_string())
     });
     env.add_template("report.html", include_str!("../../templates/report.html"))?;
     let features: Vec<String> = s
@@ -57,6 +62,13 @@ pub fn render(s: &Summary) -> Result<String> {
             .filter(|b| !b.is_empty())
             .collect(),
         k: inline(charts::k_curves(&s.k_selection)),
+        reliability: s
+            .propensity
+            .as_ref()
+            .and_then(|p| p.measures.as_ref())
+            .map_or(String::new(), |m| {
+                inline(charts::reliability(&m.reliability))
+            }),
     };
     let colours: Vec<String> = (0..s.personas.len())
         .map(|i| {
