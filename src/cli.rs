@@ -254,6 +254,10 @@ pub struct PropensityArgs {
     /// [default: 0.5]
     #[arg(long, value_name = "P")]
     pub no_discount_above: Option<f64>,
+    /// Apply the no-discount rule with an as-usual propensity too (it is on only for an untreated
+    /// one by default: an as-usual propensity may be high because the messages work)
+    #[arg(long)]
+    pub force_no_discount: bool,
 }
 
 /// Where and how `segment` and `assign` write their run directory.

@@ -70,6 +70,7 @@ pub struct FilePropensity {
     pub history: Option<String>,
     pub c: Option<f64>,
     pub no_discount_above: Option<f64>,
+    pub force_no_discount: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -625,6 +626,7 @@ pub fn propensity(args: &PropensityArgs, loaded: &Loaded) -> Result<Option<Prope
         history,
         c,
         no_discount_above,
+        force_no_discount: args.force_no_discount || f.force_no_discount == Some(true),
     }))
 }
 
@@ -635,6 +637,8 @@ pub struct Propensity {
     pub history: i64,
     pub c: f64,
     pub no_discount_above: f64,
+    /// Apply the no-discount rule with an as-usual propensity too.
+    pub force_no_discount: bool,
 }
 
 /// The holdout asked for by `--holdout`/`--holdout-salt` or `[holdout]` (flags win), checked;

@@ -301,3 +301,86 @@ fn bad_propensity_settings_exit_2() {
         assert!(!out.exists());
     }
 }
+
+/// Counts audience.csv's rows with `no_discount` = 1, checking each against its propensity and
+/// offer on the way.
+fn no_discount_rows(run: &Path, above: f64, rule_on: bool) -> usize {
+    let rows = read_csv(&run.join("audience.csv"));
+    assert!(!rows.is_empty());
+    let mut plain = 0;
+    for r in &rows {
+        let p: f64 = r["return_propensity"].parse().unwrap();
+        let expected = rule_on && p > above;
+        assert_eq!(r["no_discount"] == "1", expected, "{r:?}");
+        assert_eq!(r["offer"].starts_with("none: a plain reminder"), expected);
+        plain += usize::from(expected);
+    }
+    plain
+}
+
+/// With the baseline's holdout the propensity is learned from holdout shoppers only (untreated)
+/// and the no-discount rule is on: audience.csv gives the shoppers above the threshold no
+/// incentive and the report counts them. With an as-usual propensity the rule is off unless
+/// forced, and the report says why.
+#[test]
+fn the_no_discount_rule_follows_the_kind() {
+    let dir = TempDir::new().unwrap();
+    let first = dir.path().join("first");
+    segment_shop(
+        &first,
+        &[
+            "--as-of",
+            "2025-01-15T00:00:00Z",
+            "--holdout",
+            "0.5",
+            "--no-propensity",
+        ],
+    )
+    .success();
+    let untreated = dir.path().join("untreated");
+    let baseline = first.join("model.json");
+    let flags = [
+        "--no-discount-above",
+        "0.1",
+        "--baseline",
+        baseline.to_str().unwrap(),
+    ];
+    segment_shop(&untreated, &flags).success();
+    let p = &json(&untreated.join("summary.json"))["propensity"];
+    assert_eq!(p["kind"], "untreated", "{p}");
+    assert_eq!(p["no_discount_rule"], true);
+    let plain = no_discount_rows(&untreated, 0.1, true);
+    assert!(plain > 0);
+    assert_eq!(p["no_discount"], plain);
+    let report = std::fs::read_to_string(untreated.join("report.md")).unwrap();
+    assert!(report.contains(&format!(
+        "{plain} shoppers in `audience.csv` get their play with no incentive"
+    )));
+    // As usual: a holdout of this run only; the rule is off, then forced.
+    let as_usual = dir.path().join("as-usual");
+    segment_shop(
+        &as_usual,
+        &["--no-discount-above", "0.1", "--holdout", "0.2"],
+    )
+    .success();
+    let p = &json(&as_usual.join("summary.json"))["propensity"];
+    assert_eq!(
+        (&p["kind"], &p["no_discount_rule"]),
+        (&"as_usual".into(), &false.into())
+    );
+    assert!(p["no_discount_rule_why"]
+        .as_str()
+        .unwrap()
+        .starts_with("off: an as-usual propensity is not causal"));
+    assert_eq!(no_discount_rows(&as_usual, 0.1, false), 0);
+    let forced = dir.path().join("forced");
+    let flags = [
+        "--no-discount-above",
+        "0.1",
+        "--holdout",
+        "0.2",
+        "--force-no-discount",
+    ];
+    segment_shop(&forced, &flags).success();
+    assert!(no_discount_rows(&forced, 0.1, true) > 0);
+}

@@ -18,6 +18,7 @@ use crate::report::Summary;
 use crate::util::progress::Progress;
 
 use crate::cmd::run_dir::{self, RunOutput, RunRows};
+use crate::model::holdout::Arm;
 use crate::model::Model;
 
 pub fn run(args: &AssignArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
@@ -81,6 +82,9 @@ pub fn run(args: &AssignArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
             let values = table.value_at_stake();
             shown.personas =
                 shown::by_persona(&scores, &values, &labels, &ids, p.no_discount_above);
+            let treated: Option<Vec<bool>> =
+                (arms.arms.as_ref()).map(|a| a.iter().map(|x| *x == Arm::Treatment).collect());
+            shown.rule(p.kind, false, &scores, treated.as_deref());
             Some((shown, scores, reasons))
         }
         None => None,

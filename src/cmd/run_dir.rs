@@ -179,7 +179,9 @@ impl<'a> RunOutput<'a> {
         staged.write("report.md", markdown::render(&summary).as_bytes())?;
         staged.write("report.html", html::render(&summary)?.as_bytes())?;
         if let Some(arms) = rows.arms {
-            let body = tables::audience(table, rows.assigned, arms, &summary.personas)?;
+            let rule = summary.propensity.as_ref().and_then(|p| p.rule_threshold());
+            let scores = rows.propensity.map(|(scores, _)| (scores, rule));
+            let body = tables::audience(table, rows.assigned, arms, &summary.personas, scores)?;
             staged.write("audience.csv", &body)?;
         }
         self.staged.commit()?;

@@ -131,6 +131,10 @@ pub fn run(args: &SegmentArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
         let persona_ids: Vec<&str> = settled.personas.iter().map(|p| p.id.as_str()).collect();
         let above = shown.no_discount_above;
         shown.personas = shown::by_persona(&s.1, &values, &labels, &persona_ids, above);
+        let treated: Option<Vec<bool>> =
+            (arms.arms.as_ref()).map(|a| a.iter().map(|x| *x == Arm::Treatment).collect());
+        let forced = prop_cfg.as_ref().is_some_and(|c| c.force_no_discount);
+        shown.rule(s.0.kind, forced, &s.1, treated.as_deref());
         model.propensity = Some(s.0.clone());
     }
     let mut summary = Summary::new("segment", &fsum, rf.report, rf.on_bad_rows);

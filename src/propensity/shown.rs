@@ -30,6 +30,11 @@ pub struct Shown {
     pub measures: Option<Measures>,
     /// Shoppers at or below this propensity get incentives as usual (docs/propensity.md).
     pub no_discount_above: f64,
+    /// Whether the no-discount rule is applied, and why (or why not).
+    pub no_discount_rule: bool,
+    pub no_discount_rule_why: String,
+    /// Treatment-arm shoppers given the play with no incentive (in audience.csv).
+    pub no_discount: usize,
     /// Abandoners above `no_discount_above`, and the mean propensity, over the whole run.
     pub above: usize,
     pub mean: Option<f64>,
@@ -48,6 +53,9 @@ impl Shown {
             platt: None,
             measures: None,
             no_discount_above,
+            no_discount_rule: false,
+            no_discount_rule_why: String::new(),
+            no_discount: 0,
             above: 0,
             mean: None,
             personas: Vec::new(),
@@ -73,6 +81,33 @@ impl Shown {
             .filter(|&&p| p > self.no_discount_above)
             .count();
         self.mean = (!scores.is_empty()).then(|| scores.iter().sum::<f64>() / scores.len() as f64);
+    }
+}
+
+impl Shown {
+    /// The threshold of the no-discount rule when it is applied.
+    pub fn rule_threshold(&self) -> Option<f64> {
+        self.no_discount_rule.then_some(self.no_discount_above)
+    }
+
+    /// Decides the no-discount rule (on with an untreated model, or when `forced`) and counts the
+    /// treatment-arm shoppers it gives no incentive (`treated[i]`: shopper i is in the treatment
+    /// arm; `None`: no holdout, so no audience file).
+    pub fn rule(&mut self, kind: Kind, forced: bool, scores: &[f64], treated: Option<&[bool]>) {
+        self.no_discount_rule = kind == Kind::Untreated || forced;
+        self.no_discount_rule_why = match (kind, forced) {
+            (Kind::Untreated, _) => format!("on: shoppers above {} would likely order on their own, so their play carries no incentive", self.no_discount_above),
+            (Kind::AsUsual, true) => format!("on (forced): shoppers above {} get no incentive, although an as-usual propensity may be high because the messages work", self.no_discount_above),
+            (Kind::AsUsual, false) => "off: an as-usual propensity is not causal (it may be high for shoppers whom the messages persuade), so incentives stay as planned; a holdout gives an untreated propensity next month".to_string(),
+        };
+        self.no_discount = match (self.no_discount_rule, treated) {
+            (true, Some(t)) => scores
+                .iter()
+                .zip(t)
+                .filter(|(p, t)| **t && **p > self.no_discount_above)
+                .count(),
+            _ => 0,
+        };
     }
 }
 

@@ -162,6 +162,18 @@ fn propensity(o: &mut String, shown: &Shown, personas: &[Persona]) {
         );
     }
     o.push('\n');
+    let _ = writeln!(
+        o,
+        "**No-discount rule:** {}{}.\n",
+        shown.no_discount_rule_why,
+        match shown.no_discount_rule {
+            true => format!(
+                "; {} shoppers in `audience.csv` get their play with no incentive",
+                shown.no_discount
+            ),
+            false => String::new(),
+        }
+    );
     if let Some(m) = &shown.measures {
         propensity_measures(o, m);
     }

@@ -329,36 +329,57 @@ pub fn to_parquet(cols: &[Col]) -> Result<Vec<u8>> {
 
 /// audience.csv: the treatment arm only, the file to load into the messaging platform: each
 /// shopper's persona, its channels (in order, `;`-separated), first nudge and offer. Holdout
-/// shoppers are never in it.
+/// shoppers are never in it. With a return propensity, its value too; when the no-discount rule
+/// is on (`Some(threshold)`), shoppers above the threshold get the play with no incentive
+/// (`offer` says so, `no_discount` = 1; docs/propensity.md "The no-discount rule").
 pub fn audience<'a>(
     table: &'a FeatureTable,
     assigned: &[Assignment],
     arms: &[Arm],
     personas: &'a [Persona],
+    propensity: Option<(&[f64], Option<f64>)>,
 ) -> Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record([
+    let mut header = vec![
         "customer_id",
         "persona_id",
         "persona_name",
         "channels",
         "first_nudge",
         "offer",
-    ])?;
+    ];
+    if propensity.is_some() {
+        header.extend(["return_propensity", "no_discount"]);
+    }
+    w.write_record(&header)?;
     let channels: Vec<String> = personas.iter().map(|p| p.play.channels.join(";")).collect();
-    for ((customer, a), arm) in table.customers.iter().zip(assigned).zip(arms) {
+    let plain_offer = propensity
+        .and_then(|(_, rule)| rule)
+        .map(|above| format!("none: a plain reminder (return propensity above {above})"));
+    let mut number = String::new();
+    for (i, ((customer, a), arm)) in table.customers.iter().zip(assigned).zip(arms).enumerate() {
         if *arm != Arm::Treatment {
             continue;
         }
         let p = &personas[a.persona];
-        w.write_record([
+        let mut record = vec![
             customer.as_str(),
             &p.id,
             &p.name,
             &channels[a.persona],
             &p.play.first_nudge,
             &p.play.offer,
-        ])?;
+        ];
+        if let Some((scores, rule)) = propensity {
+            let plain = rule.is_some_and(|above| scores[i] > above);
+            if let (true, Some(offer)) = (plain, &plain_offer) {
+                record[5] = offer;
+            }
+            fmt_num(&mut number, Some(scores[i]));
+            record.push(&number);
+            record.push(if plain { "1" } else { "0" });
+        }
+        w.write_record(&record)?;
     }
     w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
 }
