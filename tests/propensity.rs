@@ -384,3 +384,66 @@ fn the_no_discount_rule_follows_the_kind() {
     segment_shop(&forced, &flags).success();
     assert!(no_discount_rows(&forced, 0.1, true) > 0);
 }
+
+/// `drift` compares the propensity's distribution: the PSI against the baseline run's deciles of
+/// its own propensities, worked out here from the two assignments files (docs/drift.md's
+/// definition: type-7 deciles, bins (e_k-1, e_k], shares floored at 1e-4).
+#[test]
+fn drift_compares_the_propensity_distribution() {
+    let dir = TempDir::new().unwrap();
+    let june = dir.path().join("june");
+    segment_shop(&june, &["--as-of", "2025-06-30T00:00:00Z"]).success();
+    let july = dir.path().join("july");
+    let baseline = june.join("model.json");
+    segment_shop(&july, &["--baseline", baseline.to_str().unwrap()]).success();
+    let out = dir.path().join("drift");
+    cartsona()
+        .arg("drift")
+        .arg("--baseline")
+        .arg(&june)
+        .arg("--current")
+        .arg(&july)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(predicates::ord::le(1));
+    let scores = |run: &Path| -> Vec<f64> {
+        read_csv(&run.join("assignments.csv"))
+            .iter()
+            .map(|r| r["return_propensity"].parse().unwrap())
+            .collect()
+    };
+    let (b, c) = (scores(&june), scores(&july));
+    let mut sorted = b.clone();
+    sorted.sort_by(f64::total_cmp);
+    let quantile = |q: f64| {
+        let pos = q * (sorted.len() - 1) as f64;
+        let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+        sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
+    };
+    let mut edges: Vec<f64> = (1..10).map(|i| quantile(i as f64 / 10.0)).collect();
+    edges.dedup();
+    let shares = |v: &[f64]| -> Vec<f64> {
+        let mut counts = vec![0.0; edges.len() + 1];
+        for x in v {
+            counts[edges.iter().filter(|e| *e < x).count()] += 1.0;
+        }
+        counts
+            .iter()
+            .map(|n| (n / v.len() as f64).max(1e-4))
+            .collect()
+    };
+    let (p, q) = (shares(&b), shares(&c));
+    let expected: f64 = p.iter().zip(&q).map(|(p, q)| (q - p) * (q / p).ln()).sum();
+    let drift = json(&out.join("drift.json"));
+    let row = drift["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["feature"] == "return_propensity")
+        .expect("the propensity is compared")
+        .clone();
+    let got = row["psi"].as_f64().unwrap();
+    assert!((got - expected).abs() < 1e-12, "{got} vs {expected}");
+    assert!(expected > 0.0);
+}

@@ -227,7 +227,15 @@ pub fn compare(
     let (share_rows, share_psi) = share_checks(&sb, &sc, &names, t, &label, &mut checks);
     centroid_checks(base, cur, t, &label, &mut checks);
     let common: Vec<&str> = bf.iter().filter(|f| cf.contains(f)).copied().collect();
-    let features = feature_checks(base, cur, &common, t, &mut checks);
+    let mut features = feature_checks(base, cur, &common, t, &mut checks);
+    match (&base.propensity, &cur.propensity) {
+        (Some(b), Some(c)) => features.push(propensity_check(b, c, t, &mut checks)),
+        (Some(_), None) | (None, Some(_)) => notes.push(
+            "only one of the runs has a return propensity, so its distribution is not compared"
+                .into(),
+        ),
+        (None, None) => {}
+    }
     let migration = migration(
         base,
         cur,
@@ -430,6 +438,49 @@ fn feature_checks(
         ));
     }
     features
+}
+
+/// The return propensity's distribution: PSI against the baseline run's deciles of its own
+/// propensities (as for a feature, with the feature thresholds) and KS.
+fn propensity_check(
+    base: &[f64],
+    cur: &[f64],
+    t: &Thresholds,
+    checks: &mut Vec<Check>,
+) -> FeatureDrift {
+    let mut sorted: Vec<f64> = base.iter().copied().filter(|p| p.is_finite()).collect();
+    sorted.sort_unstable_by(f64::total_cmp);
+    let mut edges: Vec<f64> = (1..10)
+        .map(|i| crate::cluster::matrix::quantile_sorted(&sorted, i as f64 / 10.0))
+        .collect();
+    edges.dedup();
+    let some = |v: &[f64]| {
+        v.iter()
+            .map(|&p| p.is_finite().then_some(p))
+            .collect::<Vec<_>>()
+    };
+    let value = psi(&binned(&some(base), &edges), &binned(&some(cur), &edges));
+    let known = |v: &[f64]| {
+        v.iter()
+            .copied()
+            .filter(|p| p.is_finite())
+            .collect::<Vec<f64>>()
+    };
+    let d = ks(&known(base), &known(cur));
+    let f = "return_propensity";
+    checks.push(Check::new(
+        "features",
+        format!("PSI of {f}"),
+        value,
+        (Some(t.feature_psi_warn), Some(t.feature_psi_fail)),
+        true,
+        format!("PSI {value:.3} against the baseline run's deciles; KS {d:.3}"),
+    ));
+    FeatureDrift {
+        feature: f.to_string(),
+        psi: value,
+        ks: d,
+    }
 }
 
 /// Migration of shoppers present in both runs: who went where, and the share who stayed.

@@ -17,6 +17,8 @@ pub struct RunData {
     pub assignments: Vec<(String, String)>,
     /// Raw feature values from the assignments file, by feature.
     pub features: BTreeMap<String, Vec<Option<f64>>>,
+    /// The `return_propensity` column, when the run has one (docs/propensity.md).
+    pub propensity: Option<Vec<f64>>,
 }
 
 /// Reads and checks a model file (a run directory's model.json, or a path to one).
@@ -39,8 +41,11 @@ pub fn run(dir: &Path, flag: &str) -> Result<RunData> {
         .collect();
     let mut wanted = vec!["customer_id".to_string(), "persona_id".to_string()];
     wanted.extend(features.iter().cloned());
+    wanted.push("return_propensity".to_string());
+    let mut has_propensity = false;
     let mut assignments = Vec::new();
-    let mut values: Vec<Vec<Option<f64>>> = vec![Vec::new(); features.len()];
+    // The features, then the propensity.
+    let mut values: Vec<Vec<Option<f64>>> = vec![Vec::new(); features.len() + 1];
     let file = src.display();
     read::scan(
         &src,
@@ -54,6 +59,7 @@ pub fn run(dir: &Path, flag: &str) -> Result<RunData> {
                     if pos.is_none() && i < 2 {
                         bail!("{file}: column {w} is missing; is this a cartsona run?");
                     }
+                    has_propensity |= i == wanted.len() - 1 && pos.is_some();
                     Ok(pos)
                 })
                 .collect()
@@ -69,7 +75,7 @@ pub fn run(dir: &Path, flag: &str) -> Result<RunData> {
                         anyhow::anyhow!(
                             "{file}: line {}, column {}: '{s}' is not a number",
                             row.line,
-                            features[j]
+                            wanted[j + 2]
                         )
                     })?),
                 });
@@ -77,10 +83,12 @@ pub fn run(dir: &Path, flag: &str) -> Result<RunData> {
             Ok(())
         },
     )?;
+    let propensity = values.pop().filter(|_| has_propensity);
     Ok(RunData {
         label: dir.display().to_string(),
         model,
         assignments,
         features: features.into_iter().zip(values).collect(),
+        propensity: propensity.map(|v| v.into_iter().map(|p| p.unwrap_or(f64::NAN)).collect()),
     })
 }
