@@ -232,7 +232,8 @@ pub fn template(preset: InitPreset) -> String {
     s
 }
 
-/// The [holdout], [outcomes] and [columns.touches]/[columns.entries] sections of the template.
+/// The [holdout], [propensity], [outcomes] and [columns.touches]/[columns.entries] sections
+/// of the template.
 const HOLDOUT_AND_OUTCOMES: &str = "[holdout]\n\
 # Share of abandoners held out of recovery messages (0 to 0.5), to measure what the\n\
 # messages add (docs/outcomes.md). Runs with --baseline and assign inherit the holdout\n\
@@ -240,6 +241,19 @@ const HOLDOUT_AND_OUTCOMES: &str = "[holdout]\n\
 # share = 0.1                                # example\n\
 # The hash salt: the same salt keeps every shopper in their arm month after month.\n\
 # salt = \"cartsona\"\n\n\
+[propensity]\n\
+# The return propensity of segment runs (docs/propensity.md): the chance that an abandoner\n\
+# orders within `window` after T, learned from past weekly as-of points; flags win.\n\
+# enabled = true\n\
+# window = \"7d\"\n\
+# How far back the weekly as-of points go (at least three windows).\n\
+# history = \"26w\"\n\
+# The L2 penalty as scikit-learn's C (smaller: stronger).\n\
+# c = 1.0\n\
+# Shoppers above this untreated propensity get their play with no incentive in audience.csv.\n\
+# no_discount_above = 0.5\n\
+# Apply that rule with an as-usual propensity too (not causal: see docs/propensity.md).\n\
+# force_no_discount = false\n\n\
 [outcomes]\n\
 # The readout of `cartsona outcomes` (docs/outcomes.md); flags win.\n\
 # An order in (T, T + window] recovers a listed shopper.\n\
