@@ -96,7 +96,7 @@ fn overview(o: &mut String, s: &Summary) {
 pub fn kind_text(kind: Kind) -> &'static str {
     match kind {
         Kind::Untreated => "the chance that an abandoner orders on their own, with no recovery message (learned only from holdout shoppers)",
-        Kind::AsUsual => "the chance that an abandoner orders under the shop's usual messaging (learned from every abandoner; not causal: it is high for shoppers the messages persuade, so the no-discount rule is off)",
+        Kind::AsUsual => "the chance that an abandoner orders under the shop's usual messaging (learned from every abandoner; not causal: it is high for shoppers the messages persuade)",
     }
 }
 
