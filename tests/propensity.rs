@@ -447,3 +447,92 @@ fn drift_compares_the_propensity_distribution() {
     assert!((got - expected).abs() < 1e-12, "{got} vs {expected}");
     assert!(expected > 0.0);
 }
+
+/// `outcomes` reads out the uplift by propensity band: quintiles of the listed shoppers'
+/// propensities (type 7) and the group above the no-discount threshold. Each band's arms and
+/// recoveries are worked out here from assignments.csv and the orders files: an order in
+/// (T, T + 7d] recovers the shopper.
+#[test]
+fn outcomes_read_out_the_uplift_by_propensity_band() {
+    let dir = TempDir::new().unwrap();
+    let run = dir.path().join("june");
+    segment_shop(
+        &run,
+        &[
+            "--as-of",
+            "2025-06-30T00:00:00Z",
+            "--holdout",
+            "0.3",
+            "--no-discount-above",
+            "0.1",
+        ],
+    )
+    .success();
+    let out = dir.path().join("outcomes");
+    cartsona()
+        .args(["outcomes", "--run"])
+        .arg(&run)
+        .arg("--orders")
+        .arg(shop().join("month-*/orders.csv"))
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(predicates::ord::le(1));
+    let t = cartsona::util::timefmt::parse_timestamp("2025-06-30T00:00:00Z").unwrap();
+    let end = t + 7 * cartsona::util::timefmt::DAY;
+    let mut recovered = std::collections::BTreeSet::new();
+    for m in 1..=7 {
+        for r in read_csv(&shop().join(format!("month-{m}/orders.csv"))) {
+            let at = cartsona::util::timefmt::parse_timestamp(&r["ordered_at"]).unwrap();
+            if at > t && at <= end {
+                recovered.insert(r["customer_id"].clone());
+            }
+        }
+    }
+    let rows = read_csv(&run.join("assignments.csv"));
+    let p: Vec<f64> = rows
+        .iter()
+        .map(|r| r["return_propensity"].parse().unwrap())
+        .collect();
+    let mut sorted = p.clone();
+    sorted.sort_by(f64::total_cmp);
+    let q = |x: f64| {
+        let pos = x * (sorted.len() - 1) as f64;
+        let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+        sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
+    };
+    let edges = [q(0.2), q(0.4), q(0.6), q(0.8)];
+    // (band, arm) -> (shoppers, recovered); band 5 is the no-discount group.
+    let mut tally: BTreeMap<(usize, String), (u64, u64)> = BTreeMap::new();
+    for (r, &x) in rows.iter().zip(&p) {
+        let band = edges.iter().filter(|e| **e < x).count();
+        let groups = if x > 0.1 { vec![band, 5] } else { vec![band] };
+        for g in groups {
+            let e = tally.entry((g, r["arm"].clone())).or_default();
+            e.0 += 1;
+            e.1 += u64::from(recovered.contains(&r["customer_id"]));
+        }
+    }
+    let readout = json(&out.join("outcomes.json"));
+    let bands = &readout["by_propensity"];
+    let mut all: Vec<serde_json::Value> = bands["quintiles"].as_array().unwrap().clone();
+    all.push(bands["no_discount"].clone());
+    assert_eq!(all.len(), 6, "{bands}");
+    for (g, band) in all.iter().enumerate() {
+        for arm in ["treatment", "holdout"] {
+            let (n, k) = tally[&(g, arm.to_string())];
+            let c = &band["comparison"][arm];
+            assert_eq!(
+                (c["n"].as_u64().unwrap(), c["recovered"].as_u64().unwrap()),
+                (n, k),
+                "band {g} {arm}"
+            );
+        }
+        assert!(band["comparison"]["uplift"]["p_holm"].as_f64().is_some());
+    }
+    let md = std::fs::read_to_string(out.join("outcomes.md")).unwrap();
+    assert!(md.contains("## By return-propensity band"));
+    assert!(md.contains("| above 0.1 (no incentive when the rule was on) |"));
+    let html = std::fs::read_to_string(out.join("outcomes.html")).unwrap();
+    assert!(html.contains("<h2>By return-propensity band</h2>"));
+}

@@ -25,6 +25,8 @@ pub struct RunInfo {
     #[serde(skip)]
     pub t: i64,
     pub holdout: Option<Holdout>,
+    /// The no-discount threshold of the run's propensity, when it has one.
+    pub no_discount_above: Option<f64>,
     /// Shoppers the run lists.
     pub listed: usize,
     /// Of them, counted from this run (not listed by an earlier one).
@@ -44,6 +46,8 @@ pub struct Listed {
     pub arm: Option<Arm>,
     /// The latest abandoned cart's `updated_at` (None for runs written before it existed).
     pub abandoned_at: Option<i64>,
+    /// The run's return propensity for the shopper (None: the run has none).
+    pub propensity: Option<f64>,
 }
 
 /// Every run's shoppers, each counted once.
@@ -94,6 +98,7 @@ pub fn runs(dirs: &[PathBuf]) -> Result<Runs> {
             as_of: model.as_of.clone(),
             t: *t,
             holdout: model.holdout.clone(),
+            no_discount_above: model.propensity.as_ref().map(|p| p.no_discount_above),
             listed: rows.len(),
             counted: 0,
         });
@@ -115,6 +120,7 @@ pub fn runs(dirs: &[PathBuf]) -> Result<Runs> {
                 persona: 0,
                 arm: r.arm,
                 abandoned_at: r.abandoned_at,
+                propensity: r.propensity,
             });
         }
     }
@@ -138,6 +144,7 @@ struct Assigned {
     persona_id: String,
     arm: Option<Arm>,
     abandoned_at: Option<i64>,
+    propensity: Option<f64>,
 }
 
 /// A run's assignments: customer, persona, arm and latest abandoned cart.
@@ -160,6 +167,7 @@ fn assignments(dir: &std::path::Path) -> Result<Vec<Assigned>> {
                 pos("persona_id"),
                 pos("arm"),
                 pos("abandoned_at"),
+                pos("return_propensity"),
             ])
         },
         |row| {
@@ -177,11 +185,18 @@ fn assignments(dir: &std::path::Path) -> Result<Vec<Assigned>> {
                 None => None,
                 Some(s) => Some(time(s, &file, row.line, "abandoned_at")?),
             };
+            let propensity = match row.cells[4].text() {
+                None => None,
+                Some(s) => Some(s.parse::<f64>().ok().filter(|p| (0.0..=1.0).contains(p)).ok_or_else(|| {
+                    anyhow!("{file}: line {}, column return_propensity: '{s}' is not a probability", row.line)
+                })?),
+            };
             rows.push(Assigned {
                 customer_id: text(0).to_string(),
                 persona_id: text(1).to_string(),
                 arm,
                 abandoned_at,
+                propensity,
             });
             Ok(())
         },

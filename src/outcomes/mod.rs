@@ -9,6 +9,7 @@
 //! checked against statsmodels and scipy on fixtures and by simulation. May use every stage
 //! before it (util, io, ingest, features, cluster, personas, model, drift).
 
+pub mod bands;
 pub mod bootstrap;
 pub mod breakdown;
 pub mod checks;
@@ -65,6 +66,9 @@ pub struct Readout {
     pub by_delay: Option<Breakdown>,
     pub by_day: Vec<ByDay>,
     pub variants: Vec<Variants>,
+    /// Uplift by return-propensity band, when the runs have a propensity.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub by_propensity: Option<bands::Bands>,
     /// `fail` when a gate failed (exit 1), else `pass`.
     pub status: checks::Status,
 }
@@ -146,6 +150,12 @@ pub fn build(inp: &Inputs<'_>, s: &Settings) -> Result<Readout> {
         by_channel: with_touches.then(|| breakdown::by_channel(&all)),
         by_delay: with_touches.then(|| breakdown::by_delay(&all)),
         by_day: breakdown::by_day(&all, s.window),
+        by_propensity: bands::by_propensity(
+            &all,
+            inp.runs.runs.iter().find_map(|r| r.no_discount_above),
+            with_touches,
+            s,
+        ),
         overall,
         personas,
         checks,

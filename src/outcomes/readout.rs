@@ -64,6 +64,8 @@ pub struct Outcome {
     pub touched: bool,
     /// A touch between the latest abandoned cart and T (None: abandonment time unknown).
     pub pre_run: Option<bool>,
+    /// The run's return propensity for the shopper, if it had one.
+    pub propensity: Option<f64>,
 }
 
 /// The shoppers of the readout and what became of the others.
@@ -212,6 +214,7 @@ pub fn outcomes(
             pre_run: touches
                 .and(l.abandoned_at)
                 .map(|a| ts.iter().any(|x| x.sent_at > a && x.sent_at <= t)),
+            propensity: l.propensity,
         };
         o.touched = o.first_touch.is_some();
         for ord in orders[i].iter().filter(|x| x.at > t && x.at <= end) {

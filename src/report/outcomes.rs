@@ -245,10 +245,51 @@ fn variants(r: &Readout, o: &mut String) {
 }
 
 /// outcomes.md
+/// Uplift by return-propensity band: the test of the no-discount rule.
+fn bands(r: &Readout, o: &mut String) {
+    let Some(b) = &r.by_propensity else { return };
+    let _ = writeln!(o, "\n## By return-propensity band\n");
+    let _ = writeln!(o, "Randomized within each band (the propensity was set before the arms): treatment against holdout. p-values Holm-adjusted over the {} bands; the no-discount group is judged on its own.\n", b.quintiles.len());
+    let _ = writeln!(o, "| band | propensity | treatment (n, rate) | holdout (n, rate) | uplift [95% CI] | p (Holm) | verdict | incremental revenue [95% CI] |");
+    let _ = writeln!(o, "|---|---|---:|---:|---:|---:|---|---:|");
+    for band in b.quintiles.iter().chain(&b.no_discount) {
+        let c = &band.comparison;
+        let range = match band.low {
+            Some(l) => format!("({l:.3}, {:.3}]", band.high),
+            None => format!("up to {:.3}", band.high),
+        };
+        let _ = writeln!(
+            o,
+            "| {} | {range} | {}, {} | {}, {} | {} | {} | {} | {} |",
+            band.name,
+            c.treatment.n,
+            rate(c.treatment.rate),
+            c.holdout.n,
+            rate(c.holdout.rate),
+            uplift_text(c),
+            c.uplift.as_ref().map_or("-".into(), |u| format!(
+                "{:.3} ({:.3})",
+                u.p_value, u.p_holm
+            )),
+            verdict_text(c),
+            estimate(&c.incremental_revenue, money),
+        );
+    }
+    if b.without_propensity > 0 {
+        let _ = writeln!(
+            o,
+            "\n{} shoppers were listed by runs without a propensity and are not in the bands.",
+            b.without_propensity
+        );
+    }
+    let _ = writeln!(o, "\nThe no-discount rule pays when the group above the threshold gains little from a message (its uplift near 0) while the lower bands gain more: those shoppers come back anyway, and an incentive would be spent on them for nothing.");
+}
+
 pub fn markdown(r: &Readout) -> String {
     let mut o = String::new();
     header(r, &mut o);
     comparisons(r, &mut o);
+    bands(r, &mut o);
     breakdown("Recovery by first channel", &r.by_channel, &mut o);
     breakdown(
         "Recovery by delay from abandonment to the first touch",
@@ -374,9 +415,17 @@ pub fn html(r: &Readout) -> anyhow::Result<String> {
         .into_iter()
         .map(|(n, c)| (n.replace('_', " "), c.status.name(), c.message.clone()))
         .collect();
+    let band_rows: Vec<Row> = r.by_propensity.as_ref().map_or(Vec::new(), |b| {
+        b.quintiles
+            .iter()
+            .chain(&b.no_discount)
+            .map(|band| html_row(band.name.clone(), &band.comparison))
+            .collect()
+    });
     let html = env.get_template("outcomes.html")?.render(context! {
         r => r,
         rows => rows,
+        band_rows => band_rows,
         gates => gates,
         failed => r.status == Status::Fail,
         uplift_chart => inline(charts::uplift_whiskers(r)),
