@@ -10,10 +10,12 @@ use crate::cluster::{matrix, nearest, outliers, projection};
 use crate::cmd::inputs;
 use crate::config::{self, Loaded};
 use crate::drift::load;
+use crate::features::compute::FeatureTable;
 use crate::io::write::StagedDir;
 use crate::personas;
+use crate::personas::Persona;
 use crate::propensity::learn;
-use crate::propensity::shown::{self, Shown};
+use crate::propensity::shown::Shown;
 use crate::report::Summary;
 use crate::util::progress::Progress;
 
@@ -70,25 +72,8 @@ pub fn run(args: &AssignArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
         &progress,
     )?;
     // The run's propensity, by the model's (docs/propensity.md "assign").
-    let scored = match &model.propensity {
-        Some(p) => {
-            progress.stage("scoring the return propensity");
-            let (scores, reasons) = learn::score(p, &table)
-                .context("the model's return propensity cannot be applied to this data")?;
-            let mut shown = Shown::empty(0, p.no_discount_above);
-            shown.window = p.window.clone();
-            shown.fill(p, None, None, &scores);
-            let ids: Vec<&str> = personas.iter().map(|p| p.id.as_str()).collect();
-            let values = table.value_at_stake();
-            shown.personas =
-                shown::by_persona(&scores, &values, &labels, &ids, p.no_discount_above);
-            let treated: Option<Vec<bool>> =
-                (arms.arms.as_ref()).map(|a| a.iter().map(|x| *x == Arm::Treatment).collect());
-            shown.rule(p.kind, false, &scores, treated.as_deref());
-            Some((shown, scores, reasons))
-        }
-        None => None,
-    };
+    let arms_of = arms.arms.as_deref();
+    let scored = score(&model, &table, &labels, &personas, arms_of, &progress)?;
     let mut summary = Summary::new("assign", &fsum, rf.report, rf.on_bad_rows);
     summary.warnings.extend(arms.note.clone());
     for p in personas.iter().filter(|p| p.size == 0) {
@@ -129,6 +114,38 @@ pub fn run(args: &AssignArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
     RunOutput::new(staged, &args.output, quiet, previous)
         .write(&table, rows, summary, &model, &progress)?;
     Ok(0)
+}
+
+/// The model's propensity applied to the run (docs/propensity.md "Outputs"), with the figures
+/// the reports show; `None` when the model has none.
+type Scored = (Shown, Vec<f64>, Vec<String>);
+fn score(
+    model: &Model,
+    table: &FeatureTable,
+    labels: &[usize],
+    personas: &[Persona],
+    arms: Option<&[Arm]>,
+    progress: &Progress,
+) -> Result<Option<Scored>> {
+    let Some(p) = &model.propensity else {
+        return Ok(None);
+    };
+    progress.stage("scoring the return propensity");
+    let (scores, reasons) = learn::score(p, table)
+        .context("the model's return propensity cannot be applied to this data")?;
+    let mut shown = Shown::empty(0, p.no_discount_above);
+    shown.window = p.window.clone();
+    shown.fill(p, None, None, &scores);
+    run_dir::propensity_figures(
+        &mut shown,
+        (p.kind, false),
+        &scores,
+        table,
+        labels,
+        personas,
+        arms,
+    );
+    Ok(Some((shown, scores, reasons)))
 }
 
 /// `--emit-sql DIALECT`: the assignment query, to --out (a file, or `-` for standard output).

@@ -136,7 +136,9 @@ pub(crate) struct RunFeatures {
 /// The propensity's past rows (docs/propensity.md): the sampled customers' rows and the as-of
 /// points to compute their features at.
 pub(crate) struct Past {
-    pub dataset: Dataset,
+    /// The sampled customers' rows; the whole dataset when every customer is kept (it is then
+    /// moved here instead of copied, and the run's features are computed without taking it).
+    pub dataset: Option<Dataset>,
     pub plan: weeks::Plan,
     pub fraction: f64,
 }
@@ -167,7 +169,7 @@ fn past(
     })?;
     let fraction = history::sample_fraction(ds, plan.train.len());
     Ok(Past {
-        dataset: history::sample(ds, fraction),
+        dataset: (fraction < 1.0).then(|| history::sample(ds, fraction)),
         plan,
         fraction,
     })
@@ -188,10 +190,17 @@ pub(crate) fn run_features(
         if propensity.is_some() {
             progress.stage("setting aside the propensity's past rows");
         }
-        let past = propensity.map(|s| past(&ds, params, s));
+        let mut past = propensity.map(|s| past(&ds, params, s));
         progress.stage("computing features");
         let oldest_cart = ds.carts.iter().map(|c| c.updated_at).min();
-        let (table, summary) = feature_stage::compute(ds, params)?;
+        let (table, summary) = match past.as_mut() {
+            Some(Ok(p)) if p.dataset.is_none() => {
+                let computed = feature_stage::compute_at(&ds, params)?;
+                p.dataset = Some(ds);
+                computed
+            }
+            _ => feature_stage::compute(ds, params)?,
+        };
         let hint = young_carts_hint(oldest_cart, &summary.as_of, params.abandon_after);
         return Ok(RunFeatures {
             table,

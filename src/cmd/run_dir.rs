@@ -13,6 +13,8 @@ use crate::model::holdout::{self, Arm, Asked, Holdout};
 use crate::model::Model;
 use crate::outcomes::previous::{self as outcomes_load, Previous};
 use crate::personas::{self, Persona};
+use crate::propensity::learn::Kind;
+use crate::propensity::shown::{self, Shown};
 use crate::report::{html, markdown, tables, Summary};
 use crate::util::progress::Progress;
 
@@ -85,6 +87,25 @@ pub struct Arms {
     /// Each shopper's arm, when there is a holdout.
     pub arms: Option<Vec<Arm>>,
     pub note: Option<String>,
+}
+
+/// The run's propensity figures the reports show: per persona (mean, share above the threshold,
+/// expected returning value) and the no-discount rule with its count (`kind_forced`: the
+/// model's kind and whether the rule is forced).
+pub fn propensity_figures(
+    shown: &mut Shown,
+    kind_forced: (Kind, bool),
+    scores: &[f64],
+    table: &FeatureTable,
+    labels: &[usize],
+    personas: &[Persona],
+    arms: Option<&[Arm]>,
+) {
+    let ids: Vec<&str> = personas.iter().map(|p| p.id.as_str()).collect();
+    let values = table.value_at_stake();
+    shown.personas = shown::by_persona(scores, &values, labels, &ids, shown.no_discount_above);
+    let treated: Option<Vec<bool>> = arms.map(|a| a.iter().map(|x| *x == Arm::Treatment).collect());
+    shown.rule(kind_forced.0, kind_forced.1, scores, treated.as_deref());
 }
 
 /// Each shopper's row outputs besides the features: their persona, whether an outlier, their arm.

@@ -18,7 +18,7 @@ use crate::model::holdout::{Arm, Holdout};
 use crate::model::{identity, Model, RunConfig};
 use crate::personas;
 use crate::propensity::learn::{self, Propensity, Settings, Untreated};
-use crate::propensity::shown::{self, Shown};
+use crate::propensity::shown::Shown;
 use crate::report::Summary;
 use crate::util::progress::Progress;
 use crate::util::timefmt;
@@ -31,31 +31,8 @@ pub fn run(args: &SegmentArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
     let previous = run_dir::previous(&args.output)?;
     let staged = StagedDir::new(&args.output.out, args.output.force, "--out")?;
     let progress = Progress::new(quiet).recording(args.output.timings);
-    let rf = inputs::run_features(
-        &args.inputs,
-        loaded,
-        &cfg.features,
-        prop_cfg.as_ref(),
-        &progress,
-    )?;
+    let rf = features(args, loaded, &cfg, prop_cfg.as_ref(), &progress)?;
     let (table, fsum) = (rf.table, rf.summary);
-    for l in &fsum.left_out {
-        progress.warn(&format!("feature {} left out: {}", l.feature, l.reason));
-    }
-    run_dir::require_abandoners(
-        &fsum,
-        &format!(
-            " (check --as-of, --abandon-after and --lookback){}",
-            rf.hint
-        ),
-    )?;
-    if fsum.abandoners < 2 {
-        bail!(
-            "only {} abandoner as of {}: personas need at least 2 (and 3 distinct for the default --k-min 3); use a longer --lookback or more data",
-            fsum.abandoners,
-            fsum.as_of
-        );
-    }
     progress.stage("building the clustering matrix");
     let base_features = baseline.as_ref().map(|(m, _)| m.feature_names());
     let wanted = wanted(
@@ -127,14 +104,17 @@ pub fn run(args: &SegmentArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
         holdout: arms.holdout.clone(),
     });
     if let (Some(shown), Some(s)) = (prop.shown.as_mut(), &prop.scored) {
-        let values = table.value_at_stake();
-        let persona_ids: Vec<&str> = settled.personas.iter().map(|p| p.id.as_str()).collect();
-        let above = shown.no_discount_above;
-        shown.personas = shown::by_persona(&s.1, &values, &labels, &persona_ids, above);
-        let treated: Option<Vec<bool>> =
-            (arms.arms.as_ref()).map(|a| a.iter().map(|x| *x == Arm::Treatment).collect());
         let forced = prop_cfg.as_ref().is_some_and(|c| c.force_no_discount);
-        shown.rule(s.0.kind, forced, &s.1, treated.as_deref());
+        let (personas, arms) = (&settled.personas, arms.arms.as_deref());
+        run_dir::propensity_figures(
+            shown,
+            (s.0.kind, forced),
+            &s.1,
+            &table,
+            &labels,
+            personas,
+            arms,
+        );
         model.propensity = Some(s.0.clone());
     }
     let mut summary = Summary::new("segment", &fsum, rf.report, rf.on_bad_rows);
@@ -171,6 +151,37 @@ pub fn run(args: &SegmentArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
     RunOutput::new(staged, &args.output, quiet, previous)
         .write(&table, rows, summary, &model, &progress)?;
     Ok(0)
+}
+
+/// The run's features (and the propensity's past rows), with warnings about left-out features;
+/// refused when there are fewer than two abandoners.
+fn features(
+    args: &SegmentArgs,
+    loaded: &Loaded,
+    cfg: &config::Segment,
+    prop_cfg: Option<&config::Propensity>,
+    progress: &Progress,
+) -> Result<inputs::RunFeatures> {
+    let rf = inputs::run_features(&args.inputs, loaded, &cfg.features, prop_cfg, progress)?;
+    let fsum = &rf.summary;
+    for l in &fsum.left_out {
+        progress.warn(&format!("feature {} left out: {}", l.feature, l.reason));
+    }
+    run_dir::require_abandoners(
+        fsum,
+        &format!(
+            " (check --as-of, --abandon-after and --lookback){}",
+            rf.hint
+        ),
+    )?;
+    if fsum.abandoners < 2 {
+        bail!(
+            "only {} abandoner as of {}: personas need at least 2 (and 3 distinct for the default --k-min 3); use a longer --lookback or more data",
+            fsum.abandoners,
+            fsum.as_of
+        );
+    }
+    Ok(rf)
 }
 
 /// The propensity of a run: what the reports show, the model and scores, and the warning when it
@@ -216,8 +227,8 @@ fn propensity(
             uncovered_weeks: past.plan.uncovered,
             no_discount_above: settings.no_discount_above,
         };
-        learn::from_past(&past.dataset, &past.plan, &cfg.features, &s)
-            .map_err(|e| format!("{e:#}"))?
+        let ds = past.dataset.as_ref().expect("set by inputs::run_features");
+        learn::from_past(ds, &past.plan, &cfg.features, &s).map_err(|e| format!("{e:#}"))?
     });
     let learn::Learnt {
         model,
