@@ -2,14 +2,15 @@
 //! (issue 20, docs/propensity.md). Sits beside clustering in the flow: it learns from the same
 //! features, and personas, the model and the reports show it.
 //!
-//! Built so far: `logistic`, the L2-regularised logistic regression (Newton's method, the same
-//! bits on any thread count); `metrics`, the measures of a propensity on rows with known outcomes
-//! (AUC, Brier score and skill, calibration error and its bins, the lift table, Platt scaling),
-//! both checked against scikit-learn and numpy on fixtures (tests/propensity_stats.rs); `weeks`,
-//! which past as-of points to learn from, their split in time and their labels; and `explain`, a
-//! shopper's largest contributions in words. Not built yet: the point-in-time features of each
-//! week, the design matrix, the command-line and report wiring (issue 20's note says what is
-//! left). May use util, io, ingest, features and cluster.
+//! The parts, in the order a run uses them: `weeks`, which past as-of points to learn from,
+//! their split in time and their labels; `history`, each point's abandoners with their features
+//! as of it (the features stage's own code) and a customer sample by hash; `learn`, the design
+//! matrix, the two kinds (untreated, as usual), calibration and scoring; `logistic`, the
+//! L2-regularised logistic regression (Newton's method, the same bits on any thread count);
+//! `metrics`, the measures on rows with known outcomes (AUC, Brier score and skill, calibration
+//! error and bins, the lift table, Platt scaling); `explain`, a shopper's largest contributions
+//! in words; `shown`, what the reports show. Plain functions: no printing, no flags, no files.
+//! May use util, io, ingest, features and cluster.
 
 pub mod explain;
 pub mod history;
