@@ -141,6 +141,8 @@ pub(crate) struct Past {
     pub dataset: Option<Dataset>,
     pub plan: weeks::Plan,
     pub fraction: f64,
+    /// Why the past weeks may be approximate (final-state exports), for the report.
+    pub notes: Vec<String>,
 }
 
 /// The past rows for `settings`, taken from `ds` before the run's features consume it, or why
@@ -172,6 +174,7 @@ fn past(
         dataset: (fraction < 1.0).then(|| history::sample(ds, fraction)),
         plan,
         fraction,
+        notes: Vec::new(),
     })
 }
 
@@ -191,6 +194,11 @@ pub(crate) fn run_features(
             progress.stage("setting aside the propensity's past rows");
         }
         let mut past = propensity.map(|s| past(&ds, params, s));
+        if let (Some(Ok(p)), Some(preset)) = (past.as_mut(), &inputs.preset) {
+            if matches!(preset, presets::Preset::Shopify { .. }) {
+                p.notes.push("the history is approximate: Shopify's checkout export keeps each checkout's final state (it drops checkouts that later completed, and a checkout updated after a past week is missing from it), so the past weeks see fewer abandoners than there were".into());
+            }
+        }
         progress.stage("computing features");
         let oldest_cart = ds.carts.iter().map(|c| c.updated_at).min();
         let (table, summary) = match past.as_mut() {

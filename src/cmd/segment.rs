@@ -211,6 +211,9 @@ fn propensity(
         });
     };
     let mut shown = Shown::empty(settings.window, settings.no_discount_above);
+    if let Ok(p) = &past {
+        shown.notes.extend(p.notes.iter().cloned());
+    }
     let learned = past.and_then(|past| {
         progress.stage("learning the return propensity");
         let in_holdout = |c: &str| held.is_some_and(|h| h.arm(c) == Arm::Holdout);
