@@ -14,7 +14,7 @@ use crate::features::compute::FeatureSummary;
 use crate::features::compute::FeatureTable;
 use crate::io::{read::model_path, write::StagedDir};
 use crate::model::format::RunParts;
-use crate::model::holdout::{Arm, Holdout};
+use crate::model::holdout::Arm;
 use crate::model::{identity, Model, RunConfig};
 use crate::personas;
 use crate::propensity::learn::{self, Propensity, Settings, Untreated};
@@ -25,13 +25,13 @@ use crate::util::timefmt;
 
 pub fn run(args: &SegmentArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
     let cfg = config::segment(args, loaded)?;
-    let prop_cfg = config::propensity(&args.propensity, loaded)?;
+    let pcfg = config::propensity(&args.propensity, loaded)?;
     let asked = config::holdout(&args.holdout, loaded)?;
     let baseline = baseline(args)?;
     let previous = run_dir::previous(&args.output)?;
     let staged = StagedDir::new(&args.output.out, args.output.force, "--out")?;
     let progress = Progress::new(quiet).recording(args.output.timings);
-    let rf = features(args, loaded, &cfg, prop_cfg.as_ref(), &progress)?;
+    let rf = features(args, loaded, &cfg, pcfg.as_ref(), &progress)?;
     let (table, fsum) = (rf.table, rf.summary);
     progress.stage("building the clustering matrix");
     let base_features = baseline.as_ref().map(|(m, _)| m.feature_names());
@@ -40,16 +40,7 @@ pub fn run(args: &SegmentArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
         baseline.as_ref().map(|b| &b.0),
         base_features.as_deref(),
     );
-    let held = baseline.as_ref().and_then(|(m, _)| m.holdout.as_ref());
-    let mut prop = propensity(
-        rf.past,
-        &cfg,
-        prop_cfg.as_ref(),
-        wanted.features,
-        held,
-        &table,
-        &progress,
-    )?;
+    let mut prop = propensity(rf.past, &cfg, &pcfg, &wanted, &baseline, &table, &progress)?;
     let (scaler, x, mreport) = matrix::fit(&table, &wanted)?;
     for (f, why) in &mreport.dropped {
         progress.warn(&format!("clustering feature {f} not used: {why}"));
@@ -103,20 +94,7 @@ pub fn run(args: &SegmentArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
         outlier_threshold: a.threshold,
         holdout: arms.holdout.clone(),
     });
-    if let (Some(shown), Some(s)) = (prop.shown.as_mut(), &prop.scored) {
-        let forced = prop_cfg.as_ref().is_some_and(|c| c.force_no_discount);
-        let (personas, arms) = (&settled.personas, arms.arms.as_deref());
-        run_dir::propensity_figures(
-            shown,
-            (s.0.kind, forced),
-            &s.1,
-            &table,
-            &labels,
-            personas,
-            arms,
-        );
-        model.propensity = Some(s.0.clone());
-    }
+    model.propensity = prop.figures(&table, &labels, &settled.personas, arms.arms.as_deref());
     let mut summary = Summary::new("segment", &fsum, rf.report, rf.on_bad_rows);
     summary.warnings.extend(prop.warning);
     summary.warnings.extend(selection.warnings.iter().cloned());
@@ -190,6 +168,25 @@ struct PropensityRun {
     shown: Option<Shown>,
     scored: Option<(Propensity, Vec<f64>, Vec<String>)>,
     warning: Option<String>,
+    /// `--force-no-discount`.
+    forced: bool,
+}
+
+impl PropensityRun {
+    /// The figures per persona and the no-discount rule (`run_dir::propensity_figures`), once
+    /// the personas and arms are known; the model to keep in model.json.
+    fn figures(
+        &mut self,
+        table: &FeatureTable,
+        labels: &[usize],
+        personas: &[crate::personas::Persona],
+        arms: Option<&[Arm]>,
+    ) -> Option<Propensity> {
+        let (shown, (model, scores, _)) = (self.shown.as_mut()?, self.scored.as_ref()?);
+        let kind_forced = (model.kind, self.forced);
+        run_dir::propensity_figures(shown, kind_forced, scores, table, labels, personas, arms);
+        Some(model.clone())
+    }
 }
 
 /// Learns the return propensity from the past rows and scores the run's abandoners
@@ -197,17 +194,20 @@ struct PropensityRun {
 fn propensity(
     past: Option<Result<inputs::Past, String>>,
     cfg: &config::Segment,
-    settings: Option<&config::Propensity>,
-    cluster_features: &[String],
-    held: Option<&Holdout>,
+    settings: &Option<config::Propensity>,
+    wanted: &matrix::Wanted,
+    baseline: &Option<(Model, String)>,
     table: &FeatureTable,
     progress: &Progress,
 ) -> Result<PropensityRun> {
-    let (Some(past), Some(settings)) = (past, settings) else {
+    let held = baseline.as_ref().and_then(|(m, _)| m.holdout.as_ref());
+    let cluster_features = wanted.features;
+    let (Some(past), Some(settings)) = (past, settings.as_ref()) else {
         return Ok(PropensityRun {
             shown: None,
             scored: None,
             warning: None,
+            forced: false,
         });
     };
     let mut shown = Shown::empty(settings.window, settings.no_discount_above);
@@ -248,6 +248,7 @@ fn propensity(
                 shown: Some(shown),
                 scored: None,
                 warning: Some(warning),
+                forced: false,
             });
         }
     };
@@ -257,6 +258,7 @@ fn propensity(
         shown: Some(shown),
         scored: Some((model, scores, reasons)),
         warning: None,
+        forced: settings.force_no_discount,
     })
 }
 
