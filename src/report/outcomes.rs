@@ -102,6 +102,24 @@ fn header(r: &Readout, o: &mut String) {
     );
 }
 
+/// The cells every comparison row shares: each arm's size and rate, the uplift with its
+/// interval, the p-values and the verdict, joined as Markdown cells.
+fn arm_cells(c: &Comparison) -> String {
+    format!(
+        "{}, {} | {}, {} | {} | {} | {}",
+        c.treatment.n,
+        rate(c.treatment.rate),
+        c.holdout.n,
+        rate(c.holdout.rate),
+        uplift_text(c),
+        c.uplift.as_ref().map_or("-".into(), |u| format!(
+            "{:.3} ({:.3})",
+            u.p_value, u.p_holm
+        )),
+        verdict_text(c),
+    )
+}
+
 fn comparisons(r: &Readout, o: &mut String) {
     let _ = writeln!(
         o,
@@ -112,17 +130,8 @@ fn comparisons(r: &Readout, o: &mut String) {
     let _ = writeln!(o, "|---|---:|---:|---:|---:|---|---:|---:|---:|");
     let row = |name: &str, c: &Comparison| {
         format!(
-            "| {name} | {}, {} | {}, {} | {} | {} | {} | {} | {} | {} |",
-            c.treatment.n,
-            rate(c.treatment.rate),
-            c.holdout.n,
-            rate(c.holdout.rate),
-            uplift_text(c),
-            c.uplift.as_ref().map_or("-".into(), |u| format!(
-                "{:.3} ({:.3})",
-                u.p_value, u.p_holm
-            )),
-            verdict_text(c),
+            "| {name} | {} | {} | {} | {} |",
+            arm_cells(c),
             estimate(&c.incremental_orders, count),
             estimate(&c.incremental_revenue, money),
             c.attributed_revenue.map_or("-".into(), money),
@@ -260,18 +269,9 @@ fn bands(r: &Readout, o: &mut String) {
         };
         let _ = writeln!(
             o,
-            "| {} | {range} | {}, {} | {}, {} | {} | {} | {} | {} |",
+            "| {} | {range} | {} | {} |",
             band.name,
-            c.treatment.n,
-            rate(c.treatment.rate),
-            c.holdout.n,
-            rate(c.holdout.rate),
-            uplift_text(c),
-            c.uplift.as_ref().map_or("-".into(), |u| format!(
-                "{:.3} ({:.3})",
-                u.p_value, u.p_holm
-            )),
-            verdict_text(c),
+            arm_cells(c),
             estimate(&c.incremental_revenue, money),
         );
     }
