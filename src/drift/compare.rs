@@ -420,14 +420,7 @@ fn feature_checks(
             psi: value,
             ks: d,
         });
-        checks.push(Check::new(
-            "features",
-            format!("PSI of {f}"),
-            value,
-            (Some(t.feature_psi_warn), Some(t.feature_psi_fail)),
-            true,
-            format!("PSI {value:.3} against the baseline deciles; KS {d:.3}"),
-        ));
+        checks.push(psi_check(f, value, d, "the baseline deciles", t));
         checks.push(Check::new(
             "features",
             format!("KS of {f}"),
@@ -438,6 +431,18 @@ fn feature_checks(
         ));
     }
     features
+}
+
+/// The PSI check of a feature (or the propensity) against `bins`, with the feature thresholds.
+fn psi_check(f: &str, value: f64, ks: f64, bins: &str, t: &Thresholds) -> Check {
+    Check::new(
+        "features",
+        format!("PSI of {f}"),
+        value,
+        (Some(t.feature_psi_warn), Some(t.feature_psi_fail)),
+        true,
+        format!("PSI {value:.3} against {bins}; KS {ks:.3}"),
+    )
 }
 
 /// The return propensity's distribution: PSI against the baseline run's deciles of its own
@@ -468,14 +473,7 @@ fn propensity_check(
     };
     let d = ks(&known(base), &known(cur));
     let f = "return_propensity";
-    checks.push(Check::new(
-        "features",
-        format!("PSI of {f}"),
-        value,
-        (Some(t.feature_psi_warn), Some(t.feature_psi_fail)),
-        true,
-        format!("PSI {value:.3} against the baseline run's deciles; KS {d:.3}"),
-    ));
+    checks.push(psi_check(f, value, d, "the baseline run's deciles", t));
     FeatureDrift {
         feature: f.to_string(),
         psi: value,
