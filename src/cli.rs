@@ -554,6 +554,15 @@ pub struct GenerateArgs {
     /// docs/generator.md; needs --holdout).
     #[arg(long, value_name = "UPLIFTS", requires = "holdout")]
     pub uplift: Option<String>,
+    /// Plant returns: after an abandoned cart the shopper may come back and order (no cart id),
+    /// with a probability that depends on what the features see (docs/generator.md); the orders
+    /// after the last month's T and each shopper's planted probability of one go to DIR/next/.
+    #[arg(long)]
+    pub returns: bool,
+    /// With --returns and --holdout: the play already ran from DATE, so treated shoppers' carts
+    /// left since then returned with the play's uplift.
+    #[arg(long, value_name = "DATE", requires_all = ["returns", "holdout"])]
+    pub play_since: Option<String>,
     /// Replace DIR if it exists.
     #[arg(long)]
     pub force: bool,

@@ -56,6 +56,7 @@ fn params(args: &GenerateArgs) -> Result<SynthParams> {
         months: args.months,
         mix,
         mix_month,
+        steady: args.returns,
     })
 }
 
@@ -82,12 +83,24 @@ pub fn run(args: &GenerateArgs, quiet: bool) -> Result<u8> {
             Some(Experiment::new(holdout, args.uplift.as_deref())?)
         }
     };
+    let play_since =
+        match &args.play_since {
+            None => None,
+            Some(d) => Some(timefmt::parse_timestamp(d).ok_or_else(|| {
+                anyhow::anyhow!("--play-since '{d}': write a date like 2025-04-01")
+            })?),
+        };
+    let plants = output::Plants {
+        returns: args.returns,
+        play_since,
+        experiment: experiment.as_ref(),
+    };
     let manifest = output::write_shop(
         &p,
         &staged,
         args.format == OutFormat::Parquet,
         format,
-        experiment.as_ref(),
+        plants,
         |m| progress.stage(&format!("generating month {m} of {}", p.months)),
     )?;
     let mut bytes = serde_json::to_vec_pretty(&manifest)?;

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use anyhow::{bail, Result};
 use rand::Rng;
 
-use super::{customer_id, money, stream, Archetype, SynthParams};
+use super::{customer_id, money, poisson, stream, Archetype, SynthParams};
 use crate::model::holdout::{Arm, Holdout};
 use crate::util::timefmt::{DAY, HOUR, MINUTE, SECOND};
 
@@ -149,22 +149,7 @@ pub fn shopper(
     let (base, uplift) = e.rates[&a];
     let treated = arm == Arm::Treatment;
     if treated {
-        let first = t + rng.gen_range(5 * MINUTE..3 * HOUR);
-        for (step, (channel, hours)) in play(a).into_iter().enumerate() {
-            let at = first + hours * HOUR;
-            let code = if a == Archetype::DealSeeker && step == 1 {
-                "SAVE10"
-            } else {
-                ""
-            };
-            out(NextRec::Touch {
-                customer: customer.clone(),
-                at: at - at % SECOND,
-                channel,
-                step: step as u32 + 1,
-                code,
-            })?;
-        }
+        touches(&mut rng, &customer, a, t, out)?;
     }
     let p_back = base + if treated { uplift } else { 0.0 };
     let recovered = rng.gen_bool(p_back.clamp(0.0, 1.0));
@@ -203,4 +188,172 @@ pub fn shopper(
         uplift,
         recovered,
     })
+}
+
+/// A shopper's planted base after T (`--returns`): what happens without a message.
+pub struct Base {
+    /// Their pending carts' returns after T: (time, value).
+    pub returns: Vec<(i64, f64)>,
+    /// The Poisson mean of their regular orders in one window.
+    pub regular: f64,
+    /// New abandoned carts per day after T (their archetype's monthly mean over the month).
+    pub carts_per_day: f64,
+    /// Their orders in the 365 days before T (what the new carts' probability counts).
+    pub orders_year: usize,
+    /// The planted probability of an order in (T, T + window] (synth::returns::truth).
+    pub probability: f64,
+}
+
+/// One shopper after T with planted returns: their base orders over two windows (the pending
+/// returns, regular orders at uniform times with `base.regular` per window, and the returns of
+/// carts they leave after T), and with an
+/// experiment their arm, touches and the play's uplift on top of the base: a treated shopper
+/// without a base order in the window gets one with probability u / (1 − b), a treated shopper
+/// with one loses those in the window with probability −u / b when u < 0, so
+/// P(order | treated) = b + u exactly (clamped to [0, 1]). Draws from stream purpose 6, so a run
+/// without `--returns` does not move.
+pub fn shopper_with_returns(
+    p: &SynthParams,
+    e: Option<&Experiment>,
+    shopper: usize,
+    a: Archetype,
+    t: i64,
+    base: &Base,
+    out: &mut impl FnMut(NextRec) -> Result<()>,
+) -> Result<()> {
+    let mut rng = stream(p.seed, shopper, p.months + 1, 6);
+    let customer = customer_id(shopper);
+    let cart_median = super::behaviour(a).cart_median;
+    let mut orders: Vec<(i64, f64, String)> = base
+        .returns
+        .iter()
+        .filter(|(at, _)| *at > t && *at <= t + 2 * WINDOW)
+        .enumerate()
+        .map(|(k, (at, v))| (*at, *v, format!("ord_{:07}_b{k}", shopper + 1)))
+        .collect();
+    for k in 0..poisson(&mut rng, 2.0 * base.regular) {
+        let at = t + rng.gen_range(SECOND..=2 * WINDOW);
+        let value = money(&mut rng, cart_median);
+        orders.push((
+            at - at % SECOND,
+            value,
+            format!("ord_{:07}_a{k}", shopper + 1),
+        ));
+    }
+    new_cart_returns(&mut rng, shopper, a, t, base, &mut orders);
+    let arm = e
+        .filter(|_| a != Archetype::Buyer)
+        .map(|e| e.holdout.arm(&customer));
+    let treated = arm == Some(Arm::Treatment);
+    // The archetype's planted uplift (truth.csv gives it for both arms); it acts on the treated.
+    let planted = match (e, arm) {
+        (Some(e), Some(_)) => e.rates[&a].1,
+        _ => 0.0,
+    };
+    let uplift = if treated { planted } else { 0.0 };
+    if treated {
+        touches(&mut rng, &customer, a, t, out)?;
+    }
+    let in_window = |o: &[(i64, f64, String)]| o.iter().any(|(at, ..)| *at <= t + WINDOW);
+    let b = base.probability;
+    let (x, at): (f64, i64) = (rng.gen(), t + rng.gen_range(MINUTE..WINDOW - HOUR));
+    let mut discount = None;
+    if uplift > 0.0 && !in_window(&orders) && x < uplift / (1.0 - b) {
+        let value = money(&mut rng, cart_median);
+        if a == Archetype::DealSeeker {
+            discount = Some((value * 0.1 * 100.0).round() / 100.0);
+        }
+        orders.push((
+            at - at % SECOND,
+            value,
+            format!("ord_{:07}_n0", shopper + 1),
+        ));
+    } else if uplift < 0.0 && in_window(&orders) && x < -uplift / b {
+        orders.retain(|(at, ..)| *at > t + WINDOW);
+    }
+    let recovered = in_window(&orders);
+    orders.sort_by(|x, y| x.0.cmp(&y.0).then_with(|| x.2.cmp(&y.2)));
+    for (at, value, id) in orders {
+        let recovery = id.ends_with("_n0");
+        out(NextRec::Order {
+            customer: customer.clone(),
+            id,
+            at,
+            value,
+            code: if recovery && discount.is_some() {
+                "SAVE10"
+            } else {
+                ""
+            },
+            discount: if recovery { discount } else { None },
+        })?;
+    }
+    out(NextRec::Truth {
+        customer,
+        archetype: a,
+        arm,
+        base: b,
+        uplift: planted,
+        recovered,
+    })
+}
+
+/// The three touches of the archetype's play: the first 5 minutes to 3 hours after T.
+fn touches(
+    rng: &mut rand_chacha::ChaCha8Rng,
+    customer: &str,
+    a: Archetype,
+    t: i64,
+    out: &mut impl FnMut(NextRec) -> Result<()>,
+) -> Result<()> {
+    let first = t + rng.gen_range(5 * MINUTE..3 * HOUR);
+    for (step, (channel, hours)) in play(a).into_iter().enumerate() {
+        let at = first + hours * HOUR;
+        let code = if a == Archetype::DealSeeker && step == 1 {
+            "SAVE10"
+        } else {
+            ""
+        };
+        out(NextRec::Touch {
+            customer: customer.to_string(),
+            at: at - at % SECOND,
+            channel,
+            step: step as u32 + 1,
+            code,
+        })?;
+    }
+    Ok(())
+}
+
+/// Carts left after T (Poisson, `base.carts_per_day`, uniform over two windows; step, device and
+/// value drawn as the archetype's abandoned carts are) and the orders of those that return, with
+/// the planted probability (orders in the past year counted at T) and delay. The carts themselves
+/// are not written: no run reads carts after T.
+fn new_cart_returns(
+    rng: &mut rand_chacha::ChaCha8Rng,
+    shopper: usize,
+    a: Archetype,
+    t: i64,
+    base: &Base,
+    orders: &mut Vec<(i64, f64, String)>,
+) {
+    use super::returns;
+    use rand_distr::{Distribution, Exp, LogNormal};
+    let b = super::behaviour(a);
+    let delay = Exp::new(1.0 / returns::MEAN_DELAY as f64).expect("a positive rate");
+    let value = LogNormal::new(b.cart_median.ln(), 0.45).expect("a valid sigma");
+    let mean = base.carts_per_day * (2 * WINDOW) as f64 / super::DAY as f64;
+    for k in 0..poisson(rng, mean) {
+        let left = t + rng.gen_range(SECOND..=2 * WINDOW);
+        let step = super::STEPS[super::pick(rng, &b.steps)];
+        let device = super::DEVICES[super::pick(rng, &b.devices)];
+        let v: f64 = value.sample(rng);
+        let p = returns::probability(a, base.orders_year, step, device, v);
+        let (x, wait): (f64, f64) = (rng.gen(), delay.sample(rng));
+        let at = left + returns::MIN_DELAY + wait as i64;
+        if x < p && at <= t + 2 * WINDOW {
+            let id = format!("ord_{:07}_c{k}", shopper + 1);
+            orders.push((at - at % SECOND, (v.max(1.0) * 100.0).round() / 100.0, id));
+        }
+    }
 }

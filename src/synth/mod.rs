@@ -7,6 +7,7 @@
 
 pub mod experiment;
 pub mod output;
+pub mod returns;
 
 use std::collections::BTreeMap;
 
@@ -156,6 +157,10 @@ pub struct SynthParams {
     pub mix: Mix,
     /// From month m on (1-based), the mix changes to this one.
     pub mix_month: BTreeMap<usize, Mix>,
+    /// Carts over the whole month (up to an hour before its end) instead of two days inside it:
+    /// a shop with planted returns is steady across month ends, so the week after T is a
+    /// typical week.
+    pub steady: bool,
 }
 
 /// Month boundaries: `[start of month m, start of month m+1)` for m = 0..months.
@@ -500,6 +505,19 @@ fn behaviour(a: Archetype) -> Behaviour {
     }
 }
 
+/// Mean regular orders (converted carts) per month of an archetype.
+pub fn orders_per_month(a: Archetype) -> f64 {
+    behaviour(a).converted + f64::from(u8::from(a == Archetype::Buyer))
+}
+
+/// Mean abandoned carts per month of an archetype (at least one for the five that abandon).
+pub fn abandoned_per_month(a: Archetype) -> f64 {
+    match a {
+        Archetype::Buyer => 0.0,
+        _ => 1.0 + behaviour(a).abandoned,
+    }
+}
+
 const DEVICES: [&str; 3] = ["desktop", "mobile", "tablet"];
 const STEPS: [&str; 4] = ["cart", "shipping", "payment", "review"];
 const CODES: [&str; 4] = ["SAVE10", "WELCOME15", "FREESHIP", "FLASH20"];
@@ -599,6 +617,7 @@ pub fn month(
         shopper,
         month,
         session_no: 0,
+        steady: p.steady,
     };
     let abandoned = if a == Archetype::Buyer {
         0
@@ -623,6 +642,7 @@ struct Month {
     shopper: usize,
     month: usize,
     session_no: usize,
+    steady: bool,
 }
 
 type Sink<'a> = dyn FnMut(Rec) -> Result<()> + 'a;
@@ -651,7 +671,7 @@ impl Month {
 
     /// The `k`-th cart of the month: its session and add, snapshots, and the order when it was
     /// not abandoned. Carts sit at least two days inside the month, so each month's carts fall
-    /// in its own lookback.
+    /// in its own lookback; in a steady shop they fill the month up to an hour before its end.
     fn cart(
         &mut self,
         rng: &mut ChaCha8Rng,
@@ -661,7 +681,12 @@ impl Month {
         (begin, end): (i64, i64),
         out: &mut Sink,
     ) -> Result<()> {
-        let created = rng.gen_range(begin + 2 * DAY..end - 2 * DAY);
+        let span = if self.steady {
+            begin..end - HOUR
+        } else {
+            begin + 2 * DAY..end - 2 * DAY
+        };
+        let created = rng.gen_range(span);
         let created = created - created % SECOND;
         let updated =
             created + (rng.gen_range(2.0..40.0f64) * MINUTE as f64) as i64 / SECOND * SECOND;

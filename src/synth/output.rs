@@ -8,9 +8,10 @@ use std::path::Path;
 use anyhow::Result;
 
 use crate::io::write::{ColKind, Field, StagedDir, TableSink};
-use crate::synth::experiment::{self, Experiment, NextRec};
+use crate::synth::experiment::{self, Base, Experiment, NextRec};
+use crate::synth::returns::{self, Play};
 use crate::synth::{self, Archetype, Rec, SynthParams};
-use crate::util::timefmt;
+use crate::util::timefmt::{self, DAY};
 
 struct Sinks {
     carts: TableSink,
@@ -141,6 +142,15 @@ fn truth_csv(archetypes: &[Archetype]) -> Result<Vec<u8>> {
     w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
 }
 
+/// What `generate` plants besides the months: returns after abandoned carts (with a play that
+/// ran from `play_since` when set) and an experiment after T.
+#[derive(Clone, Copy, Default)]
+pub struct Plants<'a> {
+    pub returns: bool,
+    pub play_since: Option<i64>,
+    pub experiment: Option<&'a Experiment>,
+}
+
 /// Writes every month of the shop into `staged` (one folder per month when there are several);
 /// `on_month` is told each month as it starts. Returns the manifest.
 pub fn write_shop(
@@ -148,12 +158,14 @@ pub fn write_shop(
     staged: &StagedDir,
     parquet: bool,
     format: &str,
-    experiment: Option<&Experiment>,
+    plants: Plants,
     mut on_month: impl FnMut(usize),
 ) -> Result<serde_json::Value> {
-    let bounds = synth::month_bounds(p.start, p.months)?;
+    let bounds = synth::month_bounds(p.start, p.months + 1)?;
     let plan = synth::plan(p);
+    let t = bounds[p.months - 1].1;
     let mut manifest_months = Vec::new();
+    let mut bases = Vec::new();
     for m in 1..=p.months {
         let sub = if p.months == 1 {
             String::new()
@@ -164,17 +176,26 @@ pub fn write_shop(
         on_month(m);
         let mut sinks = Sinks::create(&dir, parquet)?;
         for shopper in 0..p.shoppers {
-            let mut put = |r: Rec| sinks.put(r);
+            let mut recs = Vec::new();
+            let mut put = |r: Rec| {
+                recs.push(r);
+                Ok(())
+            };
             synth::history(p, shopper, plan.archetypes[0][shopper], &mut put)?;
             for mm in 1..=m {
-                synth::month(
-                    p,
-                    shopper,
-                    mm,
-                    bounds[mm - 1],
-                    plan.archetypes[mm - 1][shopper],
-                    &mut put,
-                )?;
+                let a = plan.archetypes[mm - 1][shopper];
+                synth::month(p, shopper, mm, bounds[mm - 1], a, &mut put)?;
+            }
+            if plants.returns {
+                let (back, base) = plant_returns(p, &plan, shopper, &recs, &bounds, plants)?;
+                let end = bounds[m - 1].1;
+                recs.extend(back.into_iter().filter(|r| order_time(r) < end));
+                if m == p.months {
+                    bases.push(base);
+                }
+            }
+            for r in recs {
+                sinks.put(r)?;
             }
         }
         let rows = sinks.finish()?;
@@ -182,35 +203,17 @@ pub fn write_shop(
             &Path::new(&sub).join("truth.csv").to_string_lossy(),
             &truth_csv(&plan.archetypes[m - 1])?,
         )?;
-        let mut shares = BTreeMap::new();
-        for a in &plan.archetypes[m - 1] {
-            *shares.entry(a.name()).or_insert(0usize) += 1;
-        }
-        manifest_months.push(serde_json::json!({
-            "month": m,
-            "dir": if sub.is_empty() { ".".to_string() } else { sub.clone() },
-            "start": timefmt::format_timestamp(bounds[m - 1].0),
-            "as_of": timefmt::format_timestamp(bounds[m - 1].1),
-            "archetypes": shares,
-            "rows": {"carts": rows[0], "orders": rows[1], "engagement": rows[2]},
-        }));
+        manifest_months.push(month_manifest(m, &sub, &bounds, &plan, rows));
     }
     if p.months > 1 {
         staged.write("moves.csv", &moves_csv(&plan.moves)?)?;
     }
-    let next = match experiment {
-        None => None,
-        Some(e) => {
-            let t = bounds[p.months - 1].1;
-            Some(write_next(
-                p,
-                e,
-                &plan.archetypes[p.months - 1],
-                t,
-                staged,
-                parquet,
-            )?)
-        }
+    let next = if plants.experiment.is_some() || plants.returns {
+        let bases = plants.returns.then_some(bases.as_slice());
+        let last = &plan.archetypes[p.months - 1];
+        Some(write_next(p, plants, last, t, staged, parquet, bases)?)
+    } else {
+        None
     };
     let mut manifest = serde_json::json!({
         "tool": format!("cartsona {}", env!("CARGO_PKG_VERSION")),
@@ -221,21 +224,99 @@ pub fn write_shop(
         "moves": plan.moves.len(),
     });
     if let Some(next) = next {
-        manifest["experiment"] = next;
+        let key = if plants.experiment.is_some() {
+            "experiment"
+        } else {
+            "next"
+        };
+        manifest[key] = next;
     }
     Ok(manifest)
+}
+
+fn order_time(r: &Rec) -> i64 {
+    match r {
+        Rec::Order { at, .. } => *at,
+        _ => unreachable!("returns are orders"),
+    }
+}
+
+/// The shopper's planted returns (every time) and their planted base after T.
+fn plant_returns(
+    p: &SynthParams,
+    plan: &synth::Plan,
+    shopper: usize,
+    recs: &[Rec],
+    bounds: &[(i64, i64)],
+    plants: Plants,
+) -> Result<(Vec<Rec>, Base)> {
+    let uplift = |a: Archetype| plants.experiment.map_or(0.0, |e| e.rates[&a].1);
+    let play = match (plants.play_since, plants.experiment) {
+        (Some(since), Some(e)) => Some(Play {
+            holdout: &e.holdout,
+            since,
+            uplift: &uplift,
+        }),
+        _ => None,
+    };
+    let month = |m: usize| plan.archetypes[m.clamp(1, p.months) - 1][shopper];
+    let planting = returns::plant(p, shopper, recs, bounds, month, play.as_ref());
+    let t = bounds[p.months - 1].1;
+    let (next_begin, next_end) = bounds[p.months];
+    let month_len = (next_end - next_begin) as f64;
+    let a = plan.archetypes[p.months - 1][shopper];
+    let regular = synth::orders_per_month(a) * experiment::WINDOW as f64 / month_len;
+    let carts = synth::abandoned_per_month(a) * DAY as f64 / month_len;
+    let orders_year = planting.orders_year(t);
+    let others = regular + returns::new_cart_returns(a, orders_year, carts, experiment::WINDOW);
+    let base = Base {
+        returns: planting
+            .returns
+            .iter()
+            .filter_map(|r| match r {
+                Rec::Order { at, value, .. } if *at > t => Some((*at, *value)),
+                _ => None,
+            })
+            .collect(),
+        regular,
+        carts_per_day: carts,
+        orders_year,
+        probability: returns::truth(&planting.carts, t, experiment::WINDOW, others),
+    };
+    Ok((planting.returns, base))
+}
+
+fn month_manifest(
+    m: usize,
+    sub: &str,
+    bounds: &[(i64, i64)],
+    plan: &synth::Plan,
+    rows: [u64; 3],
+) -> serde_json::Value {
+    let mut shares = BTreeMap::new();
+    for a in &plan.archetypes[m - 1] {
+        *shares.entry(a.name()).or_insert(0usize) += 1;
+    }
+    serde_json::json!({
+        "month": m,
+        "dir": if sub.is_empty() { ".".to_string() } else { sub.to_string() },
+        "start": timefmt::format_timestamp(bounds[m - 1].0),
+        "as_of": timefmt::format_timestamp(bounds[m - 1].1),
+        "archetypes": shares,
+        "rows": {"carts": rows[0], "orders": rows[1], "engagement": rows[2]},
+    })
 }
 
 /// The experiment's three files being written.
 struct NextSinks {
     orders: TableSink,
-    touches: TableSink,
+    touches: Option<TableSink>,
     truth: csv::Writer<Vec<u8>>,
     rows: [u64; 3],
 }
 
 impl NextSinks {
-    fn create(dir: &Path, parquet: bool) -> Result<NextSinks> {
+    fn create(dir: &Path, parquet: bool, touches: bool) -> Result<NextSinks> {
         use ColKind::*;
         let ext = if parquet { "parquet" } else { "csv" };
         let order_cols: Vec<(&'static str, ColKind)> = synth::ORDER_HEADER
@@ -262,7 +343,14 @@ impl NextSinks {
         ])?;
         Ok(NextSinks {
             orders: TableSink::create(&dir.join(format!("orders.{ext}")), parquet, &order_cols)?,
-            touches: TableSink::create(&dir.join(format!("touches.{ext}")), parquet, &touch_cols)?,
+            touches: match touches {
+                true => Some(TableSink::create(
+                    &dir.join(format!("touches.{ext}")),
+                    parquet,
+                    &touch_cols,
+                )?),
+                false => None,
+            },
             truth,
             rows: [0; 3],
         })
@@ -299,7 +387,11 @@ impl NextSinks {
                 code,
             } => {
                 self.rows[1] += 1;
-                self.touches.row(&[
+                let touches = self
+                    .touches
+                    .as_mut()
+                    .expect("touches only with an experiment");
+                touches.row(&[
                     Field::Text(&customer),
                     Field::Time(at),
                     Field::Text(channel),
@@ -331,22 +423,33 @@ impl NextSinks {
     }
 }
 
-/// The experiment after the last month's T: next/orders, next/touches and next/truth.csv.
+/// After the last month's T: next/orders, next/touches (with an experiment) and next/truth.csv.
 fn write_next(
     p: &SynthParams,
-    e: &Experiment,
+    plants: Plants,
     archetypes: &[Archetype],
     t: i64,
     staged: &StagedDir,
     parquet: bool,
+    bases: Option<&[Base]>,
 ) -> Result<serde_json::Value> {
-    let mut sinks = NextSinks::create(&staged.subdir("next")?, parquet)?;
+    let e = plants.experiment;
+    let mut sinks = NextSinks::create(&staged.subdir("next")?, parquet, e.is_some())?;
     for (shopper, a) in archetypes.iter().enumerate() {
-        experiment::shopper(p, e, shopper, *a, t, &mut |r| sinks.put(r))?;
+        let mut put = |r| sinks.put(r);
+        match (bases, e) {
+            (Some(b), _) => {
+                experiment::shopper_with_returns(p, e, shopper, *a, t, &b[shopper], &mut put)?
+            }
+            (None, Some(e)) => experiment::shopper(p, e, shopper, *a, t, &mut put)?,
+            (None, None) => unreachable!("next/ is written for returns or an experiment"),
+        }
     }
     let rows = sinks.rows;
     sinks.orders.finish()?;
-    sinks.touches.finish()?;
+    if let Some(touches) = sinks.touches {
+        touches.finish()?;
+    }
     staged.write(
         "next/truth.csv",
         &sinks
@@ -354,21 +457,35 @@ fn write_next(
             .into_inner()
             .map_err(|e| anyhow::anyhow!("{e}"))?,
     )?;
-    let rates: BTreeMap<&str, serde_json::Value> = e
-        .rates
-        .iter()
-        .filter(|(a, _)| **a != Archetype::Buyer)
-        .map(|(a, (b, u))| (a.name(), serde_json::json!({"base_rate": b, "uplift": u})))
-        .collect();
-    Ok(serde_json::json!({
+    let mut out = serde_json::json!({
         "dir": "next",
         "t": timefmt::format_timestamp(t),
         "window": "7d",
-        "holdout": e.holdout.share,
-        "salt": e.holdout.salt,
-        "rates": rates,
         "rows": {"orders": rows[0], "touches": rows[1], "truth": rows[2]},
-    }))
+    });
+    if bases.is_some() {
+        out["base"] = serde_json::json!({
+            "returns": "planted (docs/generator.md, Planted returns)",
+            "min_delay": timefmt::format_duration(returns::MIN_DELAY),
+            "mean_delay_after_min": timefmt::format_duration(returns::MEAN_DELAY),
+            "play_since": plants.play_since.map(timefmt::format_timestamp),
+        });
+    }
+    if let Some(e) = e {
+        let rates: BTreeMap<&str, serde_json::Value> = e
+            .rates
+            .iter()
+            .filter(|(a, _)| **a != Archetype::Buyer)
+            .map(|(a, (b, u))| match bases {
+                Some(_) => (a.name(), serde_json::json!({"uplift": u})),
+                None => (a.name(), serde_json::json!({"base_rate": b, "uplift": u})),
+            })
+            .collect();
+        out["holdout"] = serde_json::json!(e.holdout.share);
+        out["salt"] = serde_json::json!(e.holdout.salt);
+        out["rates"] = serde_json::json!(rates);
+    }
+    Ok(out)
 }
 
 fn moves_csv(moves: &[(usize, usize, Archetype, Archetype)]) -> Result<Vec<u8>> {
