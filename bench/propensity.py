@@ -3,12 +3,17 @@
 generated shop with seven months of carts (the propensity learns from 26 past weeks), with the
 propensity (the default) and with --no-propensity, alternated over --rounds rounds. Prints the
 medians of the wall time and the peak memory of each, the ratio, and the stages of one
-propensity run (--timings), and writes them to WORK/propensity-N.json.
+propensity run (--timings), and writes them to WORK/propensity-N-FORMAT.json.
 
-    python3 bench/propensity.py [--shoppers 100000] [--rounds 3] [--bin target/release/cartsona]
+    python3 bench/propensity.py [--shoppers 100000] [--rounds 3] [--format csv|parquet]
+                                [--bin target/release/cartsona]
 
-The shop is generated once into WORK/shop7-N (about 33 KB of CSV per shopper) and kept. Thread
-counts are pinned to 2 (RAYON_NUM_THREADS).
+The shop is generated once into WORK/shop7-N-FORMAT and kept; `segment` reads month 7's files,
+which hold all seven months (the generator's files are cumulative: month-7 is about 8 KB of CSV
+per shopper), and the folders of months 1-6 are deleted. Thread counts are pinned to 2
+(RAYON_NUM_THREADS). Before 2026-12-02 the script read every month's folder (month-*/), so each
+run read about four times the shop (every month's rows once per later month) and counted
+engagement up to seven times; the figures measured that way are kept in bench/RESULTS.md, marked.
 """
 
 import argparse
@@ -31,16 +36,22 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--bin", default=str(ROOT / "target/release/cartsona"))
     ap.add_argument("--work", default=str(ROOT / "bench/work"))
+    ap.add_argument("--format", choices=["csv", "parquet"], default="csv")
     a = ap.parse_args()
     work = Path(a.work)
-    shop = work / f"shop7-{a.shoppers}"
+    shop = work / f"shop7-{a.shoppers}-{a.format}"
     env = dict(os.environ, RAYON_NUM_THREADS="2", POLARS_MAX_THREADS="2")
-    if not (shop / "month-7/orders.csv").exists():
+    if not (shop / f"month-7/orders.{a.format}").exists():
         subprocess.run([a.bin, "generate", "--shoppers", str(a.shoppers), "--months", "7",
-                        "--quiet", "--force", "--out", str(shop)], check=True, env=env)
+                        "--format", a.format, "--quiet", "--force", "--out", str(shop)],
+                       check=True, env=env)
+    # Month 7's files hold every month (the generator's files are cumulative); the months before
+    # are not read, and are deleted to save disk.
+    for m in range(1, 7):
+        shutil.rmtree(shop / f"month-{m}", ignore_errors=True)
     inputs = []
     for kind in ["carts", "orders", "engagement"]:
-        inputs += [f"--{kind}", str(shop / f"month-*/{kind}.csv")]
+        inputs += [f"--{kind}", str(shop / f"month-7/{kind}.{a.format}")]
     out = work / "propensity-run"
     results = {"with": [], "without": []}
     for r in range(a.rounds):
@@ -71,7 +82,7 @@ def main():
         "stages": summary.get("timings"),
         "abandoners": summary["abandoners"],
     }
-    (work / f"propensity-{a.shoppers}.json").write_text(json.dumps(report, indent=1))
+    (work / f"propensity-{a.shoppers}-{a.format}.json").write_text(json.dumps(report, indent=1))
     print(json.dumps({k: report[k] for k in ["median_wall_s", "median_peak_mb", "wall_ratio",
                                              "peak_ratio", "abandoners"]}, indent=1))
 

@@ -40,13 +40,14 @@ fn shop() -> &'static Path {
     })
 }
 
-/// `segment` on the whole shop (each input as a glob over the months), with `extra` flags.
+/// `segment` on the whole shop (month 7's files, which hold every month: the generator's files
+/// are cumulative), with `extra` flags.
 fn segment_shop(out: &Path, extra: &[&str]) -> assert_cmd::assert::Assert {
     let mut cmd = cartsona();
     cmd.arg("segment");
     for kind in ["carts", "orders", "engagement"] {
         cmd.arg(format!("--{kind}"))
-            .arg(shop().join(format!("month-*/{kind}.csv")));
+            .arg(shop().join(format!("month-7/{kind}.csv")));
     }
     cmd.arg("--out")
         .arg(out)
@@ -149,7 +150,7 @@ fn the_propensity_is_byte_identical_on_one_and_two_threads() {
     cmd.env("RAYON_NUM_THREADS", "1").arg("segment");
     for kind in ["carts", "orders", "engagement"] {
         cmd.arg(format!("--{kind}"))
-            .arg(shop().join(format!("month-*/{kind}.csv")));
+            .arg(shop().join(format!("month-7/{kind}.csv")));
     }
     cmd.arg("--quiet").arg("--out").arg(&one).assert().success();
     for f in ["assignments.csv", "model.json", "summary.json", "report.md"] {
@@ -175,7 +176,7 @@ fn assign_reproduces_the_runs_propensity() {
     cmd.arg("assign").arg("--model").arg(run.join("model.json"));
     for kind in ["carts", "orders", "engagement"] {
         cmd.arg(format!("--{kind}"))
-            .arg(shop().join(format!("month-*/{kind}.csv")));
+            .arg(shop().join(format!("month-7/{kind}.csv")));
     }
     cmd.args(["--as-of", &as_of, "--quiet", "--out"])
         .arg(&out)
@@ -473,7 +474,7 @@ fn outcomes_read_out_the_uplift_by_propensity_band() {
         .args(["outcomes", "--run"])
         .arg(&run)
         .arg("--orders")
-        .arg(shop().join("month-*/orders.csv"))
+        .arg(shop().join("month-7/orders.csv"))
         .arg("--out")
         .arg(&out)
         .assert()
@@ -481,12 +482,10 @@ fn outcomes_read_out_the_uplift_by_propensity_band() {
     let t = cartsona::util::timefmt::parse_timestamp("2025-06-30T00:00:00Z").unwrap();
     let end = t + 7 * cartsona::util::timefmt::DAY;
     let mut recovered = std::collections::BTreeSet::new();
-    for m in 1..=7 {
-        for r in read_csv(&shop().join(format!("month-{m}/orders.csv"))) {
-            let at = cartsona::util::timefmt::parse_timestamp(&r["ordered_at"]).unwrap();
-            if at > t && at <= end {
-                recovered.insert(r["customer_id"].clone());
-            }
+    for r in read_csv(&shop().join("month-7/orders.csv")) {
+        let at = cartsona::util::timefmt::parse_timestamp(&r["ordered_at"]).unwrap();
+        if at > t && at <= end {
+            recovered.insert(r["customer_id"].clone());
         }
     }
     let rows = read_csv(&run.join("assignments.csv"));
@@ -535,4 +534,98 @@ fn outcomes_read_out_the_uplift_by_propensity_band() {
     assert!(md.contains("| above 0.1 (no incentive when the rule was on) |"));
     let html = std::fs::read_to_string(out.join("outcomes.html")).unwrap();
     assert!(html.contains("<h2>By return-propensity band</h2>"));
+}
+
+/// Shopify's time format: "2025-07-04 14:23:30 +0000".
+fn shopify_time(t: &str) -> String {
+    format!("{} +0000", t.replace('T', " ").trim_end_matches('Z'))
+}
+
+/// The shop as Shopify exports it: the checkout export holds only the checkouts that were never
+/// completed (final state), the orders export every order.
+fn shopify_export(dir: &Path) -> (PathBuf, PathBuf) {
+    let orders = read_csv(&shop().join("month-7/orders.csv"));
+    let converted: std::collections::BTreeSet<&str> =
+        orders.iter().map(|o| o["cart_id"].as_str()).collect();
+    let mut latest: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    for c in read_csv(&shop().join("month-7/carts.csv")) {
+        if converted.contains(c["cart_id"].as_str()) {
+            continue;
+        }
+        let newer = latest
+            .get(&c["cart_id"])
+            .is_none_or(|k| k["updated_at"] <= c["updated_at"]);
+        if newer {
+            latest.insert(c["cart_id"].clone(), c);
+        }
+    }
+    let mut checkouts = String::from(
+        "Id,Email,Created at,Updated at,Completed at,Total,Discount Code,Lineitem quantity\n",
+    );
+    for c in latest.values() {
+        checkouts += &format!(
+            "{},{}@example.com,{},{},,{},{},{}\n",
+            c["cart_id"],
+            c["customer_id"],
+            shopify_time(&c["created_at"]),
+            shopify_time(&c["updated_at"]),
+            c["cart_value"],
+            c["discount_code"],
+            c["item_count"]
+        );
+    }
+    let mut export = String::from("Name,Email,Created at,Total,Discount Code,Discount Amount\n");
+    for o in &orders {
+        export += &format!(
+            "#{},{}@example.com,{},{},{},{}\n",
+            o["order_id"],
+            o["customer_id"],
+            shopify_time(&o["ordered_at"]),
+            o["order_value"],
+            o["discount_code"],
+            o["discount_amount"]
+        );
+    }
+    let (c, o) = (dir.join("checkouts.csv"), dir.join("orders.csv"));
+    std::fs::write(&c, checkouts).unwrap();
+    std::fs::write(&o, export).unwrap();
+    (c, o)
+}
+
+/// Through Shopify's final-state checkout export the past weeks are approximate, and the run
+/// says so in summary.json and report.md while still learning the propensity.
+#[test]
+fn a_shopify_export_says_the_history_is_approximate() {
+    let dir = TempDir::new().unwrap();
+    let (checkouts, orders) = shopify_export(dir.path());
+    let out = dir.path().join("run");
+    cartsona()
+        .args(["segment", "--preset", "shopify", "--quiet", "--carts"])
+        .arg(&checkouts)
+        .arg("--orders")
+        .arg(&orders)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    let p = &json(&out.join("summary.json"))["propensity"];
+    assert_eq!(p["kind"], "as_usual", "{p}");
+    let notes: Vec<&str> = p["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    assert!(
+        notes.iter().any(|n| n.starts_with("the history is approximate: Shopify's checkout export keeps each checkout's final state")),
+        "{notes:?}"
+    );
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains("the history is approximate"));
+    // The same shop in canonical files gives no such note.
+    let canonical = &json(&shared_run().join("summary.json"))["propensity"]["notes"];
+    assert!(
+        !canonical.to_string().contains("approximate"),
+        "{canonical}"
+    );
 }
