@@ -3,6 +3,8 @@
 //! shoppers get the touches of their archetype's play, and each shopper comes back (an order in
 //! the 7-day window) with their archetype's base rate, plus its uplift when treated
 //! (docs/generator.md lists the defaults). Written to next/: orders.csv, touches.csv, truth.csv.
+//! With planted returns (`--returns`, synth::returns) the base is the shopper's planted
+//! behaviour after T instead (`shopper_with_returns`), with or without an experiment on top.
 //!
 //! Each shopper's draws come from their own stream (month = months + 1), so the files are
 //! byte-identical for a seed, and the months before do not move.
@@ -206,12 +208,11 @@ pub struct Base {
 
 /// One shopper after T with planted returns: their base orders over two windows (the pending
 /// returns, regular orders at uniform times with `base.regular` per window, and the returns of
-/// carts they leave after T), and with an
-/// experiment their arm, touches and the play's uplift on top of the base: a treated shopper
-/// without a base order in the window gets one with probability u / (1 − b), a treated shopper
-/// with one loses those in the window with probability −u / b when u < 0, so
-/// P(order | treated) = b + u exactly (clamped to [0, 1]). Draws from stream purpose 6, so a run
-/// without `--returns` does not move.
+/// carts they leave after T), and with an experiment their arm, touches and the play's uplift
+/// on top of the base: a treated shopper without a base order in the window gets one with
+/// probability u / (1 − b), a treated shopper with one loses those in the window with
+/// probability −u / b when u < 0, so P(order | treated) = b + u exactly (clamped to [0, 1]).
+/// Draws from stream purpose 6, so a run without `--returns` does not move.
 pub fn shopper_with_returns(
     p: &SynthParams,
     e: Option<&Experiment>,
