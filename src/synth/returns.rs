@@ -173,8 +173,7 @@ pub fn plant(
             rng = stream(p.seed, shopper, month, 5);
         }
         let a = archetype(c.month);
-        let year = orders.partition_point(|t| *t < c.at)
-            - orders.partition_point(|t| *t < c.at - 365 * DAY);
+        let year = orders_in_year(&orders, c.at);
         let mut prob = probability(a, year, c.step, c.device, c.value);
         if let Some(pl) = treated.filter(|pl| c.at >= pl.since) {
             prob = (prob + (pl.uplift)(a)).clamp(0.0, 1.0);
@@ -229,9 +228,13 @@ pub struct Planting {
 impl Planting {
     /// Orders in the 365 days before `t`.
     pub fn orders_year(&self, t: i64) -> usize {
-        let o = &self.order_times;
-        o.partition_point(|x| *x < t) - o.partition_point(|x| *x < t - 365 * DAY)
+        orders_in_year(&self.order_times, t)
     }
+}
+
+/// Orders in `[t − 365 days, t)` among sorted order times.
+fn orders_in_year(sorted: &[i64], t: i64) -> usize {
+    sorted.partition_point(|x| *x < t) - sorted.partition_point(|x| *x < t - 365 * DAY)
 }
 
 /// ∫₀ˣ F(y) dy, F the delay's distribution function: 0 up to `MIN_DELAY`, then
