@@ -360,9 +360,16 @@ pub struct DriftArgs {
 #[derive(Debug, Args)]
 pub struct OutcomesArgs {
     /// Run directories of segment or assign (the audiences): a shopper counts once, from the
-    /// earliest run listing them.
+    /// earliest run listing them, and in the randomized tables only at their first listing since
+    /// the holdout split began.
     #[arg(long, required = true, num_args = 1.., value_name = "DIR")]
     pub run: Vec<PathBuf>,
+    /// The runs given are every run since their holdout split began: a shopper first listed by
+    /// one of them is known to be first listed there, even where a run does not carry first
+    /// listings (written before cartsona kept them, or a broken --baseline chain). Refused when
+    /// the earliest run given did not begin its split.
+    #[arg(long)]
+    pub every_run: bool,
     /// Orders after the runs: the canonical orders schema (paths, directories or globs). With
     /// --preset rees46 or events, pass the log as --events instead.
     #[arg(long, num_args = 1.., value_name = "PATH")]

@@ -541,13 +541,16 @@ fn a_run_without_a_holdout_needs_entries_or_no_holdout() {
 }
 
 /// Daily runs: a customer listed by two runs counts once, from the earlier run (its T and
-/// persona); the windows start at each run's own T.
+/// persona); the windows start at each run's own T. The later run (`assign --model` of the first)
+/// carries the first run's listings on (issue 31): a shopper of both is first listed at T, and
+/// read out from the later run alone they are "listed again", in no randomized table.
 #[test]
 fn a_customer_in_two_daily_runs_counts_once() {
     let s = shop(1500, 13, &[]);
     let later = s.root.join("later");
+    let t2 = "2025-02-01T06:00:00Z";
     cartsona()
-        .args(["-q", "assign", "--as-of", "2025-02-01T06:00:00Z", "--model"])
+        .args(["-q", "assign", "--as-of", t2, "--model"])
         .arg(s.run.join("model.json"))
         .arg("--carts")
         .arg(s.gen.join("carts.csv"))
@@ -564,12 +567,28 @@ fn a_customer_in_two_daily_runs_counts_once() {
         .into_iter()
         .map(|a| a["customer_id"].clone())
         .collect();
-    let second: Vec<String> = read_csv(&later.join("assignments.csv"))
-        .into_iter()
+    let later_rows = read_csv(&later.join("assignments.csv"));
+    let second: Vec<String> = later_rows
+        .iter()
         .map(|a| a["customer_id"].clone())
         .collect();
     let both = second.iter().filter(|c| first.contains(*c)).count();
     assert!(both > 0);
+    // first_listed: T for the shoppers of both runs, the later as-of for the others.
+    for a in &later_rows {
+        let want = if first.contains(&a["customer_id"]) {
+            T
+        } else {
+            t2
+        };
+        assert_eq!(a["first_listed"], want, "{}", a["customer_id"]);
+    }
+    for a in s.assignments() {
+        assert_eq!(a["first_listed"], T);
+    }
+    let ledger = read_csv(&later.join("listed.csv"));
+    let unique: BTreeSet<&String> = first.iter().chain(&second).collect();
+    assert_eq!(ledger.len(), unique.len());
     // Given in the later-first order: the earliest as-of still wins.
     let mut cmd = cartsona();
     cmd.args(["-q", "outcomes", "--run"])
@@ -581,20 +600,54 @@ fn a_customer_in_two_daily_runs_counts_once() {
         .arg(s.root.join("o"));
     cmd.assert().success();
     let r = s.json("o");
-    assert_eq!(
-        r["population"]["listed_again"].as_u64().unwrap(),
-        both as u64
-    );
-    let unique: BTreeSet<&String> = first.iter().chain(&second).collect();
-    assert_eq!(
-        r["population"]["counted"].as_u64().unwrap(),
-        unique.len() as u64
-    );
+    let population = &r["population"];
+    assert_eq!(population["repeat_listings"].as_u64().unwrap(), both as u64);
+    assert_eq!(population["listed_again"].as_u64().unwrap(), 0);
+    assert_eq!(population["counted"].as_u64().unwrap(), unique.len() as u64);
     assert_eq!(r["runs"][0]["as_of"], T);
+    assert_eq!(r["runs"][1]["as_of"], t2);
     assert_eq!(
         r["runs"][0]["counted"].as_u64().unwrap(),
         first.len() as u64
     );
+    assert_eq!(r["checks"]["first_exposure"]["status"], "pass");
+    // The later run alone: the shoppers of both are listed again, by arm, in no persona.
+    let mut cmd = cartsona();
+    cmd.args(["-q", "outcomes", "--run"])
+        .arg(&later)
+        .arg("--orders")
+        .arg(s.gen.join("next/orders.csv"))
+        .arg("--out")
+        .arg(s.root.join("alone"));
+    cmd.assert().success();
+    let r = s.json("alone");
+    let population = &r["population"];
+    assert_eq!(population["listed_again"].as_u64().unwrap(), both as u64);
+    assert_eq!(
+        population["counted"].as_u64().unwrap(),
+        (second.len() - both) as u64
+    );
+    let again = &r["listed_again"];
+    let held: usize = later_rows
+        .iter()
+        .filter(|a| first.contains(&a["customer_id"]) && a["arm"] == "holdout")
+        .count();
+    assert_eq!(again["holdout"]["n"].as_u64().unwrap(), held as u64);
+    assert_eq!(
+        again["treatment"]["n"].as_u64().unwrap(),
+        (both - held) as u64
+    );
+    let in_personas: u64 = r["personas"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["treatment"]["n"].as_u64().unwrap() + p["holdout"]["n"].as_u64().unwrap())
+        .sum();
+    assert_eq!(in_personas, (second.len() - both) as u64);
+    let md = std::fs::read_to_string(s.root.join("alone/outcomes.md")).unwrap();
+    assert!(md.contains("### Listed again (not randomized)"), "{md}");
+    let html = std::fs::read_to_string(s.root.join("alone/outcomes.html")).unwrap();
+    assert!(html.contains("Listed again <span class=\"tag\">not randomized</span>"));
 }
 
 /// Variants from entries: each against the persona's holdout and against each other; the best

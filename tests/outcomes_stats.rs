@@ -54,8 +54,62 @@ fn formulas_agree_with_statsmodels_and_scipy() {
         close(p, x(&c["p"]), "chi-square p");
     }
     for c in f["mde"].as_array().unwrap() {
-        let m = mde(x(&c["holdout_rate"]), u(&c["n_t"]), u(&c["n_h"])).unwrap();
-        close(m, x(&c["mde"]), "MDE");
+        let family = u(&c["family"]) as usize;
+        let m = mde(x(&c["holdout_rate"]), u(&c["n_t"]), u(&c["n_h"]), family);
+        match c["mde"].as_f64() {
+            Some(want) => close(m.unwrap(), want, &format!("MDE {c}")),
+            None => assert_eq!(m, None, "MDE {c}"),
+        }
+    }
+}
+
+/// Issue 31: "could detect" promised 80% power but the MDE used the holdout's rate for both arms
+/// and a 5% level while the verdict is Holm-adjusted (a persona at its reported MDE won 27% of
+/// the time). Now: five personas, one with its true uplift at the MDE cartsona states for a family
+/// of five, four with none (the strictest case for Holm); the verdict's rule (pooled z-test, Holm
+/// over the five, a positive difference) calls it a win 80% +- 3% of the time at each base rate
+/// from 2% to 12% (480 treated and 120 held out, and five times that; where the holdout expects
+/// under 5 recoveries the promise is conservative, see below). 4,000 experiments a rate: the standard error of a share near 0.8 is 0.0063, so
+/// an exact 80% falls outside +-3% with odds below 1e-5 per rate (false failure); a method off by
+/// 5 points passes with odds below 1e-3 (false pass).
+#[test]
+fn a_persona_at_its_mde_wins_80_percent_of_the_time() {
+    let runs = 4000;
+    for (k, base) in [0.02, 0.05, 0.08, 0.12].into_iter().enumerate() {
+        for (n_t, n_h) in [(480u64, 120u64), (2400, 600)] {
+            let d = mde(base, n_t, n_h, 5).unwrap();
+            let mut rng = ChaCha8Rng::seed_from_u64(31 + k as u64);
+            let null = (
+                Binomial::new(n_t, base).unwrap(),
+                Binomial::new(n_h, base).unwrap(),
+            );
+            let lifted = Binomial::new(n_t, base + d).unwrap();
+            let mut wins = 0;
+            for _ in 0..runs {
+                let tests: Vec<(f64, f64)> = (0..5)
+                    .map(|i| {
+                        let t = if i == 0 {
+                            lifted.sample(&mut rng)
+                        } else {
+                            null.0.sample(&mut rng)
+                        };
+                        let h = null.1.sample(&mut rng);
+                        let diff = t as f64 / n_t as f64 - h as f64 / n_h as f64;
+                        (diff, z_test(t, n_t, h, n_h).1)
+                    })
+                    .collect();
+                let adjusted = holm(&tests.iter().map(|t| t.1).collect::<Vec<_>>());
+                wins += usize::from(adjusted[0] < 0.05 && tests[0].0 > 0.0);
+            }
+            let share = wins as f64 / runs as f64;
+            // Below about 5 expected recoveries in the holdout the normal approximation is
+            // conservative: 2% of 120 held out (2.4) wins 83.4% here; at least the promised power.
+            let top = if base * n_h as f64 >= 5.0 { 0.83 } else { 0.87 };
+            assert!(
+                (0.77..=top).contains(&share),
+                "base {base}, {n_t} treated and {n_h} held out, MDE {d:.4}: won {share}"
+            );
+        }
     }
 }
 

@@ -383,7 +383,42 @@ fn the_no_discount_rule_follows_the_kind() {
         "--force-no-discount",
     ];
     segment_shop(&forced, &flags).success();
-    assert!(no_discount_rows(&forced, 0.1, true) > 0);
+    let forced_rows = no_discount_rows(&forced, 0.1, true);
+    assert!(forced_rows > 0);
+    // Issue 31: model.json records whether the rule was applied, so `assign` applies it as the
+    // run did (it used to drop a forced rule silently) and a readout shows the no-discount group
+    // only where the rule was applied.
+    let rule = |run: &Path| json(&run.join("model.json"))["propensity"]["no_discount_rule"].clone();
+    assert_eq!(rule(&forced), true);
+    assert_eq!(rule(&as_usual), false);
+    assert_eq!(rule(&untreated), true);
+    let as_of = json(&forced.join("summary.json"))["as_of"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let assigned = dir.path().join("assigned");
+    let mut cmd = cartsona();
+    cmd.args(["assign", "--quiet", "--as-of", &as_of, "--model"])
+        .arg(forced.join("model.json"));
+    for kind in ["carts", "orders", "engagement"] {
+        cmd.arg(format!("--{kind}"))
+            .arg(shop().join(format!("month-7/{kind}.csv")));
+    }
+    cmd.arg("--out").arg(&assigned).assert().success();
+    assert_eq!(no_discount_rows(&assigned, 0.1, true), forced_rows);
+    let readout = dir.path().join("readout");
+    cartsona()
+        .args(["outcomes", "--allow-partial", "--run"])
+        .arg(&as_usual)
+        .arg("--orders")
+        .arg(shop().join("month-7/orders.csv"))
+        .arg("--out")
+        .arg(&readout)
+        .assert()
+        .code(predicates::ord::le(1));
+    let bands = &json(&readout.join("outcomes.json"))["by_propensity"];
+    assert_eq!(bands["quintiles"].as_array().unwrap().len(), 5);
+    assert!(bands["no_discount"].is_null(), "{bands}");
 }
 
 /// `drift` compares the propensity's distribution: the PSI against the baseline run's deciles of
@@ -466,6 +501,7 @@ fn outcomes_read_out_the_uplift_by_propensity_band() {
             "0.3",
             "--no-discount-above",
             "0.1",
+            "--force-no-discount",
         ],
     )
     .success();

@@ -62,9 +62,10 @@ pub fn run(args: &AssignArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
     let mut personas = model.with_identity(personas::build(&table, &labels, k, false).0);
     let stability: Vec<Option<f64>> = model.personas.iter().map(|p| p.stability).collect();
     personas::attach(&mut personas, &labels, &outlier, &stability);
+    let model_file = crate::io::read::model_path(&args.model);
     let arms = run_dir::arms(
         &asked,
-        model.holdout.as_ref(),
+        Some((&model, &model_file)),
         &fsum.as_of,
         &table,
         &labels,
@@ -104,11 +105,14 @@ pub fn run(args: &AssignArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
         assigned: &assigned,
         outlier: &outlier,
         arms: arms.arms.as_deref(),
+        listing: arms.listing.as_ref(),
         propensity: scored.as_ref().map(|s| (&s.1[..], &s.2[..])),
     };
-    // The model as given, with the holdout this run used (so a later run inherits it).
+    // The model as given, with the holdout this run used and its first listings (so a later
+    // run inherits both).
     let model = Model {
         holdout: arms.holdout,
+        first_listing: arms.listing.as_ref().map(|l| l.record.clone()),
         ..model
     };
     RunOutput::new(staged, &args.output, quiet, previous)
@@ -136,9 +140,11 @@ fn score(
     let mut shown = Shown::empty(0, p.no_discount_above);
     shown.window = p.window.clone();
     shown.fill(p, None, None, &scores);
+    // The rule as the model's run applied it (forced there, forced here; issue 31: assign used to
+    // drop a forced rule).
     run_dir::propensity_figures(
         &mut shown,
-        (p.kind, false),
+        (p.kind, p.rule_applied()),
         &scores,
         table,
         labels,

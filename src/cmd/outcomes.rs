@@ -17,7 +17,7 @@ pub fn run(args: &OutcomesArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
     let staged = StagedDir::new(&args.out, args.force, "--out")?;
     let progress = Progress::new(quiet);
     progress.stage("reading the runs");
-    let runs = load::runs(&args.run)?;
+    let runs = load::runs(&args.run, args.every_run)?;
     progress.stage("reading the orders, touches and entries");
     // The three are independent once the runs are read: read side by side (the readout is
     // mostly reading; at 1M shoppers, 4.7 s down to 3.9 s on 2 cores).

@@ -10,6 +10,7 @@ use crate::cluster::nearest::Assignment;
 use crate::features::compute::{FeatureSummary, FeatureTable};
 use crate::io::write::StagedDir;
 use crate::model::holdout::{self, Arm, Asked, Holdout};
+use crate::model::listing;
 use crate::model::Model;
 use crate::outcomes::previous::{self as outcomes_load, Previous};
 use crate::personas::{self, Persona};
@@ -31,7 +32,7 @@ pub fn require_abandoners(fsum: &FeatureSummary, advice: &str) -> Result<()> {
     Ok(())
 }
 
-/// The files of a run directory; `audience.csv` when the run has a holdout.
+/// The files of a run directory; `audience.csv` and `listed.csv` when the run has a holdout.
 pub fn run_files(format: OutFormat, audience: bool) -> Vec<String> {
     let ext = match format {
         OutFormat::Csv => "csv",
@@ -47,25 +48,54 @@ pub fn run_files(format: OutFormat, audience: bool) -> Vec<String> {
     ];
     if audience {
         files.push("audience.csv".to_string());
+        files.push(listing::FILE.to_string());
     }
     files
+}
+
+/// The run before this one (the `--baseline` of segment, the `--model` of assign) as first
+/// listings see it: its listed.csv is read from beside its model.json when it has a holdout.
+fn before<'a>(model: &'a Model, model_file: &Path) -> Result<listing::Before<'a>> {
+    let ledger = match (&model.holdout, model_file.parent()) {
+        (Some(_), Some(dir)) => listing::read(dir)?,
+        _ => None,
+    };
+    Ok(listing::Before {
+        as_of: &model.as_of,
+        holdout: model.holdout.as_ref(),
+        record: model.first_listing.as_ref(),
+        ledger,
+    })
 }
 
 /// The run's holdout (what it asks for, else the one inherited from the baseline or the model),
 /// each shopper's arm, and the arm counts on the personas (`labels[i]`: shopper i's persona). A
 /// note on an inherited holdout that ends or changes is warned and returned for the summary.
+/// With a holdout, each shopper's first listing since the split began, carried on from the run
+/// before (`before`: its model and model.json; model::listing); a broken chain is warned and
+/// returned too.
 pub fn arms(
     asked: &Asked,
-    inherited: Option<&Holdout>,
+    before: Option<(&Model, &Path)>,
     as_of: &str,
     table: &FeatureTable,
     labels: &[usize],
     personas: &mut [Persona],
     progress: &Progress,
 ) -> Result<Arms> {
-    let (holdout, note) = holdout::resolve(asked, inherited, as_of)?;
+    let before = before.map(|(m, file)| self::before(m, file)).transpose()?;
+    let inherited = before.as_ref().and_then(|b| b.holdout);
+    let (holdout, mut note) = holdout::resolve(asked, inherited, as_of)?;
     if let Some(n) = &note {
         progress.warn(n);
+    }
+    let listing = holdout
+        .as_ref()
+        .map(|h| listing::carry(before, h, as_of, &table.customers))
+        .transpose()?;
+    if let Some(w) = listing.as_ref().and_then(|l| l.warning.clone()) {
+        progress.warn(&w);
+        note = Some(note.map_or(w.clone(), |n| format!("{n}; {w}")));
     }
     let arms: Option<Vec<Arm>> = holdout
         .as_ref()
@@ -78,6 +108,7 @@ pub fn arms(
         holdout,
         arms,
         note,
+        listing,
     })
 }
 
@@ -87,6 +118,8 @@ pub struct Arms {
     /// Each shopper's arm, when there is a holdout.
     pub arms: Option<Vec<Arm>>,
     pub note: Option<String>,
+    /// With a holdout: first listings since the split began.
+    pub listing: Option<listing::Carried>,
 }
 
 /// The run's propensity figures the reports show: per persona (mean, share above the threshold,
@@ -113,6 +146,8 @@ pub struct RunRows<'a> {
     pub assigned: &'a [Assignment],
     pub outlier: &'a [bool],
     pub arms: Option<&'a [Arm]>,
+    /// With a holdout: each shopper's first listing since the split began, and the ledger.
+    pub listing: Option<&'a listing::Carried>,
     /// Each shopper's return propensity and its reasons, when learned.
     pub propensity: Option<(&'a [f64], &'a [String])>,
 }
@@ -170,6 +205,7 @@ impl<'a> RunOutput<'a> {
             rows.assigned,
             rows.outlier,
             rows.arms,
+            rows.listing.map(|l| &l.first[..]),
             &summary.personas,
             &summary.cluster_features,
         );
@@ -204,6 +240,9 @@ impl<'a> RunOutput<'a> {
             let scores = rows.propensity.map(|(scores, _)| (scores, rule));
             let body = tables::audience(table, rows.assigned, arms, &summary.personas, scores)?;
             staged.write("audience.csv", &body)?;
+        }
+        if let Some(l) = rows.listing {
+            staged.write(listing::FILE, &l.ledger.to_csv()?)?;
         }
         self.staged.commit()?;
         progress.finish();

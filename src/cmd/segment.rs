@@ -2,6 +2,8 @@
 //! features -> matrix -> outliers out, choice of k -> personas -> identity (with `--baseline`) ->
 //! outlier flags and stability -> model and reports.
 
+use std::path::Path;
+
 use anyhow::{bail, Result};
 
 use crate::cli::SegmentArgs;
@@ -71,10 +73,9 @@ pub fn run(args: &SegmentArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
         cfg.stability_resamples,
     )?;
     personas::attach(&mut settled.personas, &labels, &a.outlier, &a.stability);
-    let inherited = baseline.as_ref().and_then(|(m, _)| m.holdout.as_ref());
     let arms = run_dir::arms(
         &asked,
-        inherited,
+        baseline.as_ref().map(|(m, path)| (m, Path::new(path))),
         &fsum.as_of,
         &table,
         &labels,
@@ -94,6 +95,7 @@ pub fn run(args: &SegmentArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
         outlier_threshold: a.threshold,
         holdout: arms.holdout.clone(),
     });
+    model.first_listing = arms.listing.as_ref().map(|l| l.record.clone());
     model.propensity = prop.figures(&table, &labels, &settled.personas, arms.arms.as_deref());
     let mut summary = Summary::new("segment", &fsum, rf.report, rf.on_bad_rows);
     summary.warnings.extend(prop.warning);
@@ -124,6 +126,7 @@ pub fn run(args: &SegmentArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
         assigned: &settled.assigned,
         outlier: &a.outlier,
         arms: arms.arms.as_deref(),
+        listing: arms.listing.as_ref(),
         propensity: prop.scored.as_ref().map(|s| (&s.1[..], &s.2[..])),
     };
     RunOutput::new(staged, &args.output, quiet, previous)
@@ -185,7 +188,11 @@ impl PropensityRun {
         let (shown, (model, scores, _)) = (self.shown.as_mut()?, self.scored.as_ref()?);
         let kind_forced = (model.kind, self.forced);
         run_dir::propensity_figures(shown, kind_forced, scores, table, labels, personas, arms);
-        Some(model.clone())
+        // Recorded so that `assign` applies the rule as this run did and a readout knows it.
+        Some(Propensity {
+            no_discount_rule: Some(shown.no_discount_rule),
+            ..model.clone()
+        })
     }
 }
 

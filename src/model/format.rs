@@ -106,6 +106,11 @@ pub struct Model {
     /// (and in older models).
     #[serde(default)]
     pub propensity: Option<crate::propensity::learn::Propensity>,
+    /// With a holdout: the first listings since the split began that the run carried on
+    /// (model::listing; docs/outcomes.md "First exposure"). Absent without a holdout and in
+    /// models written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_listing: Option<super::listing::FirstListing>,
 }
 
 impl Model {
@@ -235,6 +240,7 @@ impl Model {
                 .then_some(run.outlier_threshold),
             holdout: run.holdout,
             propensity: None,
+            first_listing: None,
         }
     }
 

@@ -9,7 +9,8 @@
 //! month to about a second (docs/outcomes.md). Resample b is drawn from its own stream seeded by
 //! (seed, key, b), so the interval is byte-identical whatever the thread count.
 //!
-//! Above [`BOOTSTRAP_MAX`] shoppers in an arm the interval is the normal one instead,
+//! Above [`BOOTSTRAP_MAX`] shoppers in each arm (the smaller arm decides) the interval is the
+//! normal one instead,
 //! d ± z sqrt(s_t²/n_t + s_h²/n_h) × n_t with s² the sample variances of the revenue per shopper
 //! (zeros included): at that size each end agrees with the bootstrap's within 2% of the
 //! interval's width (tested below), and the bootstrap was half of a 1M-shopper readout (perf).
@@ -21,7 +22,7 @@ use rayon::prelude::*;
 
 use crate::util::mix::mix64;
 
-/// Arms larger than this get the normal interval instead of the bootstrap.
+/// When both arms are larger than this, the normal interval instead of the bootstrap.
 pub const BOOTSTRAP_MAX: u64 = 100_000;
 
 /// How an interval was computed.
@@ -74,7 +75,9 @@ pub fn incremental_revenue(
     if t.n == 0 || h.n == 0 || resamples == 0 {
         return None;
     }
-    if t.n > BOOTSTRAP_MAX || h.n > BOOTSTRAP_MAX {
+    // Keyed on the smaller arm: the interval is only as normal as its smaller arm's mean (a
+    // 1,000,000-shopper treatment arm beside 40 held out is a 40-shopper problem).
+    if t.n.min(h.n) > BOOTSTRAP_MAX {
         let (lo, hi) = normal(t, h);
         return Some((lo, hi, Method::Normal));
     }
@@ -211,8 +214,31 @@ mod tests {
             recovered: &t,
         };
         assert_eq!(
-            incremental_revenue(&big, &ha, 2_000, 42, 1).unwrap().2,
+            incremental_revenue(&big, &big, 2_000, 42, 1).unwrap().2,
             Method::Normal
         );
+    }
+
+    /// Issue 31: the switch to the normal interval keyed on the larger arm, so a huge treatment
+    /// arm beside a small holdout got a normal interval where the holdout's skewed mean is far
+    /// from normal. The smaller arm decides now.
+    #[test]
+    fn the_normal_interval_switch_is_keyed_on_the_smaller_arm() {
+        let t = vec![80.0; 5_000];
+        let h = vec![80.0, 400.0];
+        let big = ArmRevenue {
+            n: BOOTSTRAP_MAX + 1,
+            recovered: &t,
+        };
+        let small = ArmRevenue {
+            n: 40,
+            recovered: &h,
+        };
+        for (a, b) in [(&big, &small), (&small, &big)] {
+            assert_eq!(
+                incremental_revenue(a, b, 200, 42, 1).unwrap().2,
+                Method::Bootstrap
+            );
+        }
     }
 }

@@ -96,22 +96,24 @@ impl Check {
     }
 }
 
-/// The four gates.
+/// The gates.
 #[derive(Debug, Clone, Serialize)]
 pub struct Checks {
     pub sample_ratio: Check,
     pub contamination: Check,
     pub messaged_before_run: Check,
     pub loss: Check,
+    pub first_exposure: Check,
 }
 
 impl Checks {
-    pub fn all(&self) -> [(&'static str, &Check); 4] {
+    pub fn all(&self) -> [(&'static str, &Check); 5] {
         [
             ("sample_ratio", &self.sample_ratio),
             ("contamination", &self.contamination),
             ("messaged_before_run", &self.messaged_before_run),
             ("loss", &self.loss),
+            ("first_exposure", &self.first_exposure),
         ]
     }
     pub fn failed(&self) -> Vec<&'static str> {
@@ -193,14 +195,17 @@ pub fn messaged_before_run(all: &[Outcome], with_touches: bool, max: f64) -> Che
     )
 }
 
-/// Any persona whose verdict is a loss.
-pub fn loss(personas: &[(String, Verdict)]) -> Check {
-    let lost: Vec<&str> = personas
+/// The overall comparison or any persona whose verdict is a loss.
+pub fn loss(personas: &[(String, Verdict)], overall: Verdict) -> Check {
+    let mut lost: Vec<&str> = personas
         .iter()
         .filter(|p| p.1 == Verdict::Loss)
         .map(|p| p.0.as_str())
         .collect();
-    if personas.iter().all(|p| p.1 == Verdict::NotMeasured) {
+    if overall == Verdict::Loss {
+        lost.insert(0, "all counted shoppers");
+    }
+    if overall == Verdict::NotMeasured && personas.iter().all(|p| p.1 == Verdict::NotMeasured) {
         return Check::not_measured("no holdout: no verdicts");
     }
     Check {
@@ -217,7 +222,7 @@ pub fn loss(personas: &[(String, Verdict)]) -> Check {
         chi_square: None,
         message: if lost.is_empty() {
             format!(
-                "no persona of {} recovers fewer carts with the play than without",
+                "neither all counted shoppers nor any persona of {} recovers fewer carts with the play than without",
                 personas.len()
             )
         } else {
@@ -226,5 +231,67 @@ pub fn loss(personas: &[(String, Verdict)]) -> Check {
                 lost.join(", ")
             )
         },
+    }
+}
+
+/// Counted shoppers whose first listing since the split began cannot be known: their runs were
+/// written before cartsona kept first listings, or the chain of `--baseline` runs was broken.
+/// Counting them as first listings is a guess, so the gate fails when there is any.
+pub fn first_exposure(all: &[Outcome], source: super::readout::ArmSource) -> Check {
+    if source == super::readout::ArmSource::None {
+        return Check::no_holdout();
+    }
+    let unknown = all
+        .iter()
+        .filter(|o| o.exposure == super::load::Exposure::Unknown)
+        .count() as u64;
+    let n = all.len() as u64;
+    Check {
+        status: if unknown == 0 {
+            Status::Pass
+        } else {
+            Status::Fail
+        },
+        value: Some(if n == 0 {
+            0.0
+        } else {
+            unknown as f64 / n as f64
+        }),
+        threshold: Some(0.0),
+        count: Some(unknown),
+        of: Some(n),
+        expected_share: None,
+        chi_square: None,
+        message: if unknown == 0 {
+            format!("each of the {n} counted shoppers is counted at their first listing since the holdout split began")
+        } else {
+            format!(
+                "{unknown} of {n} counted shoppers may have been listed (messaged or held out) before: their run does not carry first listings since the split began (written before cartsona kept them, or its --baseline chain was broken). Read out every run since the split began with --every-run, or re-run the months with --baseline from the run that began it"
+            )
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 31: a play that loses significantly over all counted shoppers passed the loss gate
+    /// when no single persona's loss reached significance after Holm.
+    #[test]
+    fn the_loss_gate_fails_on_an_overall_loss_without_a_persona_loss() {
+        let personas = vec![
+            ("P1 A".to_string(), Verdict::Inconclusive),
+            ("P2 B".to_string(), Verdict::Inconclusive),
+        ];
+        let c = loss(&personas, Verdict::Loss);
+        assert_eq!(c.status, Status::Fail);
+        assert!(c.message.contains("all counted shoppers"), "{}", c.message);
+        assert_eq!(loss(&personas, Verdict::Win).status, Status::Pass);
+        let none = vec![("P1 A".to_string(), Verdict::NotMeasured)];
+        assert_eq!(
+            loss(&none, Verdict::NotMeasured).status,
+            Status::NotMeasured
+        );
     }
 }

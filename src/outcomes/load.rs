@@ -25,12 +25,59 @@ pub struct RunInfo {
     #[serde(skip)]
     pub t: i64,
     pub holdout: Option<Holdout>,
-    /// The no-discount threshold of the run's propensity, when it has one.
+    /// The no-discount threshold of the run's propensity, when the run applied the rule.
     pub no_discount_above: Option<f64>,
     /// Shoppers the run lists.
     pub listed: usize,
-    /// Of them, counted from this run (not listed by an earlier one).
+    /// Of them, counted from this run (not listed by an earlier run given).
     pub counted: usize,
+    /// Whether the run carries each shopper's first listing since the split began (runs written
+    /// before cartsona kept them do not; docs/outcomes.md "First exposure").
+    pub first_listing: FirstListingKnown,
+}
+
+/// What a run knows of its shoppers' first listings since the holdout split began.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FirstListingKnown {
+    /// The run has no holdout: there is no split to have been exposed to.
+    NoSplit,
+    /// The run began the split: every shopper it lists is listed for the first time.
+    BeganTheSplit,
+    /// The run carries `first_listed` through an unbroken chain of runs since the split began.
+    Carried,
+    /// The chain of runs is broken, or the run was written before cartsona kept first listings.
+    NotKnown,
+    /// Not carried, but `--every-run` says every run since the split began was given.
+    EveryRunGiven,
+}
+
+impl FirstListingKnown {
+    pub fn describe(self) -> &'static str {
+        match self {
+            FirstListingKnown::NoSplit => "no holdout",
+            FirstListingKnown::BeganTheSplit => "began the split",
+            FirstListingKnown::Carried => "carried from the runs before",
+            FirstListingKnown::NotKnown => "not known",
+            FirstListingKnown::EveryRunGiven => "every run given (--every-run)",
+        }
+    }
+}
+
+/// Whether a counted shopper's listing is their first since the holdout split began.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Exposure {
+    /// Their first listing since the split began: their persona, features and propensity were
+    /// fixed before either arm could touch them, so the arms are randomized within persona.
+    First,
+    /// Listed before by a run of the split that was not given: already messaged or held out, so
+    /// whether and how they are listed now is a consequence of their arm. Not randomized within
+    /// persona; reported apart as "listed again".
+    Again,
+    /// Not known (see [`FirstListingKnown::NotKnown`]); counted as first listings, and the
+    /// readout's first_exposure gate fails.
+    Unknown,
 }
 
 /// A listed shopper, counted once: from the earliest run that lists them.
@@ -48,6 +95,8 @@ pub struct Listed {
     pub abandoned_at: Option<i64>,
     /// The run's return propensity for the shopper (None: the run has none).
     pub propensity: Option<f64>,
+    /// Whether this listing is their first since the holdout split began.
+    pub exposure: Exposure,
 }
 
 /// Every run's shoppers, each counted once.
@@ -63,26 +112,28 @@ pub struct Runs {
     pub repeats: usize,
 }
 
-/// Reads the runs, earliest as-of first (ties in the order given).
-pub fn runs(dirs: &[PathBuf]) -> Result<Runs> {
+/// Reads the runs, earliest as-of first (ties in the order given). `every_run`: the user says the
+/// runs are every run since their split began (`--every-run`), so a shopper first seen by one of
+/// them is first listed there; refused when the earliest run of a split did not begin it.
+pub fn runs(dirs: &[PathBuf], every_run: bool) -> Result<Runs> {
     let mut data = Vec::new();
     for dir in dirs {
         let model = run_load::model(&read::model_path(dir))
             .map_err(|e| anyhow!("--run {}: {e:#}", dir.display()))?;
-        let t = timefmt::parse_timestamp(&model.as_of).ok_or_else(|| {
+        let as_of = run_as_of(dir, &model)?;
+        let t = timefmt::parse_timestamp(&as_of).ok_or_else(|| {
             anyhow!(
-                "--run {}: model.json as_of '{}' is not a time",
-                dir.display(),
-                model.as_of
+                "--run {}: the run's as_of '{as_of}' is not a time",
+                dir.display()
             )
         })?;
-        data.push((dir, model, t));
+        data.push((dir, model, t, as_of));
     }
-    data.sort_by_key(|(_, _, t)| *t);
+    data.sort_by_key(|(_, _, t, _)| *t);
     let mut out = Runs::default();
     let mut names: BTreeMap<String, String> = BTreeMap::new();
     let mut persona_ids: Vec<String> = Vec::new();
-    for (run, (dir, model, t)) in data.iter().enumerate() {
+    for (run, (dir, model, t, as_of)) in data.iter().enumerate() {
         for p in &model.personas {
             names.insert(p.id.clone(), p.name.clone());
         }
@@ -93,20 +144,43 @@ pub fn runs(dirs: &[PathBuf]) -> Result<Runs> {
                 dir.display()
             );
         }
+        let mut known = first_listing_known(model, *t);
+        if every_run && known == FirstListingKnown::NotKnown {
+            let since = model.holdout.as_ref().map(|h| h.since.as_str());
+            let began = data[..run].iter().any(|(_, m, bt, _)| {
+                m.holdout.as_ref().map(|h| h.since.as_str()) == since
+                    && timefmt::parse_timestamp(since.unwrap_or_default()) == Some(*bt)
+            });
+            if !began {
+                bail!(
+                    "--every-run: the run of {as_of} ({}) belongs to the holdout split begun at {}, but no run given began it: give every run since then",
+                    dir.display(),
+                    since.unwrap_or_default()
+                );
+            }
+            known = FirstListingKnown::EveryRunGiven;
+        }
         out.runs.push(RunInfo {
             dir: dir.display().to_string(),
-            as_of: model.as_of.clone(),
+            as_of: as_of.clone(),
             t: *t,
             holdout: model.holdout.clone(),
-            no_discount_above: model.propensity.as_ref().map(|p| p.no_discount_above),
+            // Only where the run applied the rule: an as-usual run gave everyone their offer.
+            no_discount_above: model
+                .propensity
+                .as_ref()
+                .filter(|p| p.rule_applied())
+                .map(|p| p.no_discount_above),
             listed: rows.len(),
             counted: 0,
+            first_listing: known,
         });
         for r in rows {
             if out.index.contains_key(&r.customer_id) {
                 out.repeats += 1;
                 continue;
             }
+            let exposure = exposure(known, r.first_listed, *t);
             out.runs[run].counted += 1;
             names
                 .entry(r.persona_id.clone())
@@ -121,6 +195,7 @@ pub fn runs(dirs: &[PathBuf]) -> Result<Runs> {
                 arm: r.arm,
                 abandoned_at: r.abandoned_at,
                 propensity: r.propensity,
+                exposure,
             });
         }
     }
@@ -139,12 +214,65 @@ pub fn runs(dirs: &[PathBuf]) -> Result<Runs> {
     Ok(out)
 }
 
+/// The run's own as-of (summary.json's `as_of`): an `assign` run keeps its model's as-of in
+/// model.json, so a daily run read from there would start its windows at the model's T (issue 31
+/// found it). model.json's as-of for a run without summary.json.
+fn run_as_of(dir: &std::path::Path, model: &crate::model::Model) -> Result<String> {
+    let path = dir.join("summary.json");
+    let Some(text) = read::text_if_file(&path)
+        .map_err(|e| anyhow!("--run {}: cannot read summary.json: {e}", dir.display()))?
+    else {
+        return Ok(model.as_of.clone());
+    };
+    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        anyhow!(
+            "--run {}: summary.json is not valid JSON: {e}",
+            dir.display()
+        )
+    })?;
+    Ok(v["as_of"]
+        .as_str()
+        .map_or_else(|| model.as_of.clone(), str::to_string))
+}
+
+/// What a run knows of first listings: its as-of `t` began the split, or its record is complete.
+fn first_listing_known(model: &crate::model::Model, t: i64) -> FirstListingKnown {
+    let Some(h) = &model.holdout else {
+        return FirstListingKnown::NoSplit;
+    };
+    if timefmt::parse_timestamp(&h.since) == Some(t) {
+        return FirstListingKnown::BeganTheSplit;
+    }
+    match &model.first_listing {
+        Some(f) if f.complete && f.since == h.since => FirstListingKnown::Carried,
+        _ => FirstListingKnown::NotKnown,
+    }
+}
+
+/// A shopper's exposure at their earliest listing among the runs given (run as-of `t`): an
+/// earlier first listing is known whatever the chain (the run saw it), a first listing at `t`
+/// only when the run knows every listing since the split began.
+fn exposure(known: FirstListingKnown, first_listed: Option<i64>, t: i64) -> Exposure {
+    match (known, first_listed) {
+        (_, Some(f)) if f < t => Exposure::Again,
+        (
+            FirstListingKnown::NoSplit
+            | FirstListingKnown::BeganTheSplit
+            | FirstListingKnown::EveryRunGiven,
+            _,
+        ) => Exposure::First,
+        (FirstListingKnown::Carried, Some(_)) => Exposure::First,
+        _ => Exposure::Unknown,
+    }
+}
+
 struct Assigned {
     customer_id: String,
     persona_id: String,
     arm: Option<Arm>,
     abandoned_at: Option<i64>,
     propensity: Option<f64>,
+    first_listed: Option<i64>,
 }
 
 /// A run's assignments: customer, persona, arm and latest abandoned cart.
@@ -168,6 +296,7 @@ fn assignments(dir: &std::path::Path) -> Result<Vec<Assigned>> {
                 pos("arm"),
                 pos("abandoned_at"),
                 pos("return_propensity"),
+                pos("first_listed"),
             ])
         },
         |row| {
@@ -191,12 +320,17 @@ fn assignments(dir: &std::path::Path) -> Result<Vec<Assigned>> {
                     anyhow!("{file}: line {}, column return_propensity: '{s}' is not a probability", row.line)
                 })?),
             };
+            let first_listed = match row.cells[5].text() {
+                None => None,
+                Some(s) => Some(time(s, &file, row.line, "first_listed")?),
+            };
             rows.push(Assigned {
                 customer_id: text(0).to_string(),
                 persona_id: text(1).to_string(),
                 arm,
                 abandoned_at,
                 propensity,
+                first_listed,
             });
             Ok(())
         },

@@ -21,9 +21,10 @@ pub mod stats;
 use anyhow::Result;
 use serde::Serialize;
 
+use crate::model::holdout::Arm;
 use breakdown::{Breakdown, ByDay, Variants};
 use checks::Checks;
-use load::{Entries, RunInfo, Runs, Touches};
+use load::{Entries, Exposure, RunInfo, Runs, Touches};
 use readout::{ArmSource, Comparison, OrderIn, Outcome, Population, Settings};
 
 /// Where the arms came from and the share planned.
@@ -61,6 +62,8 @@ pub struct Readout {
     pub population: Population,
     pub overall: Comparison,
     pub personas: Vec<PersonaReadout>,
+    /// Shoppers listed before by a run of the split not given: by arm, not randomized.
+    pub listed_again: Option<ListedAgain>,
     pub checks: Checks,
     pub by_channel: Option<Breakdown>,
     pub by_delay: Option<Breakdown>,
@@ -71,6 +74,28 @@ pub struct Readout {
     pub by_propensity: Option<bands::Bands>,
     /// `fail` when a gate failed (exit 1), else `pass`.
     pub status: checks::Status,
+}
+
+/// Shoppers whose earliest listing among the runs given is not their first since the holdout
+/// split began. Their arm was fixed by the hash, but whether they abandoned again (and so are
+/// here at all), their persona and their propensity came after their arm could act: a
+/// comparison of these arms is not randomized, so it has no uplift, verdict or gate.
+#[derive(Debug, Clone, Serialize)]
+pub struct ListedAgain {
+    pub treatment: readout::ArmStats,
+    pub holdout: readout::ArmStats,
+    pub note: &'static str,
+}
+
+impl ListedAgain {
+    fn of(again: &[Outcome]) -> ListedAgain {
+        let arm = |a: Arm| readout::ArmStats::of(again.iter().filter(|o| o.arm == a));
+        ListedAgain {
+            treatment: arm(Arm::Treatment),
+            holdout: arm(Arm::Holdout),
+            note: "listed before by a run of the split that was not given: already messaged or held out, so whether they abandoned again depends on their arm; not randomized, in no persona, band or variant",
+        }
+    }
 }
 
 /// The inputs of a readout, read.
@@ -102,7 +127,12 @@ pub fn build(inp: &Inputs<'_>, s: &Settings) -> Result<Readout> {
         anyhow::bail!("the orders stop too early: {p}. Read out when the orders cover every window, or pass --allow-partial (every output then says so)");
     }
     let (arms, variant_names, source) = readout::arms(inp.runs, inp.entries, s.no_holdout)?;
-    let all = readout::outcomes(inp.runs, &arms, inp.orders, inp.touches, s);
+    // Only first listings since the split began are randomized within persona, band and
+    // variant (docs/outcomes.md "First exposure"); the others are reported apart.
+    let (all, again): (Vec<Outcome>, Vec<Outcome>) =
+        readout::outcomes(inp.runs, &arms, inp.orders, inp.touches, s)
+            .into_iter()
+            .partition(|o| o.exposure != Exposure::Again);
     let with_touches = inp.touches.is_some();
     let personas = persona_comparisons(inp.runs, &all, with_touches, s);
     let mut overall = readout::compare(&all.iter().collect::<Vec<_>>(), with_touches, s, 0);
@@ -121,7 +151,7 @@ pub fn build(inp: &Inputs<'_>, s: &Settings) -> Result<Readout> {
             .collect()
     };
     let expected = expected_holdout(inp.runs, &arms, s.expected_holdout);
-    let checks = gates(&all, &personas, source, expected, with_touches, s);
+    let checks = gates(&all, &personas, &overall, source, expected, with_touches, s);
     let status = if checks.failed().is_empty() {
         checks::Status::Pass
     } else {
@@ -146,7 +176,8 @@ pub fn build(inp: &Inputs<'_>, s: &Settings) -> Result<Readout> {
                 .find_map(|r| r.holdout.as_ref().map(|h| h.salt.clone())),
         },
         runs: inp.runs.runs.clone(),
-        population: population(inp, &arms),
+        population: population(inp, &arms, &all, again.len()),
+        listed_again: (!again.is_empty()).then(|| ListedAgain::of(&again)),
         by_channel: with_touches.then(|| breakdown::by_channel(&all)),
         by_delay: with_touches.then(|| breakdown::by_delay(&all)),
         by_day: breakdown::by_day(&all, s.window),
@@ -195,10 +226,11 @@ fn persona_comparisons(
     personas
 }
 
-/// The four gates.
+/// The gates.
 fn gates(
     all: &[Outcome],
     personas: &[PersonaReadout],
+    overall: &Comparison,
     source: ArmSource,
     expected: Option<f64>,
     with_touches: bool,
@@ -221,14 +253,19 @@ fn gates(
         },
         contamination: checks::contamination(all, with_touches, s.max_contamination),
         messaged_before_run: checks::messaged_before_run(all, with_touches, s.max_pre_run),
-        loss: checks::loss(&verdicts),
+        loss: checks::loss(&verdicts, overall.verdict),
+        first_exposure: checks::first_exposure(all, source),
     }
 }
 
-/// The planned number of held-out shoppers among those counted: each shopper's run share (or
-/// --expected-holdout) summed.
+/// The planned number of held-out shoppers among those counted (first listings): each
+/// shopper's run share (or --expected-holdout) summed.
 fn expected_holdout(runs: &Runs, arms: &[readout::ArmOf], flag: Option<f64>) -> Option<f64> {
-    let counted = runs.shoppers.iter().zip(arms).filter(|(_, a)| a.is_some());
+    let counted = runs
+        .shoppers
+        .iter()
+        .zip(arms)
+        .filter(|(l, a)| a.is_some() && l.exposure != Exposure::Again);
     if let Some(share) = flag {
         return Some(share * counted.count() as f64);
     }
@@ -239,13 +276,23 @@ fn expected_holdout(runs: &Runs, arms: &[readout::ArmOf], flag: Option<f64>) -> 
     Some(sum)
 }
 
-fn population(inp: &Inputs<'_>, arms: &[readout::ArmOf]) -> Population {
+fn population(
+    inp: &Inputs<'_>,
+    arms: &[readout::ArmOf],
+    counted: &[Outcome],
+    again: usize,
+) -> Population {
     let runs = inp.runs;
     let e = inp.entries;
     Population {
         listings: runs.runs.iter().map(|r| r.listed).sum(),
-        counted: arms.iter().filter(|a| a.is_some()).count(),
-        listed_again: runs.repeats,
+        counted: counted.len(),
+        repeat_listings: runs.repeats,
+        listed_again: again,
+        first_listing_unknown: counted
+            .iter()
+            .filter(|o| o.exposure == Exposure::Unknown)
+            .count(),
         not_in_entries: e.map(|_| arms.iter().filter(|a| a.is_none()).count()),
         entries_not_listed: e.map(|e| e.unlisted),
         entries_repeated: e.map(|e| e.repeats),

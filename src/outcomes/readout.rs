@@ -9,7 +9,7 @@
 use serde::Serialize;
 
 use super::bootstrap::{self, ArmRevenue};
-use super::load::{Channel, Entries, Runs, Touches};
+use super::load::{Channel, Entries, Exposure, Runs, Touches};
 use super::stats;
 use crate::model::holdout::Arm;
 use crate::util::timefmt::{self, DAY, HOUR};
@@ -66,6 +66,8 @@ pub struct Outcome {
     pub pre_run: Option<bool>,
     /// The run's return propensity for the shopper, if it had one.
     pub propensity: Option<f64>,
+    /// Whether this is their first listing since the holdout split began.
+    pub exposure: Exposure,
 }
 
 /// The shoppers of the readout and what became of the others.
@@ -73,9 +75,16 @@ pub struct Outcome {
 pub struct Population {
     /// Listings across every run (a shopper listed by two runs counts twice here).
     pub listings: usize,
-    /// Shoppers counted, once each, from the earliest run listing them.
+    /// Shoppers counted in the randomized tables, once each, at their first listing since the
+    /// holdout split began (the earliest run given that lists them).
     pub counted: usize,
+    /// Listings of a shopper already counted from an earlier run given (ignored).
+    pub repeat_listings: usize,
+    /// Shoppers whose earliest listing among the runs given is not their first since the split
+    /// began: reported apart ("listed again"), in no randomized table.
     pub listed_again: usize,
+    /// Of the counted, shoppers whose first listing cannot be known (the first_exposure gate).
+    pub first_listing_unknown: usize,
     /// With --entries: listed shoppers who never entered the flow (left out).
     pub not_in_entries: Option<usize>,
     /// With --entries: entries of shoppers no run lists (left out).
@@ -215,6 +224,7 @@ pub fn outcomes(
                 .and(l.abandoned_at)
                 .map(|a| ts.iter().any(|x| x.sent_at > a && x.sent_at <= t)),
             propensity: l.propensity,
+            exposure: l.exposure,
         };
         o.touched = o.first_touch.is_some();
         for ord in orders[i].iter().filter(|x| x.at > t && x.at <= end) {
@@ -388,7 +398,7 @@ pub fn compare(group: &[&Outcome], with_touches: bool, s: &Settings, key: u64) -
     };
     let discount = discount(&t, incremental_revenue.as_ref(), s);
     Comparison {
-        mde: stats::mde(hs.rate0(), ts.n, hs.n),
+        mde: stats::mde(hs.rate0(), ts.n, hs.n, 1),
         treated_reached: (with_touches && ts.n > 0)
             .then(|| t.iter().filter(|o| o.touched).count() as f64 / nt),
         uplift,
@@ -470,6 +480,8 @@ pub fn judge(family: &mut [&mut Comparison], what: &str) {
     let adjusted = stats::holm(&p);
     let m = family.len();
     for (c, p_holm) in family.iter_mut().zip(adjusted) {
+        // Detectable as the verdict judges: at Holm's first step over this family.
+        c.mde = stats::mde(c.holdout.rate0(), c.treatment.n, c.holdout.n, m);
         let Some(u) = c.uplift.as_mut() else { continue };
         u.p_holm = p_holm;
         c.verdict = match (p_holm < ALPHA, u.absolute) {

@@ -9,7 +9,8 @@
 //!   `multipletests(method="holm")`).
 //! - [`sample_ratio`]: the chi-square test of the arm counts against the planned holdout share
 //!   (scipy's `chisquare`).
-//! - [`mde`]: the minimum detectable absolute uplift at 80% power and a two-sided 5% level.
+//! - [`mde`]: the minimum detectable absolute uplift at 80% power, at the level of Holm's first
+//!   step over the comparison's family, with the null's and the alternative's standard errors.
 //!
 //! Hand-written: these are the formulas themselves (a few lines each); the distributions come
 //! from statrs. Fixtures computed with statsmodels and scipy by tests/data/outcomes/fixtures.py
@@ -103,18 +104,48 @@ pub fn sample_ratio(treatment: u64, holdout: u64, share: f64) -> (f64, f64) {
     (stat, chi.sf(stat))
 }
 
-/// The minimum detectable absolute uplift at 80% power and a two-sided 5% level:
-/// (z(0.975) + z(0.8)) × sqrt(p (1 − p) (1/n_t + 1/n_h)), with p the holdout's rate, at least
-/// 1/n_h (a holdout without a recovery still has a rate to detect against). `None` when an arm
-/// is empty.
-pub fn mde(holdout_rate: f64, n_t: u64, n_h: u64) -> Option<f64> {
+/// The minimum detectable absolute uplift as the verdict sees it: the smallest d > 0 that the
+/// pooled z-test calls a win with 80% power at the level of Holm's first step in a family of
+/// `family` comparisons (two-sided alpha / family), with the holdout's rate p0 (at least 1/n_h:
+/// a holdout without a recovery still has a rate to detect against). With p1 = p0 + d, the
+/// pooled rate under the null p̄ = (n_t p1 + n_h p0) / (n_t + n_h), SE0 = sqrt(p̄ (1 − p̄)
+/// (1/n_t + 1/n_h)) and SE1 = sqrt(p1 (1 − p1)/n_t + p0 (1 − p0)/n_h), the test wins with
+/// probability Φ((d − z(1 − alpha/(2 family)) SE0) / SE1); d solves that = 0.8 (bisection, to
+/// 1e-9). `None` when an arm is empty or no uplift up to 1 − p0 reaches 80%.
+pub fn mde(holdout_rate: f64, n_t: u64, n_h: u64, family: usize) -> Option<f64> {
     if n_t == 0 || n_h == 0 {
         return None;
     }
-    let p = holdout_rate.max(1.0 / n_h as f64).min(1.0);
-    let z = z_crit(0.05) + normal().inverse_cdf(0.8);
-    Some(z * (p * (1.0 - p) * (1.0 / n_t as f64 + 1.0 / n_h as f64)).sqrt())
+    let p0 = holdout_rate.max(1.0 / n_h as f64).min(1.0);
+    let (nt, nh) = (n_t as f64, n_h as f64);
+    let za = z_crit(ALPHA_MDE / family.max(1) as f64);
+    let zb = normal().inverse_cdf(POWER);
+    // The power's z: positive once d is detectable with 80% power.
+    let gap = |d: f64| {
+        let p1 = p0 + d;
+        let pooled = (nt * p1 + nh * p0) / (nt + nh);
+        let se0 = (pooled * (1.0 - pooled) * (1.0 / nt + 1.0 / nh)).sqrt();
+        let se1 = (p1 * (1.0 - p1) / nt + p0 * (1.0 - p0) / nh).sqrt();
+        (d - za * se0) / se1 - zb
+    };
+    let (mut lo, mut hi) = (0.0, 1.0 - p0);
+    if hi <= 0.0 || gap(hi) < 0.0 {
+        return None;
+    }
+    while hi - lo > 1e-9 {
+        let mid = 0.5 * (lo + hi);
+        if gap(mid) >= 0.0 {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    Some(hi)
 }
+
+/// The level and power the MDE is stated at.
+pub const ALPHA_MDE: f64 = 0.05;
+pub const POWER: f64 = 0.8;
 
 #[cfg(test)]
 mod tests {

@@ -75,6 +75,19 @@ pub struct Propensity {
     /// Shoppers above this untreated propensity get their play without an incentive.
     pub no_discount_above: f64,
     pub learned: Learned,
+    /// Whether the run applied the no-discount rule (an untreated model, or forced), so `assign`
+    /// applies it as the run did and a readout shows the no-discount group only where it was
+    /// applied. `None` in models written before it was recorded: on exactly when untreated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_discount_rule: Option<bool>,
+}
+
+impl Propensity {
+    /// Whether the no-discount rule was applied with this model (see `no_discount_rule`).
+    pub fn rule_applied(&self) -> bool {
+        self.no_discount_rule
+            .unwrap_or(self.kind == Kind::Untreated)
+    }
 }
 
 /// What the model learned from.
@@ -290,6 +303,7 @@ fn learn_kind(
         coefficients: fit.coefficients.clone(),
         platt,
         no_discount_above: s.no_discount_above,
+        no_discount_rule: None,
         learned: Learned {
             train_from: timefmt::format_timestamp(train.last().expect("a training week").t),
             train_to: timefmt::format_timestamp(train[0].t),

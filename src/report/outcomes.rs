@@ -79,9 +79,19 @@ fn header(r: &Readout, o: &mut String) {
     let p = &r.population;
     let _ = writeln!(
         o,
-        "- Shoppers counted: {} (listed again by a later run and counted once: {})",
-        p.counted, p.listed_again
+        "- Shoppers counted: {}, each at their first listing since the holdout split began (later listings of them ignored: {})",
+        p.counted, p.repeat_listings
     );
+    if p.listed_again > 0 {
+        let _ = writeln!(o, "- Listed again (first listed by a run not given; not randomized, in no table below but their own): {}", p.listed_again);
+    }
+    if p.first_listing_unknown > 0 {
+        let _ = writeln!(
+            o,
+            "- **First listing not known** for {} counted shoppers (see the first_exposure gate)",
+            p.first_listing_unknown
+        );
+    }
     if let Some(n) = p.not_in_entries {
         let _ = writeln!(o, "- Listed but never entered the flow (left out): {n}; entries of shoppers no run lists: {}", p.entries_not_listed.unwrap_or(0));
     }
@@ -164,7 +174,26 @@ fn comparisons(r: &Readout, o: &mut String) {
         let net = c.discount.incremental_revenue_net.map_or("-".into(), money);
         let _ = writeln!(o, "Discounts on recovered treated shoppers' orders: {} orders, {}; incremental revenue net of them: {net}.", c.discount.orders, money(amount));
     }
-    let _ = writeln!(o, "\nInconclusive is not \"no effect\": the smallest uplift each comparison could detect (80% power, 5% level) is given beside it. Incremental revenue: bootstrap percentile interval, {} resamples, seed {}.", r.resamples, r.seed);
+    listed_again(r, o);
+    let _ = writeln!(o, "\nInconclusive is not \"no effect\": the smallest uplift each comparison could call a win with 80% power, at the level Holm gives its family's first step (5% over the comparisons judged together), is given beside it. Incremental revenue: bootstrap percentile interval, {} resamples, seed {}.", r.resamples, r.seed);
+}
+
+/// The shoppers listed again, by arm: counts and rates only, said to be not randomized.
+fn listed_again(r: &Readout, o: &mut String) {
+    let Some(a) = &r.listed_again else { return };
+    let _ = writeln!(o, "\n### Listed again (not randomized)\n");
+    let _ = writeln!(o, "Shoppers whose earliest listing among the runs given is not their first since the holdout split began: {}.\n", a.note);
+    let _ = writeln!(o, "| arm | shoppers | recovered | rate |");
+    let _ = writeln!(o, "|---|---:|---:|---:|");
+    for (name, x) in [("treatment", &a.treatment), ("holdout", &a.holdout)] {
+        let _ = writeln!(
+            o,
+            "| {name} | {} | {} | {} |",
+            x.n,
+            x.recovered,
+            rate(x.rate)
+        );
+    }
 }
 
 fn breakdown(title: &str, b: &Option<Breakdown>, o: &mut String) {

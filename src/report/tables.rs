@@ -43,12 +43,14 @@ impl Col<'_> {
 
 /// The assignments table: who is in which persona, how close, the runner-up, the features the
 /// clustering used (raw values), then whether the shopper is an outlier (1) or not (0), when
-/// their latest abandoned cart was last updated, and their arm (when the run has a holdout).
+/// their latest abandoned cart was last updated, and their arm and first listing since the
+/// holdout split began (when the run has a holdout).
 pub fn assignments<'a>(
     table: &'a FeatureTable,
     assigned: &[Assignment],
     outlier: &[bool],
     arms: Option<&[Arm]>,
+    first_listed: Option<&'a [Option<i64>]>,
     personas: &'a [Persona],
     features_used: &[String],
 ) -> Vec<Col<'a>> {
@@ -99,6 +101,9 @@ pub fn assignments<'a>(
     ));
     if let Some(arms) = arms {
         cols.push(Col::Text("arm", arms.iter().map(|a| a.name()).collect()));
+    }
+    if let Some(first) = first_listed {
+        cols.push(Col::Time("first_listed", Cow::Borrowed(first)));
     }
     cols
 }

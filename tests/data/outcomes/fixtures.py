@@ -4,7 +4,8 @@ implementations). Run: python3 tests/data/outcomes/fixtures.py > tests/data/outc
 import json, math, warnings
 import numpy as np
 from scipy import stats
-from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
+from scipy.optimize import brentq
+from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest, power_proportions_2indep
 from statsmodels.stats.multitest import multipletests
 
 warnings.simplefilter("ignore")
@@ -30,8 +31,15 @@ for t, h, share in [(900, 100, 0.1), (950, 50, 0.1), (700, 300, 0.25), (2600, 40
     n = t + h
     r = stats.chisquare([t, h], f_exp=[n * (1 - share), n * share])
     out["sample_ratio"].append({"treatment": t, "holdout": h, "share": share, "stat": float(r.statistic), "p": float(r.pvalue)})
-z = stats.norm.ppf(0.975) + stats.norm.ppf(0.8)
-for p, nt, nh in [(0.08, 1000, 300), (0.0, 2700, 300), (0.5, 100, 100), (0.02, 50000, 5000), (1.0, 10, 10)]:
+# The MDE as the verdict sees it: the uplift the pooled z-test calls a win (one tail: a win needs
+# a positive difference) with 80% power at Holm's first-step level 0.05 / family, by statsmodels'
+# power of the two-proportion test (pooled null SE, unpooled alternative SE), solved with brentq.
+for p, nt, nh, family in [(0.08, 1000, 300, 1), (0.08, 480, 120, 5), (0.0, 2700, 300, 1), (0.5, 100, 100, 3),
+                          (0.02, 50000, 5000, 1), (0.02, 2400, 600, 6), (0.12, 480, 120, 5), (1.0, 10, 10, 1)]:
     q = min(max(p, 1 / nh), 1.0)
-    out["mde"].append({"holdout_rate": p, "n_t": nt, "n_h": nh, "mde": float(z * math.sqrt(q * (1 - q) * (1 / nt + 1 / nh)))})
+    def gap(d):
+        r = power_proportions_2indep(d, q, nt, ratio=nh / nt, alpha=0.05 / family / 2, alternative="larger")
+        return r.power - 0.8
+    mde = None if q >= 1.0 or gap(1.0 - q - 1e-12) < 0 else float(brentq(gap, 1e-12, 1.0 - q - 1e-12, xtol=1e-13))
+    out["mde"].append({"holdout_rate": p, "n_t": nt, "n_h": nh, "family": family, "mde": mde})
 print(json.dumps(out, indent=1))
