@@ -296,6 +296,83 @@ fn sample_ratio_mismatch_fails_the_gate() {
         .success();
 }
 
+/// Balance where it is claimed (issue 31): entries that lost half of one persona's holdout keep
+/// the overall ratio close to plan but fail that persona's sample ratio (Holm over the personas);
+/// each persona's SMDs equal those worked out here from assignments.csv.
+#[test]
+fn a_persona_that_lost_holdout_shoppers_fails_its_sample_ratio() {
+    let s = shop(3000, 5, &[]);
+    let rows_in = s.assignments();
+    let mut rows = vec![vec!["customer_id".to_string(), "arm".to_string()]];
+    let mut dropped = 0;
+    for a in &rows_in {
+        if a["persona_id"] == "P2" && a["arm"] == "holdout" {
+            dropped += 1;
+            if dropped % 2 == 0 {
+                continue;
+            }
+        }
+        rows.push(vec![a["customer_id"].clone(), a["arm"].clone()]);
+    }
+    let entries = s.write("entries.csv", &rows);
+    s.outcomes("o")
+        .arg("--entries")
+        .arg(&entries)
+        .assert()
+        .code(1)
+        .stderr(contains("sample_ratio_personas"));
+    let r = s.json("o");
+    assert_eq!(r["checks"]["sample_ratio_personas"]["status"], "fail");
+    assert!(r["checks"]["sample_ratio_personas"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("P2"));
+    let p2 = r["personas"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["persona_id"] == "P2")
+        .unwrap();
+    assert!(p2["sample_ratio"]["p_holm"].as_f64().unwrap() < 0.001);
+    // The same readout from the runs' own arms passes, and its SMDs are those of the arms.
+    s.outcomes("p").assert().success();
+    let r = s.json("p");
+    assert_eq!(r["checks"]["sample_ratio_personas"]["status"], "pass");
+    let features: Vec<String> = r["personas"][0]["balance"]["smd"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["covariate"].as_str().unwrap().to_string())
+        .collect();
+    assert!(features.len() >= 5, "{features:?}");
+    for p in r["personas"].as_array().unwrap() {
+        let id = p["persona_id"].as_str().unwrap();
+        for (j, f) in features.iter().enumerate() {
+            let arm = |name: &str| -> Vec<f64> {
+                rows_in
+                    .iter()
+                    .filter(|a| a["persona_id"] == id && a["arm"] == name && !a[f].is_empty())
+                    .map(|a| a[f].parse::<f32>().unwrap() as f64)
+                    .collect()
+            };
+            let moments = |v: &[f64]| {
+                let m = v.iter().sum::<f64>() / v.len() as f64;
+                (
+                    m,
+                    v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (v.len() - 1) as f64,
+                )
+            };
+            let ((mt, vt), (mh, vh)) = (moments(&arm("treatment")), moments(&arm("holdout")));
+            let want = (mt - mh) / ((vt + vh) / 2.0).sqrt();
+            let got = p["balance"]["smd"][j]["smd"].as_f64();
+            match got {
+                Some(g) => assert!((g - want).abs() < 1e-9, "{id} {f}: {g} vs {want}"),
+                None => assert!(!want.is_finite(), "{id} {f}: none vs {want}"),
+            }
+        }
+    }
+}
+
 /// A tenth of the holdout messaged: contamination fails; a flow that messaged shoppers between
 /// abandoning and being listed: messaged_before_run fails.
 #[test]

@@ -71,6 +71,9 @@ pub fn run(args: &OutcomesArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
     if let Some(p) = &readout.partial {
         progress.warn(&format!("partial readout (--allow-partial): {p}"));
     }
+    for w in &readout.warnings {
+        progress.warn(w);
+    }
     let mut json = serde_json::to_vec_pretty(&readout)?;
     json.push(b'\n');
     staged.write("outcomes.json", &json)?;

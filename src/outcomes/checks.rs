@@ -48,7 +48,7 @@ pub struct Check {
 }
 
 impl Check {
-    fn not_measured(message: &str) -> Check {
+    pub fn not_measured(message: &str) -> Check {
         Check {
             status: Status::NotMeasured,
             value: None,
@@ -104,12 +104,16 @@ pub struct Checks {
     pub messaged_before_run: Check,
     pub loss: Check,
     pub first_exposure: Check,
+    pub sample_ratio_personas: Check,
+    pub sample_ratio_bands: Check,
 }
 
 impl Checks {
-    pub fn all(&self) -> [(&'static str, &Check); 5] {
+    pub fn all(&self) -> [(&'static str, &Check); 7] {
         [
             ("sample_ratio", &self.sample_ratio),
+            ("sample_ratio_personas", &self.sample_ratio_personas),
+            ("sample_ratio_bands", &self.sample_ratio_bands),
             ("contamination", &self.contamination),
             ("messaged_before_run", &self.messaged_before_run),
             ("loss", &self.loss),
@@ -269,6 +273,72 @@ pub fn first_exposure(all: &[Outcome], source: super::readout::ArmSource) -> Che
                 "{unknown} of {n} counted shoppers may have been listed (messaged or held out) before: their run does not carry first listings since the split began (written before cartsona kept them, or its --baseline chain was broken). Read out every run since the split began with --every-run, or re-run the months with --baseline from the run that began it"
             )
         },
+    }
+}
+
+/// The sample ratio within each group of a family (the personas, the propensity bands): each
+/// group's arms against its planned share, Holm-adjusted over the family (`readout::judge`); the
+/// gate fails when any adjusted p is below 0.001. A group's arms are only randomized if they
+/// keep the planned ratio: a persona that lost shoppers from one arm (a grouping measured after
+/// treatment) shows here even when the overall ratio holds.
+pub fn sample_ratio_groups<'a>(
+    groups: impl Iterator<Item = (&'a str, &'a super::readout::Comparison)>,
+    what: &str,
+    source: super::readout::ArmSource,
+) -> Check {
+    if source == super::readout::ArmSource::None {
+        return Check::no_holdout();
+    }
+    let tested: Vec<(&str, &super::readout::SampleRatio)> = groups
+        .filter_map(|(n, c)| c.sample_ratio.as_ref().map(|r| (n, r)))
+        .collect();
+    if tested.is_empty() {
+        return Check::not_measured(&format!("no {what} with a planned holdout share to test"));
+    }
+    let (worst, r) = tested
+        .iter()
+        .min_by(|a, b| a.1.p_holm.total_cmp(&b.1.p_holm))
+        .expect("one at least");
+    let failed: Vec<&str> = tested
+        .iter()
+        .filter(|(_, r)| r.p_holm < SRM_P)
+        .map(|(n, _)| *n)
+        .collect();
+    Check {
+        status: if failed.is_empty() {
+            Status::Pass
+        } else {
+            Status::Fail
+        },
+        value: Some(r.p_holm),
+        threshold: Some(SRM_P),
+        count: Some(failed.len() as u64),
+        of: Some(tested.len() as u64),
+        expected_share: None,
+        chi_square: None,
+        message: if failed.is_empty() {
+            format!(
+                "each of {} {what} keeps its planned holdout share (smallest Holm-adjusted p = {}, {worst})",
+                tested.len(),
+                p_text(r.p_holm)
+            )
+        } else {
+            format!(
+                "the arms of {} of {} {what} are off their planned share (Holm-adjusted p below {SRM_P}: {}): their grouping was not fixed before treatment, or shoppers went missing from one arm",
+                failed.len(),
+                tested.len(),
+                failed.join(", ")
+            )
+        },
+    }
+}
+
+/// A p-value as text: "< 0.001" below it, else three decimals.
+pub fn p_text(p: f64) -> String {
+    if p < 0.001 {
+        "< 0.001".to_string()
+    } else {
+        format!("{p:.3}")
     }
 }
 

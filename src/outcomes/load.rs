@@ -97,6 +97,8 @@ pub struct Listed {
     pub propensity: Option<f64>,
     /// Whether this listing is their first since the holdout split began.
     pub exposure: Exposure,
+    /// Their values of [`Runs::covariates`] at this listing (NaN: unknown).
+    pub covariates: Box<[f32]>,
 }
 
 /// Every run's shoppers, each counted once.
@@ -110,6 +112,27 @@ pub struct Runs {
     pub personas: Vec<(String, String)>,
     /// Listings of a shopper already counted from an earlier run.
     pub repeats: usize,
+    /// The columns whose balance between the arms is checked: every run's clustering features
+    /// (in the order first met) and `return_propensity` when a run has one.
+    pub covariates: Vec<String>,
+}
+
+/// The covariates of the runs' models: their clustering features, then the propensity.
+fn covariates<'a>(models: impl Iterator<Item = &'a crate::model::Model>) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    let mut propensity = false;
+    for m in models {
+        for f in m.feature_names() {
+            if !names.contains(&f) {
+                names.push(f);
+            }
+        }
+        propensity |= m.propensity.is_some();
+    }
+    if propensity {
+        names.push("return_propensity".to_string());
+    }
+    names
 }
 
 /// Reads the runs, earliest as-of first (ties in the order given). `every_run`: the user says the
@@ -130,14 +153,17 @@ pub fn runs(dirs: &[PathBuf], every_run: bool) -> Result<Runs> {
         data.push((dir, model, t, as_of));
     }
     data.sort_by_key(|(_, _, t, _)| *t);
-    let mut out = Runs::default();
+    let mut out = Runs {
+        covariates: covariates(data.iter().map(|d| &d.1)),
+        ..Runs::default()
+    };
     let mut names: BTreeMap<String, String> = BTreeMap::new();
     let mut persona_ids: Vec<String> = Vec::new();
     for (run, (dir, model, t, as_of)) in data.iter().enumerate() {
         for p in &model.personas {
             names.insert(p.id.clone(), p.name.clone());
         }
-        let rows = assignments(dir)?;
+        let rows = assignments(dir, &out.covariates)?;
         if model.holdout.is_some() && rows.iter().any(|r| r.arm.is_none()) {
             bail!(
                 "--run {}: the model has a holdout but the assignments have no arm column",
@@ -196,6 +222,7 @@ pub fn runs(dirs: &[PathBuf], every_run: bool) -> Result<Runs> {
                 abandoned_at: r.abandoned_at,
                 propensity: r.propensity,
                 exposure,
+                covariates: r.covariates,
             });
         }
     }
@@ -273,10 +300,12 @@ struct Assigned {
     abandoned_at: Option<i64>,
     propensity: Option<f64>,
     first_listed: Option<i64>,
+    covariates: Box<[f32]>,
 }
 
 /// A run's assignments: customer, persona, arm and latest abandoned cart.
-fn assignments(dir: &std::path::Path) -> Result<Vec<Assigned>> {
+/// `covariates`: the columns to keep for the balance of the arms (absent ones read as NaN).
+fn assignments(dir: &std::path::Path, covariates: &[String]) -> Result<Vec<Assigned>> {
     let (_, src) = read::run_files(dir, "--run")?;
     let file = src.display();
     let mut rows = Vec::new();
@@ -290,14 +319,16 @@ fn assignments(dir: &std::path::Path) -> Result<Vec<Assigned>> {
                     bail!("{file}: column {w} is missing; is this a cartsona run?");
                 }
             }
-            Ok(vec![
+            let mut wanted = vec![
                 pos("customer_id"),
                 pos("persona_id"),
                 pos("arm"),
                 pos("abandoned_at"),
                 pos("return_propensity"),
                 pos("first_listed"),
-            ])
+            ];
+            wanted.extend(covariates.iter().map(|c| pos(c)));
+            Ok(wanted)
         },
         |row| {
             let text = |i: usize| row.cells[i].text().unwrap_or_default();
@@ -324,6 +355,18 @@ fn assignments(dir: &std::path::Path) -> Result<Vec<Assigned>> {
                 None => None,
                 Some(s) => Some(time(s, &file, row.line, "first_listed")?),
             };
+            let mut values = Vec::with_capacity(covariates.len());
+            for (name, cell) in covariates.iter().zip(&row.cells[6..]) {
+                values.push(match cell.text() {
+                    None => f32::NAN,
+                    Some(s) => s.parse::<f32>().map_err(|_| {
+                        anyhow!(
+                            "{file}: line {}, column {name}: '{s}' is not a number",
+                            row.line
+                        )
+                    })?,
+                });
+            }
             rows.push(Assigned {
                 customer_id: text(0).to_string(),
                 persona_id: text(1).to_string(),
@@ -331,6 +374,7 @@ fn assignments(dir: &std::path::Path) -> Result<Vec<Assigned>> {
                 abandoned_at,
                 propensity,
                 first_listed,
+                covariates: values.into_boxed_slice(),
             });
             Ok(())
         },

@@ -9,6 +9,7 @@
 //! checked against statsmodels and scipy on fixtures and by simulation. May use every stage
 //! before it (util, io, ingest, features, cluster, personas, model, drift).
 
+pub mod balance;
 pub mod bands;
 pub mod bootstrap;
 pub mod breakdown;
@@ -43,6 +44,8 @@ pub struct PersonaReadout {
     pub persona_name: String,
     #[serde(flatten)]
     pub comparison: Comparison,
+    /// The arms' balance on the covariates of the listing counted (None without a holdout).
+    pub balance: Option<balance::Balance>,
 }
 
 /// Everything outcomes.json holds.
@@ -74,6 +77,8 @@ pub struct Readout {
     pub by_propensity: Option<bands::Bands>,
     /// `fail` when a gate failed (exit 1), else `pass`.
     pub status: checks::Status,
+    /// What the reader must know that no gate fails on (covariates out of balance).
+    pub warnings: Vec<String>,
 }
 
 /// Shoppers whose earliest listing among the runs given is not their first since the holdout
@@ -134,7 +139,7 @@ pub fn build(inp: &Inputs<'_>, s: &Settings) -> Result<Readout> {
             .into_iter()
             .partition(|o| o.exposure != Exposure::Again);
     let with_touches = inp.touches.is_some();
-    let personas = persona_comparisons(inp.runs, &all, with_touches, s);
+    let personas = persona_comparisons(inp.runs, &all, with_touches, source, s);
     let mut overall = readout::compare(&all.iter().collect::<Vec<_>>(), with_touches, s, 0);
     readout::judge(&mut [&mut overall], "comparison");
     let variants = if variant_names.is_empty() {
@@ -151,7 +156,24 @@ pub fn build(inp: &Inputs<'_>, s: &Settings) -> Result<Readout> {
             .collect()
     };
     let expected = expected_holdout(inp.runs, &arms, s.expected_holdout);
-    let checks = gates(&all, &personas, &overall, source, expected, with_touches, s);
+    let by_propensity = bands::by_propensity(
+        &all,
+        inp.runs.runs.iter().find_map(|r| r.no_discount_above),
+        with_touches,
+        s,
+    );
+    let checks = gates(
+        &all,
+        &Judged {
+            personas: &personas,
+            overall: &overall,
+            bands: by_propensity.as_ref(),
+        },
+        source,
+        expected,
+        with_touches,
+        s,
+    );
     let status = if checks.failed().is_empty() {
         checks::Status::Pass
     } else {
@@ -181,12 +203,8 @@ pub fn build(inp: &Inputs<'_>, s: &Settings) -> Result<Readout> {
         by_channel: with_touches.then(|| breakdown::by_channel(&all)),
         by_delay: with_touches.then(|| breakdown::by_delay(&all)),
         by_day: breakdown::by_day(&all, s.window),
-        by_propensity: bands::by_propensity(
-            &all,
-            inp.runs.runs.iter().find_map(|r| r.no_discount_above),
-            with_touches,
-            s,
-        ),
+        by_propensity,
+        warnings: balance_warnings(&personas),
         overall,
         personas,
         checks,
@@ -195,11 +213,37 @@ pub fn build(inp: &Inputs<'_>, s: &Settings) -> Result<Readout> {
     })
 }
 
+/// One warning per persona whose arms differ by more than 0.1 standard deviations, and by more
+/// than chance gives, in a covariate (outcomes::balance).
+fn balance_warnings(personas: &[PersonaReadout]) -> Vec<String> {
+    personas
+        .iter()
+        .filter_map(|p| {
+            let b = p.balance.as_ref().filter(|b| !b.beyond_chance.is_empty())?;
+            let shown: Vec<String> = b
+                .smd
+                .iter()
+                .filter(|x| b.beyond_chance.contains(&x.covariate))
+                .map(|x| format!("{} ({:+.2})", x.covariate, x.smd.unwrap_or(0.0)))
+                .collect();
+            Some(format!(
+                "{} {}: the arms differ by more than 0.1 standard deviations, beyond chance (p < 0.001), in {}: was the persona fixed before treatment? (chance alone would put about {:.1} of {} covariates above 0.1 at these arm sizes)",
+                p.persona_id,
+                p.persona_name,
+                shown.join(", "),
+                b.flagged_by_chance,
+                b.smd.iter().filter(|x| x.smd.is_some()).count()
+            ))
+        })
+        .collect()
+}
+
 /// Each persona's comparison (personas without counted shoppers left out), judged as one family.
 fn persona_comparisons(
     runs: &Runs,
     all: &[Outcome],
     with_touches: bool,
+    source: ArmSource,
     s: &Settings,
 ) -> Vec<PersonaReadout> {
     let mut personas: Vec<PersonaReadout> = runs
@@ -212,6 +256,7 @@ fn persona_comparisons(
                 persona_id: id.clone(),
                 persona_name: name.clone(),
                 comparison: readout::compare(&group, with_touches, s, i as u64 + 1),
+                balance: (source != ArmSource::None).then(|| balance::of(&group, &runs.covariates)),
             }
         })
         .filter(|p| p.comparison.treatment.n + p.comparison.holdout.n > 0)
@@ -226,16 +271,23 @@ fn persona_comparisons(
     personas
 }
 
+/// The comparisons the gates judge.
+struct Judged<'a> {
+    personas: &'a [PersonaReadout],
+    overall: &'a Comparison,
+    bands: Option<&'a bands::Bands>,
+}
+
 /// The gates.
 fn gates(
     all: &[Outcome],
-    personas: &[PersonaReadout],
-    overall: &Comparison,
+    judged: &Judged<'_>,
     source: ArmSource,
     expected: Option<f64>,
     with_touches: bool,
     s: &Settings,
 ) -> Checks {
+    let (personas, bands) = (judged.personas, judged.bands);
     let verdicts: Vec<(String, readout::Verdict)> = personas
         .iter()
         .map(|p| {
@@ -253,8 +305,23 @@ fn gates(
         },
         contamination: checks::contamination(all, with_touches, s.max_contamination),
         messaged_before_run: checks::messaged_before_run(all, with_touches, s.max_pre_run),
-        loss: checks::loss(&verdicts, overall.verdict),
+        loss: checks::loss(&verdicts, judged.overall.verdict),
         first_exposure: checks::first_exposure(all, source),
+        sample_ratio_personas: checks::sample_ratio_groups(
+            personas
+                .iter()
+                .map(|p| (p.persona_id.as_str(), &p.comparison)),
+            "personas",
+            source,
+        ),
+        sample_ratio_bands: checks::sample_ratio_groups(
+            bands
+                .map_or(&[][..], |b| &b.quintiles[..])
+                .iter()
+                .map(|b| (b.name.as_str(), &b.comparison)),
+            "propensity bands",
+            source,
+        ),
     }
 }
 

@@ -68,6 +68,11 @@ pub struct Outcome {
     pub propensity: Option<f64>,
     /// Whether this is their first listing since the holdout split began.
     pub exposure: Exposure,
+    /// The planned holdout share of their run (None: the run has no holdout).
+    pub planned_share: Option<f64>,
+    /// Their clustering features and propensity at the listing counted, in the order of
+    /// [`Runs::covariates`] (NaN: unknown), for the balance of the arms.
+    pub covariates: Box<[f32]>,
 }
 
 /// The shoppers of the readout and what became of the others.
@@ -225,6 +230,8 @@ pub fn outcomes(
                 .map(|a| ts.iter().any(|x| x.sent_at > a && x.sent_at <= t)),
             propensity: l.propensity,
             exposure: l.exposure,
+            planned_share: runs.runs[l.run].holdout.as_ref().map(|h| h.share),
+            covariates: l.covariates.clone(),
         };
         o.touched = o.first_touch.is_some();
         for ord in orders[i].iter().filter(|x| x.at > t && x.at <= end) {
@@ -349,6 +356,38 @@ pub struct Comparison {
     pub mde: Option<f64>,
     /// Share of the treatment arm with a touch in the window (None without --touches).
     pub treated_reached: Option<f64>,
+    /// The arm counts against the planned share (None: no planned share known).
+    pub sample_ratio: Option<SampleRatio>,
+}
+
+/// A comparison's arm counts against the planned holdout share: the chi-square test of
+/// `stats::sample_ratio`, Holm-adjusted over the comparison's family by [`judge`].
+#[derive(Debug, Clone, Serialize)]
+pub struct SampleRatio {
+    pub expected_share: f64,
+    pub chi_square: f64,
+    pub p_value: f64,
+    pub p_holm: f64,
+}
+
+/// The sample ratio of a group: each shopper's planned share (or `expected`, the flag) summed.
+fn sample_ratio(group: &[&Outcome], expected: Option<f64>, held: u64) -> Option<SampleRatio> {
+    let n = group.len() as u64;
+    let planned: f64 = match expected {
+        Some(share) => share * n as f64,
+        None => group.iter().map(|o| o.planned_share).sum::<Option<f64>>()?,
+    };
+    if n == 0 || planned <= 0.0 {
+        return None;
+    }
+    let share = planned / n as f64;
+    let (chi_square, p_value) = stats::sample_ratio(n - held, held, share);
+    Some(SampleRatio {
+        expected_share: share,
+        chi_square,
+        p_value,
+        p_holm: p_value,
+    })
 }
 
 /// Compares the treatment and holdout outcomes of a group; `p_holm` and the verdict are set by
@@ -398,6 +437,7 @@ pub fn compare(group: &[&Outcome], with_touches: bool, s: &Settings, key: u64) -
     };
     let discount = discount(&t, incremental_revenue.as_ref(), s);
     Comparison {
+        sample_ratio: sample_ratio(group, s.expected_holdout, hs.n),
         mde: stats::mde(hs.rate0(), ts.n, hs.n, 1),
         treated_reached: (with_touches && ts.n > 0)
             .then(|| t.iter().filter(|o| o.touched).count() as f64 / nt),
@@ -479,6 +519,15 @@ pub fn judge(family: &mut [&mut Comparison], what: &str) {
         .collect();
     let adjusted = stats::holm(&p);
     let m = family.len();
+    let ratios: Vec<f64> = family
+        .iter()
+        .map(|c| c.sample_ratio.as_ref().map_or(1.0, |r| r.p_value))
+        .collect();
+    for (c, p_holm) in family.iter_mut().zip(stats::holm(&ratios)) {
+        if let Some(r) = c.sample_ratio.as_mut() {
+            r.p_holm = p_holm;
+        }
+    }
     for (c, p_holm) in family.iter_mut().zip(adjusted) {
         // Detectable as the verdict judges: at Holm's first step over this family.
         c.mde = stats::mde(c.holdout.rate0(), c.treatment.n, c.holdout.n, m);
@@ -522,8 +571,31 @@ pub const DELAYS: [(&str, i64); 4] = [
 ];
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// An outcome of `arm` with nothing else set, for the tests of the tallies.
+    pub(crate) fn outcome(arm: Arm) -> Outcome {
+        Outcome {
+            persona: 0,
+            arm,
+            variant: None,
+            recovered: false,
+            revenue: 0.0,
+            day: None,
+            discounted_orders: 0,
+            discount_amount: 0.0,
+            attributed: 0.0,
+            first_touch: None,
+            abandoned_at: None,
+            touched: false,
+            pre_run: None,
+            propensity: None,
+            exposure: Exposure::First,
+            planned_share: None,
+            covariates: Box::new([]),
+        }
+    }
 
     fn comparison(d: f64, (lo, hi): (f64, f64), p: f64) -> Comparison {
         Comparison {
@@ -551,6 +623,7 @@ mod tests {
             },
             mde: None,
             treated_reached: None,
+            sample_ratio: None,
         }
     }
 

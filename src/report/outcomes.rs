@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::charts;
 use crate::outcomes::breakdown::Breakdown;
-use crate::outcomes::checks::Status;
+use crate::outcomes::checks::{p_text, Status};
 use crate::outcomes::readout::{Comparison, Estimate, Verdict};
 use crate::outcomes::Readout;
 use crate::util::numfmt::{money, pct};
@@ -175,7 +175,82 @@ fn comparisons(r: &Readout, o: &mut String) {
         let _ = writeln!(o, "Discounts on recovered treated shoppers' orders: {} orders, {}; incremental revenue net of them: {net}.", c.discount.orders, money(amount));
     }
     listed_again(r, o);
+    balance(r, o);
     let _ = writeln!(o, "\nInconclusive is not \"no effect\": the smallest uplift each comparison could call a win with 80% power, at the level Holm gives its family's first step (5% over the comparisons judged together), is given beside it. Incremental revenue: bootstrap percentile interval, {} resamples, seed {}.", r.resamples, r.seed);
+}
+
+/// Balance where randomization is claimed: each persona's arms against the planned share, and
+/// the standardized mean differences of the covariates of the listing counted.
+fn balance(r: &Readout, o: &mut String) {
+    let rows: Vec<BalanceRow> = balance_rows(r);
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "\n### Balance of the arms within each persona\n");
+    let _ = writeln!(o, "Randomized arms differ only by chance: each persona's holdout share against the planned one (chi-square, Holm over the personas), and the standardized mean difference (SMD) of each clustering feature and the propensity between the arms; |SMD| above 0.1 is flagged, beside how many covariates chance alone would flag at these arm sizes; a warning names those beyond chance too (p < 0.001).\n");
+    let _ = writeln!(o, "| persona | holdout share (planned) | sample ratio p (Holm) | largest \\|SMD\\| | flagged (by chance) |");
+    let _ = writeln!(o, "|---|---:|---:|---|---|");
+    for b in rows {
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {} | {} |",
+            b.label, b.share, b.p, b.largest, b.flagged
+        );
+    }
+    for w in &r.warnings {
+        let _ = writeln!(o, "\n- **Warning**: {w}");
+    }
+}
+
+/// One persona's balance, as text cells.
+#[derive(Serialize)]
+struct BalanceRow {
+    label: String,
+    share: String,
+    p: String,
+    largest: String,
+    flagged: String,
+}
+
+fn balance_rows(r: &Readout) -> Vec<BalanceRow> {
+    r.personas
+        .iter()
+        .filter_map(|p| {
+            let b = p.balance.as_ref()?;
+            let c = &p.comparison;
+            let n = c.treatment.n + c.holdout.n;
+            let held = if n == 0 {
+                0.0
+            } else {
+                c.holdout.n as f64 / n as f64
+            };
+            let largest = b
+                .smd
+                .iter()
+                .filter_map(|x| x.smd.map(|v| (v, &x.covariate)))
+                .max_by(|a, b| a.0.abs().total_cmp(&b.0.abs()));
+            Some(BalanceRow {
+                label: format!("{} {}", p.persona_id, p.persona_name),
+                share: match &c.sample_ratio {
+                    Some(s) => format!("{} ({})", pct(held), pct(s.expected_share)),
+                    None => pct(held),
+                },
+                p: c.sample_ratio.as_ref().map_or("-".into(), |s| {
+                    format!("{} ({})", p_text(s.p_value), p_text(s.p_holm))
+                }),
+                largest: largest.map_or("-".into(), |(v, name)| format!("{v:+.2} ({name})")),
+                flagged: format!(
+                    "{} ({:.1})",
+                    if b.flagged.is_empty() {
+                        "none".to_string()
+                    } else {
+                        b.flagged.join(", ")
+                    },
+                    b.flagged_by_chance
+                ),
+            })
+        })
+        .collect()
 }
 
 /// The shoppers listed again, by arm: counts and rates only, said to be not randomized.
@@ -444,6 +519,7 @@ pub fn html(r: &Readout) -> anyhow::Result<String> {
         .into_iter()
         .map(|(n, c)| (n.replace('_', " "), c.status.name(), c.message.clone()))
         .collect();
+    let balance_rows = balance_rows(r);
     let band_rows: Vec<Row> = r.by_propensity.as_ref().map_or(Vec::new(), |b| {
         b.quintiles
             .iter()
@@ -455,6 +531,7 @@ pub fn html(r: &Readout) -> anyhow::Result<String> {
         r => r,
         rows => rows,
         band_rows => band_rows,
+        balance_rows => balance_rows,
         gates => gates,
         failed => r.status == Status::Fail,
         uplift_chart => inline(charts::uplift_whiskers(r)),
