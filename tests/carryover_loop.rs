@@ -143,7 +143,7 @@ fn simulate(seed: u64, n: usize) -> Loop {
     let mut orders = String::from("order_id,customer_id,ordered_at,order_value,discount_amount\n");
     let mut planted = BTreeMap::new();
     let mut runs: Vec<PathBuf> = Vec::new();
-    for m in 0..3 {
+    for (m, as_of) in T.iter().enumerate() {
         let mut table = String::from("customer_id,last_abandoned_value,orders,discount_share,email_open_rate,mobile_share,max_checkout_depth,days_since_abandon\n");
         let mut listed = Vec::new();
         for (i, s) in shoppers.iter().enumerate() {
@@ -174,7 +174,7 @@ fn simulate(seed: u64, n: usize) -> Loop {
             .into_iter()
             .map(|a| (a["customer_id"].clone(), a["arm"] == "treatment"))
             .collect();
-        let t = epoch(T[m]);
+        let t = epoch(as_of);
         for i in listed {
             let s = &mut shoppers[i];
             let treated = arms[&s.id];
