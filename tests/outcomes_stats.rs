@@ -53,6 +53,23 @@ fn formulas_agree_with_statsmodels_and_scipy() {
         close(stat, x(&c["stat"]), "chi-square");
         close(p, x(&c["p"]), "chi-square p");
     }
+    for c in f["welch"].as_array().unwrap() {
+        let v = |k: &str| -> Vec<f64> { c[k].as_array().unwrap().iter().map(x).collect() };
+        let (rt, rh) = (v("t"), v("h"));
+        let (lo, hi) = cartsona::outcomes::bootstrap::welch(
+            &cartsona::outcomes::bootstrap::ArmRevenue {
+                n: u(&c["n_t"]),
+                recovered: &rt,
+            },
+            &cartsona::outcomes::bootstrap::ArmRevenue {
+                n: u(&c["n_h"]),
+                recovered: &rh,
+            },
+        )
+        .unwrap();
+        close(lo, x(&c["ci"][0]), &format!("Welch low {c}"));
+        close(hi, x(&c["ci"][1]), &format!("Welch high {c}"));
+    }
     for c in f["mde"].as_array().unwrap() {
         let family = u(&c["family"]) as usize;
         let m = mde(x(&c["holdout_rate"]), u(&c["n_t"]), u(&c["n_h"]), family);
@@ -170,4 +187,52 @@ fn without_uplift_a_win_is_rarely_declared() {
     let (single, family) = (single as f64 / runs as f64, family as f64 / runs as f64);
     assert!(single <= 0.035, "false wins {single}");
     assert!(family <= 0.035, "false wins among five personas {family}");
+}
+
+/// Issue 31: the incremental revenue's 95% interval covers at persona sizes. 2,000 simulated
+/// experiments per holdout size (40, 120, 300, 1,200 held out, 7/3 as many treated), recovery
+/// 1-7% without the play and up to 1.5 times that with it (1-10.5%), order values lognormal
+/// (log-mean 4, log-sd 1: skewed, mean e^4.5); the truth is (p_t − p_h) × E[value] × n_t. The
+/// percentile bootstrap it replaces covered 87-94% on this design. Coverage must be 93.5-96.5%
+/// at each size: at 95% the standard error of 2,000 experiments is 0.49 points, so an exact
+/// interval fails with odds about 0.2% per size.
+#[test]
+fn the_revenue_interval_covers_at_persona_sizes() {
+    use cartsona::outcomes::bootstrap::{welch, ArmRevenue};
+    use rand::Rng;
+    let lognormal = rand_distr::LogNormal::new(4.0, 1.0).unwrap();
+    let mean_value = 4.5f64.exp();
+    for (k, n_h) in [40u64, 120, 300, 1200].into_iter().enumerate() {
+        let n_t = n_h * 7 / 3;
+        let mut rng = ChaCha8Rng::seed_from_u64(310 + k as u64);
+        let runs = 2000;
+        let mut covered = 0;
+        for _ in 0..runs {
+            let p_h: f64 = rng.gen_range(0.01..0.07);
+            let p_t = p_h * rng.gen_range(1.0..1.5);
+            let mut arm = |n: u64, p: f64| -> Vec<f64> {
+                let k = Binomial::new(n, p).unwrap().sample(&mut rng);
+                (0..k).map(|_| lognormal.sample(&mut rng)).collect()
+            };
+            let (rt, rh) = (arm(n_t, p_t), arm(n_h, p_h));
+            let (lo, hi) = welch(
+                &ArmRevenue {
+                    n: n_t,
+                    recovered: &rt,
+                },
+                &ArmRevenue {
+                    n: n_h,
+                    recovered: &rh,
+                },
+            )
+            .unwrap();
+            let truth = (p_t - p_h) * mean_value * n_t as f64;
+            covered += usize::from(lo <= truth && truth <= hi);
+        }
+        let share = covered as f64 / runs as f64;
+        assert!(
+            (0.935..=0.965).contains(&share),
+            "{n_h} held out: Welch's interval covers {share}"
+        );
+    }
 }

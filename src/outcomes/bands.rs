@@ -65,7 +65,7 @@ pub fn by_propensity(
                 name: format!("band {} of {}", k + 1, edges.len() + 1),
                 low: k.checked_sub(1).map(|i| edges[i]),
                 high: edges.get(k).copied().unwrap_or(sorted[sorted.len() - 1]),
-                comparison: readout::compare(&group, with_touches, s, 100 + k as u64),
+                comparison: readout::compare(&group, with_touches, s),
             }
         })
         .collect();
@@ -79,7 +79,7 @@ pub fn by_propensity(
     let no_discount = threshold.and_then(|above| {
         let group: Vec<&Outcome> = scored.iter().copied().filter(|o| p(o) > above).collect();
         (!group.is_empty()).then(|| {
-            let mut comparison = readout::compare(&group, with_touches, s, 200);
+            let mut comparison = readout::compare(&group, with_touches, s);
             readout::judge(&mut [&mut comparison], "group");
             Band {
                 name: format!("above {above} (no incentive when the rule was on)"),

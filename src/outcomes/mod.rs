@@ -140,7 +140,7 @@ pub fn build(inp: &Inputs<'_>, s: &Settings) -> Result<Readout> {
             .partition(|o| o.exposure != Exposure::Again);
     let with_touches = inp.touches.is_some();
     let personas = persona_comparisons(inp.runs, &all, with_touches, source, s);
-    let mut overall = readout::compare(&all.iter().collect::<Vec<_>>(), with_touches, s, 0);
+    let mut overall = readout::compare(&all.iter().collect::<Vec<_>>(), with_touches, s);
     readout::judge(&mut [&mut overall], "comparison");
     let variants = if variant_names.is_empty() {
         Vec::new()
@@ -255,7 +255,7 @@ fn persona_comparisons(
             PersonaReadout {
                 persona_id: id.clone(),
                 persona_name: name.clone(),
-                comparison: readout::compare(&group, with_touches, s, i as u64 + 1),
+                comparison: readout::compare(&group, with_touches, s),
                 balance: (source != ArmSource::None).then(|| balance::of(&group, &runs.covariates)),
             }
         })

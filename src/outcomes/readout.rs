@@ -391,8 +391,8 @@ fn sample_ratio(group: &[&Outcome], expected: Option<f64>, held: u64) -> Option<
 }
 
 /// Compares the treatment and holdout outcomes of a group; `p_holm` and the verdict are set by
-/// [`judge`] once the family is known. `key` seeds this group's bootstrap.
-pub fn compare(group: &[&Outcome], with_touches: bool, s: &Settings, key: u64) -> Comparison {
+/// [`judge`] once the family is known.
+pub fn compare(group: &[&Outcome], with_touches: bool, s: &Settings) -> Comparison {
     let t: Vec<&Outcome> = group
         .iter()
         .copied()
@@ -429,7 +429,7 @@ pub fn compare(group: &[&Outcome], with_touches: bool, s: &Settings, key: u64) -
         ci_high: Some(u.ci_high * nt),
         method: "newcombe",
     });
-    let incremental_revenue = measured.then(|| incremental_revenue(&t, &h, s, key));
+    let incremental_revenue = measured.then(|| incremental_revenue(&t, &h));
     let attributed = with_touches.then(|| t.iter().map(|o| o.attributed).sum::<f64>());
     let ratio = match (attributed, &incremental_revenue) {
         (Some(a), Some(i)) if a > 0.0 && i.estimate > 0.0 => Some(a / i.estimate),
@@ -459,7 +459,7 @@ pub fn compare(group: &[&Outcome], with_touches: bool, s: &Settings, key: u64) -
 }
 
 /// (revenue per treated shopper - per held-out shopper) x treated shoppers, with its interval.
-fn incremental_revenue(t: &[&Outcome], h: &[&Outcome], s: &Settings, key: u64) -> Estimate {
+fn incremental_revenue(t: &[&Outcome], h: &[&Outcome]) -> Estimate {
     let revenues = |v: &[&Outcome]| -> Vec<f64> {
         v.iter()
             .filter(|o| o.recovered)
@@ -479,9 +479,6 @@ fn incremental_revenue(t: &[&Outcome], h: &[&Outcome], s: &Settings, key: u64) -
             n: nh,
             recovered: &rh,
         },
-        s.resamples,
-        s.seed,
-        key,
     );
     Estimate {
         estimate,
@@ -489,7 +486,8 @@ fn incremental_revenue(t: &[&Outcome], h: &[&Outcome], s: &Settings, key: u64) -
         ci_high: ci.map(|c| c.1),
         method: match ci.map(|c| c.2) {
             Some(bootstrap::Method::Normal) => "normal",
-            _ => "bootstrap",
+            Some(bootstrap::Method::Bootstrap) => "bootstrap",
+            _ => "welch",
         },
     }
 }

@@ -176,7 +176,7 @@ fn comparisons(r: &Readout, o: &mut String) {
     }
     listed_again(r, o);
     balance(r, o);
-    let _ = writeln!(o, "\nInconclusive is not \"no effect\": the smallest uplift each comparison could call a win with 80% power, at the level Holm gives its family's first step (5% over the comparisons judged together), is given beside it. Incremental revenue: bootstrap percentile interval, {} resamples, seed {}.", r.resamples, r.seed);
+    let _ = writeln!(o, "\nInconclusive is not \"no effect\": the smallest uplift each comparison could call a win with 80% power, at the level Holm gives its family's first step (5% over the comparisons judged together), is given beside it. Incremental revenue: Welch's 95% interval of the difference in revenue per shopper, times the treated shoppers.");
 }
 
 /// Balance where randomization is claimed: each persona's arms against the planned share, and
