@@ -413,6 +413,11 @@ pub struct OutcomesArgs {
     /// Without any holdout: report rates and attributed revenue only.
     #[arg(long)]
     pub no_holdout: bool,
+    /// Whether order_value is before discounts (gross) or after them (net, as Shopify's Total):
+    /// the net revenue takes discount_amount off gross values only [default: [orders] value_is,
+    /// else gross]
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub order_value_is: Option<ValueIs>,
     /// CSV field delimiter of the orders, touches and entries: one character, or `tab` [default: ,]
     #[arg(long, value_name = "CHAR")]
     pub delimiter: Option<String>,
@@ -610,4 +615,14 @@ pub enum SqlDialect {
     Spark,
     Bigquery,
     Postgres,
+}
+
+/// What `order_value` holds (docs/outcomes.md "Net revenue").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ValueIs {
+    /// Before discounts: the net revenue takes discount_amount off.
+    Gross,
+    /// After discounts (Shopify's Total): the net revenue is the value itself.
+    Net,
 }

@@ -60,6 +60,16 @@ pub struct FileConfig {
     /// The return propensity of segment runs (docs/propensity.md).
     #[serde(default)]
     pub propensity: FilePropensity,
+    /// What the orders' values hold (docs/outcomes.md "Net revenue").
+    #[serde(default)]
+    pub orders: FileOrders,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileOrders {
+    /// `gross` (before discounts, the default) or `net` (after them, as Shopify's Total).
+    pub value_is: Option<crate::cli::ValueIs>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -1064,6 +1074,8 @@ fn outcome_settings(
         .unwrap_or(0.02),
         max_pre_run: share(args.max_pre_run, f.max_pre_run, "max_pre_run", 1.0)?.unwrap_or(0.02),
         discount_amounts: false,
+        value_is_net: args.order_value_is.or(loaded.file.orders.value_is)
+            == Some(crate::cli::ValueIs::Net),
     })
 }
 

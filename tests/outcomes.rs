@@ -375,6 +375,66 @@ fn a_persona_that_lost_holdout_shoppers_fails_its_sample_ratio() {
     }
 }
 
+/// Net revenue defined once (issue 31): per shopper, the window orders' values less their
+/// discount_amount (gross values) or the values as they are (`--order-value-is net`), the
+/// difference of the arms' means times the treated shoppers; both arms' discounts counted. Worked
+/// out here from assignments.csv and next/orders.csv.
+#[test]
+fn net_revenue_takes_both_arms_discounts_out() {
+    let s = shop(2000, 21, &[]);
+    let t = micros(T);
+    let end = t + 7 * 86_400 * 1_000_000;
+    let mut gross: BTreeMap<String, (f64, f64)> = BTreeMap::new();
+    for o in read_csv(&s.gen.join("next/orders.csv")) {
+        let at = micros(&o["ordered_at"]);
+        if at > t && at <= end {
+            let e = gross.entry(o["customer_id"].clone()).or_default();
+            e.0 += o["order_value"].parse::<f64>().unwrap();
+            e.1 += o["discount_amount"].parse::<f64>().unwrap_or(0.0);
+        }
+    }
+    let expected = |net_values: bool| {
+        let (mut n, mut sum) = ([0f64; 2], [0f64; 2]);
+        for a in s.assignments() {
+            let i = usize::from(a["arm"] == "treatment");
+            n[i] += 1.0;
+            if let Some((v, d)) = gross.get(&a["customer_id"]) {
+                sum[i] += if net_values { *v } else { v - d };
+            }
+        }
+        (sum[1] / n[1] - sum[0] / n[0]) * n[1]
+    };
+    s.outcomes("gross").assert().success();
+    let r = s.json("gross");
+    assert_eq!(r["order_value_is"], "gross");
+    let d = &r["overall"]["discount"];
+    assert!(d["amount"].as_f64().unwrap() > 0.0);
+    let got = d["incremental_revenue_net"]["estimate"].as_f64().unwrap();
+    assert!(
+        (got - expected(false)).abs() < 1e-6,
+        "{got} vs {}",
+        expected(false)
+    );
+    assert!(d["incremental_revenue_net"]["ci_low"].as_f64().unwrap() < got);
+    s.outcomes("net")
+        .args(["--order-value-is", "net"])
+        .assert()
+        .success();
+    let r = s.json("net");
+    assert_eq!(r["order_value_is"], "net");
+    let got = r["overall"]["discount"]["incremental_revenue_net"]["estimate"]
+        .as_f64()
+        .unwrap();
+    assert!((got - expected(true)).abs() < 1e-6);
+    assert!(
+        (got - r["overall"]["incremental_revenue"]["estimate"]
+            .as_f64()
+            .unwrap())
+        .abs()
+            < 1e-6
+    );
+}
+
 /// A tenth of the holdout messaged: contamination fails; a flow that messaged shoppers between
 /// abandoning and being listed: messaged_before_run fails.
 #[test]

@@ -260,7 +260,7 @@ const HOLDOUT_AND_OUTCOMES: &str = "[holdout]\n\
 # window = \"7d\"\n\
 # Attributed revenue counts orders this long after a touch, as a messaging platform would.\n\
 # attribution_window = \"5d\"\n\
-# Seed of the bootstrap interval of the incremental revenue.\n\
+# Recorded in outcomes.json; since issue 31 no figure depends on it (Welch's interval).\n\
 # seed = 42\n\
 # The planned holdout share, for the sample-ratio gate when the runs carry no holdout.\n\
 # expected_holdout = 0.2                     # example\n\
@@ -268,6 +268,10 @@ const HOLDOUT_AND_OUTCOMES: &str = "[holdout]\n\
 # more than this share of listed shoppers was messaged before their run listed them.\n\
 # max_contamination = 0.02\n\
 # max_pre_run = 0.02\n\n\
+[orders]\n\
+# Whether order_value is before discounts (\"gross\") or after them (\"net\", as Shopify's\n\
+# Total): the readout's net revenue takes discount_amount off gross values only.\n\
+# value_is = \"gross\"\n\n\
 # A messaging platform's exports: canonical column = the export's header (docs/outcomes.md\n\
 # has Klaviyo, Braze and Infobip). Touches: customer_id, sent_at, channel (required), flow,\n\
 # step, variant, opened_at, clicked_at, discount_code, cost. Entries: customer_id, arm\n\

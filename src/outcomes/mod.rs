@@ -57,6 +57,8 @@ pub struct Readout {
     pub attribution_window: String,
     pub seed: u64,
     pub resamples: usize,
+    /// `gross` or `net`: what order_value held (the net revenue's definition).
+    pub order_value_is: &'static str,
     /// Set with --allow-partial when the orders stop before some window ends: what is missing.
     pub partial: Option<String>,
     pub latest_order: Option<String>,
@@ -186,6 +188,7 @@ pub fn build(inp: &Inputs<'_>, s: &Settings) -> Result<Readout> {
         attribution_window: readout::window_text(s.attribution_window),
         seed: s.seed,
         resamples: s.resamples,
+        order_value_is: if s.value_is_net { "net" } else { "gross" },
         partial,
         latest_order: inp.latest_order.map(fmt),
         holdout: HoldoutInfo {

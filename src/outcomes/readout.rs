@@ -32,6 +32,9 @@ pub struct Settings {
     pub max_pre_run: f64,
     /// The orders carry discount_amount (set by the command from the orders' columns).
     pub discount_amounts: bool,
+    /// `order_value` is already net of discounts (`[orders] value_is = "net"`, `--order-value-is
+    /// net`; Shopify's Total is).
+    pub value_is_net: bool,
 }
 
 /// One order of a listed shopper.
@@ -55,6 +58,8 @@ pub struct Outcome {
     pub day: Option<u32>,
     pub discounted_orders: u32,
     pub discount_amount: f64,
+    /// Revenue of the window's orders net of their discounts (docs/outcomes.md "Net revenue").
+    pub net_revenue: f64,
     /// Revenue of orders within the attribution window after a touch.
     pub attributed: f64,
     /// The first touch in the window: (sent_at, channel).
@@ -218,6 +223,7 @@ pub fn outcomes(
             day: None,
             discounted_orders: 0,
             discount_amount: 0.0,
+            net_revenue: 0.0,
             attributed: 0.0,
             first_touch: ts
                 .iter()
@@ -237,6 +243,11 @@ pub fn outcomes(
         for ord in orders[i].iter().filter(|x| x.at > t && x.at <= end) {
             o.recovered = true;
             o.revenue += ord.value;
+            o.net_revenue += if s.value_is_net {
+                ord.value
+            } else {
+                ord.value - ord.discount_amount.unwrap_or(0.0)
+            };
             let day = ((ord.at - t - 1) / DAY + 1) as u32;
             o.day = Some(o.day.map_or(day, |d| d.min(day)));
             if ord.discount {
@@ -328,14 +339,21 @@ impl Verdict {
     }
 }
 
-/// Discounts on the window orders of recovered treated shoppers.
+/// Discounts on the window orders of each arm, and the incremental revenue net of them.
 #[derive(Debug, Clone, Serialize)]
 pub struct Discount {
+    /// Discounted window orders of the treatment arm.
     pub orders: u64,
-    /// Sum of their discount_amount (None when the orders carry no amounts).
+    /// Sum of the treatment arm's discount_amount (None when the orders carry no amounts).
     pub amount: Option<f64>,
-    /// Incremental revenue minus that amount.
-    pub incremental_revenue_net: Option<f64>,
+    /// Discounted window orders of the holdout (organic codes the shoppers found themselves).
+    pub holdout_orders: u64,
+    /// Sum of the holdout's discount_amount (None when the orders carry no amounts).
+    pub holdout_amount: Option<f64>,
+    /// (net revenue per treated shopper − per held-out shopper) × treated shoppers, with Welch's
+    /// interval: what the play earned after the discounts it gave, the holdout's organic
+    /// discounts netted out. None when the order values are gross and carry no discount_amount.
+    pub incremental_revenue_net: Option<Estimate>,
 }
 
 /// Treatment against holdout for one group of shoppers (a persona, or everyone).
@@ -435,7 +453,7 @@ pub fn compare(group: &[&Outcome], with_touches: bool, s: &Settings) -> Comparis
         (Some(a), Some(i)) if a > 0.0 && i.estimate > 0.0 => Some(a / i.estimate),
         _ => None,
     };
-    let discount = discount(&t, incremental_revenue.as_ref(), s);
+    let discount = discount(&t, &h, s);
     Comparison {
         sample_ratio: sample_ratio(group, s.expected_holdout, hs.n),
         mde: stats::mde(hs.rate0(), ts.n, hs.n, 1),
@@ -494,18 +512,47 @@ fn incremental_revenue(t: &[&Outcome], h: &[&Outcome]) -> Estimate {
 
 /// Discounts on the window orders of recovered treated shoppers, and the incremental revenue
 /// net of them.
-fn discount(t: &[&Outcome], incremental: Option<&Estimate>, s: &Settings) -> Discount {
-    let discounted: Vec<&&Outcome> = t
-        .iter()
-        .filter(|o| o.recovered && o.discounted_orders > 0)
-        .collect();
-    let amount = discounted.iter().map(|o| o.discount_amount).sum::<f64>();
+fn discount(t: &[&Outcome], h: &[&Outcome], s: &Settings) -> Discount {
+    let tally = |v: &[&Outcome]| -> (u64, f64) {
+        v.iter()
+            .filter(|o| o.recovered)
+            .fold((0, 0.0), |(n, a), o| {
+                (n + o.discounted_orders as u64, a + o.discount_amount)
+            })
+    };
+    let ((orders, amount), (holdout_orders, holdout_amount)) = (tally(t), tally(h));
+    let known = s.value_is_net || s.discount_amounts;
+    let net = |v: &[&Outcome]| -> Vec<f64> {
+        v.iter()
+            .filter(|o| o.recovered)
+            .map(|o| o.net_revenue)
+            .collect()
+    };
+    let incremental_revenue_net = (known && !t.is_empty() && !h.is_empty()).then(|| {
+        let (rt, rh) = (net(t), net(h));
+        let at = ArmRevenue {
+            n: t.len() as u64,
+            recovered: &rt,
+        };
+        let ah = ArmRevenue {
+            n: h.len() as u64,
+            recovered: &rh,
+        };
+        let per = |r: &[f64], n: usize| r.iter().sum::<f64>() / n as f64;
+        let ci = bootstrap::welch(&at, &ah);
+        Estimate {
+            estimate: (per(&rt, t.len()) - per(&rh, h.len())) * t.len() as f64,
+            ci_low: ci.map(|c| c.0),
+            ci_high: ci.map(|c| c.1),
+            method: "welch",
+        }
+    });
     Discount {
-        orders: discounted.iter().map(|o| o.discounted_orders as u64).sum(),
+        orders,
         amount: s.discount_amounts.then_some(amount),
-        incremental_revenue_net: incremental
-            .filter(|_| s.discount_amounts)
-            .map(|i| i.estimate - amount),
+        holdout_orders,
+        holdout_amount: s.discount_amounts.then_some(holdout_amount),
+        incremental_revenue_net,
     }
 }
 
@@ -583,6 +630,7 @@ pub(crate) mod tests {
             day: None,
             discounted_orders: 0,
             discount_amount: 0.0,
+            net_revenue: 0.0,
             attributed: 0.0,
             first_touch: None,
             abandoned_at: None,
@@ -617,6 +665,8 @@ pub(crate) mod tests {
             discount: Discount {
                 orders: 0,
                 amount: None,
+                holdout_orders: 0,
+                holdout_amount: None,
                 incremental_revenue_net: None,
             },
             mde: None,

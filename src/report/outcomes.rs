@@ -170,9 +170,19 @@ fn comparisons(r: &Readout, o: &mut String) {
             .map_or("-".into(), |x| format!("{x:.1}x"));
         let _ = writeln!(o, "\nA platform would attribute {} to the messages (orders within {} of a touch); the holdout says {} was incremental ({ratio}).", money(a), r.attribution_window, money(i.estimate));
     }
-    if let Some(amount) = c.discount.amount {
-        let net = c.discount.incremental_revenue_net.map_or("-".into(), money);
-        let _ = writeln!(o, "Discounts on recovered treated shoppers' orders: {} orders, {}; incremental revenue net of them: {net}.", c.discount.orders, money(amount));
+    let d = &c.discount;
+    if let Some(amount) = d.amount {
+        let _ = writeln!(
+            o,
+            "Discounts in the window: treatment {} orders, {}; holdout {} orders, {}.",
+            d.orders,
+            money(amount),
+            d.holdout_orders,
+            d.holdout_amount.map_or("-".into(), money)
+        );
+    }
+    if d.incremental_revenue_net.is_some() {
+        let _ = writeln!(o, "Incremental revenue net of discounts (both arms' discounts taken out, order values {}): {}.", r.order_value_is, estimate(&d.incremental_revenue_net, money));
     }
     listed_again(r, o);
     balance(r, o);
