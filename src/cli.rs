@@ -410,6 +410,11 @@ pub struct OutcomesArgs {
     /// Read out even when the orders stop before some window ends (every output says so).
     #[arg(long)]
     pub allow_partial: bool,
+    /// How far the orders export reaches (it is complete up to this time), when its last order
+    /// falls earlier: the partial-window rule then uses it [default: [outcomes] orders_until,
+    /// else the latest order in the files]
+    #[arg(long, value_name = "TIME")]
+    pub orders_until: Option<String>,
     /// Without any holdout: report rates and attributed revenue only.
     #[arg(long)]
     pub no_holdout: bool,

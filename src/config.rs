@@ -92,6 +92,7 @@ pub struct FileOutcomes {
     pub expected_holdout: Option<f64>,
     pub max_contamination: Option<f64>,
     pub max_pre_run: Option<f64>,
+    pub orders_until: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -1074,9 +1075,27 @@ fn outcome_settings(
         .unwrap_or(0.02),
         max_pre_run: share(args.max_pre_run, f.max_pre_run, "max_pre_run", 1.0)?.unwrap_or(0.02),
         discount_amounts: false,
+        orders_until: orders_until(args, f, loaded)?,
         value_is_net: args.order_value_is.or(loaded.file.orders.value_is)
             == Some(crate::cli::ValueIs::Net),
     })
+}
+
+/// `--orders-until` (or `[outcomes] orders_until`) as microseconds, checked.
+fn orders_until(
+    args: &crate::cli::OutcomesArgs,
+    f: &FileOutcomes,
+    loaded: &Loaded,
+) -> Result<Option<i64>> {
+    let (text, from) = match (&args.orders_until, &f.orders_until) {
+        (Some(t), _) => (t, "--orders-until".to_string()),
+        (None, Some(t)) => (t, format!("{}: [outcomes] orders_until", loaded.name())),
+        (None, None) => return Ok(None),
+    };
+    match timefmt::parse_timestamp(text) {
+        Some(t) => Ok(Some(t)),
+        None => bail!("{from} '{text}': not a time (write it like 2025-02-08T00:00:00Z)"),
+    }
 }
 
 /// The orders of the readout: canonical files, or derived by an event-log preset.

@@ -571,6 +571,32 @@ fn orders_that_stop_early_refuse_unless_partial_is_allowed() {
             "{f}"
         );
     }
+    // Issue 31: the user says how far the export reaches; the rule uses it. Not far enough still
+    // refuses (naming it); a bad time exits 2 naming the flag.
+    let until = |value: &str, out: &str| {
+        let mut cmd = cartsona();
+        cmd.args(["-q", "outcomes", "--orders-until", value, "--run"])
+            .arg(&s.run)
+            .arg("--orders")
+            .arg(&path)
+            .arg("--out")
+            .arg(s.root.join(out));
+        cmd
+    };
+    until("2025-02-08T00:00:00Z", "until").assert().success();
+    let r = s.json("until");
+    assert!(r["partial"].is_null());
+    assert_eq!(r["orders_until"], "2025-02-08T00:00:00Z");
+    until("2025-02-07T00:00:00Z", "short")
+        .assert()
+        .code(2)
+        .stderr(contains(
+            "the orders reach 2025-02-07T00:00:00Z (--orders-until)",
+        ));
+    until("next week", "bad")
+        .assert()
+        .code(2)
+        .stderr(contains("--orders-until 'next week'"));
 }
 
 /// Bad touches and entries stop the readout naming the file, line and column.

@@ -267,7 +267,9 @@ const HOLDOUT_AND_OUTCOMES: &str = "[holdout]\n\
 # Gates: fail when more than this share of the holdout was messaged in its window, and when\n\
 # more than this share of listed shoppers was messaged before their run listed them.\n\
 # max_contamination = 0.02\n\
-# max_pre_run = 0.02\n\n\
+# max_pre_run = 0.02\n\
+# How far the orders export reaches, when it is complete beyond its last order.\n\
+# orders_until = \"2025-02-08T00:00:00Z\"   # example\n\n\
 [orders]\n\
 # Whether order_value is before discounts (\"gross\") or after them (\"net\", as Shopify's\n\
 # Total): the readout's net revenue takes discount_amount off gross values only.\n\

@@ -62,6 +62,8 @@ pub struct Readout {
     /// Set with --allow-partial when the orders stop before some window ends: what is missing.
     pub partial: Option<String>,
     pub latest_order: Option<String>,
+    /// `--orders-until`: how far the user says the orders reach.
+    pub orders_until: Option<String>,
     pub holdout: HoldoutInfo,
     pub runs: Vec<RunInfo>,
     pub population: Population,
@@ -119,9 +121,13 @@ pub struct Inputs<'a> {
 /// stop before a window ends without --allow-partial.
 pub fn build(inp: &Inputs<'_>, s: &Settings) -> Result<Readout> {
     let fmt = crate::util::timefmt::format_timestamp;
-    let partial = readout::partial(inp.runs, inp.latest_order, s.window).map(|(end, latest)| {
+    let reach = inp.latest_order.max(s.orders_until);
+    let partial = readout::partial(inp.runs, reach, s.window).map(|(end, latest)| {
         let latest = latest.map_or("there are no orders".to_string(), |l| {
-            format!("the latest order is at {}", fmt(l))
+            match s.orders_until {
+                Some(u) if u == l => format!("the orders reach {} (--orders-until)", fmt(l)),
+                _ => format!("the latest order is at {}", fmt(l)),
+            }
         });
         format!(
             "{latest}, before the end of the last window ({}: T {} + --window {})",
@@ -131,7 +137,7 @@ pub fn build(inp: &Inputs<'_>, s: &Settings) -> Result<Readout> {
         )
     });
     if let (Some(p), false) = (&partial, s.allow_partial) {
-        anyhow::bail!("the orders stop too early: {p}. Read out when the orders cover every window, or pass --allow-partial (every output then says so)");
+        anyhow::bail!("the orders stop too early: {p}. Read out when the orders cover every window, say how far the export reaches with --orders-until TIME when it is complete beyond its last order, or pass --allow-partial (every output then says so)");
     }
     let (arms, variant_names, source) = readout::arms(inp.runs, inp.entries, s.no_holdout)?;
     // Only first listings since the split began are randomized within persona, band and
@@ -191,6 +197,7 @@ pub fn build(inp: &Inputs<'_>, s: &Settings) -> Result<Readout> {
         order_value_is: if s.value_is_net { "net" } else { "gross" },
         partial,
         latest_order: inp.latest_order.map(fmt),
+        orders_until: s.orders_until.map(fmt),
         holdout: HoldoutInfo {
             source,
             planned_share: expected.map(|e| e / all.len().max(1) as f64),

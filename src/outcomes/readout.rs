@@ -35,6 +35,9 @@ pub struct Settings {
     /// `order_value` is already net of discounts (`[orders] value_is = "net"`, `--order-value-is
     /// net`; Shopify's Total is).
     pub value_is_net: bool,
+    /// How far the orders reach, when the user says (`--orders-until`): the partial-window rule
+    /// uses the later of it and the latest order.
+    pub orders_until: Option<i64>,
 }
 
 /// One order of a listed shopper.
@@ -599,6 +602,19 @@ pub fn judge(family: &mut [&mut Comparison], what: &str) {
             )),
             _ => None,
         };
+        // A recovery win says nothing of money: say so when the revenue interval spans 0.
+        let revenue_spans_zero = c
+            .incremental_revenue
+            .as_ref()
+            .is_some_and(|e| e.ci_low.is_some_and(|l| l <= 0.0));
+        if c.verdict == Verdict::Win && revenue_spans_zero {
+            let money = "it recovers more carts, but its incremental revenue's 95% interval includes 0: the extra recoveries are not shown to bring revenue";
+            c.note = Some(
+                c.note
+                    .take()
+                    .map_or(money.to_string(), |n| format!("{n}; {money}")),
+            );
+        }
     }
 }
 

@@ -98,8 +98,8 @@ fn header(r: &Readout, o: &mut String) {
     let share = r.holdout.planned_share.map_or("-".into(), pct);
     let _ = writeln!(
         o,
-        "- Arms from: {:?}; planned holdout share {share}",
-        r.holdout.source
+        "- Arms from: {}; planned holdout share {share}",
+        r.holdout.source.name()
     );
     let _ = writeln!(
         o,
@@ -123,8 +123,9 @@ fn arm_cells(c: &Comparison) -> String {
         rate(c.holdout.rate),
         uplift_text(c),
         c.uplift.as_ref().map_or("-".into(), |u| format!(
-            "{:.3} ({:.3})",
-            u.p_value, u.p_holm
+            "{} ({})",
+            p_text(u.p_value),
+            p_text(u.p_holm)
         )),
         verdict_text(c),
     )
@@ -136,7 +137,7 @@ fn comparisons(r: &Readout, o: &mut String) {
         "## Did the play recover carts that would not have come back anyway?\n"
     );
     let _ = writeln!(o, "Randomized: treatment against holdout. Uplift = treatment rate - holdout rate, with its 95% Newcombe interval; p-values Holm-adjusted over the {} personas.\n", r.personas.len());
-    let _ = writeln!(o, "| persona | treatment (n, rate) | holdout (n, rate) | uplift [95% CI] | p (Holm) | verdict | incremental orders [95% CI] | incremental revenue [95% CI] | attributed revenue |");
+    let _ = writeln!(o, "| persona | treatment (n, rate) | holdout (n, rate) | uplift [95% CI] | p (Holm) | verdict | expected incremental recoveries [95% CI] | incremental revenue [95% CI] | attributed revenue |");
     let _ = writeln!(o, "|---|---:|---:|---:|---:|---|---:|---:|---:|");
     let row = |name: &str, c: &Comparison| {
         format!(
@@ -162,6 +163,9 @@ fn comparisons(r: &Readout, o: &mut String) {
         if let Some(n) = &p.comparison.note {
             let _ = writeln!(o, "- {}: {n}", p.persona_id);
         }
+    }
+    if let Some(n) = &r.overall.note {
+        let _ = writeln!(o, "- all: {n}");
     }
     let c = &r.overall;
     if let (Some(a), Some(i)) = (c.attributed_revenue, &c.incremental_revenue) {
@@ -490,7 +494,7 @@ fn html_row(label: String, c: &Comparison) -> Row {
         holdout: format!("{} · {}", c.holdout.n, rate(c.holdout.rate)),
         uplift: uplift_text(c),
         p: c.uplift.as_ref().map_or("-".into(), |u| {
-            format!("{:.3} ({:.3})", u.p_value, u.p_holm)
+            format!("{} ({})", p_text(u.p_value), p_text(u.p_holm))
         }),
         verdict: c.verdict.name(),
         verdict_text: verdict_text(c),
@@ -507,6 +511,7 @@ pub fn html(r: &Readout) -> anyhow::Result<String> {
     env.add_filter("pct", |v: Option<f64>| rate(v));
     env.add_filter("pts", pts);
     env.add_filter("money", money);
+    env.add_filter("p", p_text);
     env.add_template(
         "outcomes.html",
         include_str!("../../templates/outcomes.html"),
@@ -543,6 +548,7 @@ pub fn html(r: &Readout) -> anyhow::Result<String> {
         band_rows => band_rows,
         balance_rows => balance_rows,
         gates => gates,
+        source => r.holdout.source.name(),
         failed => r.status == Status::Fail,
         uplift_chart => inline(charts::uplift_whiskers(r)),
         day_chart => inline(charts::recovery_by_day(&r.by_day)),
