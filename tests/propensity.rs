@@ -665,3 +665,53 @@ fn a_shopify_export_says_the_history_is_approximate() {
         "{canonical}"
     );
 }
+
+/// Issue 31: a label window is complete only as far as the orders reach. With an orders export
+/// that stops three weeks before the carts and engagement, the weeks whose window the orders do
+/// not cover are left out (counted), not labelled "did not return"; the newest week measured ends
+/// at or before the last order.
+#[test]
+fn a_lagging_orders_export_leaves_its_uncovered_weeks_out() {
+    let dir = TempDir::new().unwrap();
+    let full = dir.path().join("full");
+    segment_shop(&full, &[]).success();
+    let as_of = json(&full.join("summary.json"))["as_of"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let t = cartsona::util::timefmt::parse_timestamp(&as_of).unwrap();
+    let cut = t - 21 * cartsona::util::timefmt::DAY;
+    let text = std::fs::read_to_string(shop().join("month-7/orders.csv")).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let at = header.split(',').position(|h| h == "ordered_at").unwrap();
+    let mut kept = vec![header.to_string()];
+    kept.extend(
+        lines
+            .filter(|l| {
+                let v = l.split(',').nth(at).unwrap();
+                cartsona::util::timefmt::parse_timestamp(v).unwrap() <= cut
+            })
+            .map(str::to_string),
+    );
+    let orders = dir.path().join("orders.csv");
+    std::fs::write(&orders, kept.join("\n") + "\n").unwrap();
+    let lagging = dir.path().join("lagging");
+    let mut cmd = cartsona();
+    cmd.args(["segment", "--quiet", "--as-of", &as_of]);
+    for (kind, path) in [
+        ("carts", shop().join("month-7/carts.csv")),
+        ("orders", orders.clone()),
+        ("engagement", shop().join("month-7/engagement.csv")),
+    ] {
+        cmd.arg(format!("--{kind}")).arg(path);
+    }
+    cmd.arg("--out").arg(&lagging).assert().success();
+    let learned = |run: &Path| json(&run.join("model.json"))["propensity"]["learned"].clone();
+    let (a, b) = (learned(&full), learned(&lagging));
+    let uncovered = |l: &serde_json::Value| l["uncovered_weeks"].as_u64().unwrap();
+    assert!(uncovered(&b) >= uncovered(&a) + 3, "{a} / {b}");
+    let week =
+        cartsona::util::timefmt::parse_timestamp(b["report_week"].as_str().unwrap()).unwrap();
+    assert!(week + 7 * cartsona::util::timefmt::DAY <= cut, "{b}");
+}

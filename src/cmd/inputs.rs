@@ -156,12 +156,15 @@ fn past(
         return Err("there is no orders input, so a return cannot be told".into());
     }
     let latest = feature_stage::latest_timestamp(ds);
+    // A label window is complete only as far as the orders themselves reach (issue 31: judged by
+    // the latest timestamp of any input, a lagging orders export labelled its newest weeks 0).
+    let orders_end = ds.orders.iter().map(|o| o.ordered_at).max();
     let (Some(t), Some(start), Some(end)) = (
         params.as_of.or(latest),
         history::earliest_timestamp(ds),
-        latest,
+        orders_end,
     ) else {
-        return Err("the inputs hold no rows".into());
+        return Err("the inputs hold no rows (or no orders)".into());
     };
     let plan = weeks::plan(t, settings.window, settings.history, start, end).map_err(|short| {
         format!(

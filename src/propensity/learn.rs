@@ -25,8 +25,6 @@ use crate::util::timefmt;
 /// At least this many positive labels among the training rows (and [`PER_TERM`] per term).
 pub const MIN_POSITIVES: usize = 200;
 pub const PER_TERM: usize = 10;
-/// Above this expected calibration error on the calibration week, Platt scaling is applied.
-pub const ECE_LIMIT: f64 = 0.02;
 /// Quantile bins of the calibration error and the reliability chart.
 pub const BINS: usize = 10;
 
@@ -279,9 +277,7 @@ fn learn_kind(
     };
     let cal_p = raw(calibration)?;
     let calibration_week_ece = metrics::ece(&cal_p, &calibration.returned, BINS);
-    let platt = (calibration_week_ece > ECE_LIMIT)
-        .then(|| Platt::fit(&cal_p, &calibration.returned).ok())
-        .flatten();
+    let (platt, _) = metrics::platt_if_needed(&cal_p, &calibration.returned);
     let before = raw(report)?;
     let after: Vec<f64> = match &platt {
         Some(pl) => before.iter().map(|p| pl.apply(*p)).collect(),

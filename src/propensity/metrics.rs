@@ -168,6 +168,40 @@ impl Platt {
     }
 }
 
+/// The level below which Platt scaling's improvement is more than noise.
+pub const PLATT_ALPHA: f64 = 0.05;
+
+/// Platt scaling only where it improves the log loss beyond what noise gives (issue 31: applying
+/// it whenever the calibration week's ECE exceeded 0.02 recalibrated a perfectly calibrated model
+/// 93% of the time at 1,000 rows, adding error). The likelihood-ratio test of the fitted (slope,
+/// intercept) against the identity (1, 0), nested as logistic regressions with logit(p) as the
+/// one feature: LR = 2 (LL_platt − LL_identity) = 2n × (the drop in mean log loss), χ² with 2
+/// degrees of freedom when the scores are calibrated. Returns the fit when its p-value is below
+/// [`PLATT_ALPHA`], and the p-value (1 when it cannot be fitted).
+pub fn platt_if_needed(probabilities: &[f64], outcomes: &[bool]) -> (Option<Platt>, f64) {
+    let Ok(platt) = Platt::fit(probabilities, outcomes) else {
+        return (None, 1.0);
+    };
+    let ll = |f: &dyn Fn(f64) -> f64| -> f64 {
+        probabilities
+            .iter()
+            .zip(outcomes)
+            .map(|(&p, &y)| {
+                let q = f(p).clamp(1e-12, 1.0 - 1e-12);
+                if y {
+                    q.ln()
+                } else {
+                    (1.0 - q).ln()
+                }
+            })
+            .sum()
+    };
+    let lr = (2.0 * (ll(&|p| platt.apply(p)) - ll(&|p| p))).max(0.0);
+    let chi = statrs::distribution::ChiSquared::new(2.0).expect("2 degrees of freedom");
+    let p = statrs::distribution::ContinuousCDF::sf(&chi, lr);
+    ((p < PLATT_ALPHA).then_some(platt), p)
+}
+
 fn log_odds(p: f64) -> f64 {
     let p = p.clamp(1e-12, 1.0 - 1e-12);
     (p / (1.0 - p)).ln()
