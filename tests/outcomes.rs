@@ -175,15 +175,23 @@ fn planted_uplifts_are_recovered_and_counts_match_a_recount() {
         }
         let (sum, n) = planted[&id];
         let true_uplift = sum / n;
-        let u = &p["uplift"];
-        let (lo, hi) = (
-            u["ci_low"].as_f64().unwrap(),
-            u["ci_high"].as_f64().unwrap(),
-        );
+        // Within 3.5 standard errors of the planted uplift (issue 31: "inside each persona's 95%
+        // interval" held at this seed but jointly for five personas only about 77% of seeds
+        // would; intervals' coverage is tested by simulation in tests/outcomes_stats.rs and over
+        // seeds in tests/carryover_loop.rs). False failure: 4.7e-4 per persona, about 0.2% here.
+        let rate = |arm: &str| {
+            let (n, k) = by[&(id.clone(), arm.to_string())];
+            (k as f64 / n as f64, n as f64)
+        };
+        let ((pt, nt), (ph, nh)) = (rate("treatment"), rate("holdout"));
+        let se = (pt * (1.0 - pt) / nt + ph * (1.0 - ph) / nh).sqrt();
+        let d = p["uplift"]["absolute"].as_f64().unwrap();
         assert!(
-            lo <= true_uplift && true_uplift <= hi,
-            "{id}: planted {true_uplift:.3} outside [{lo:.3}, {hi:.3}]"
+            (d - true_uplift).abs() <= 3.5 * se,
+            "{id}: uplift {d:.3} against planted {true_uplift:.3} (se {se:.3})"
         );
+        // A play that does nothing is called a win with odds at most 2.5% (Holm's family-wise
+        // level, one direction): the false-failure odds of this line.
         if true_uplift < 0.01 {
             zero_uplift_seen = true;
             assert_ne!(
