@@ -70,16 +70,19 @@ fn shared_run() -> &'static Path {
     })
 }
 
-/// The run learns an as-usual propensity from 24 training weeks (26 weeks of history: one
-/// reports, one calibrates), scores every abandoner with reasons, and the per-persona figures in
-/// summary.json are those of the assignments, worked out here from the file.
+/// The run learns an as-usual propensity from 23 training weeks (26 weeks of history: one
+/// reports, one calibrates, and the newest is left out because the last order comes before T, the
+/// latest cart event: since issue 31 a label window counts as complete only up to the latest
+/// order), scores every abandoner with reasons, and the per-persona figures in summary.json are
+/// those of the assignments, worked out here from the file.
 #[test]
 fn a_shop_with_history_gets_a_propensity_per_abandoner_and_persona() {
     let run = shared_run();
     let summary = json(&run.join("summary.json"));
     let p = &summary["propensity"];
     assert_eq!(p["kind"], "as_usual", "{p}");
-    assert_eq!(p["learned"]["train_weeks"], 24);
+    assert_eq!(p["learned"]["train_weeks"], 23);
+    assert_eq!(p["learned"]["uncovered_weeks"], 1);
     assert_eq!(p["learned"]["sample_fraction"], 1.0);
     let m = &p["measures"];
     assert!(m["auc"].as_f64().unwrap() > 0.6, "{m}");
