@@ -762,17 +762,19 @@ fn a_customer_in_two_daily_runs_counts_once() {
     let ledger = read_csv(&later.join("listed.csv"));
     let unique: BTreeSet<&String> = first.iter().chain(&second).collect();
     assert_eq!(ledger.len(), unique.len());
+    let read_out = |runs: &[&Path], out: &str| {
+        let mut cmd = cartsona();
+        cmd.args(["-q", "outcomes", "--run"])
+            .args(runs)
+            .arg("--orders")
+            .arg(s.gen.join("next/orders.csv"))
+            .arg("--out")
+            .arg(s.root.join(out));
+        cmd.assert().success();
+        s.json(out)
+    };
     // Given in the later-first order: the earliest as-of still wins.
-    let mut cmd = cartsona();
-    cmd.args(["-q", "outcomes", "--run"])
-        .arg(&later)
-        .arg(&s.run)
-        .arg("--orders")
-        .arg(s.gen.join("next/orders.csv"))
-        .arg("--out")
-        .arg(s.root.join("o"));
-    cmd.assert().success();
-    let r = s.json("o");
+    let r = read_out(&[&later, &s.run], "o");
     let population = &r["population"];
     assert_eq!(population["repeat_listings"].as_u64().unwrap(), both as u64);
     assert_eq!(population["listed_again"].as_u64().unwrap(), 0);
@@ -785,15 +787,7 @@ fn a_customer_in_two_daily_runs_counts_once() {
     );
     assert_eq!(r["checks"]["first_exposure"]["status"], "pass");
     // The later run alone: the shoppers of both are listed again, by arm, in no persona.
-    let mut cmd = cartsona();
-    cmd.args(["-q", "outcomes", "--run"])
-        .arg(&later)
-        .arg("--orders")
-        .arg(s.gen.join("next/orders.csv"))
-        .arg("--out")
-        .arg(s.root.join("alone"));
-    cmd.assert().success();
-    let r = s.json("alone");
+    let r = read_out(&[&later], "alone");
     let population = &r["population"];
     assert_eq!(population["listed_again"].as_u64().unwrap(), both as u64);
     assert_eq!(

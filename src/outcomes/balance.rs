@@ -110,7 +110,7 @@ mod tests {
     #[test]
     fn smd_by_hand() {
         let outcome = |arm: Arm, x: f32| -> Outcome {
-            let mut o = crate::outcomes::readout::tests::outcome(arm);
+            let mut o = Outcome::new(0, arm);
             o.covariates = vec![x, f32::NAN].into_boxed_slice();
             o
         };

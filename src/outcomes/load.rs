@@ -170,22 +170,13 @@ pub fn runs(dirs: &[PathBuf], every_run: bool) -> Result<Runs> {
                 dir.display()
             );
         }
-        let mut known = first_listing_known(model, *t);
-        if every_run && known == FirstListingKnown::NotKnown {
-            let since = model.holdout.as_ref().map(|h| h.since.as_str());
-            let began = data[..run].iter().any(|(_, m, bt, _)| {
-                m.holdout.as_ref().map(|h| h.since.as_str()) == since
-                    && timefmt::parse_timestamp(since.unwrap_or_default()) == Some(*bt)
-            });
-            if !began {
-                bail!(
-                    "--every-run: the run of {as_of} ({}) belongs to the holdout split begun at {}, but no run given began it: give every run since then",
-                    dir.display(),
-                    since.unwrap_or_default()
-                );
-            }
-            known = FirstListingKnown::EveryRunGiven;
-        }
+        let earlier: Vec<(&crate::model::Model, i64)> =
+            data[..run].iter().map(|(_, m, bt, _)| (m, *bt)).collect();
+        let known = match first_listing_known(model, *t) {
+            FirstListingKnown::NotKnown if every_run => every_run_given(model, &earlier)
+                .map_err(|since| anyhow!("--every-run: the run of {as_of} ({}) belongs to the holdout split begun at {since}, but no run given began it: give every run since then", dir.display()))?,
+            known => known,
+        };
         out.runs.push(RunInfo {
             dir: dir.display().to_string(),
             as_of: as_of.clone(),
@@ -239,6 +230,24 @@ pub fn runs(dirs: &[PathBuf], every_run: bool) -> Result<Runs> {
         s.persona = order[id.as_str()];
     }
     Ok(out)
+}
+
+/// With `--every-run`, a run that does not carry first listings knows them when an earlier run
+/// given began its split; else the split's start, for the message.
+fn every_run_given(
+    model: &crate::model::Model,
+    earlier: &[(&crate::model::Model, i64)],
+) -> std::result::Result<FirstListingKnown, String> {
+    let since = model.holdout.as_ref().map_or("", |h| h.since.as_str());
+    let began = earlier.iter().any(|(m, t)| {
+        m.holdout.as_ref().map(|h| h.since.as_str()) == Some(since)
+            && timefmt::parse_timestamp(since) == Some(*t)
+    });
+    if began {
+        Ok(FirstListingKnown::EveryRunGiven)
+    } else {
+        Err(since.to_string())
+    }
 }
 
 /// The run's own as-of (summary.json's `as_of`): an `assign` run keeps its model's as-of in

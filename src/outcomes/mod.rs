@@ -121,21 +121,7 @@ pub struct Inputs<'a> {
 /// stop before a window ends without --allow-partial.
 pub fn build(inp: &Inputs<'_>, s: &Settings) -> Result<Readout> {
     let fmt = crate::util::timefmt::format_timestamp;
-    let reach = inp.latest_order.max(s.orders_until);
-    let partial = readout::partial(inp.runs, reach, s.window).map(|(end, latest)| {
-        let latest = latest.map_or("there are no orders".to_string(), |l| {
-            match s.orders_until {
-                Some(u) if u == l => format!("the orders reach {} (--orders-until)", fmt(l)),
-                _ => format!("the latest order is at {}", fmt(l)),
-            }
-        });
-        format!(
-            "{latest}, before the end of the last window ({}: T {} + --window {})",
-            fmt(end),
-            fmt(end - s.window),
-            readout::window_text(s.window)
-        )
-    });
+    let partial = partial_text(inp, s);
     if let (Some(p), false) = (&partial, s.allow_partial) {
         anyhow::bail!("the orders stop too early: {p}. Read out when the orders cover every window, say how far the export reaches with --orders-until TIME when it is complete beyond its last order, or pass --allow-partial (every output then says so)");
     }
@@ -246,6 +232,26 @@ fn balance_warnings(personas: &[PersonaReadout]) -> Vec<String> {
             ))
         })
         .collect()
+}
+
+/// What is missing when the orders (or `--orders-until`) stop before the last window ends.
+fn partial_text(inp: &Inputs<'_>, s: &Settings) -> Option<String> {
+    let fmt = crate::util::timefmt::format_timestamp;
+    let reach = inp.latest_order.max(s.orders_until);
+    readout::partial(inp.runs, reach, s.window).map(|(end, latest)| {
+        let latest = latest.map_or("there are no orders".to_string(), |l| {
+            match s.orders_until {
+                Some(u) if u == l => format!("the orders reach {} (--orders-until)", fmt(l)),
+                _ => format!("the latest order is at {}", fmt(l)),
+            }
+        });
+        format!(
+            "{latest}, before the end of the last window ({}: T {} + --window {})",
+            fmt(end),
+            fmt(end - s.window),
+            readout::window_text(s.window)
+        )
+    })
 }
 
 /// Each persona's comparison (personas without counted shoppers left out), judged as one family.

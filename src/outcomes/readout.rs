@@ -83,6 +83,32 @@ pub struct Outcome {
     pub covariates: Box<[f32]>,
 }
 
+impl Outcome {
+    /// A shopper of `persona` in `arm` before anything is known of their window.
+    pub fn new(persona: usize, arm: Arm) -> Outcome {
+        Outcome {
+            persona,
+            arm,
+            variant: None,
+            recovered: false,
+            revenue: 0.0,
+            day: None,
+            discounted_orders: 0,
+            discount_amount: 0.0,
+            net_revenue: 0.0,
+            attributed: 0.0,
+            first_touch: None,
+            abandoned_at: None,
+            touched: false,
+            pre_run: None,
+            propensity: None,
+            exposure: Exposure::First,
+            planned_share: None,
+            covariates: Box::new([]),
+        }
+    }
+}
+
 /// The shoppers of the readout and what became of the others.
 #[derive(Debug, Clone, Serialize)]
 pub struct Population {
@@ -218,22 +244,12 @@ pub fn outcomes(
         let (t, end) = (l.t, l.t + s.window);
         let ts = touches.map_or(&none, |x| &x.by_shopper[i]);
         let mut o = Outcome {
-            persona: l.persona,
-            arm,
             variant,
-            recovered: false,
-            revenue: 0.0,
-            day: None,
-            discounted_orders: 0,
-            discount_amount: 0.0,
-            net_revenue: 0.0,
-            attributed: 0.0,
             first_touch: ts
                 .iter()
                 .find(|x| x.sent_at > t && x.sent_at <= end)
                 .map(|x| (x.sent_at, x.channel)),
             abandoned_at: l.abandoned_at,
-            touched: false,
             pre_run: touches
                 .and(l.abandoned_at)
                 .map(|a| ts.iter().any(|x| x.sent_at > a && x.sent_at <= t)),
@@ -241,6 +257,7 @@ pub fn outcomes(
             exposure: l.exposure,
             planned_share: runs.runs[l.run].holdout.as_ref().map(|h| h.share),
             covariates: l.covariates.clone(),
+            ..Outcome::new(l.persona, arm)
         };
         o.touched = o.first_touch.is_some();
         for ord in orders[i].iter().filter(|x| x.at > t && x.at <= end) {
@@ -632,32 +649,8 @@ pub const DELAYS: [(&str, i64); 4] = [
 ];
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-
-    /// An outcome of `arm` with nothing else set, for the tests of the tallies.
-    pub(crate) fn outcome(arm: Arm) -> Outcome {
-        Outcome {
-            persona: 0,
-            arm,
-            variant: None,
-            recovered: false,
-            revenue: 0.0,
-            day: None,
-            discounted_orders: 0,
-            discount_amount: 0.0,
-            net_revenue: 0.0,
-            attributed: 0.0,
-            first_touch: None,
-            abandoned_at: None,
-            touched: false,
-            pre_run: None,
-            propensity: None,
-            exposure: Exposure::First,
-            planned_share: None,
-            covariates: Box::new([]),
-        }
-    }
 
     fn comparison(d: f64, (lo, hi): (f64, f64), p: f64) -> Comparison {
         Comparison {
