@@ -855,6 +855,28 @@ fn variants_are_compared_and_the_best_named_only_when_it_beats_the_others() {
         assert_eq!(v["best"], "b", "{}", v["persona_id"]);
         assert_eq!(v["pairs"].as_array().unwrap().len(), 1);
     }
+    // Issue 31: outcomes.html's variant tables carry what outcomes.md carries (intervals, the
+    // pairwise rows, p-values that do not print as 0.0).
+    let md = std::fs::read_to_string(s.root.join("o/outcomes.md")).unwrap();
+    let html = std::fs::read_to_string(s.root.join("o/outcomes.html")).unwrap();
+    let pair_lines: Vec<&str> = md
+        .lines()
+        .filter(|l| l.starts_with("- a - b:") || l.starts_with("- b - a:"))
+        .collect();
+    assert_eq!(pair_lines.len(), variants.len(), "{md}");
+    for line in pair_lines {
+        let escaped = line[2..].replace('<', "&lt;");
+        assert!(html.contains(&format!("<li>{escaped}</li>")), "{line}");
+    }
+    for row in md
+        .lines()
+        .filter(|l| l.starts_with("| a |") || l.starts_with("| b |"))
+    {
+        let uplift = row.split(" | ").nth(3).unwrap();
+        assert!(uplift.contains('['), "{row}");
+        assert!(html.contains(&uplift.replace('<', "&lt;")), "{uplift}");
+    }
+    assert!(!html.contains(">0.0<"));
     // An even split by id: no variant is named best.
     let mut rows = vec![vec![
         "customer_id".to_string(),

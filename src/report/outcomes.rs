@@ -337,41 +337,69 @@ fn variants(r: &Readout, o: &mut String) {
             "| variant | n | rate | uplift vs holdout [95% CI] | p (Holm) |"
         );
         let _ = writeln!(o, "|---|---:|---:|---:|---:|");
-        for x in &v.variants {
-            let up = match (x.uplift, x.ci_low, x.ci_high) {
-                (Some(u), Some(l), Some(h)) => format!("{} [{}, {}]", pts(u), pts(l), pts(h)),
-                _ => "-".into(),
-            };
-            let p = match (x.p_value, x.p_holm) {
-                (Some(p), Some(h)) => format!("{p:.3} ({h:.3})"),
-                _ => "-".into(),
-            };
+        let (rows, pairs) = variant_cells(v);
+        for x in rows {
             let _ = writeln!(
                 o,
-                "| {} | {} | {} | {up} | {p} |",
-                x.variant,
-                x.stats.n,
-                rate(x.stats.rate)
+                "| {} | {} | {} | {} | {} |",
+                x.variant, x.n, x.rate, x.uplift, x.p
             );
         }
-        for p in &v.pairs {
-            let _ = writeln!(
-                o,
-                "- {} - {}: {} [{}, {}], p = {:.3} (Holm {:.3})",
-                p.a,
-                p.b,
-                pts(p.difference),
-                pts(p.ci_low),
-                pts(p.ci_high),
-                p.p_value,
-                p.p_holm
-            );
+        for p in pairs {
+            let _ = writeln!(o, "- {p}");
         }
         let _ = writeln!(o);
     }
 }
 
-/// outcomes.md
+/// One variant row as text cells (outcomes.md and outcomes.html show the same).
+#[derive(Serialize)]
+struct VariantCells {
+    variant: String,
+    n: u64,
+    rate: String,
+    uplift: String,
+    p: String,
+}
+
+/// A persona's variant rows and its pairwise comparisons, as text.
+fn variant_cells(v: &crate::outcomes::breakdown::Variants) -> (Vec<VariantCells>, Vec<String>) {
+    let rows = v
+        .variants
+        .iter()
+        .map(|x| VariantCells {
+            variant: x.variant.clone(),
+            n: x.stats.n,
+            rate: rate(x.stats.rate),
+            uplift: match (x.uplift, x.ci_low, x.ci_high) {
+                (Some(u), Some(l), Some(h)) => format!("{} [{}, {}]", pts(u), pts(l), pts(h)),
+                _ => "-".into(),
+            },
+            p: match (x.p_value, x.p_holm) {
+                (Some(p), Some(h)) => format!("{} ({})", p_text(p), p_text(h)),
+                _ => "-".into(),
+            },
+        })
+        .collect();
+    let pairs = v
+        .pairs
+        .iter()
+        .map(|p| {
+            format!(
+                "{} - {}: {} [{}, {}], p {} (Holm {})",
+                p.a,
+                p.b,
+                pts(p.difference),
+                pts(p.ci_low),
+                pts(p.ci_high),
+                p_text(p.p_value),
+                p_text(p.p_holm)
+            )
+        })
+        .collect();
+    (rows, pairs)
+}
+
 /// Uplift by return-propensity band: the test of the no-discount rule.
 fn bands(r: &Readout, o: &mut String) {
     let Some(b) = &r.by_propensity else { return };
@@ -535,6 +563,14 @@ pub fn html(r: &Readout) -> anyhow::Result<String> {
         .map(|(n, c)| (n.replace('_', " "), c.status.name(), c.message.clone()))
         .collect();
     let balance_rows = balance_rows(r);
+    let variant_tables: Vec<(String, Option<String>, Vec<VariantCells>, Vec<String>)> = r
+        .variants
+        .iter()
+        .map(|v| {
+            let (rows, pairs) = variant_cells(v);
+            (v.persona_id.clone(), v.best.clone(), rows, pairs)
+        })
+        .collect();
     let band_rows: Vec<Row> = r.by_propensity.as_ref().map_or(Vec::new(), |b| {
         b.quintiles
             .iter()
@@ -547,6 +583,7 @@ pub fn html(r: &Readout) -> anyhow::Result<String> {
         rows => rows,
         band_rows => band_rows,
         balance_rows => balance_rows,
+        variant_tables => variant_tables,
         gates => gates,
         source => r.holdout.source.name(),
         failed => r.status == Status::Fail,
