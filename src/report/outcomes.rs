@@ -362,6 +362,15 @@ struct VariantCells {
     p: String,
 }
 
+/// A persona's variants as outcomes.html shows them.
+#[derive(Serialize)]
+struct VariantTable {
+    persona: String,
+    best: Option<String>,
+    rows: Vec<VariantCells>,
+    pairs: Vec<String>,
+}
+
 /// A persona's variant rows and its pairwise comparisons, as text.
 fn variant_cells(v: &crate::outcomes::breakdown::Variants) -> (Vec<VariantCells>, Vec<String>) {
     let rows = v
@@ -563,12 +572,17 @@ pub fn html(r: &Readout) -> anyhow::Result<String> {
         .map(|(n, c)| (n.replace('_', " "), c.status.name(), c.message.clone()))
         .collect();
     let balance_rows = balance_rows(r);
-    let variant_tables: Vec<(String, Option<String>, Vec<VariantCells>, Vec<String>)> = r
+    let variant_tables: Vec<VariantTable> = r
         .variants
         .iter()
         .map(|v| {
             let (rows, pairs) = variant_cells(v);
-            (v.persona_id.clone(), v.best.clone(), rows, pairs)
+            VariantTable {
+                persona: v.persona_id.clone(),
+                best: v.best.clone(),
+                rows,
+                pairs,
+            }
         })
         .collect();
     let band_rows: Vec<Row> = r.by_propensity.as_ref().map_or(Vec::new(), |b| {
