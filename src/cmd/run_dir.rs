@@ -53,21 +53,6 @@ pub fn run_files(format: OutFormat, audience: bool) -> Vec<String> {
     files
 }
 
-/// The run before this one (the `--baseline` of segment, the `--model` of assign) as first
-/// listings see it: its listed.csv is read from beside its model.json when it has a holdout.
-fn before<'a>(model: &'a Model, model_file: &Path) -> Result<listing::Before<'a>> {
-    let ledger = match (&model.holdout, model_file.parent()) {
-        (Some(_), Some(dir)) => listing::read(dir)?,
-        _ => None,
-    };
-    Ok(listing::Before {
-        as_of: &model.as_of,
-        holdout: model.holdout.as_ref(),
-        record: model.first_listing.as_ref(),
-        ledger,
-    })
-}
-
 /// The run's holdout (what it asks for, else the one inherited from the baseline or the model),
 /// each shopper's arm, and the arm counts on the personas (`labels[i]`: shopper i's persona). A
 /// note on an inherited holdout that ends or changes is warned and returned for the summary.
@@ -83,7 +68,9 @@ pub fn arms(
     personas: &mut [Persona],
     progress: &Progress,
 ) -> Result<Arms> {
-    let before = before.map(|(m, file)| self::before(m, file)).transpose()?;
+    let before = before
+        .map(|(m, file)| listing::Before::of(m, file))
+        .transpose()?;
     let inherited = before.as_ref().and_then(|b| b.holdout);
     let (holdout, mut note) = holdout::resolve(asked, inherited, as_of)?;
     if let Some(n) = &note {

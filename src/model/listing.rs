@@ -115,6 +115,23 @@ pub struct Before<'a> {
     pub ledger: Option<Ledger>,
 }
 
+impl<'a> Before<'a> {
+    /// The run before this one (the `--baseline` of segment, the `--model` of assign): its
+    /// listed.csv is read from beside its model.json (`model_file`) when it has a holdout.
+    pub fn of(model: &'a super::Model, model_file: &Path) -> Result<Before<'a>> {
+        let ledger = match (&model.holdout, model_file.parent()) {
+            (Some(_), Some(dir)) => read(dir)?,
+            _ => None,
+        };
+        Ok(Before {
+            as_of: &model.as_of,
+            holdout: model.holdout.as_ref(),
+            record: model.first_listing.as_ref(),
+            ledger,
+        })
+    }
+}
+
 /// A run's first listings.
 pub struct Carried {
     pub record: FirstListing,

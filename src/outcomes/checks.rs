@@ -6,7 +6,6 @@
 use serde::Serialize;
 
 use super::readout::{Outcome, Verdict};
-use super::stats;
 use crate::model::holdout::Arm;
 
 /// Sample-ratio mismatch fails below this p-value.
@@ -129,15 +128,15 @@ impl Checks {
     }
 }
 
-/// Chi-square of the arm counts against the planned holdout count.
-pub fn sample_ratio(all: &[Outcome], expected_holdout: Option<f64>) -> Check {
-    let Some(expected) = expected_holdout.filter(|e| *e > 0.0) else {
+/// The overall comparison's sample ratio (`readout::SampleRatio`: each counted shopper's planned
+/// share summed, or --expected-holdout) as a gate.
+pub fn sample_ratio(overall: &super::readout::Comparison) -> Check {
+    let Some(r) = &overall.sample_ratio else {
         return Check::not_measured("no planned holdout share: the runs have no holdout and no --expected-holdout was given");
     };
-    let h = all.iter().filter(|o| o.arm == Arm::Holdout).count() as u64;
-    let n = all.len() as u64;
-    let share = expected / n.max(1) as f64;
-    let (chi, p) = stats::sample_ratio(n - h, h, share);
+    let h = overall.holdout.n;
+    let n = overall.treatment.n + h;
+    let (share, chi, p) = (r.expected_share, r.chi_square, r.p_value);
     let status = if p < SRM_P {
         Status::Fail
     } else {

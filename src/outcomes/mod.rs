@@ -149,7 +149,6 @@ pub fn build(inp: &Inputs<'_>, s: &Settings) -> Result<Readout> {
             })
             .collect()
     };
-    let expected = expected_holdout(inp.runs, &arms, s.expected_holdout);
     let by_propensity = bands::by_propensity(
         &all,
         inp.runs.runs.iter().find_map(|r| r.no_discount_above),
@@ -164,7 +163,6 @@ pub fn build(inp: &Inputs<'_>, s: &Settings) -> Result<Readout> {
             bands: by_propensity.as_ref(),
         },
         source,
-        expected,
         with_touches,
         s,
     );
@@ -186,7 +184,7 @@ pub fn build(inp: &Inputs<'_>, s: &Settings) -> Result<Readout> {
         orders_until: s.orders_until.map(fmt),
         holdout: HoldoutInfo {
             source,
-            planned_share: expected.map(|e| e / all.len().max(1) as f64),
+            planned_share: overall.sample_ratio.as_ref().map(|r| r.expected_share),
             salt: inp
                 .runs
                 .runs
@@ -299,7 +297,6 @@ fn gates(
     all: &[Outcome],
     judged: &Judged<'_>,
     source: ArmSource,
-    expected: Option<f64>,
     with_touches: bool,
     s: &Settings,
 ) -> Checks {
@@ -317,7 +314,7 @@ fn gates(
         sample_ratio: if source == ArmSource::None {
             checks::Check::no_holdout()
         } else {
-            checks::sample_ratio(all, expected)
+            checks::sample_ratio(judged.overall)
         },
         contamination: checks::contamination(all, with_touches, s.max_contamination),
         messaged_before_run: checks::messaged_before_run(all, with_touches, s.max_pre_run),
@@ -339,24 +336,6 @@ fn gates(
             source,
         ),
     }
-}
-
-/// The planned number of held-out shoppers among those counted (first listings): each
-/// shopper's run share (or --expected-holdout) summed.
-fn expected_holdout(runs: &Runs, arms: &[readout::ArmOf], flag: Option<f64>) -> Option<f64> {
-    let counted = runs
-        .shoppers
-        .iter()
-        .zip(arms)
-        .filter(|(l, a)| a.is_some() && l.exposure != Exposure::Again);
-    if let Some(share) = flag {
-        return Some(share * counted.count() as f64);
-    }
-    let mut sum = 0.0;
-    for (l, _) in counted {
-        sum += runs.runs[l.run].holdout.as_ref()?.share;
-    }
-    Some(sum)
 }
 
 fn population(
