@@ -69,7 +69,9 @@ pub fn arms(
     progress: &Progress,
 ) -> Result<Arms> {
     let before = before
-        .map(|(m, file)| listing::Before::of(m, file))
+        .map(|(m, file)| {
+            listing::Before::of(&m.as_of, m.holdout.as_ref(), m.first_listing.as_ref(), file)
+        })
         .transpose()?;
     let inherited = before.as_ref().and_then(|b| b.holdout);
     let (holdout, mut note) = holdout::resolve(asked, inherited, as_of)?;

@@ -116,17 +116,23 @@ pub struct Before<'a> {
 }
 
 impl<'a> Before<'a> {
-    /// The run before this one (the `--baseline` of segment, the `--model` of assign): its
-    /// listed.csv is read from beside its model.json (`model_file`) when it has a holdout.
-    pub fn of(model: &'a super::Model, model_file: &Path) -> Result<Before<'a>> {
-        let ledger = match (&model.holdout, model_file.parent()) {
+    /// The run before this one (the `--baseline` of segment, the `--model` of assign), from its
+    /// model's as-of, holdout and record (not the model itself: model::format uses this file):
+    /// its listed.csv is read from beside its model.json (`model_file`) when it has a holdout.
+    pub fn of(
+        as_of: &'a str,
+        holdout: Option<&'a Holdout>,
+        record: Option<&'a FirstListing>,
+        model_file: &Path,
+    ) -> Result<Before<'a>> {
+        let ledger = match (holdout, model_file.parent()) {
             (Some(_), Some(dir)) => read(dir)?,
             _ => None,
         };
         Ok(Before {
-            as_of: &model.as_of,
-            holdout: model.holdout.as_ref(),
-            record: model.first_listing.as_ref(),
+            as_of,
+            holdout,
+            record,
             ledger,
         })
     }
