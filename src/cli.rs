@@ -580,6 +580,12 @@ pub struct GenerateArgs {
     /// left since then returned with the play's uplift.
     #[arg(long, value_name = "DATE", requires_all = ["returns", "holdout"])]
     pub play_since: Option<String>,
+    /// With --holdout and two months or more: the experiment runs after every month's T, and
+    /// what it does carries over (treated deal-seekers who came back with the code wait for it;
+    /// the treated get the play's opens and clicks); shoppers arrive in a month of their own and
+    /// abandon again later. Writes DIR/carryover.csv (every listing and its planted rates).
+    #[arg(long, requires = "holdout", conflicts_with = "returns")]
+    pub carryover: bool,
     /// Replace DIR if it exists.
     #[arg(long)]
     pub force: bool,

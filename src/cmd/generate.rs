@@ -18,6 +18,10 @@ fn params(args: &GenerateArgs) -> Result<SynthParams> {
     if args.months == 0 || args.months > 120 {
         bail!("--months must be between 1 and 120");
     }
+    if args.carryover && !(2..=24).contains(&args.months) {
+        // Each month's folder replays every month before it: the work grows with the square.
+        bail!("--carryover needs --months between 2 and 24");
+    }
     let start = timefmt::parse_timestamp(&args.start)
         .filter(|t| t % timefmt::DAY == 0)
         .ok_or_else(|| anyhow::anyhow!("--start '{}': write a date like 2025-01-01", args.start))?;
@@ -57,6 +61,7 @@ fn params(args: &GenerateArgs) -> Result<SynthParams> {
         mix,
         mix_month,
         steady: args.returns,
+        carryover: args.carryover,
     })
 }
 
@@ -75,9 +80,10 @@ pub fn run(args: &GenerateArgs, quiet: bool) -> Result<u8> {
                 .holdout_salt
                 .as_deref()
                 .unwrap_or(crate::model::holdout::DEFAULT_SALT);
-            let as_of = timefmt::format_timestamp(
-                crate::synth::month_bounds(p.start, p.months)?[p.months - 1].1,
-            );
+            // The split begins at the first T the experiment follows.
+            let first = if args.carryover { 0 } else { p.months - 1 };
+            let as_of =
+                timefmt::format_timestamp(crate::synth::month_bounds(p.start, p.months)?[first].1);
             let holdout = crate::model::holdout::Holdout::new(share, salt, &as_of)
                 .map_err(|e| anyhow::anyhow!("--holdout: {e}"))?;
             Some(Experiment::new(holdout, args.uplift.as_deref())?)
@@ -94,6 +100,7 @@ pub fn run(args: &GenerateArgs, quiet: bool) -> Result<u8> {
         returns: args.returns,
         play_since,
         experiment: experiment.as_ref(),
+        carryover: args.carryover,
     };
     let manifest = output::write_shop(
         &p,

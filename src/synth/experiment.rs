@@ -300,7 +300,7 @@ pub fn shopper_with_returns(
 }
 
 /// The three touches of the archetype's play: the first 5 minutes to 3 hours after T.
-fn touches(
+pub fn touches(
     rng: &mut rand_chacha::ChaCha8Rng,
     customer: &str,
     a: Archetype,

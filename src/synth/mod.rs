@@ -5,6 +5,7 @@
 //! month), so the output is byte-identical for a seed whatever else changes, and shoppers are
 //! generated and written one at a time: memory stays bounded at any size.
 
+pub mod carryover;
 pub mod experiment;
 pub mod output;
 pub mod returns;
@@ -161,6 +162,9 @@ pub struct SynthParams {
     /// a shop with planted returns is steady across month ends, so the week after T is a
     /// typical week.
     pub steady: bool,
+    /// The monthly loop with carryover (`--carryover`, synth::carryover): a month's carts sit
+    /// after the month before's outcome window.
+    pub carryover: bool,
 }
 
 /// Month boundaries: `[start of month m, start of month m+1)` for m = 0..months.
@@ -606,11 +610,28 @@ pub fn month(
     p: &SynthParams,
     shopper: usize,
     month: usize,
-    (begin, end): (i64, i64),
+    bounds: (i64, i64),
     a: Archetype,
     out: &mut impl FnMut(Rec) -> Result<()>,
 ) -> Result<()> {
-    let b = behaviour(a);
+    month_as(p, shopper, month, bounds, a, false, out)
+}
+
+/// [`month`] of a shopper who waits for a code (synth::carryover) when `waiting`: every cart
+/// and order of theirs carries one.
+pub fn month_as(
+    p: &SynthParams,
+    shopper: usize,
+    month: usize,
+    (begin, end): (i64, i64),
+    a: Archetype,
+    waiting: bool,
+    out: &mut impl FnMut(Rec) -> Result<()>,
+) -> Result<()> {
+    let mut b = behaviour(a);
+    if waiting {
+        b.discount = 1.0;
+    }
     let mut rng = stream(p.seed, shopper, month, 3);
     let mut m = Month {
         customer: customer_id(shopper),
@@ -618,6 +639,7 @@ pub fn month(
         month,
         session_no: 0,
         steady: p.steady,
+        carryover: p.carryover,
     };
     let abandoned = if a == Archetype::Buyer {
         0
@@ -643,6 +665,7 @@ struct Month {
     month: usize,
     session_no: usize,
     steady: bool,
+    carryover: bool,
 }
 
 type Sink<'a> = dyn FnMut(Rec) -> Result<()> + 'a;
@@ -671,7 +694,8 @@ impl Month {
 
     /// The `k`-th cart of the month: its session and add, snapshots, and the order when it was
     /// not abandoned. Carts sit at least two days inside the month, so each month's carts fall
-    /// in its own lookback; in a steady shop they fill the month up to an hour before its end.
+    /// in its own lookback; in a steady shop they fill the month up to an hour before its end;
+    /// with carryover they start after the month before's outcome window.
     fn cart(
         &mut self,
         rng: &mut ChaCha8Rng,
@@ -683,6 +707,8 @@ impl Month {
     ) -> Result<()> {
         let span = if self.steady {
             begin..end - HOUR
+        } else if self.carryover {
+            begin + carryover::CARTS_FROM..end - carryover::CARTS_BEFORE_END
         } else {
             begin + 2 * DAY..end - 2 * DAY
         };

@@ -8,6 +8,7 @@ use std::path::Path;
 use anyhow::Result;
 
 use crate::io::write::{ColKind, Field, StagedDir, TableSink};
+use crate::synth::carryover::{self, Listing};
 use crate::synth::experiment::{self, Base, Experiment, NextRec};
 use crate::synth::returns::{self, Play};
 use crate::synth::{self, Archetype, Rec, SynthParams};
@@ -143,12 +144,14 @@ fn truth_csv(archetypes: &[Archetype]) -> Result<Vec<u8>> {
 }
 
 /// What `generate` plants besides the months: returns after abandoned carts (with a play that
-/// ran from `play_since` when set) and an experiment after T.
+/// ran from `play_since` when set) and an experiment after T (after every month's T with
+/// `carryover`, synth::carryover).
 #[derive(Clone, Copy, Default)]
 pub struct Plants<'a> {
     pub returns: bool,
     pub play_since: Option<i64>,
     pub experiment: Option<&'a Experiment>,
+    pub carryover: bool,
 }
 
 /// Writes every month of the shop into `staged` (one folder per month when there are several);
@@ -166,6 +169,10 @@ pub fn write_shop(
     let t = bounds[p.months - 1].1;
     let mut manifest_months = Vec::new();
     let mut bases = Vec::new();
+    let loop_experiment = plants.experiment.filter(|_| plants.carryover);
+    let mut last_listings: Vec<Option<Listing>> = Vec::new();
+    let mut listings_csv = csv::Writer::from_writer(Vec::new());
+    listings_csv.write_record(carryover::HEADER)?;
     for m in 1..=p.months {
         let sub = if p.months == 1 {
             String::new()
@@ -182,9 +189,21 @@ pub fn write_shop(
                 Ok(())
             };
             synth::history(p, shopper, plan.archetypes[0][shopper], &mut put)?;
-            for mm in 1..=m {
-                let a = plan.archetypes[mm - 1][shopper];
-                synth::month(p, shopper, mm, bounds[mm - 1], a, &mut put)?;
+            if let Some(e) = loop_experiment {
+                let archetype = |mm: usize| plan.archetypes[mm - 1][shopper];
+                let path = carryover::path(p, e, shopper, archetype, &bounds, m)?;
+                recs.extend(path.recs);
+                if m == p.months {
+                    for l in &path.listings {
+                        listings_csv.write_record(carryover::row(shopper, l))?;
+                    }
+                    last_listings.push(path.listings.into_iter().last());
+                }
+            } else {
+                for mm in 1..=m {
+                    let a = plan.archetypes[mm - 1][shopper];
+                    synth::month(p, shopper, mm, bounds[mm - 1], a, &mut put)?;
+                }
             }
             if plants.returns {
                 let (back, base) = plant_returns(p, &plan, shopper, &recs, &bounds, plants)?;
@@ -208,10 +227,19 @@ pub fn write_shop(
     if p.months > 1 {
         staged.write("moves.csv", &moves_csv(&plan.moves)?)?;
     }
+    if loop_experiment.is_some() {
+        let bytes = listings_csv
+            .into_inner()
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        staged.write("carryover.csv", &bytes)?;
+    }
     let next = if plants.experiment.is_some() || plants.returns {
-        let bases = plants.returns.then_some(bases.as_slice());
-        let last = &plan.archetypes[p.months - 1];
-        Some(write_next(p, plants, last, t, staged, parquet, bases)?)
+        let last = Last {
+            archetypes: &plan.archetypes[p.months - 1],
+            bases: plants.returns.then_some(bases.as_slice()),
+            listings: loop_experiment.map(|_| last_listings.as_slice()),
+        };
+        Some(write_next(p, plants, last, t, staged, parquet)?)
     } else {
         None
     };
@@ -423,26 +451,35 @@ impl NextSinks {
     }
 }
 
+/// Each shopper's last month: archetype, planted base (with returns) and listing (carryover).
+struct Last<'a> {
+    archetypes: &'a [Archetype],
+    bases: Option<&'a [Base]>,
+    listings: Option<&'a [Option<Listing>]>,
+}
+
 /// After the last month's T: next/orders, next/touches (with an experiment) and next/truth.csv.
 fn write_next(
     p: &SynthParams,
     plants: Plants,
-    archetypes: &[Archetype],
+    last: Last,
     t: i64,
     staged: &StagedDir,
     parquet: bool,
-    bases: Option<&[Base]>,
 ) -> Result<serde_json::Value> {
-    let e = plants.experiment;
+    let (e, bases) = (plants.experiment, last.bases);
     let mut sinks = NextSinks::create(&staged.subdir("next")?, parquet, e.is_some())?;
-    for (shopper, a) in archetypes.iter().enumerate() {
+    for (shopper, a) in last.archetypes.iter().enumerate() {
         let mut put = |r| sinks.put(r);
-        match (bases, e) {
-            (Some(b), _) => {
+        match (bases, e, last.listings) {
+            (Some(b), ..) => {
                 experiment::shopper_with_returns(p, e, shopper, *a, t, &b[shopper], &mut put)?
             }
-            (None, Some(e)) => experiment::shopper(p, e, shopper, *a, t, &mut put)?,
-            (None, None) => unreachable!("next/ is written for returns or an experiment"),
+            (None, Some(e), Some(l)) => {
+                carryover::next(p, e, shopper, *a, l[shopper].as_ref(), t, &mut put)?
+            }
+            (None, Some(e), None) => experiment::shopper(p, e, shopper, *a, t, &mut put)?,
+            (None, None, _) => unreachable!("next/ is written for returns or an experiment"),
         }
     }
     let rows = sinks.rows;
@@ -484,6 +521,16 @@ fn write_next(
         out["holdout"] = serde_json::json!(e.holdout.share);
         out["salt"] = serde_json::json!(e.holdout.salt);
         out["rates"] = serde_json::json!(rates);
+    }
+    if last.listings.is_some() {
+        out["carryover"] = serde_json::json!({
+            "after": "every month's T (docs/generator.md, The monthly loop with carryover)",
+            "listings": "carryover.csv",
+            "again": carryover::AGAIN,
+            "again_waiting_for_code": carryover::AGAIN_WAITING,
+            "base_waiting_for_code": carryover::WAITING_BASE,
+            "treated_waiting_for_code": carryover::WAITING_TREATED,
+        });
     }
     Ok(out)
 }
