@@ -205,3 +205,70 @@ fn a_customer_sample_keeps_every_sampled_shoppers_features() {
         }
     }
 }
+
+/// Loads a small shop written as canonical CSV files into `dir`.
+fn small_shop(dir: &Path, carts: &str, orders: &str) -> Dataset {
+    let mut inputs = Vec::new();
+    for (kind, text) in [(Kind::Carts, carts), (Kind::Orders, orders)] {
+        let path = dir.join(format!("{}.csv", kind.name()));
+        std::fs::write(&path, text).unwrap();
+        let src = Source {
+            path,
+            format: Format::Csv,
+            table: None,
+        };
+        inputs.push((kind, vec![src]));
+    }
+    let settings = ReadSettings {
+        csv: CsvOptions { delimiter: b',' },
+        bad_rows: BadRows::Fail,
+        columns: BTreeMap::new(),
+        epochs: None,
+    };
+    load::load(&inputs, &settings).unwrap().0
+}
+
+/// Issue 31: a cart open at a past week t (created_at <= t < updated_at) counts for that week.
+/// k1 was created on 2 January and has one row, dated 20 January (the shopper came back to it):
+/// the week of 10 January used to miss it (selection on the outcome); with the open carts it
+/// sees k1 from its creation, with that row's value; a week after the row sees the row itself.
+/// k2 has a row at its creation, so nothing is added for it.
+#[test]
+fn a_cart_open_at_a_past_week_counts_for_that_week() {
+    let dir = tempfile::tempdir().unwrap();
+    let carts = "customer_id,cart_id,created_at,updated_at,cart_value\n\
+                 c1,k1,2025-01-02T00:00:00Z,2025-01-20T00:00:00Z,50\n\
+                 c2,k2,2025-01-03T00:00:00Z,2025-01-03T00:00:00Z,20\n\
+                 c2,k2,2025-01-03T00:00:00Z,2025-01-21T00:00:00Z,30\n";
+    let orders = "customer_id,order_id,ordered_at,order_value\nc3,o1,2025-01-04T00:00:00Z,10\n";
+    let mut ds = small_shop(dir.path(), carts, orders);
+    let (jan10, jan25) = (
+        parse_timestamp("2025-01-10").unwrap(),
+        parse_timestamp("2025-01-25").unwrap(),
+    );
+    assert_eq!(history::single_rows_open_at(&ds, &[jan10]), 0.5);
+    assert_eq!(history::single_rows_open_at(&ds, &[jan25]), 0.0);
+    let before = history::weeks(&ds, &params(), &[jan10], 7 * DAY).unwrap();
+    assert_eq!(before[0].table.customers, vec!["c2"], "k1 was missed");
+    let rows = ds.carts.len();
+    history::open_carts(&mut ds);
+    assert_eq!(ds.carts.len(), rows + 1, "one row added, for k1 only");
+    let weeks = history::weeks(&ds, &params(), &[jan10, jan25], 7 * DAY).unwrap();
+    assert_eq!(weeks[0].table.customers, vec!["c1", "c2"]);
+    let num = |w: &history::Week, name: &str| -> Vec<Option<f64>> {
+        match column(&w.table, name) {
+            Values::Num(v) => v.iter().collect(),
+            Values::Cat(_) => panic!("{name} is numeric"),
+        }
+    };
+    assert_eq!(
+        num(&weeks[0], "last_abandoned_value"),
+        [Some(50.0), Some(20.0)]
+    );
+    assert_eq!(num(&weeks[0], "days_since_abandon"), [Some(8.0), Some(7.0)]);
+    assert_eq!(num(&weeks[1], "days_since_abandon"), [Some(5.0), Some(4.0)]);
+    assert_eq!(
+        num(&weeks[1], "last_abandoned_value"),
+        [Some(50.0), Some(30.0)]
+    );
+}

@@ -154,14 +154,22 @@ fn the_propensity_learns_planted_returns() {
     order.sort_by(|a, b| predicted[*a].total_cmp(&predicted[*b]).then(a.cmp(b)));
     let (n, k) = (order.len(), 10);
     let mut start = 0;
+    let mut gaps = Vec::new();
     for d in 0..k {
         let size = n / k + usize::from(d < n % k);
         let part = &order[start..start + size];
         start += size;
         let mean = |v: &[f64]| part.iter().map(|i| v[*i]).sum::<f64>() / size as f64;
         let (p, q) = (mean(&predicted), mean(&planted));
+        gaps.push(format!("{:+.3}", p - q));
         assert!((p - q).abs() <= 0.03, "decile {}: {p:.4} vs {q:.4}", d + 1);
     }
+    eprintln!(
+        "{} abandoners, {positives} back: AUC {model:.3} (planted {best:.3}, ratio {:.3}), Brier skill {skill:.3}; deciles predicted - planted: {}",
+        y.len(),
+        (model - 0.5) / (best - 0.5),
+        gaps.join(" ")
+    );
 }
 
 /// The planted probabilities are what the generator does: over the same abandoners, the share

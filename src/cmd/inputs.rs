@@ -145,6 +145,10 @@ pub(crate) struct Past {
     pub notes: Vec<String>,
 }
 
+/// The share of single-row carts open at a past week (history::single_rows_open_at) from which
+/// the past weeks are called approximate: one cart in twenty.
+const OPEN_SINGLE_ROWS_NOTE: f64 = 0.05;
+
 /// The past rows for `settings`, taken from `ds` before the run's features consume it, or why
 /// the data cannot give them.
 fn past(
@@ -173,11 +177,24 @@ fn past(
         )
     })?;
     let fraction = history::sample_fraction(ds, plan.train.len());
+    let mut notes = Vec::new();
+    let points: Vec<i64> = [plan.report, plan.calibration]
+        .into_iter()
+        .chain(plan.train.iter().copied())
+        .collect();
+    let open = history::single_rows_open_at(ds, &points);
+    if open >= OPEN_SINGLE_ROWS_NOTE {
+        notes.push(format!("the history is approximate: {:.0}% of carts have a single row, dated after a past week at which the cart was already open; those weeks count the cart from its created_at with the values of that later row (its value and step may have changed since), and carts the export dropped (e.g. completed ones) not at all", open * 100.0));
+    }
     Ok(Past {
-        dataset: (fraction < 1.0).then(|| history::sample(ds, fraction)),
+        dataset: (fraction < 1.0).then(|| {
+            let mut sampled = history::sample(ds, fraction);
+            history::open_carts(&mut sampled);
+            sampled
+        }),
         plan,
         fraction,
-        notes: Vec::new(),
+        notes,
     })
 }
 
@@ -199,7 +216,12 @@ pub(crate) fn run_features(
         let mut past = propensity.map(|s| past(&ds, params, s));
         if let (Some(Ok(p)), Some(preset)) = (past.as_mut(), &inputs.preset) {
             if matches!(preset, presets::Preset::Shopify { .. }) {
-                p.notes.push("the history is approximate: Shopify's checkout export keeps each checkout's final state (it drops checkouts that later completed, and a checkout updated after a past week is missing from it), so the past weeks see fewer abandoners than there were".into());
+                p.notes.push("the history is approximate: Shopify's checkout export keeps each checkout's final state: it drops checkouts that later completed, so the past weeks see fewer abandoners than there were, and the ones they see carry their final values".into());
+            }
+        }
+        if let Some(Ok(p)) = &past {
+            for note in &p.notes {
+                progress.warn(&format!("the return propensity: {note}"));
             }
         }
         progress.stage("computing features");
@@ -207,6 +229,8 @@ pub(crate) fn run_features(
         let (table, summary) = match past.as_mut() {
             Some(Ok(p)) if p.dataset.is_none() => {
                 let computed = feature_stage::compute_at(&ds, params)?;
+                let mut ds = ds;
+                history::open_carts(&mut ds);
                 p.dataset = Some(ds);
                 computed
             }

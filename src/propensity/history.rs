@@ -148,6 +148,65 @@ pub fn weeks(ds: &Dataset, p: &FeatureParams, points: &[i64], w: i64) -> Result<
         .collect()
 }
 
+/// Issue 31: a cart open at a past week t (`created_at <= t < updated_at`) counts for that week.
+/// A week sees each cart's latest row at or before t, so a cart whose earliest row is dated after
+/// its creation was missing from every week in between: mostly carts the shopper came back to,
+/// which is selection on the outcome. This adds, for each such cart, a row at its `created_at`
+/// with the values of its earliest row (the export keeps nothing older: its value and step may
+/// be later than the week's). A week at or after the earliest row is unchanged (that row is
+/// later than the one added), so only the weeks the cart was missing from see it.
+pub fn open_carts(ds: &mut Dataset) {
+    let mut earliest: Vec<u32> = vec![u32::MAX; ds.carts_ids.len()];
+    for (i, c) in ds.carts.iter().enumerate() {
+        let slot = &mut earliest[c.cart as usize];
+        if *slot == u32::MAX || c.updated_at < ds.carts[*slot as usize].updated_at {
+            *slot = i as u32;
+        }
+    }
+    let added: Vec<_> = earliest
+        .iter()
+        .filter(|&&i| i != u32::MAX)
+        .filter_map(|&i| {
+            let c = &ds.carts[i as usize];
+            let created = c.created_at.filter(|at| *at < c.updated_at)?;
+            let mut open = c.clone();
+            open.updated_at = created;
+            Some(open)
+        })
+        .collect();
+    ds.carts.extend(added);
+}
+
+/// The share of carts (distinct ids) with a single row that was open at one of `points` (created
+/// at or before it, its only row after it): the carts a past week sees only through
+/// [`open_carts`], with their later value and step. 0 when there are no carts.
+pub fn single_rows_open_at(ds: &Dataset, points: &[i64]) -> f64 {
+    let mut rows = vec![0u32; ds.carts_ids.len()];
+    for c in &ds.carts {
+        rows[c.cart as usize] = rows[c.cart as usize].saturating_add(1);
+    }
+    let mut sorted = points.to_vec();
+    sorted.sort_unstable();
+    let open = ds
+        .carts
+        .iter()
+        .filter(|c| rows[c.cart as usize] == 1)
+        .filter(|c| {
+            c.created_at.is_some_and(|created| {
+                // A point in [created, updated).
+                let k = sorted.partition_point(|&t| t < created);
+                sorted.get(k).is_some_and(|&t| t < c.updated_at)
+            })
+        })
+        .count();
+    let carts = rows.iter().filter(|r| **r > 0).count();
+    if carts == 0 {
+        0.0
+    } else {
+        open as f64 / carts as f64
+    }
+}
+
 /// The earliest timestamp anywhere in the inputs (where the data starts).
 pub fn earliest_timestamp(ds: &Dataset) -> Option<i64> {
     let carts = ds

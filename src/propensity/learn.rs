@@ -104,6 +104,22 @@ pub struct Learned {
     /// The share of customers whose rows were used (1: all; `history::sample`).
     pub sample_fraction: f64,
     pub newton_iterations: usize,
+    /// The fit the scores come from when it is not the measured one: refitted on every week
+    /// (training, calibration and report) once they were measured. Absent: the measured fit is
+    /// in use (Platt scaling was applied, which needs a week the fit has not seen; or a model
+    /// file from before issue 31).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_use: Option<Refit>,
+}
+
+/// The refit in use: its as-of points (the newest is `report_week`), rows, positive labels and
+/// Newton iterations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Refit {
+    pub weeks: usize,
+    pub rows: usize,
+    pub positives: usize,
+    pub newton_iterations: usize,
 }
 
 /// How well the propensity does on the newest week (rows it was not fitted on).
@@ -229,14 +245,19 @@ fn holdout_rows(w: &Week, h: Untreated) -> Week {
     }
 }
 
-fn learn_kind(
-    weeks: &[Week],
-    s: &Settings,
-    kind: Kind,
-) -> Result<Result<(Propensity, Measures), String>> {
-    let (report, calibration, train) = (&weeks[0], &weeks[1], &weeks[2..]);
-    let stacked = stack(train.iter().map(|w| &w.table));
-    let y: Vec<bool> = train
+/// A logistic fit on some weeks: its scaler, coefficients, rows and positive labels.
+struct Fitted {
+    scaler: Scaler,
+    fit: Logistic,
+    rows: usize,
+    positives: usize,
+}
+
+/// Fits the propensity on `weeks` stacked, or says why it cannot (too few positive labels, in
+/// all or per coefficient, or a fit that fails).
+fn fit_on(weeks: &[Week], s: &Settings) -> Result<Result<Fitted, String>> {
+    let stacked = stack(weeks.iter().map(|w| &w.table));
+    let y: Vec<bool> = weeks
         .iter()
         .flat_map(|w| w.returned.iter().copied())
         .collect();
@@ -264,15 +285,36 @@ fn learn_kind(
             d + 1
         )));
     }
-    let fit = match logistic::fit(x.view(), &y, Some(s.c)) {
+    Ok(match logistic::fit(x.view(), &y, Some(s.c)) {
+        Ok(fit) => Ok(Fitted {
+            scaler,
+            fit,
+            rows: y.len(),
+            positives,
+        }),
+        Err(e) => Err(format!("{e:#}")),
+    })
+}
+
+/// Learns one kind: fitted on the training weeks, Platt scaling decided on the calibration week,
+/// measured on the report week; then, unless Platt scaling is applied (it needs a week the fit
+/// has not seen), refitted on every week for the scores (issue 31: the newest weeks, once
+/// measured, are not left out of the model in use). The measures are the measured fit's.
+fn learn_kind(
+    weeks: &[Week],
+    s: &Settings,
+    kind: Kind,
+) -> Result<Result<(Propensity, Measures), String>> {
+    let (report, calibration, train) = (&weeks[0], &weeks[1], &weeks[2..]);
+    let measured = match fit_on(train, s)? {
         Ok(f) => f,
-        Err(e) => return Ok(Err(format!("{e:#}"))),
+        Err(why) => return Ok(Err(why)),
     };
     let raw = |w: &Week| -> Result<Vec<f64>> {
-        let x = design(&scaler, &w.table)?;
+        let x = design(&measured.scaler, &w.table)?;
         Ok(x.rows()
             .into_iter()
-            .map(|r| fit.probability(r.as_slice().expect("rows")))
+            .map(|r| measured.fit.probability(r.as_slice().expect("rows")))
             .collect())
     };
     let cal_p = raw(calibration)?;
@@ -290,28 +332,40 @@ fn learn_kind(
         calibration_week_ece,
         platt.is_some(),
     );
+    let refit = match platt {
+        Some(_) => None,
+        None => fit_on(weeks, s)?.ok(),
+    };
+    let learned = Learned {
+        train_from: timefmt::format_timestamp(train.last().expect("a training week").t),
+        train_to: timefmt::format_timestamp(train[0].t),
+        train_weeks: train.len(),
+        calibration_week: timefmt::format_timestamp(calibration.t),
+        report_week: timefmt::format_timestamp(report.t),
+        uncovered_weeks: s.uncovered_weeks,
+        train_rows: measured.rows,
+        train_positives: measured.positives,
+        sample_fraction: s.sample_fraction,
+        newton_iterations: measured.fit.iterations,
+        in_use: refit.as_ref().map(|r| Refit {
+            weeks: weeks.len(),
+            rows: r.rows,
+            positives: r.positives,
+            newton_iterations: r.fit.iterations,
+        }),
+    };
+    let used = refit.unwrap_or(measured);
     let propensity = Propensity {
         kind,
         window: timefmt::format_duration(s.window),
         c: s.c,
-        scaler,
-        intercept: fit.intercept,
-        coefficients: fit.coefficients.clone(),
+        scaler: used.scaler,
+        intercept: used.fit.intercept,
+        coefficients: used.fit.coefficients.clone(),
         platt,
         no_discount_above: s.no_discount_above,
         no_discount_rule: None,
-        learned: Learned {
-            train_from: timefmt::format_timestamp(train.last().expect("a training week").t),
-            train_to: timefmt::format_timestamp(train[0].t),
-            train_weeks: train.len(),
-            calibration_week: timefmt::format_timestamp(calibration.t),
-            report_week: timefmt::format_timestamp(report.t),
-            uncovered_weeks: s.uncovered_weeks,
-            train_rows: y.len(),
-            train_positives: positives,
-            sample_fraction: s.sample_fraction,
-            newton_iterations: fit.iterations,
-        },
+        learned,
     };
     Ok(Ok((propensity, measures)))
 }

@@ -128,9 +128,16 @@ fn propensity(o: &mut String, shown: &Shown, personas: &[Persona]) {
         ),
         None => "no Platt scaling needed".to_string(),
     };
+    let in_use = match &l.in_use {
+        Some(r) => format!(
+            " The scores come from the same model refitted with the calibration and report weeks added ({} rows, {} returns at {} points): the measures below are those of the fit without them.",
+            r.rows, r.positives, r.weeks
+        ),
+        None => " The scores come from the measured fit.".to_string(),
+    };
     let _ = writeln!(
         o,
-        "**{}** propensity to order within {}: {}. Learned from {} rows ({} returns) at {} weekly as-of points from {} to {}{sampled}; calibrated on {} ({calibrated}); measured on {}. The mean over this run's abandoners is {}; {} are above {} (docs/propensity.md).\n",
+        "**{}** propensity to order within {}: {}. Learned from {} rows ({} returns) at {} weekly as-of points from {} to {}{sampled}; calibrated on {} ({calibrated}); measured on {}.{in_use} The mean over this run's abandoners is {}; {} are above {} (docs/propensity.md).\n",
         kind.name(),
         shown.window,
         kind_text(kind),
