@@ -333,3 +333,54 @@ fn segment_features_refuses_windows_that_do_not_nest() {
         assert!(!dir.path().join("run").exists());
     }
 }
+
+/// Regression (issue 31): a features table without `last_abandoned_value` gave "**0.00** at
+/// stake" in report.md, 0 in personas.csv and summary.json, where the value is unknown. It is
+/// now absent: "unknown" in the report and the persona cards, empty cells, null in JSON.
+#[test]
+fn a_features_table_without_last_abandoned_value_leaves_the_value_at_stake_unknown() {
+    let dir = tempfile::tempdir().unwrap();
+    let full = features(dir.path(), "features.csv");
+    let rows = read_csv(&full);
+    let keep = [
+        "customer_id",
+        "orders",
+        "discount_share",
+        "mobile_share",
+        "max_checkout_depth",
+        "days_since_abandon",
+    ];
+    let mut text = format!("{}\n", keep.join(","));
+    for r in &rows {
+        let cells: Vec<&str> = keep.iter().map(|k| r[*k].as_str()).collect();
+        text.push_str(&format!("{}\n", cells.join(",")));
+    }
+    let table = write(dir.path(), "no-value.csv", &text);
+    let run = segment(
+        dir.path(),
+        "run",
+        &["--features".into(), table.display().to_string()],
+    );
+    let report = std::fs::read_to_string(run.join("report.md")).unwrap();
+    assert!(report.contains("**unknown** at stake"), "{report}");
+    assert!(!report.contains("0.00"), "a 0.00 in the report");
+    let html = std::fs::read_to_string(run.join("report.html")).unwrap();
+    assert!(html.contains(r#"data-key="value_at_stake">unknown<"#));
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("summary.json")).unwrap()).unwrap();
+    assert!(summary["value_at_stake"].is_null());
+    for p in summary["personas"].as_array().unwrap() {
+        assert!(
+            p["value_at_stake"].is_null() && p["value_share"].is_null(),
+            "{p}"
+        );
+        let bullets = p["bullets"].to_string();
+        assert!(bullets.contains("value at stake unknown"), "{bullets}");
+    }
+    for p in read_csv(&run.join("personas.csv")) {
+        assert_eq!(
+            (p["value_at_stake"].as_str(), p["value_share"].as_str()),
+            ("", "")
+        );
+    }
+}

@@ -79,9 +79,9 @@ pub struct KRow {
     /// Shoppers in the smallest persona.
     #[serde(default)]
     pub smallest_size: usize,
-    /// Share of the value at stake of the smallest persona.
+    /// Share of the value at stake of the smallest persona (`None`: no value at stake known).
     #[serde(default)]
-    pub smallest_value_share: f64,
+    pub smallest_value_share: Option<f64>,
     /// Why the k is not eligible; empty when it is.
     #[serde(default)]
     pub not_eligible: String,
@@ -106,7 +106,7 @@ pub struct Rules<'a> {
 
 impl Rules<'_> {
     /// Eligibility of a clustering: (smallest size, its share, its value share, why not).
-    fn judge(&self, labels: &[usize], k: usize) -> (usize, f64, f64, String) {
+    fn judge(&self, labels: &[usize], k: usize) -> (usize, f64, Option<f64>, String) {
         let n = labels.len();
         let mut sizes = vec![0usize; k];
         let mut value = vec![0.0f64; k];
@@ -115,7 +115,9 @@ impl Rules<'_> {
             value[l] += v;
         }
         let total: f64 = value.iter().sum();
-        let value_share = |j: usize| if total > 0.0 { value[j] / total } else { 0.0 };
+        // Unknown without a value at stake (a `--features` table without last_abandoned_value):
+        // then only the size counts.
+        let value_share = |j: usize| (total > 0.0).then(|| value[j] / total);
         let smallest = (0..k).min_by_key(|&j| (sizes[j], j)).expect("k >= 1");
         let (size, share) = (sizes[smallest], sizes[smallest] as f64 / n as f64);
         let pct = |x: f64| format!("{:.1}%", x * 100.0);
@@ -126,12 +128,13 @@ impl Rules<'_> {
                 sizes[j], self.min_size
             );
         } else if let Some(j) = (0..k).find(|&j| {
-            (sizes[j] as f64 / n as f64) < self.min_share && value_share(j) < self.min_share
+            (sizes[j] as f64 / n as f64) < self.min_share
+                && value_share(j).unwrap_or(0.0) < self.min_share
         }) {
             why = format!(
                 "a persona with {} of abandoners and {} of the value at stake, both under {}",
                 pct(sizes[j] as f64 / n as f64),
-                pct(value_share(j)),
+                value_share(j).map_or_else(|| "unknown".into(), pct),
                 pct(self.min_share)
             );
         } else if (n as f64 / k as f64) < MIN_AVERAGE_SIZE {
@@ -459,8 +462,8 @@ mod eligibility_tests {
         let rich: Vec<f64> = (0..100).map(|i| if i < 3 { 100.0 } else { 12.4 }).collect();
         let (size, share, value_share, why) = rules(&rich, 3).judge(&labels, 2);
         assert_eq!((size, share), (3, 0.03));
-        assert!((value_share - 300.0 / (300.0 + 97.0 * 12.4)).abs() < 1e-12);
-        assert_eq!(why, "", "3% of shoppers but {value_share} of the value");
+        assert!((value_share.unwrap() - 300.0 / (300.0 + 97.0 * 12.4)).abs() < 1e-12);
+        assert_eq!(why, "", "3% of shoppers but {value_share:?} of the value");
         let plain = vec![1.0; 100];
         let (_, _, _, why) = rules(&plain, 3).judge(&labels, 2);
         assert!(

@@ -97,10 +97,12 @@ pub fn run(args: &FeaturesArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
     progress.finish();
     if !quiet {
         println!(
-            "{} abandoners of {} customers, value at stake {:.2}; wrote {} and {}",
+            "{} abandoners of {} customers, value at stake {}; wrote {} and {}",
             summary.abandoners,
             summary.customers.unwrap_or_default(),
-            summary.value_at_stake,
+            summary
+                .value_at_stake
+                .map_or_else(|| "unknown".to_string(), |v| format!("{v:.2}")),
             out.display(),
             summary_file.display()
         );

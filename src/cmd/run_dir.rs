@@ -125,7 +125,8 @@ pub fn propensity_figures(
 ) {
     let ids: Vec<&str> = personas.iter().map(|p| p.id.as_str()).collect();
     let values = table.value_at_stake();
-    shown.personas = shown::by_persona(scores, &values, labels, &ids, shown.no_discount_above);
+    let values = table.stake_known().then_some(values.as_slice());
+    shown.personas = shown::by_persona(scores, values, labels, &ids, shown.no_discount_above);
     let treated: Option<Vec<bool>> = arms.map(|a| a.iter().map(|x| *x == Arm::Treatment).collect());
     shown.rule(kind_forced.0, kind_forced.1, scores, treated.as_deref());
 }

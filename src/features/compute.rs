@@ -108,7 +108,17 @@ impl FeatureTable {
         self.columns.iter().find(|c| c.name == name)
     }
 
-    /// Each abandoner's value at stake: `last_abandoned_value` (0 where unknown or absent).
+    /// Whether the table has `last_abandoned_value`, so a value at stake can be known (a
+    /// `--features` table may lack it: the value at stake is then unknown, never 0).
+    pub fn stake_known(&self) -> bool {
+        matches!(
+            self.column("last_abandoned_value").map(|c| &c.values),
+            Some(Values::Num(_))
+        )
+    }
+
+    /// Each abandoner's value at stake: `last_abandoned_value` (0 where unknown or absent: a
+    /// weight for the clustering; what is shown checks [`FeatureTable::stake_known`]).
     pub fn value_at_stake(&self) -> Vec<f64> {
         match self.column("last_abandoned_value").map(|c| &c.values) {
             Some(Values::Num(v)) => v.iter().map(|x| x.unwrap_or(0.0)).collect(),
@@ -164,10 +174,10 @@ pub struct FeatureSummary {
     pub abandoned_carts: Option<u64>,
     pub abandoned_carts_in_lookback: Option<u64>,
     pub abandoners: usize,
-    /// Sum of `last_abandoned_value` over abandoners.
-    pub value_at_stake: f64,
-    /// Sum of `abandoned_value_total` over abandoners.
-    pub abandoned_value_total: f64,
+    /// Sum of `last_abandoned_value` over abandoners (`None`: a `--features` table without it).
+    pub value_at_stake: Option<f64>,
+    /// Sum of `abandoned_value_total` over abandoners (`None`: a `--features` table without it).
+    pub abandoned_value_total: Option<f64>,
     /// Median order value over customers with orders in history (fills `aov` for the others).
     pub median_aov: Option<f64>,
     pub features: Vec<&'static str>,
@@ -252,8 +262,8 @@ pub fn summary_of_table(table: &FeatureTable, p: &FeatureParams, as_of: i64) -> 
         abandoned_carts: None,
         abandoned_carts_in_lookback: sum("abandoned_carts").map(|v| v as u64),
         abandoners: table.customers.len(),
-        value_at_stake: sum("last_abandoned_value").unwrap_or(0.0),
-        abandoned_value_total: sum("abandoned_value_total").unwrap_or(0.0),
+        value_at_stake: sum("last_abandoned_value"),
+        abandoned_value_total: sum("abandoned_value_total"),
         median_aov: None,
         features: table.columns.iter().map(|c| c.name).collect(),
         left_out,
@@ -384,8 +394,8 @@ fn finish(
         abandoned_carts: Some(counts.abandoned),
         abandoned_carts_in_lookback: Some(counts.in_lookback),
         abandoners: abandoners.len(),
-        value_at_stake,
-        abandoned_value_total: abandoned_value_sum,
+        value_at_stake: Some(value_at_stake),
+        abandoned_value_total: Some(abandoned_value_sum),
         median_aov,
         features: columns.iter().map(|c| c.name).collect(),
         left_out,

@@ -24,7 +24,7 @@ pub fn bullets(
     ids: &[&str],
     size: usize,
     share: f64,
-    value_at_stake: f64,
+    value_at_stake: Option<f64>,
     devices: &BTreeMap<String, f64>,
     play: &Play,
 ) -> Vec<String> {
@@ -56,11 +56,17 @@ pub fn bullets(
         out.push(format!("Behaviour: {b}."));
     }
     // Value.
-    let mut value = format!(
-        "Value: {size} shoppers ({}) with {} at stake",
-        pct(share),
-        money(value_at_stake)
-    );
+    let mut value = match value_at_stake {
+        Some(v) => format!(
+            "Value: {size} shoppers ({}) with {} at stake",
+            pct(share),
+            money(v)
+        ),
+        None => format!(
+            "Value: {size} shoppers ({}), value at stake unknown (no last_abandoned_value)",
+            pct(share)
+        ),
+    };
     if let Some(m) = c.median("last_abandoned_value") {
         value.push_str(&format!("; median abandoned cart {}", money(m)));
     }

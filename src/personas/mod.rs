@@ -30,16 +30,17 @@ pub struct Persona {
     pub name: String,
     pub size: usize,
     pub share: f64,
-    /// Sum of `last_abandoned_value` over the persona's shoppers.
-    pub value_at_stake: f64,
+    /// Sum of `last_abandoned_value` over the persona's shoppers (`None`: the table has no
+    /// `last_abandoned_value`, so it is unknown; never written as 0).
+    pub value_at_stake: Option<f64>,
     pub evidence: Vec<Evidence>,
     pub bullets: Vec<String>,
     pub play: Play,
     pub lifecycle: BTreeMap<String, f64>,
     pub devices: BTreeMap<String, f64>,
     pub stats: Vec<FeatureStat>,
-    /// The persona's share of the value at stake.
-    pub value_share: f64,
+    /// The persona's share of the value at stake (`None` when unknown).
+    pub value_share: Option<f64>,
     /// Its shoppers flagged as outliers (far from every centre; docs/personas.md).
     pub outliers: usize,
     /// Its stability (mean bootstrap Jaccard), when measured.
@@ -93,31 +94,33 @@ pub fn build(
     let n = table.customers.len();
     let (overall_t, overall_raw) = overall(table);
     let last_value = table.value_at_stake();
+    let known = table.stake_known().then_some(last_value.as_slice());
     let mut drafts: Vec<Draft> = (0..k)
         .map(|cl| {
             let members: Vec<usize> = (0..n).filter(|&i| labels[i] == cl).collect();
-            profile(table, cl, &members, &overall_t, &last_value)
+            profile(table, cl, &members, &overall_t, known)
         })
         .collect();
+    let stake = |d: &Draft| d.value_at_stake.unwrap_or(0.0);
     // Number personas by size, then value at stake, then cluster index.
     if by_size {
         drafts.sort_by(|a, b| {
             b.size
                 .cmp(&a.size)
-                .then(b.value_at_stake.total_cmp(&a.value_at_stake))
+                .then(stake(b).total_cmp(&stake(a)))
                 .then(a.cluster.cmp(&b.cluster))
         });
     }
-    let total_value: f64 = drafts.iter().map(|d| d.value_at_stake).sum();
+    let total_value: Option<f64> = drafts.iter().map(|d| d.value_at_stake).sum();
     let mut cluster_to_persona = vec![0usize; k];
     let mut personas: Vec<Persona> = Vec::with_capacity(k);
     for (pi, d) in drafts.into_iter().enumerate() {
         cluster_to_persona[d.cluster] = pi;
         let mut p = describe(d, pi, n, &overall_raw, &personas);
-        p.value_share = if total_value > 0.0 {
-            p.value_at_stake / total_value
-        } else {
-            0.0
+        p.value_share = match (p.value_at_stake, total_value) {
+            (Some(v), Some(total)) if total > 0.0 => Some(v / total),
+            (Some(_), Some(_)) => Some(0.0),
+            _ => None,
         };
         personas.push(p);
     }
@@ -194,7 +197,7 @@ fn describe(
         lifecycle: d.lifecycle,
         devices: d.devices,
         stats: d.stats,
-        value_share: 0.0,
+        value_share: None,
         outliers: 0,
         stability: None,
         holdout: None,

@@ -82,8 +82,8 @@ pub const STEP_NAMES: [&str; 4] = ["cart", "shipping", "payment", "review"];
 pub struct Draft {
     pub cluster: usize,
     pub size: usize,
-    /// Sum of `last_abandoned_value` over the cluster's shoppers.
-    pub value_at_stake: f64,
+    /// Sum of `last_abandoned_value` over the cluster's shoppers (`None`: unknown).
+    pub value_at_stake: Option<f64>,
     pub stats: Vec<FeatureStat>,
     pub lifecycle: BTreeMap<String, f64>,
     pub devices: BTreeMap<String, f64>,
@@ -124,14 +124,11 @@ pub fn profile(
     cl: usize,
     members: &[usize],
     overall_t: &Overall,
-    last_value: &[f64],
+    last_value: Option<&[f64]>,
 ) -> Draft {
     let size = members.len();
     // fold from +0.0: an empty f64 sum is -0.0 (an empty persona under `assign`).
-    let value_at_stake = members
-        .iter()
-        .map(|&i| last_value[i])
-        .fold(0.0, |s, v| s + v);
+    let value_at_stake = last_value.map(|v| members.iter().map(|&i| v[i]).fold(0.0, |s, v| s + v));
     let mut d = Draft {
         cluster: cl,
         size,

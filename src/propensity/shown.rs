@@ -117,14 +117,16 @@ pub struct PersonaPropensity {
     pub id: String,
     pub mean: f64,
     pub share_above: f64,
-    /// Sum over its shoppers of value at stake x propensity: the value expected back within W.
-    pub expected_returning_value: f64,
+    /// Sum over its shoppers of value at stake x propensity: the value expected back within W
+    /// (`None` when the value at stake is unknown: a `--features` table without it).
+    pub expected_returning_value: Option<f64>,
 }
 
-/// Each persona's figures: `labels[i]` is shopper i's persona (an index into `ids`).
+/// Each persona's figures: `labels[i]` is shopper i's persona (an index into `ids`); `values`
+/// each shopper's value at stake, when known.
 pub fn by_persona(
     scores: &[f64],
-    values: &[f64],
+    values: Option<&[f64]>,
     labels: &[usize],
     ids: &[&str],
     above: f64,
@@ -138,7 +140,8 @@ pub fn by_persona(
                 id: id.to_string(),
                 mean: rows.iter().map(|&i| scores[i]).sum::<f64>() / n,
                 share_above: rows.iter().filter(|&&i| scores[i] > above).count() as f64 / n,
-                expected_returning_value: rows.iter().map(|&i| scores[i] * values[i]).sum(),
+                expected_returning_value: values
+                    .map(|v| rows.iter().map(|&i| scores[i] * v[i]).sum()),
             }
         })
         .collect()
@@ -153,15 +156,20 @@ mod tests {
     fn persona_figures_by_hand() {
         let got = by_persona(
             &[0.2, 0.9, 0.6],
-            &[100.0, 10.0, 50.0],
+            Some(&[100.0, 10.0, 50.0]),
             &[0, 1, 0],
             &["A", "B"],
             0.5,
         );
         assert_eq!(got[0].mean, 0.4);
         assert_eq!(got[0].share_above, 0.5);
-        assert_eq!(got[0].expected_returning_value, 0.2 * 100.0 + 0.6 * 50.0);
+        assert_eq!(
+            got[0].expected_returning_value,
+            Some(0.2 * 100.0 + 0.6 * 50.0)
+        );
         assert_eq!((got[1].mean, got[1].share_above), (0.9, 1.0));
-        assert_eq!(got[1].expected_returning_value, 9.0);
+        assert_eq!(got[1].expected_returning_value, Some(9.0));
+        let unknown = by_persona(&[0.2, 0.9, 0.6], None, &[0, 1, 0], &["A", "B"], 0.5);
+        assert_eq!(unknown[0].expected_returning_value, None);
     }
 }

@@ -69,18 +69,29 @@ pub fn sizes_and_value(personas: &[Persona]) -> String {
             (
                 left,
                 "Shoppers",
-                personas.iter().map(|p| p.size as f64).collect::<Vec<_>>(),
+                personas
+                    .iter()
+                    .map(|p| Some(p.size as f64))
+                    .collect::<Vec<_>>(),
             ),
             (
                 right,
-                "Value at stake",
+                match personas.iter().all(|p| p.value_at_stake.is_none()) {
+                    true => "Value at stake: unknown (no last_abandoned_value)",
+                    false => "Value at stake",
+                },
                 personas
                     .iter()
                     .map(|p| p.value_at_stake)
                     .collect::<Vec<_>>(),
             ),
         ] {
-            let max = values.iter().cloned().fold(0.0, f64::max).max(1.0) * 1.1;
+            let max = values
+                .iter()
+                .flatten()
+                .fold(0.0, |m: f64, v| m.max(*v))
+                .max(1.0)
+                * 1.1;
             let mut chart = ChartBuilder::on(&area)
                 .caption(title, ("sans-serif", 16))
                 .margin(8)
@@ -107,7 +118,8 @@ pub fn sizes_and_value(personas: &[Persona]) -> String {
                 .draw()
                 .map_err(err)?;
             chart
-                .draw_series(values.iter().enumerate().map(|(i, v)| {
+                .draw_series(values.iter().enumerate().filter_map(|(i, v)| {
+                    let v = v.as_ref()?;
                     let y = n - i - 1;
                     Rectangle::new(
                         [
@@ -116,6 +128,7 @@ pub fn sizes_and_value(personas: &[Persona]) -> String {
                         ],
                         colour(i).filled(),
                     )
+                    .into()
                 }))
                 .map_err(err)?;
         }

@@ -21,8 +21,11 @@ struct Charts {
 
 pub fn render(s: &Summary) -> Result<String> {
     let mut env = Environment::new();
-    env.add_filter("money", |v: f64| numfmt::money(v));
-    env.add_filter("pct", |v: f64| numfmt::pct(v));
+    // An unknown value (none) reads "unknown", never 0 (docs/features.md).
+    env.add_filter("money", |v: Option<f64>| numfmt::money_or_unknown(v));
+    env.add_filter("pct", |v: Option<f64>| {
+        v.map_or_else(|| "unknown".to_string(), numfmt::pct)
+    });
     env.add_filter("stability", |v: Option<f64>| super::markdown::stability(v));
     env.add_filter("measured", |p: minijinja::Value| -> String {
         let m: Option<crate::personas::Measured> = p

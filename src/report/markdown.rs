@@ -7,6 +7,7 @@ use crate::personas::Persona;
 use crate::propensity::learn::{Kind, Measures};
 use crate::propensity::shown::Shown;
 use crate::report::{money, pct, Summary};
+use crate::util::numfmt::money_or_unknown;
 
 pub fn render(s: &Summary) -> String {
     let mut o = String::new();
@@ -43,7 +44,7 @@ fn overview(o: &mut String, s: &Summary) {
         "{} abandoners{of_customers}; **{}** at stake (sum of each abandoner's latest abandoned cart). \
 {} personas; {}.\n",
         s.abandoners,
-        money(s.value_at_stake),
+        money_or_unknown(s.value_at_stake),
         s.chosen_k,
         s.reason
     );
@@ -83,8 +84,8 @@ fn overview(o: &mut String, s: &Summary) {
             p.name,
             p.size,
             pct(p.share),
-            money(p.value_at_stake),
-            pct(p.value_share),
+            money_or_unknown(p.value_at_stake),
+            p.value_share.map_or_else(|| "unknown".into(), pct),
             p.outliers,
             stability(p.stability)
         );
@@ -165,7 +166,7 @@ fn propensity(o: &mut String, shown: &Shown, personas: &[Persona]) {
             p.id,
             pct(p.mean),
             pct(p.share_above),
-            money(p.expected_returning_value)
+            money_or_unknown(p.expected_returning_value)
         );
     }
     o.push('\n');
@@ -337,8 +338,8 @@ fn persona(o: &mut String, p: &Persona) {
         "{} shoppers ({}{outliers}), {} at stake ({} of it); stability {}.\n",
         p.size,
         pct(p.share),
-        money(p.value_at_stake),
-        pct(p.value_share),
+        money_or_unknown(p.value_at_stake),
+        p.value_share.map_or_else(|| "unknown".into(), pct),
         stability(p.stability)
     );
     if let (Some(h), Some(t)) = (p.holdout, p.treatment) {
@@ -413,7 +414,7 @@ fn k_table(o: &mut String, s: &Summary) {
             r.inertia,
             pct(r.smallest_share),
             r.smallest_size,
-            pct(r.smallest_value_share),
+            r.smallest_value_share.map_or_else(|| "unknown".into(), pct),
             if r.eligible {
                 "yes".to_string()
             } else {

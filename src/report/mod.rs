@@ -36,7 +36,8 @@ pub struct Summary {
     /// Rows after the as-of time, per input kind: ignored.
     pub rows_after_as_of: std::collections::BTreeMap<&'static str, u64>,
     pub abandoners: usize,
-    pub value_at_stake: f64,
+    /// `None` (null) when a `--features` table has no `last_abandoned_value`.
+    pub value_at_stake: Option<f64>,
     pub features_left_out: Vec<LeftOut>,
     pub cluster_features: Vec<String>,
     pub matrix: MatrixReport,

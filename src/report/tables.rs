@@ -141,7 +141,7 @@ pub fn personas(personas: &[Persona]) -> Vec<Col<'_>> {
         ),
         Col::Num(
             "value_at_stake".into(),
-            personas.iter().map(|p| Some(p.value_at_stake)).collect(),
+            personas.iter().map(|p| p.value_at_stake).collect(),
         ),
     ];
     for stage in ["new", "active", "loyal", "lapsing"] {
@@ -186,7 +186,7 @@ pub fn personas(personas: &[Persona]) -> Vec<Col<'_>> {
     // Added with model format 2: appended after the columns above.
     cols.push(Col::Num(
         "value_share".into(),
-        personas.iter().map(|p| Some(p.value_share)).collect(),
+        personas.iter().map(|p| p.value_share).collect(),
     ));
     cols.push(Col::Num(
         "outliers".into(),

@@ -19,7 +19,7 @@
 //!   not, in the month after T.
 //!
 //! What happens after month m's T is written into month m + 1's files (its first week; that
-//! month's carts start after it, [`CARTS_FROM`]), and after the last month's into next/. Every
+//! month's carts start after it, `synth::CARRYOVER_CARTS_FROM`), and after the last month's into next/. Every
 //! listing is one row of carryover.csv with its planted rates. Each shopper's path comes from
 //! their own streams (seed, shopper, month), so the files are byte-identical for a seed.
 
@@ -39,10 +39,6 @@ pub const AGAIN_WAITING: f64 = 0.7;
 pub const WAITING_BASE: f64 = 0.03;
 /// P(back in the window) of a shopper who waits for the code, treated.
 pub const WAITING_TREATED: f64 = 0.45;
-/// A month's carts start this long after the month begins (after the month before's window).
-pub const CARTS_FROM: i64 = 8 * DAY;
-/// ... and end this long before it ends (every cart in its month's 30-day lookback).
-pub const CARTS_BEFORE_END: i64 = 3 * DAY;
 
 /// cartsona's defaults, which decide who is listed: abandon_after and lookback.
 const ABANDON_AFTER: i64 = DAY;

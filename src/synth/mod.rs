@@ -167,6 +167,12 @@ pub struct SynthParams {
     pub carryover: bool,
 }
 
+/// With carryover (synth::carryover), a month's carts start this long after the month begins
+/// (after the month before's outcome window)...
+pub const CARRYOVER_CARTS_FROM: i64 = 8 * DAY;
+/// ... and end this long before it ends (every cart in its month's 30-day lookback).
+pub const CARRYOVER_CARTS_BEFORE_END: i64 = 3 * DAY;
+
 /// Month boundaries: `[start of month m, start of month m+1)` for m = 0..months.
 pub fn month_bounds(start: i64, months: usize) -> Result<Vec<(i64, i64)>> {
     use chrono::{Datelike, TimeZone, Utc};
@@ -708,7 +714,7 @@ impl Month {
         let span = if self.steady {
             begin..end - HOUR
         } else if self.carryover {
-            begin + carryover::CARTS_FROM..end - carryover::CARTS_BEFORE_END
+            begin + CARRYOVER_CARTS_FROM..end - CARRYOVER_CARTS_BEFORE_END
         } else {
             begin + 2 * DAY..end - 2 * DAY
         };

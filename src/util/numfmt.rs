@@ -1,6 +1,11 @@
 //! Number formats shared by reports and persona texts.
 
 /// Money with thousands separators and two decimals: 12,345.60.
+/// Money, or "unknown" when it is not known (never 0: docs/features.md).
+pub fn money_or_unknown(x: Option<f64>) -> String {
+    x.map_or_else(|| "unknown".to_string(), money)
+}
+
 pub fn money(x: f64) -> String {
     let s = format!("{:.2}", x.abs());
     let (int, frac) = s.split_once('.').unwrap_or((&s, "00"));
