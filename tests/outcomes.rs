@@ -863,7 +863,39 @@ fn variants_are_compared_and_the_best_named_only_when_it_beats_the_others() {
         .lines()
         .filter(|l| l.starts_with("- a - b:") || l.starts_with("- b - a:"))
         .collect();
-    assert_eq!(pair_lines.len(), variants.len(), "{md}");
+    // One pair line per persona, and one for "all" (issue 31: the experiment's headline).
+    assert_eq!(pair_lines.len(), variants.len() + 1, "{md}");
+    assert!(md.contains("### all (every persona)"), "{md}");
+    let all = &r["overall_variants"];
+    assert_eq!(all["persona_id"], "all");
+    for row in all["variants"].as_array().unwrap() {
+        let name = row["variant"].as_str().unwrap();
+        let n: u64 = variants
+            .iter()
+            .flat_map(|v| v["variants"].as_array().unwrap())
+            .filter(|x| x["variant"] == name)
+            .map(|x| x["stats"]["n"].as_u64().unwrap())
+            .sum();
+        assert_eq!(
+            row["stats"]["n"].as_u64().unwrap(),
+            n,
+            "{name}: every persona's"
+        );
+    }
+    // Every variant row has a verdict by the persona rule, from its own Holm p and sign.
+    for v in variants.iter().chain([all]) {
+        for x in v["variants"].as_array().unwrap() {
+            let (p, d) = (x["p_holm"].as_f64().unwrap(), x["uplift"].as_f64().unwrap());
+            let expected = match (p < 0.05, d > 0.0) {
+                (false, _) => "inconclusive",
+                (true, true) => "win",
+                (true, false) => "loss",
+            };
+            assert_eq!(x["verdict"], expected, "{x}");
+            assert!(x["mde"].as_f64().unwrap() > 0.0);
+        }
+    }
+    assert_eq!(all["variants"][1]["verdict"], "win", "{all}");
     for line in pair_lines {
         let escaped = line[2..].replace('<', "&lt;");
         assert!(html.contains(&format!("<li>{escaped}</li>")), "{line}");

@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use super::readout::{ArmStats, Outcome, ALPHA, DELAYS};
+use super::readout::{self, ArmStats, Outcome, Verdict, ALPHA, DELAYS};
 use super::stats;
 use crate::model::holdout::Arm;
 use crate::util::timefmt::DAY;
@@ -146,6 +146,14 @@ pub struct VariantRow {
     pub p_value: Option<f64>,
     /// Holm over the persona's variants.
     pub p_holm: Option<f64>,
+    /// Against the holdout, judged as a persona is (Holm over the persona's variants); None
+    /// without a holdout.
+    pub verdict: Option<Verdict>,
+    /// The smallest uplift over the holdout it could call a win with 80% power at Holm's first
+    /// step over the persona's variants.
+    pub mde: Option<f64>,
+    /// Where the interval and the test disagree at the boundary.
+    pub note: Option<String>,
 }
 
 /// Two variants of a persona compared.
@@ -205,14 +213,26 @@ pub fn variants(persona_id: &str, group: &[&Outcome], names: &[String]) -> Optio
                 p_value: measured
                     .then(|| stats::z_test(a.recovered, a.n, hold.recovered, hold.n).1),
                 p_holm: None,
+                verdict: None,
+                mde: None,
+                note: None,
                 stats: a.clone(),
             }
         })
         .collect();
     let p: Vec<f64> = rows.iter().filter_map(|r| r.p_value).collect();
-    if p.len() == rows.len() {
+    let m = rows.len();
+    if p.len() == m {
         for (r, h) in rows.iter_mut().zip(stats::holm(&p)) {
             r.p_holm = Some(h);
+            let (Some(d), Some(lo), Some(hi), Some(p)) = (r.uplift, r.ci_low, r.ci_high, r.p_value)
+            else {
+                continue;
+            };
+            let (verdict, note) =
+                readout::verdict_and_note(d, (lo, hi), (p, h), m, "variants of the persona");
+            (r.verdict, r.note) = (Some(verdict), note);
+            r.mde = stats::mde(hold.rate.unwrap_or(0.0), r.stats.n, hold.n, m);
         }
     }
     let mut pairs = Vec::new();

@@ -75,6 +75,9 @@ pub struct Readout {
     pub by_channel: Option<Breakdown>,
     pub by_delay: Option<Breakdown>,
     pub by_day: Vec<ByDay>,
+    /// Each variant against the holdout over every persona (`persona_id` "all"), when there are
+    /// variants.
+    pub overall_variants: Option<Variants>,
     pub variants: Vec<Variants>,
     /// Uplift by return-propensity band, when the runs have a propensity.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -136,6 +139,10 @@ pub fn build(inp: &Inputs<'_>, s: &Settings) -> Result<Readout> {
     let personas = persona_comparisons(inp.runs, &all, with_touches, source, s);
     let mut overall = readout::compare(&all.iter().collect::<Vec<_>>(), with_touches, s);
     readout::judge(&mut [&mut overall], "comparison");
+    // The experiment's headline: each variant against the holdout over every persona.
+    let overall_variants = (!variant_names.is_empty())
+        .then(|| breakdown::variants("all", &all.iter().collect::<Vec<_>>(), &variant_names))
+        .flatten();
     let variants = if variant_names.is_empty() {
         Vec::new()
     } else {
@@ -202,6 +209,7 @@ pub fn build(inp: &Inputs<'_>, s: &Settings) -> Result<Readout> {
         overall,
         personas,
         checks,
+        overall_variants,
         variants,
         status,
     })

@@ -598,27 +598,13 @@ pub fn judge(family: &mut [&mut Comparison], what: &str) {
         c.mde = stats::mde(c.holdout.rate0(), c.treatment.n, c.holdout.n, m);
         let Some(u) = c.uplift.as_mut() else { continue };
         u.p_holm = p_holm;
-        c.verdict = match (p_holm < ALPHA, u.absolute) {
-            (true, d) if d > 0.0 => Verdict::Win,
-            (true, d) if d < 0.0 => Verdict::Loss,
-            _ => Verdict::Inconclusive,
-        };
-        let excludes_zero = u.ci_low > 0.0 || u.ci_high < 0.0;
-        c.note = match (c.verdict, excludes_zero) {
-            (Verdict::Inconclusive, true) if u.p_value < ALPHA && m > 1 => Some(format!(
-                "the 95% interval excludes 0 and p = {:.3}, but after adjusting for {m} {what} (Holm) p = {:.3}: inconclusive",
-                u.p_value, p_holm
-            )),
-            (Verdict::Inconclusive, true) => Some(format!(
-                "the 95% interval excludes 0 but the z-test's p = {:.3} is not below 0.05: the two methods disagree at the boundary",
-                p_holm
-            )),
-            (Verdict::Win | Verdict::Loss, false) => Some(format!(
-                "the z-test's p = {:.4} is below 0.05 but the 95% interval includes 0: the two methods disagree at the boundary; treat it as borderline",
-                p_holm
-            )),
-            _ => None,
-        };
+        (c.verdict, c.note) = verdict_and_note(
+            u.absolute,
+            (u.ci_low, u.ci_high),
+            (u.p_value, p_holm),
+            m,
+            what,
+        );
         // A recovery win says nothing of money: say so when the revenue interval spans 0.
         let revenue_spans_zero = c
             .incremental_revenue
@@ -633,6 +619,40 @@ pub fn judge(family: &mut [&mut Comparison], what: &str) {
             );
         }
     }
+}
+
+/// The verdict of an uplift `d` with its 95% interval, judged at its Holm-adjusted p in a family
+/// of `m` `what`, and the note where the interval and the test disagree at the boundary (one rule
+/// for personas, bands, the overall row and variants).
+pub fn verdict_and_note(
+    d: f64,
+    (ci_low, ci_high): (f64, f64),
+    (p_value, p_holm): (f64, f64),
+    m: usize,
+    what: &str,
+) -> (Verdict, Option<String>) {
+    let verdict = match (p_holm < ALPHA, d) {
+        (true, d) if d > 0.0 => Verdict::Win,
+        (true, d) if d < 0.0 => Verdict::Loss,
+        _ => Verdict::Inconclusive,
+    };
+    let excludes_zero = ci_low > 0.0 || ci_high < 0.0;
+    let note = match (verdict, excludes_zero) {
+        (Verdict::Inconclusive, true) if p_value < ALPHA && m > 1 => Some(format!(
+            "the 95% interval excludes 0 and p = {:.3}, but after adjusting for {m} {what} (Holm) p = {:.3}: inconclusive",
+            p_value, p_holm
+        )),
+        (Verdict::Inconclusive, true) => Some(format!(
+            "the 95% interval excludes 0 but the z-test's p = {:.3} is not below 0.05: the two methods disagree at the boundary",
+            p_holm
+        )),
+        (Verdict::Win | Verdict::Loss, false) => Some(format!(
+            "the z-test's p = {:.4} is below 0.05 but the 95% interval includes 0: the two methods disagree at the boundary; treat it as borderline",
+            p_holm
+        )),
+        _ => None,
+    };
+    (verdict, note)
 }
 
 /// Formats a window for the outputs ("7d").

@@ -47,6 +47,26 @@ fn err<E: std::fmt::Display>(e: E) -> String {
     e.to_string()
 }
 
+/// A tick's text with as many decimals as the axis needs to tell its `labels` ticks apart over
+/// `span` (ticks 0.2 apart read 0.2, 0.4, not 0, 0, 1), a sign when `signed`, and never "-0".
+fn tick(x: f64, span: f64, labels: usize, signed: bool) -> String {
+    let step = span.abs() / labels.max(1) as f64;
+    let decimals = match step > 0.0 && step.is_finite() {
+        true => (-step.log10()).ceil().clamp(0.0, 6.0) as usize,
+        false => 0,
+    };
+    let scale = 10f64.powi(decimals as i32);
+    let v = (x * scale).round() / scale;
+    match (v == 0.0, signed) {
+        (true, _) => format!("{:.decimals$}", 0.0),
+        (false, true) => format!("{v:+.decimals$}"),
+        (false, false) => format!("{v:.decimals$}"),
+    }
+}
+
+/// How many ticks the outcome charts ask for on a numeric axis.
+const TICKS: usize = 8;
+
 /// Short axis numbers: 950, 12k, 1.5M.
 fn short(x: f64) -> String {
     let a = x.abs();
@@ -452,7 +472,8 @@ pub fn uplift_whiskers(r: &crate::outcomes::Readout) -> String {
                     .unwrap_or_default(),
                 _ => String::new(),
             })
-            .x_label_formatter(&|x| format!("{x:+.1}"))
+            .x_labels(TICKS)
+            .x_label_formatter(&|x| tick(*x, (hi - lo + 2.0 * pad) * 100.0, TICKS, true))
             .draw()
             .map_err(err)?;
         chart
@@ -507,7 +528,8 @@ pub fn recovery_by_day(days: &[crate::outcomes::breakdown::ByDay]) -> String {
             .configure_mesh()
             .light_line_style(WHITE)
             .x_label_formatter(&|x| format!("day {x:.0}"))
-            .y_label_formatter(&|y| format!("{y:.0}%"))
+            .y_labels(TICKS)
+            .y_label_formatter(&|y| format!("{}%", tick(*y, max, TICKS, false)))
             .draw()
             .map_err(err)?;
         for (i, (name, pick)) in [
@@ -671,4 +693,24 @@ pub fn reliability(bins: &[crate::propensity::metrics::Bin]) -> String {
             .map_err(err)?;
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tick;
+
+    /// Issue 31: at rates around 1% the by-day axis read "0%, 0%, 0%, 1%, 1%, 1%", and the
+    /// uplift axis had a "-0.0" tick.
+    #[test]
+    fn ticks_differ_and_never_read_minus_zero() {
+        let ticks: Vec<String> = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0, 1.2]
+            .iter()
+            .map(|y| tick(*y, 1.3, 8, false))
+            .collect();
+        assert_eq!(ticks, ["0.0", "0.2", "0.4", "0.6", "0.8", "1.0", "1.2"]);
+        assert_eq!(tick(-0.000_1, 4.0, 8, true), "0.0");
+        assert_eq!(tick(-1.5, 4.0, 8, true), "-1.5");
+        assert_eq!(tick(2.0, 40.0, 8, true), "+2");
+        assert_eq!(tick(12.0, 60.0, 8, false), "12");
+    }
 }

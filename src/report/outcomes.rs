@@ -14,14 +14,56 @@ use crate::outcomes::readout::{Comparison, Estimate, Verdict};
 use crate::outcomes::Readout;
 use crate::util::numfmt::{money, pct};
 
-/// A rate, or "-" without shoppers.
+/// A rate, or "-" without shoppers: two decimals, the precision of the uplift beside it (at
+/// rates near 1%, one decimal made 1.4% and 1.0% sit beside "+0.5 pts").
 fn rate(r: Option<f64>) -> String {
-    r.map_or("-".into(), pct)
+    r.map_or("-".into(), |x| format!("{}%", fixed(x * 100.0, 2, false)))
 }
 
-/// Percentage points with a sign: +3.2 pts.
+/// Percentage points with a sign and two decimals: +3.21 pts (0 reads +0.00, never -0.00).
 pub fn pts(x: f64) -> String {
-    format!("{:+.1} pts", x * 100.0)
+    format!("{} pts", fixed(x * 100.0, 2, true))
+}
+
+/// `x` with `decimals` decimals (and a sign when `signed`), where a value that rounds to zero
+/// reads as zero: never "-0.00".
+fn fixed(x: f64, decimals: usize, signed: bool) -> String {
+    let scale = 10f64.powi(decimals as i32);
+    let v = (x * scale).round() / scale;
+    let v = if v == 0.0 { 0.0 } else { v };
+    match signed {
+        true => format!("{v:+.decimals$}"),
+        false => format!("{v:.decimals$}"),
+    }
+}
+
+/// Money with its 95% interval, rounded to what the interval supports: to a unit of a tenth of
+/// its half-width's order of magnitude (two significant digits of the half-width; cents at
+/// most), so 1,234.56 [-300.12, 2,769.00] reads 1,200 [-300, 2,800].
+fn money_interval(e: &Estimate) -> String {
+    let (Some(lo), Some(hi)) = (e.ci_low, e.ci_high) else {
+        return money(e.estimate);
+    };
+    let half = (hi - lo) / 2.0;
+    let k = if half > 0.0 {
+        (half.log10().floor() as i32 - 1).max(-2)
+    } else {
+        -2
+    };
+    let f = |x: f64| money_to(x, k);
+    format!("{} [{}, {}]", f(e.estimate), f(lo), f(hi))
+}
+
+/// Money rounded to 10^k (k >= -2), thousands separated: money_to(1234.5, 2) = "1,200".
+fn money_to(x: f64, k: i32) -> String {
+    let unit = 10f64.powi(k);
+    let v = (x / unit).round() * unit;
+    let v = if v == 0.0 { 0.0 } else { v };
+    match k {
+        k if k >= 0 => money(v).trim_end_matches(".00").to_string(),
+        -1 => money(v)[..money(v).len() - 1].to_string(),
+        _ => money(v),
+    }
 }
 
 fn uplift_text(c: &Comparison) -> String {
@@ -46,12 +88,22 @@ fn estimate(e: &Option<Estimate>, f: fn(f64) -> String) -> String {
     }
 }
 
+/// Incremental revenue with its interval, rounded to what the interval supports; "-" without one.
+fn revenue(e: &Option<Estimate>) -> String {
+    e.as_ref().map_or("-".into(), money_interval)
+}
+
 fn count(x: f64) -> String {
     format!("{x:+.1}")
 }
 
 fn verdict_text(c: &Comparison) -> String {
-    match (c.verdict, c.mde) {
+    verdict_words(c.verdict, c.mde)
+}
+
+/// A verdict in words, with the detectable uplift beside "inconclusive".
+fn verdict_words(v: Verdict, mde: Option<f64>) -> String {
+    match (v, mde) {
         (Verdict::Inconclusive, Some(m)) => format!(
             "inconclusive (could detect {} or more)",
             pts(m).trim_start_matches('+')
@@ -144,7 +196,7 @@ fn comparisons(r: &Readout, o: &mut String) {
             "| {name} | {} | {} | {} | {} |",
             arm_cells(c),
             estimate(&c.incremental_orders, count),
-            estimate(&c.incremental_revenue, money),
+            revenue(&c.incremental_revenue),
             c.attributed_revenue.map_or("-".into(), money),
         )
     };
@@ -172,7 +224,7 @@ fn comparisons(r: &Readout, o: &mut String) {
         let ratio = c
             .attributed_to_incremental
             .map_or("-".into(), |x| format!("{x:.1}x"));
-        let _ = writeln!(o, "\nA platform would attribute {} to the messages (orders within {} of a touch); the holdout says {} was incremental ({ratio}).", money(a), r.attribution_window, money(i.estimate));
+        let _ = writeln!(o, "\nA platform would attribute {} to the messages (orders within {} of a touch); the holdout says {} was incremental ({ratio}).", money(a), r.attribution_window, money_interval(i));
     }
     let d = &c.discount;
     if let Some(amount) = d.amount {
@@ -186,7 +238,7 @@ fn comparisons(r: &Readout, o: &mut String) {
         );
     }
     if d.incremental_revenue_net.is_some() {
-        let _ = writeln!(o, "Incremental revenue net of discounts (both arms' discounts taken out, order values {}): {}.", r.order_value_is, estimate(&d.incremental_revenue_net, money));
+        let _ = writeln!(o, "Incremental revenue net of discounts (both arms' discounts taken out, order values {}): {}.", r.order_value_is, revenue(&d.incremental_revenue_net));
     }
     listed_again(r, o);
     balance(r, o);
@@ -307,8 +359,8 @@ fn breakdown(title: &str, b: &Option<Breakdown>, o: &mut String) {
             g.n,
             g.recovered,
             rate(g.rate),
-            pct(g.ci_low),
-            pct(g.ci_high)
+            rate(Some(g.ci_low)),
+            rate(Some(g.ci_high))
         );
     }
 }
@@ -321,31 +373,34 @@ fn capital(s: &str) -> String {
 }
 
 fn variants(r: &Readout, o: &mut String) {
-    if r.variants.is_empty() {
+    if r.variants.is_empty() && r.overall_variants.is_none() {
         return;
     }
     let _ = writeln!(o, "\n## Variants\n");
-    let _ = writeln!(o, "Each variant against its persona's holdout (Holm over the persona's variants), and the variants against each other (Holm over the pairs).\n");
-    for v in &r.variants {
-        let best = v.best.as_deref().map_or(
+    let _ = writeln!(o, "Each variant against the holdout (Holm over the variants of the group), and the variants against each other (Holm over the pairs); \"all\" is every persona's shoppers together, the experiment's headline.\n");
+    for v in r.overall_variants.iter().chain(&r.variants) {
+        let t = variant_table(v);
+        let best = t.best.as_deref().map_or(
             "no variant beats every other after adjustment".into(),
             |b| format!("best: **{b}**"),
         );
-        let _ = writeln!(o, "### {} ({best})\n", v.persona_id);
+        let _ = writeln!(o, "### {} ({best})\n", t.persona);
         let _ = writeln!(
             o,
-            "| variant | n | rate | uplift vs holdout [95% CI] | p (Holm) |"
+            "| variant | n | rate | uplift vs holdout [95% CI] | p (Holm) | verdict |"
         );
-        let _ = writeln!(o, "|---|---:|---:|---:|---:|");
-        let (rows, pairs) = variant_cells(v);
-        for x in rows {
+        let _ = writeln!(o, "|---|---:|---:|---:|---:|---|");
+        for x in &t.rows {
             let _ = writeln!(
                 o,
-                "| {} | {} | {} | {} | {} |",
-                x.variant, x.n, x.rate, x.uplift, x.p
+                "| {} | {} | {} | {} | {} | {} |",
+                x.variant, x.n, x.rate, x.uplift, x.p, x.verdict
             );
         }
-        for p in pairs {
+        for x in t.rows.iter().filter(|x| x.note.is_some()) {
+            let _ = writeln!(o, "- {}: {}", x.variant, x.note.as_deref().unwrap_or(""));
+        }
+        for p in &t.pairs {
             let _ = writeln!(o, "- {p}");
         }
         let _ = writeln!(o);
@@ -360,9 +415,11 @@ struct VariantCells {
     rate: String,
     uplift: String,
     p: String,
+    verdict: String,
+    note: Option<String>,
 }
 
-/// A persona's variants as outcomes.html shows them.
+/// A group's variants as outcomes.md and outcomes.html show them.
 #[derive(Serialize)]
 struct VariantTable {
     persona: String,
@@ -371,8 +428,8 @@ struct VariantTable {
     pairs: Vec<String>,
 }
 
-/// A persona's variant rows and its pairwise comparisons, as text.
-fn variant_cells(v: &crate::outcomes::breakdown::Variants) -> (Vec<VariantCells>, Vec<String>) {
+/// A group's variant rows and its pairwise comparisons, as text.
+fn variant_table(v: &crate::outcomes::breakdown::Variants) -> VariantTable {
     let rows = v
         .variants
         .iter()
@@ -388,6 +445,10 @@ fn variant_cells(v: &crate::outcomes::breakdown::Variants) -> (Vec<VariantCells>
                 (Some(p), Some(h)) => format!("{} ({})", p_text(p), p_text(h)),
                 _ => "-".into(),
             },
+            verdict: x.verdict.map_or("not measured (no holdout)".into(), |v| {
+                verdict_words(v, x.mde)
+            }),
+            note: x.note.clone(),
         })
         .collect();
     let pairs = v
@@ -406,7 +467,15 @@ fn variant_cells(v: &crate::outcomes::breakdown::Variants) -> (Vec<VariantCells>
             )
         })
         .collect();
-    (rows, pairs)
+    VariantTable {
+        persona: match v.persona_id.as_str() {
+            "all" => "all (every persona)".into(),
+            id => id.to_string(),
+        },
+        best: v.best.clone(),
+        rows,
+        pairs,
+    }
 }
 
 /// Uplift by return-propensity band: the test of the no-discount rule.
@@ -427,7 +496,7 @@ fn bands(r: &Readout, o: &mut String) {
             "| {} | {range} | {} | {} |",
             band.name,
             arm_cells(c),
-            estimate(&c.incremental_revenue, money),
+            revenue(&c.incremental_revenue),
         );
     }
     if b.without_propensity > 0 {
@@ -536,7 +605,7 @@ fn html_row(label: String, c: &Comparison) -> Row {
         verdict: c.verdict.name(),
         verdict_text: verdict_text(c),
         orders: estimate(&c.incremental_orders, count),
-        revenue: estimate(&c.incremental_revenue, money),
+        revenue: revenue(&c.incremental_revenue),
         attributed: c.attributed_revenue.map_or("-".into(), money),
         note: c.note.clone(),
     }
@@ -573,17 +642,10 @@ pub fn html(r: &Readout) -> anyhow::Result<String> {
         .collect();
     let balance_rows = balance_rows(r);
     let variant_tables: Vec<VariantTable> = r
-        .variants
+        .overall_variants
         .iter()
-        .map(|v| {
-            let (rows, pairs) = variant_cells(v);
-            VariantTable {
-                persona: v.persona_id.clone(),
-                best: v.best.clone(),
-                rows,
-                pairs,
-            }
-        })
+        .chain(&r.variants)
+        .map(variant_table)
         .collect();
     let band_rows: Vec<Row> = r.by_propensity.as_ref().map_or(Vec::new(), |b| {
         b.quintiles
@@ -606,4 +668,64 @@ pub fn html(r: &Readout) -> anyhow::Result<String> {
         revenue_chart => inline(charts::attributed_vs_incremental(r)),
     })?;
     Ok(html)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn interval(estimate: f64, lo: f64, hi: f64) -> Estimate {
+        Estimate {
+            estimate,
+            ci_low: Some(lo),
+            ci_high: Some(hi),
+            method: "welch",
+        }
+    }
+
+    /// Issue 31: revenue printed to the cent while its interval spans thousands; now rounded to
+    /// two significant digits of the half-width (worked by hand).
+    #[test]
+    fn money_is_rounded_to_what_its_interval_supports() {
+        // Half-width 1,534.56: unit 100.
+        assert_eq!(
+            money_interval(&interval(1234.56, -300.12, 2769.0)),
+            "1,200 [-300, 2,800]"
+        );
+        // Half-width 12.5: unit 1.
+        assert_eq!(
+            money_interval(&interval(45.26, 32.76, 57.76)),
+            "45 [33, 58]"
+        );
+        // Half-width 5: unit 0.1 (12.34 -> 12.3).
+        assert_eq!(
+            money_interval(&interval(12.34, 7.34, 17.34)),
+            "12.3 [7.3, 17.3]"
+        );
+        // Half-width 0.5: cents (0.50 is its two digits).
+        assert_eq!(
+            money_interval(&interval(12.344, 11.84, 12.84)),
+            "12.34 [11.84, 12.84]"
+        );
+        // Half-width 0.004: cents at most.
+        assert_eq!(
+            money_interval(&interval(3.456, 3.452, 3.46)),
+            "3.46 [3.45, 3.46]"
+        );
+        // A bound that rounds to 0 reads 0, never -0.
+        assert_eq!(
+            money_interval(&interval(900.0, -4.0, 1804.0)),
+            "900 [0, 1,800]"
+        );
+    }
+
+    /// Issue 31: rates at the uplift's precision; no "-0.00".
+    #[test]
+    fn rates_and_points_share_two_decimals_and_never_read_minus_zero() {
+        assert_eq!(rate(Some(0.01416)), "1.42%");
+        assert_eq!(rate(Some(0.00966)), "0.97%");
+        assert_eq!(pts(0.01416 - 0.00966), "+0.45 pts");
+        assert_eq!(pts(-0.000_01), "+0.00 pts");
+        assert_eq!(pts(-0.0123), "-1.23 pts");
+    }
 }
