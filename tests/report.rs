@@ -158,7 +158,9 @@ fn no_progress_when_stderr_is_not_a_terminal() {
     assert!(out.status.success());
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(
-        stderr.lines().all(|l| l.starts_with("warning: ")),
+        stderr
+            .lines()
+            .all(|l| l.starts_with("warning: ") || l.starts_with("note: ")),
         "{stderr}"
     );
     assert!(!stderr.contains("done "), "{stderr}");

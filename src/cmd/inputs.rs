@@ -13,6 +13,7 @@ use crate::ingest::load::{self as loader, ValidationReport};
 use crate::ingest::presets;
 use crate::ingest::schema::{BadRows, Dataset, Kind};
 use crate::io::read::Format;
+use crate::propensity::learn::NotLearned;
 use crate::propensity::{history, weeks};
 use crate::util::progress::Progress;
 
@@ -130,7 +131,7 @@ pub(crate) struct RunFeatures {
     /// Why there may be no abandoners (empty when there is no reason to suspect the windows).
     pub hint: String,
     /// The rows the propensity learns from, or why there are none (`None`: not asked for).
-    pub past: Option<Result<Past, String>>,
+    pub past: Option<Result<Past, NotLearned>>,
 }
 
 /// The propensity's past rows (docs/propensity.md): the sampled customers' rows and the as-of
@@ -155,9 +156,11 @@ fn past(
     ds: &Dataset,
     params: &FeatureParams,
     settings: &config::Propensity,
-) -> Result<Past, String> {
+) -> Result<Past, NotLearned> {
     if !ds.present.has_kind(Kind::Orders) {
-        return Err("there is no orders input, so a return cannot be told".into());
+        return Err(NotLearned::other(
+            "there is no orders input, so a return cannot be told",
+        ));
     }
     let latest = feature_stage::latest_timestamp(ds);
     // A label window is complete only as far as the orders themselves reach (issue 31: judged by
@@ -168,13 +171,13 @@ fn past(
         history::earliest_timestamp(ds),
         orders_end,
     ) else {
-        return Err("the inputs hold no rows (or no orders)".into());
+        return Err(NotLearned::other("the inputs hold no rows (or no orders)"));
     };
     let plan = weeks::plan(t, settings.window, settings.history, start, end).map_err(|short| {
-        format!(
+        NotLearned::history(format!(
             "only {} past as-of point(s) one propensity window apart have a complete label window within the data and --propensity-history ({} not covered by the orders); at least 3 are needed",
             short.covered, short.uncovered
-        )
+        ))
     })?;
     let fraction = history::sample_fraction(ds, plan.train.len());
     let mut notes = Vec::new();
@@ -262,6 +265,10 @@ pub(crate) fn run_features(
         report: ValidationReport { files },
         on_bad_rows: BadRows::Fail,
         hint: String::new(),
-        past: propensity.map(|_| Err("a --features table has no history to go back in".into())),
+        past: propensity.map(|_| {
+            Err(NotLearned::other(
+                "a --features table has no history to go back in",
+            ))
+        }),
     })
 }

@@ -19,7 +19,7 @@ use crate::model::format::RunParts;
 use crate::model::holdout::Arm;
 use crate::model::{identity, Model, RunConfig};
 use crate::personas;
-use crate::propensity::learn::{self, Propensity, Settings, Untreated};
+use crate::propensity::learn::{self, NotLearned, Propensity, Settings, Untreated};
 use crate::propensity::shown::Shown;
 use crate::report::Summary;
 use crate::util::progress::Progress;
@@ -199,7 +199,7 @@ impl PropensityRun {
 /// Learns the return propensity from the past rows and scores the run's abandoners
 /// (docs/propensity.md); when the data cannot give it, one warning and no column.
 fn propensity(
-    past: Option<Result<inputs::Past, String>>,
+    past: Option<Result<inputs::Past, NotLearned>>,
     cfg: &config::Segment,
     settings: &Option<config::Propensity>,
     wanted: &matrix::Wanted,
@@ -238,7 +238,8 @@ fn propensity(
             no_discount_above: settings.no_discount_above,
         };
         let ds = past.dataset.as_ref().expect("set by inputs::run_features");
-        learn::from_past(ds, &past.plan, &cfg.features, &s).map_err(|e| format!("{e:#}"))?
+        learn::from_past(ds, &past.plan, &cfg.features, &s)
+            .map_err(|e| NotLearned::other(format!("{e:#}")))?
     });
     let learn::Learnt {
         model,
@@ -247,14 +248,26 @@ fn propensity(
     } = match learned {
         Ok(found) => found,
         Err(why) => {
-            let warning =
-                format!("return propensity not learned: {why} (no return_propensity column)");
-            progress.warn(&warning);
-            shown.not_learned = Some(why);
+            // A shop that only lacks history yet gets a note of what it would take (a first run
+            // on a month of data is not an alarm); anything else is a warning.
+            let warning = match why.too_little_history {
+                true => {
+                    progress.note(&format!("no return propensity yet: {why}. It learns from the shop's own past weeks: a few months of carts and orders before the as-of time give it one (docs/propensity.md); --no-propensity skips it"));
+                    None
+                }
+                false => {
+                    let w = format!(
+                        "return propensity not learned: {why} (no return_propensity column)"
+                    );
+                    progress.warn(&w);
+                    Some(w)
+                }
+            };
+            shown.not_learned = Some(why.why);
             return Ok(PropensityRun {
                 shown: Some(shown),
                 scored: None,
-                warning: Some(warning),
+                warning,
                 forced: false,
             });
         }

@@ -151,7 +151,38 @@ pub struct Learnt {
 }
 
 /// What learning gives: [`Learnt`], or why there was not enough to learn from.
-pub type Outcome = std::result::Result<Learnt, String>;
+pub type Outcome = std::result::Result<Learnt, NotLearned>;
+
+/// Why the propensity was not learned, and whether it is only that the shop's data has too
+/// little history yet (the command then prints a note of what it would take, not a warning).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotLearned {
+    pub why: String,
+    pub too_little_history: bool,
+}
+
+impl NotLearned {
+    /// Too little history: too few past weeks or too few returns in them.
+    pub fn history(why: impl Into<String>) -> NotLearned {
+        NotLearned {
+            why: why.into(),
+            too_little_history: true,
+        }
+    }
+    /// Anything else (no orders input, a fit that fails).
+    pub fn other(why: impl Into<String>) -> NotLearned {
+        NotLearned {
+            why: why.into(),
+            too_little_history: false,
+        }
+    }
+}
+
+impl std::fmt::Display for NotLearned {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.why)
+    }
+}
 
 /// The holdout arm of the baseline's holdout (`model::holdout`), told by the command.
 #[derive(Clone, Copy)]
@@ -255,7 +286,7 @@ struct Fitted {
 
 /// Fits the propensity on `weeks` stacked, or says why it cannot (too few positive labels, in
 /// all or per coefficient, or a fit that fails).
-fn fit_on(weeks: &[Week], s: &Settings) -> Result<Result<Fitted, String>> {
+fn fit_on(weeks: &[Week], s: &Settings) -> Result<Result<Fitted, NotLearned>> {
     let stacked = stack(weeks.iter().map(|w| &w.table));
     let y: Vec<bool> = weeks
         .iter()
@@ -263,10 +294,10 @@ fn fit_on(weeks: &[Week], s: &Settings) -> Result<Result<Fitted, String>> {
         .collect();
     let positives = y.iter().filter(|v| **v).count();
     if positives < MIN_POSITIVES {
-        return Ok(Err(format!(
-            "{positives} positive labels (orders within the window) among {} training rows, at least {MIN_POSITIVES} needed",
-            y.len()
-        )));
+        return Ok(Err(NotLearned::history(match y.len() {
+            0 => format!("the past weeks it learns from hold no abandoners (at least {MIN_POSITIVES} of them coming back within the window are needed)"),
+            rows => format!("{positives} of the {rows} abandoners of the past weeks it learns from came back within the window, at least {MIN_POSITIVES} needed"),
+        })));
     }
     let terms = terms(s.cluster_features);
     let wanted = matrix::Wanted {
@@ -276,14 +307,14 @@ fn fit_on(weeks: &[Week], s: &Settings) -> Result<Result<Fitted, String>> {
     };
     let (scaler, x, _) = match matrix::fit(&stacked, &wanted) {
         Ok(fitted) => fitted,
-        Err(e) => return Ok(Err(format!("{e:#}"))),
+        Err(e) => return Ok(Err(NotLearned::other(format!("{e:#}")))),
     };
     let d = scaler.features.len();
     if positives < PER_TERM * (d + 1) {
-        return Ok(Err(format!(
-            "{positives} positive labels for {} coefficients, at least {PER_TERM} per coefficient needed",
+        return Ok(Err(NotLearned::history(format!(
+            "{positives} returns (orders within the window) for {} coefficients, at least {PER_TERM} per coefficient needed",
             d + 1
-        )));
+        ))));
     }
     Ok(match logistic::fit(x.view(), &y, Some(s.c)) {
         Ok(fit) => Ok(Fitted {
@@ -292,7 +323,7 @@ fn fit_on(weeks: &[Week], s: &Settings) -> Result<Result<Fitted, String>> {
             rows: y.len(),
             positives,
         }),
-        Err(e) => Err(format!("{e:#}")),
+        Err(e) => Err(NotLearned::other(format!("{e:#}"))),
     })
 }
 
@@ -304,7 +335,7 @@ fn learn_kind(
     weeks: &[Week],
     s: &Settings,
     kind: Kind,
-) -> Result<Result<(Propensity, Measures), String>> {
+) -> Result<Result<(Propensity, Measures), NotLearned>> {
     let (report, calibration, train) = (&weeks[0], &weeks[1], &weeks[2..]);
     let measured = match fit_on(train, s)? {
         Ok(f) => f,

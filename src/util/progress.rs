@@ -127,6 +127,18 @@ impl Progress {
         }
     }
 
+    /// Prints a note on stderr (unless quiet): something the user may want to know that is not
+    /// wrong (the first run on a shop without enough history for a propensity).
+    pub fn note(&self, message: &str) {
+        if self.quiet {
+            return;
+        }
+        match &self.bar {
+            Some(bar) => bar.suspend(|| eprintln!("note: {message}")),
+            None => eprintln!("note: {message}"),
+        }
+    }
+
     pub fn finish(&self) {
         if let Some(bar) = &self.bar {
             self.close_current();
