@@ -47,8 +47,7 @@ pub struct Balance {
 }
 
 /// Mean and sample variance of the known values.
-fn moments(values: impl Iterator<Item = f64>) -> (usize, f64, f64) {
-    let v: Vec<f64> = values.filter(|x| x.is_finite()).collect();
+fn moments(v: &[f64]) -> (usize, f64, f64) {
     let n = v.len();
     if n < 2 {
         return (n, f64::NAN, f64::NAN);
@@ -58,24 +57,33 @@ fn moments(values: impl Iterator<Item = f64>) -> (usize, f64, f64) {
     (n, mean, var)
 }
 
-/// The balance of `group` over the covariates `names` (each outcome's `covariates`, in order).
-pub fn of(group: &[&Outcome], names: &[String]) -> Balance {
+/// The balance of `group` over the covariates `names`; `values` gives an outcome's values of
+/// them, in order (its listing's, NaN where unknown).
+pub fn of<'a>(
+    group: &[&Outcome],
+    names: &[String],
+    values: impl Fn(&Outcome) -> &'a [f32],
+) -> Balance {
     let normal = Normal::new(0.0, 1.0).expect("a valid normal");
     let mut smd = Vec::with_capacity(names.len());
     let mut flagged = Vec::new();
     let mut beyond_chance = Vec::new();
     let mut by_chance = 0.0;
     let critical = normal.inverse_cdf(1.0 - CHANCE_P / 2.0);
+    // Each arm's known values per covariate, in group order: one pass over the group (each
+    // outcome's values looked up once).
+    let mut known: [Vec<Vec<f64>>; 2] =
+        [vec![Vec::new(); names.len()], vec![Vec::new(); names.len()]];
+    for o in group {
+        let arm = usize::from(o.arm == Arm::Treatment);
+        for (j, x) in values(o).iter().enumerate().take(names.len()) {
+            if x.is_finite() {
+                known[arm][j].push(f64::from(*x));
+            }
+        }
+    }
     for (j, name) in names.iter().enumerate() {
-        let arm = |a: Arm| {
-            moments(
-                group
-                    .iter()
-                    .filter(move |o| o.arm == a)
-                    .map(move |o| f64::from(o.covariates[j])),
-            )
-        };
-        let ((nt, mt, vt), (nh, mh, vh)) = (arm(Arm::Treatment), arm(Arm::Holdout));
+        let ((nt, mt, vt), (nh, mh, vh)) = (moments(&known[1][j]), moments(&known[0][j]));
         let pooled = ((vt + vh) / 2.0).sqrt();
         let value = (nt >= 2 && nh >= 2 && pooled > 0.0).then(|| (mt - mh) / pooled);
         if let Some(v) = value {
@@ -109,20 +117,26 @@ mod tests {
     /// sqrt(1.5); a covariate unknown for every holdout shopper has none.
     #[test]
     fn smd_by_hand() {
-        let outcome = |arm: Arm, x: f32| -> Outcome {
-            let mut o = Outcome::new(0, arm);
-            o.covariates = vec![x, f32::NAN].into_boxed_slice();
-            o
-        };
-        let v = [
-            outcome(Arm::Treatment, 1.0),
-            outcome(Arm::Treatment, 2.0),
-            outcome(Arm::Treatment, 3.0),
-            outcome(Arm::Holdout, 2.0),
-            outcome(Arm::Holdout, 4.0),
+        let xs: [(Arm, f32); 5] = [
+            (Arm::Treatment, 1.0),
+            (Arm::Treatment, 2.0),
+            (Arm::Treatment, 3.0),
+            (Arm::Holdout, 2.0),
+            (Arm::Holdout, 4.0),
         ];
+        let values: Vec<[f32; 2]> = xs.iter().map(|(_, x)| [*x, f32::NAN]).collect();
+        let v: Vec<Outcome> = xs
+            .iter()
+            .enumerate()
+            .map(|(i, (arm, _))| Outcome {
+                listing: i,
+                ..Outcome::new(0, *arm)
+            })
+            .collect();
         let group: Vec<&Outcome> = v.iter().collect();
-        let b = of(&group, &["a".to_string(), "b".to_string()]);
+        let b = of(&group, &["a".to_string(), "b".to_string()], |o| {
+            &values[o.listing]
+        });
         let want = -1.0 / 1.5f64.sqrt();
         assert!((b.smd[0].smd.unwrap() - want).abs() < 1e-12);
         assert!(b.smd[1].smd.is_none());

@@ -232,7 +232,7 @@ pub fn variants(persona_id: &str, group: &[&Outcome], names: &[String]) -> Optio
             let (verdict, note) =
                 readout::verdict_and_note(d, (lo, hi), (p, h), m, "variants of the persona");
             (r.verdict, r.note) = (Some(verdict), note);
-            r.mde = stats::mde(hold.rate.unwrap_or(0.0), r.stats.n, hold.n, m);
+            r.mde = stats::stated_mde(hold.rate.unwrap_or(0.0), r.stats.n, hold.n, m);
         }
     }
     let mut pairs = Vec::new();

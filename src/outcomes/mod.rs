@@ -268,9 +268,12 @@ fn persona_comparisons(
     source: ArmSource,
     s: &Settings,
 ) -> Vec<PersonaReadout> {
+    use rayon::prelude::*;
+    // Personas side by side on every thread (each a plain function of its group: the result
+    // does not depend on the thread count).
     let mut personas: Vec<PersonaReadout> = runs
         .personas
-        .iter()
+        .par_iter()
         .enumerate()
         .map(|(i, (id, name))| {
             let group: Vec<&Outcome> = all.iter().filter(|o| o.persona == i).collect();
@@ -278,9 +281,15 @@ fn persona_comparisons(
                 persona_id: id.clone(),
                 persona_name: name.clone(),
                 comparison: readout::compare(&group, with_touches, s),
-                balance: (source != ArmSource::None).then(|| balance::of(&group, &runs.covariates)),
+                balance: (source != ArmSource::None).then(|| {
+                    balance::of(&group, &runs.covariates, |o| {
+                        &runs.shoppers[o.listing].covariates
+                    })
+                }),
             }
         })
+        .collect::<Vec<_>>()
+        .into_iter()
         .filter(|p| p.comparison.treatment.n + p.comparison.holdout.n > 0)
         .collect();
     readout::judge(
