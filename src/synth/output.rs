@@ -154,6 +154,39 @@ pub struct Plants<'a> {
     pub carryover: bool,
 }
 
+/// The carryover loop's listings (synth::carryover): carryover.csv's rows, and each shopper's
+/// last listing for next/.
+struct Listings {
+    csv: csv::Writer<Vec<u8>>,
+    last: Vec<Option<Listing>>,
+}
+
+impl Listings {
+    fn new() -> Result<Listings> {
+        let mut csv = csv::Writer::from_writer(Vec::new());
+        csv.write_record(carryover::HEADER)?;
+        Ok(Listings {
+            csv,
+            last: Vec::new(),
+        })
+    }
+
+    /// A shopper's listings (shoppers in order).
+    fn add(&mut self, shopper: usize, listings: Vec<Listing>) -> Result<()> {
+        for l in &listings {
+            self.csv.write_record(carryover::row(shopper, l))?;
+        }
+        self.last.push(listings.into_iter().last());
+        Ok(())
+    }
+
+    /// carryover.csv's bytes.
+    fn csv(&mut self) -> Result<Vec<u8>> {
+        self.csv.flush()?;
+        Ok(self.csv.get_ref().clone())
+    }
+}
+
 /// Writes every month of the shop into `staged` (one folder per month when there are several);
 /// `on_month` is told each month as it starts. Returns the manifest.
 pub fn write_shop(
@@ -170,9 +203,7 @@ pub fn write_shop(
     let mut manifest_months = Vec::new();
     let mut bases = Vec::new();
     let loop_experiment = plants.experiment.filter(|_| plants.carryover);
-    let mut last_listings: Vec<Option<Listing>> = Vec::new();
-    let mut listings_csv = csv::Writer::from_writer(Vec::new());
-    listings_csv.write_record(carryover::HEADER)?;
+    let mut listings = Listings::new()?;
     for m in 1..=p.months {
         let sub = if p.months == 1 {
             String::new()
@@ -194,10 +225,7 @@ pub fn write_shop(
                 let path = carryover::path(p, e, shopper, archetype, &bounds, m)?;
                 recs.extend(path.recs);
                 if m == p.months {
-                    for l in &path.listings {
-                        listings_csv.write_record(carryover::row(shopper, l))?;
-                    }
-                    last_listings.push(path.listings.into_iter().last());
+                    listings.add(shopper, path.listings)?;
                 }
             } else {
                 for mm in 1..=m {
@@ -228,16 +256,13 @@ pub fn write_shop(
         staged.write("moves.csv", &moves_csv(&plan.moves)?)?;
     }
     if loop_experiment.is_some() {
-        let bytes = listings_csv
-            .into_inner()
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-        staged.write("carryover.csv", &bytes)?;
+        staged.write("carryover.csv", &listings.csv()?)?;
     }
     let next = if plants.experiment.is_some() || plants.returns {
         let last = Last {
             archetypes: &plan.archetypes[p.months - 1],
             bases: plants.returns.then_some(bases.as_slice()),
-            listings: loop_experiment.map(|_| last_listings.as_slice()),
+            listings: loop_experiment.map(|_| listings.last.as_slice()),
         };
         Some(write_next(p, plants, last, t, staged, parquet)?)
     } else {
