@@ -197,7 +197,8 @@ impl PropensityRun {
 }
 
 /// Learns the return propensity from the past rows and scores the run's abandoners
-/// (docs/propensity.md); when the data cannot give it, one warning and no column.
+/// (docs/propensity.md); when the data cannot give it, no column and one message: a note when
+/// the shop only lacks history yet, else a warning.
 fn propensity(
     past: Option<Result<inputs::Past, NotLearned>>,
     cfg: &config::Segment,
