@@ -97,6 +97,22 @@ cartsona init --preset ga4 --out ga4.toml\n  cartsona init --preset shopify --ou
 cartsona generate --shoppers 20000 --seed 1 --months 3 --mix-month 3:deal-seeker=0.35 --out months"
     )]
     Generate(GenerateArgs),
+    /// Print the completion script of a shell (bash, zsh, fish, powershell, elvish).
+    #[command(
+        after_help = "Examples:\n  cartsona completions bash > ~/.local/share/bash-completion/completions/cartsona\n  \
+cartsona completions zsh > \"${fpath[1]}/_cartsona\""
+    )]
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), with a section per subcommand.
+    #[command(after_help = "Example:\n  cartsona man | man -l -")]
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// Export shapes cartsona can read besides the canonical one (docs/presets.md).

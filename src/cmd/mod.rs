@@ -10,29 +10,35 @@ use crate::cli::{Cli, Command};
 use crate::config;
 
 pub mod assign;
+pub mod completions;
 pub mod convert;
 pub mod drift;
 pub mod features;
 pub mod generate;
 pub mod init;
 pub mod inputs;
+pub mod man;
 pub mod outcomes;
 pub mod run_dir;
 pub mod segment;
 pub mod validate;
 
 pub fn run(cli: Cli) -> Result<u8> {
-    // These two read no cartsona.toml: `init --force` rewrites a broken one.
+    // These read no cartsona.toml: `init --force` rewrites a broken one.
     match &cli.command {
         Command::Generate(args) => return generate::run(args, cli.quiet),
         Command::Init(args) => return init::run(args, cli.quiet),
+        Command::Completions(args) => return completions::run(args),
+        Command::Man => return man::run(),
         _ => {}
     }
     let loaded = config::load_file(cli.config.as_deref())?;
     match &cli.command {
         Command::Validate(args) => validate::run(args, &loaded, cli.quiet),
         Command::Features(args) => features::run(args, &loaded, cli.quiet),
-        Command::Generate(_) | Command::Init(_) => unreachable!("run above"),
+        Command::Generate(_) | Command::Init(_) | Command::Completions(_) | Command::Man => {
+            unreachable!("run above")
+        }
         Command::Convert(args) => convert::run(args, &loaded, cli.quiet),
         Command::Segment(args) => segment::run(args, &loaded, cli.quiet),
         Command::Assign(args) => assign::run(args, &loaded, cli.quiet),
