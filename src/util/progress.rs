@@ -118,25 +118,24 @@ impl Progress {
 
     /// Prints a warning on stderr (unless quiet), without tearing the spinner.
     pub fn warn(&self, message: &str) {
+        self.say("warning", message);
+    }
+
+    /// Prints `kind: message` on stderr (unless quiet), without tearing the spinner.
+    fn say(&self, kind: &str, message: &str) {
         if self.quiet {
             return;
         }
         match &self.bar {
-            Some(bar) => bar.suspend(|| eprintln!("warning: {message}")),
-            None => eprintln!("warning: {message}"),
+            Some(bar) => bar.suspend(|| eprintln!("{kind}: {message}")),
+            None => eprintln!("{kind}: {message}"),
         }
     }
 
     /// Prints a note on stderr (unless quiet): something the user may want to know that is not
     /// wrong (the first run on a shop without enough history for a propensity).
     pub fn note(&self, message: &str) {
-        if self.quiet {
-            return;
-        }
-        match &self.bar {
-            Some(bar) => bar.suspend(|| eprintln!("note: {message}")),
-            None => eprintln!("note: {message}"),
-        }
+        self.say("note", message);
     }
 
     pub fn finish(&self) {
