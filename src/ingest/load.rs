@@ -16,6 +16,9 @@ use std::collections::{BTreeMap, HashMap};
 use anyhow::{bail, Result};
 use serde::Serialize;
 
+use crate::ingest::schema::cart_col as C;
+use crate::ingest::schema::event_col as E;
+use crate::ingest::schema::order_col as O;
 use crate::ingest::schema::{
     BadRows, CartRow, ColSpec, ColType, Dataset, Device, Event, EventRow, Interner, Kind, OrderRow,
     ReadSettings, CHECKOUT_STEPS, EVENT_NAMES,
@@ -759,10 +762,13 @@ fn parse_row<'b>(
 
 /// A cart snapshot's typed row.
 fn cart_row<'b>(ds: &Dataset, vals: &[Val<'b>], line: u64) -> Parsed<'b> {
-    let customer = Id::of(&ds.customers, text(&vals[0]).unwrap_or_default());
-    let cart = Id::of(&ds.carts_ids, text(&vals[1]).unwrap_or_default());
-    let updated_at = time(&vals[2]).unwrap_or_default();
-    let created_at = time(&vals[4]);
+    let customer = Id::of(
+        &ds.customers,
+        text(&vals[C::CUSTOMER_ID]).unwrap_or_default(),
+    );
+    let cart = Id::of(&ds.carts_ids, text(&vals[C::CART_ID]).unwrap_or_default());
+    let updated_at = time(&vals[C::UPDATED_AT]).unwrap_or_default();
+    let created_at = time(&vals[C::CREATED_AT]);
     if let Some(c) = created_at.filter(|c| *c > updated_at) {
         let error = problem(
             line,
@@ -784,18 +790,18 @@ fn cart_row<'b>(ds: &Dataset, vals: &[Val<'b>], line: u64) -> Parsed<'b> {
         customer: 0,
         cart: 0,
         updated_at,
-        value: num(&vals[3]).unwrap_or_default(),
+        value: num(&vals[C::CART_VALUE]).unwrap_or_default(),
         created_at,
-        item_count: match vals[5] {
+        item_count: match vals[C::ITEM_COUNT] {
             Val::Count(n) => Some(n),
             _ => None,
         },
-        device: device(&vals[6]),
-        checkout_step: match vals[7] {
+        device: device(&vals[C::DEVICE]),
+        checkout_step: match vals[C::CHECKOUT_STEP] {
             Val::Step(s) => Some(s),
             _ => None,
         },
-        discount: text(&vals[8]).is_some(),
+        discount: text(&vals[C::DISCOUNT_CODE]).is_some(),
     };
     Parsed::Cart {
         customer,
@@ -806,19 +812,22 @@ fn cart_row<'b>(ds: &Dataset, vals: &[Val<'b>], line: u64) -> Parsed<'b> {
 
 /// An order's typed row and the hashes that tell a repeated order from a conflicting one.
 fn order_row<'b>(ds: &Dataset, vals: &[Val<'b>], line: u64) -> Parsed<'b> {
-    let customer_name = text(&vals[0]).unwrap_or_default();
-    let order_id = text(&vals[1]).unwrap_or_default();
-    let ordered_at = time(&vals[2]).unwrap_or_default();
-    let value = num(&vals[3]).unwrap_or_default();
-    let cart = text(&vals[4]);
-    let code = text(&vals[5]);
-    let amount = num(&vals[6]);
+    let customer_name = text(&vals[O::CUSTOMER_ID]).unwrap_or_default();
+    let order_id = text(&vals[O::ORDER_ID]).unwrap_or_default();
+    let ordered_at = time(&vals[O::ORDERED_AT]).unwrap_or_default();
+    let value = num(&vals[O::ORDER_VALUE]).unwrap_or_default();
+    let cart = text(&vals[O::CART_ID]);
+    let code = text(&vals[O::DISCOUNT_CODE]);
+    let amount = num(&vals[O::DISCOUNT_AMOUNT]);
     let fingerprint = hash_of(
         0,
         &(
             (customer_name, ordered_at, value.to_bits()),
-            (cart, code, text(&vals[8])),
-            (amount.map(f64::to_bits), device(&vals[7]).map(Device::name)),
+            (cart, code, text(&vals[O::CHANNEL])),
+            (
+                amount.map(f64::to_bits),
+                device(&vals[O::DEVICE]).map(Device::name),
+            ),
         ),
     );
     let id = (u128::from(hash_of(1, order_id)) << 64) | u128::from(hash_of(2, order_id));
@@ -829,7 +838,7 @@ fn order_row<'b>(ds: &Dataset, vals: &[Val<'b>], line: u64) -> Parsed<'b> {
         cart: None,
         discount: code.is_some() || amount.is_some_and(|a| a > 0.0),
         discount_amount: amount,
-        device: device(&vals[7]),
+        device: device(&vals[O::DEVICE]),
     };
     Parsed::Order {
         customer: Id::of(&ds.customers, customer_name),
@@ -844,21 +853,24 @@ fn order_row<'b>(ds: &Dataset, vals: &[Val<'b>], line: u64) -> Parsed<'b> {
 
 /// An engagement event's typed row; unknown event types are kept and counted.
 fn event_row<'b>(ds: &Dataset, vals: &[Val<'b>]) -> Parsed<'b> {
-    let (event, unknown) = match vals[2] {
+    let (event, unknown) = match vals[E::EVENT_TYPE] {
         Val::Event(Event::Unknown, name) => (Event::Unknown, Some(name)),
         Val::Event(e, _) => (e, None),
         _ => (Event::Unknown, None),
     };
     let row = EventRow::new(
         0,
-        time(&vals[1]).unwrap_or_default(),
+        time(&vals[E::OCCURRED_AT]).unwrap_or_default(),
         event,
-        text(&vals[3]).map(session_hash),
-        device(&vals[4]),
+        text(&vals[E::SESSION_ID]).map(session_hash),
+        device(&vals[E::DEVICE]),
     );
     Parsed::Event {
-        customer: Id::of(&ds.customers, text(&vals[0]).unwrap_or_default()),
-        page: text(&vals[5]).map(|p| Id::of(&ds.pages, p)),
+        customer: Id::of(
+            &ds.customers,
+            text(&vals[E::CUSTOMER_ID]).unwrap_or_default(),
+        ),
+        page: text(&vals[E::PAGE]).map(|p| Id::of(&ds.pages, p)),
         unknown,
         row,
     }

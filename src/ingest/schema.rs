@@ -100,6 +100,65 @@ pub const ENGAGEMENT_COLUMNS: &[ColSpec] = &[
     col("channel", false, ColType::Text),
 ];
 
+/// The position of the column `name` in `cols`, resolved when compiling: a name that is not in
+/// the list stops the build, so the positions below cannot drift from the lists above.
+const fn position(cols: &[ColSpec], name: &str) -> usize {
+    let mut i = 0;
+    while i < cols.len() {
+        let (a, b) = (cols[i].name.as_bytes(), name.as_bytes());
+        if a.len() == b.len() {
+            let mut j = 0;
+            while j < a.len() && a[j] == b[j] {
+                j += 1;
+            }
+            if j == a.len() {
+                return i;
+            }
+        }
+        i += 1;
+    }
+    panic!("not a column of the list")
+}
+
+/// Where each carts column sits in a parsed row (the order of [`CART_COLUMNS`]).
+pub mod cart_col {
+    use super::{position, CART_COLUMNS as C};
+    pub const CUSTOMER_ID: usize = position(C, "customer_id");
+    pub const CART_ID: usize = position(C, "cart_id");
+    pub const UPDATED_AT: usize = position(C, "updated_at");
+    pub const CART_VALUE: usize = position(C, "cart_value");
+    pub const CREATED_AT: usize = position(C, "created_at");
+    pub const ITEM_COUNT: usize = position(C, "item_count");
+    pub const DEVICE: usize = position(C, "device");
+    pub const CHECKOUT_STEP: usize = position(C, "checkout_step");
+    pub const DISCOUNT_CODE: usize = position(C, "discount_code");
+}
+
+/// Where each orders column sits in a parsed row (the order of [`ORDER_COLUMNS`]).
+pub mod order_col {
+    use super::{position, ORDER_COLUMNS as C};
+    pub const CUSTOMER_ID: usize = position(C, "customer_id");
+    pub const ORDER_ID: usize = position(C, "order_id");
+    pub const ORDERED_AT: usize = position(C, "ordered_at");
+    pub const ORDER_VALUE: usize = position(C, "order_value");
+    pub const CART_ID: usize = position(C, "cart_id");
+    pub const DISCOUNT_CODE: usize = position(C, "discount_code");
+    pub const DISCOUNT_AMOUNT: usize = position(C, "discount_amount");
+    pub const DEVICE: usize = position(C, "device");
+    pub const CHANNEL: usize = position(C, "channel");
+}
+
+/// Where each engagement column sits in a parsed row (the order of [`ENGAGEMENT_COLUMNS`]).
+pub mod event_col {
+    use super::{position, ENGAGEMENT_COLUMNS as C};
+    pub const CUSTOMER_ID: usize = position(C, "customer_id");
+    pub const OCCURRED_AT: usize = position(C, "occurred_at");
+    pub const EVENT_TYPE: usize = position(C, "event_type");
+    pub const SESSION_ID: usize = position(C, "session_id");
+    pub const DEVICE: usize = position(C, "device");
+    pub const PAGE: usize = position(C, "page");
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Device {
@@ -488,5 +547,40 @@ mod tests {
         let empty = want.iter().position(String::is_empty).expect("n = 17");
         assert_eq!(i.get(""), Some(empty as u32));
         assert_eq!(i.bytes.len(), want.iter().map(String::len).sum::<usize>());
+    }
+
+    /// The named positions `ingest::load` reads a row by are the columns they name, in every list
+    /// (resolved by name when compiling; this checks that nothing replaced them by numbers).
+    #[test]
+    fn named_column_positions_match_the_column_lists() {
+        let named: [(&[ColSpec], usize, &str); 24] = [
+            (CART_COLUMNS, cart_col::CUSTOMER_ID, "customer_id"),
+            (CART_COLUMNS, cart_col::CART_ID, "cart_id"),
+            (CART_COLUMNS, cart_col::UPDATED_AT, "updated_at"),
+            (CART_COLUMNS, cart_col::CART_VALUE, "cart_value"),
+            (CART_COLUMNS, cart_col::CREATED_AT, "created_at"),
+            (CART_COLUMNS, cart_col::ITEM_COUNT, "item_count"),
+            (CART_COLUMNS, cart_col::DEVICE, "device"),
+            (CART_COLUMNS, cart_col::CHECKOUT_STEP, "checkout_step"),
+            (CART_COLUMNS, cart_col::DISCOUNT_CODE, "discount_code"),
+            (ORDER_COLUMNS, order_col::CUSTOMER_ID, "customer_id"),
+            (ORDER_COLUMNS, order_col::ORDER_ID, "order_id"),
+            (ORDER_COLUMNS, order_col::ORDERED_AT, "ordered_at"),
+            (ORDER_COLUMNS, order_col::ORDER_VALUE, "order_value"),
+            (ORDER_COLUMNS, order_col::CART_ID, "cart_id"),
+            (ORDER_COLUMNS, order_col::DISCOUNT_CODE, "discount_code"),
+            (ORDER_COLUMNS, order_col::DISCOUNT_AMOUNT, "discount_amount"),
+            (ORDER_COLUMNS, order_col::DEVICE, "device"),
+            (ORDER_COLUMNS, order_col::CHANNEL, "channel"),
+            (ENGAGEMENT_COLUMNS, event_col::CUSTOMER_ID, "customer_id"),
+            (ENGAGEMENT_COLUMNS, event_col::OCCURRED_AT, "occurred_at"),
+            (ENGAGEMENT_COLUMNS, event_col::EVENT_TYPE, "event_type"),
+            (ENGAGEMENT_COLUMNS, event_col::SESSION_ID, "session_id"),
+            (ENGAGEMENT_COLUMNS, event_col::DEVICE, "device"),
+            (ENGAGEMENT_COLUMNS, event_col::PAGE, "page"),
+        ];
+        for (cols, at, name) in named {
+            assert_eq!(cols[at].name, name);
+        }
     }
 }

@@ -369,6 +369,7 @@ pub fn derive(
 
 /// The optional columns of the selection, in order, after the customer columns, time and event.
 fn optional_columns(spec: &EventLogSpec) -> [(&Option<String>, &'static str); 8] {
+    // In the order of the positions of `opt`.
     [
         (&spec.session, "session"),
         (&spec.cart, "cart"),
@@ -379,6 +380,38 @@ fn optional_columns(spec: &EventLogSpec) -> [(&Option<String>, &'static str); 8]
         (&spec.page, "page"),
         (&spec.discount, "discount"),
     ]
+}
+
+/// Where each optional column sits among the optional ones ([`optional_columns`]' order).
+mod opt {
+    pub const SESSION: usize = 0;
+    pub const CART: usize = 1;
+    pub const ORDER: usize = 2;
+    pub const VALUE: usize = 3;
+    pub const QUANTITY: usize = 4;
+    pub const DEVICE: usize = 5;
+    pub const PAGE: usize = 6;
+    pub const DISCOUNT: usize = 7;
+}
+
+/// Where the selected cells of a row sit ([`header_indices`]' order): the customer columns
+/// (`0..customers`), the time, the event, then the optional columns.
+#[derive(Debug, Clone, Copy)]
+struct Positions {
+    customers: usize,
+}
+
+impl Positions {
+    fn time(self) -> usize {
+        self.customers
+    }
+    fn event(self) -> usize {
+        self.customers + 1
+    }
+    /// The optional column at `opt::X`.
+    fn optional(self, at: usize) -> usize {
+        self.customers + 2 + at
+    }
 }
 
 /// Where the header holds each column the spec names: customer columns, time, event, then the
@@ -427,12 +460,13 @@ fn read_event(
     strings: &mut Interner,
 ) -> Result<Option<Ev>> {
     let nc = spec.customer.len();
+    let at = Positions { customers: nc };
     let cell = |i: usize| row.cells[i].text();
     let short = crate::util::text::short;
     if let Some((reason, col, msg)) = row_shape_problem(row, |i| column_name(spec, i)) {
         return log.reject(reason, row.line, &col, "", msg).map(|()| None);
     }
-    let name = cell(nc + 1).unwrap_or_default();
+    let name = cell(at.event()).unwrap_or_default();
     let Some(&action) = actions.get(&name.to_lowercase()) else {
         *unmapped.entry(name.to_string()).or_default() += 1;
         return Ok(None);
@@ -444,7 +478,7 @@ fn read_event(
             .reject("empty_customer", row.line, &columns, "", msg)
             .map(|()| None);
     };
-    let raw_time = cell(nc).unwrap_or_default();
+    let raw_time = cell(at.time()).unwrap_or_default();
     let Some(time) = parse_time(raw_time, spec.time_unit) else {
         let hint = match spec.time_unit {
             TimeUnit::Text => "use RFC 3339 like 2025-01-31T12:00:00Z or 'YYYY-MM-DD HH:MM:SS UTC'; for epoch numbers set [events] time_unit",
@@ -461,8 +495,7 @@ fn read_event(
             .reject("implausible_timestamp", row.line, &spec.time, raw_time, msg)
             .map(|()| None);
     }
-    let o = nc + 2;
-    let value = match cell(o + 3) {
+    let value = match cell(at.optional(opt::VALUE)) {
         None => None,
         Some(s) => match parse_amount(s) {
             Ok(v) => Some(v),
@@ -472,7 +505,7 @@ fn read_event(
             }
         },
     };
-    let qty = match cell(o + 4) {
+    let qty = match cell(at.optional(opt::QUANTITY)) {
         None => 1,
         Some(s) => match s.parse::<u32>() {
             Ok(q) => q,
@@ -491,14 +524,14 @@ fn read_event(
         customer,
         time,
         action,
-        session: handle(o),
-        cart: handle(o + 1),
-        order: handle(o + 2),
+        session: handle(at.optional(opt::SESSION)),
+        cart: handle(at.optional(opt::CART)),
+        order: handle(at.optional(opt::ORDER)),
         value,
         qty,
-        device: cell(o + 5).map(normalize_device),
-        page: handle(o + 6),
-        discount: handle(o + 7),
+        device: cell(at.optional(opt::DEVICE)).map(normalize_device),
+        page: handle(at.optional(opt::PAGE)),
+        discount: handle(at.optional(opt::DISCOUNT)),
     }))
 }
 
@@ -556,15 +589,22 @@ fn unknown_features(preset: &str, spec: &EventLogSpec) -> Vec<(&'static str, Str
 
 /// The log's name of the `i`-th selected column (as [`header_indices`] orders them).
 fn column_name(spec: &EventLogSpec, i: usize) -> String {
-    let nc = spec.customer.len();
-    if i < nc {
+    let at = Positions {
+        customers: spec.customer.len(),
+    };
+    if i < at.customers {
         return spec.customer[i].clone();
     }
-    match i - nc {
-        0 => spec.time.clone(),
-        1 => spec.event.clone(),
-        j => optional_columns(spec)[j - 2].0.clone().unwrap_or_default(),
+    if i == at.time() {
+        return spec.time.clone();
     }
+    if i == at.event() {
+        return spec.event.clone();
+    }
+    optional_columns(spec)[i - at.optional(0)]
+        .0
+        .clone()
+        .unwrap_or_default()
 }
 
 /// A session key within one shopper: the log's session id, or the n-th gap session.
@@ -964,6 +1004,27 @@ impl<'a> Builder<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The named positions of the optional columns are the ones `optional_columns` lists there.
+    #[test]
+    fn named_optional_positions_match_the_column_list() {
+        let spec = EventLogSpec::rees46();
+        let keys: Vec<&str> = optional_columns(&spec).iter().map(|c| c.1).collect();
+        let named = [
+            (opt::SESSION, "session"),
+            (opt::CART, "cart"),
+            (opt::ORDER, "order"),
+            (opt::VALUE, "value"),
+            (opt::QUANTITY, "quantity"),
+            (opt::DEVICE, "device"),
+            (opt::PAGE, "page"),
+            (opt::DISCOUNT, "discount"),
+        ];
+        assert_eq!(named.len(), keys.len());
+        for (at, key) in named {
+            assert_eq!(keys[at], key);
+        }
+    }
 
     #[test]
     fn devices_are_normalised() {
