@@ -146,10 +146,10 @@ pub struct InputArgs {
     /// The event log for --preset rees46 or events: paths, directories or globs.
     #[arg(long, num_args = 1.., value_name = "PATH")]
     pub events: Vec<PathBuf>,
-    /// CSV field delimiter: one character, or `tab` [default: ,]
+    /// CSV field delimiter: one character, or `tab`
     #[arg(long, value_name = "CHAR")]
     pub delimiter: Option<String>,
-    /// What to do with rows that break the schema: stop (exit 2) or drop and count them [default: fail]
+    /// What to do with rows that break the schema: stop (exit 2) or drop and count them
     #[arg(long, value_enum, value_name = "MODE")]
     pub on_bad_rows: Option<OnBadRows>,
 }
@@ -171,17 +171,16 @@ pub struct FeatureArgs {
     /// T, the as-of time (RFC 3339 or YYYY-MM-DD); rows after it are ignored [default: latest timestamp in the inputs]
     #[arg(long, value_name = "TIME")]
     pub as_of: Option<String>,
-    /// How long a cart sits without an order before it counts as abandoned, like 90m, 24h [default: 24h]
+    /// How long a cart sits without an order before it counts as abandoned, like 90m, 24h
     #[arg(long, value_name = "DURATION")]
     pub abandon_after: Option<String>,
-    /// Abandoned carts in this window before T make an abandoner [default: 30d]
+    /// Abandoned carts in this window before T make an abandoner
     #[arg(long, value_name = "DURATION")]
     pub lookback: Option<String>,
-    /// Window for order history and rates [default: 365d]
+    /// Window for order history and rates
     #[arg(long, value_name = "DURATION")]
     pub history: Option<String>,
     /// Regular expression for information pages in engagement `page` (case-insensitive)
-    /// [default: returns|shipping|delivery|faq]
     #[arg(long, value_name = "REGEX")]
     pub info_pages: Option<String>,
 }
@@ -189,34 +188,34 @@ pub struct FeatureArgs {
 /// How abandoners are clustered into personas.
 #[derive(Debug, Args, Clone, Default)]
 pub struct ClusterArgs {
-    /// Fewest personas to try [default: 3]
+    /// Fewest personas to try
     #[arg(long, value_name = "N")]
     pub k_min: Option<usize>,
-    /// Most personas to try [default: 6]
+    /// Most personas to try
     #[arg(long, value_name = "N")]
     pub k_max: Option<usize>,
     /// Exactly this many personas (skips the choice of k).
     #[arg(long, value_name = "N")]
     pub k: Option<usize>,
     /// A persona must hold at least this share of abandoners or of the value at stake for its k
-    /// to be eligible [default: 0.05]
+    /// to be eligible
     #[arg(long, value_name = "SHARE")]
     pub min_persona_share: Option<f64>,
     /// A persona must have at least this many shoppers for its k to be eligible
     /// [default: max(3, min(20, 0.5% of abandoners))]
     #[arg(long, value_name = "N")]
     pub min_persona_size: Option<usize>,
-    /// Bootstrap refits that measure each persona's stability; 0 turns it off [default: 20]
+    /// Bootstrap refits that measure each persona's stability; 0 turns it off
     #[arg(long, value_name = "B")]
     pub stability_resamples: Option<usize>,
-    /// Random seed for k-means and sampling; recorded in the model [default: 42]
+    /// Random seed for k-means and sampling; recorded in the model
     #[arg(long)]
     pub seed: Option<u64>,
-    /// k-means restarts per k; the lowest inertia wins [default: 10]
+    /// k-means restarts per k; the lowest inertia wins
     #[arg(long, value_name = "N")]
     pub restarts: Option<usize>,
     /// Above this many abandoners k-means runs on mini-batches, then polishes with full passes
-    /// (docs/scale.md) [default: 500000]
+    /// (docs/scale.md)
     #[arg(long, value_name = "N")]
     pub minibatch_above: Option<usize>,
     /// Features to cluster on, comma-separated [default: see docs/personas.md]
@@ -257,17 +256,15 @@ pub struct PropensityArgs {
     #[arg(long)]
     pub no_propensity: bool,
     /// W: the propensity is the chance of an order within this long after the as-of time
-    /// [default: 7d]
     #[arg(long, value_name = "DURATION")]
     pub propensity_window: Option<String>,
-    /// How far back the past as-of points go, one every W [default: 26w]
+    /// How far back the past as-of points go, one every W
     #[arg(long, value_name = "DURATION")]
     pub propensity_history: Option<String>,
-    /// The L2 penalty as scikit-learn's C (smaller: stronger) [default: 1]
+    /// The L2 penalty as scikit-learn's C (smaller: stronger)
     #[arg(long, value_name = "C")]
     pub propensity_c: Option<f64>,
     /// Shoppers whose untreated propensity is above this get their play without an incentive
-    /// [default: 0.5]
     #[arg(long, value_name = "P")]
     pub no_discount_above: Option<f64>,
     /// Apply the no-discount rule with an as-usual propensity too (it is on only for an untreated
@@ -316,7 +313,7 @@ pub struct SegmentArgs {
     #[arg(long, value_name = "MODEL")]
     pub baseline: Option<PathBuf>,
     /// Largest centroid distance, in baseline standard deviations, at which a persona keeps a
-    /// baseline persona's id [default: 1.5]
+    /// baseline persona's id
     #[arg(long, value_name = "SD")]
     pub max_match_distance: Option<f64>,
 }
@@ -338,37 +335,37 @@ pub struct DriftArgs {
     /// Compare runs clustered on different features (on their common features).
     #[arg(long)]
     pub allow_feature_change: bool,
-    /// PSI of the persona shares: warn above [default: 0.1]
+    /// PSI of the persona shares: warn above
     #[arg(long, value_name = "X")]
     pub share_psi_warn: Option<f64>,
-    /// PSI of the persona shares: fail above [default: 0.25]
+    /// PSI of the persona shares: fail above
     #[arg(long, value_name = "X")]
     pub share_psi_fail: Option<f64>,
-    /// Change of one persona's share (absolute): warn above [default: 0.05]
+    /// Change of one persona's share (absolute): warn above
     #[arg(long, value_name = "X")]
     pub share_change_warn: Option<f64>,
-    /// Change of one persona's share (absolute): fail above [default: 0.10]
+    /// Change of one persona's share (absolute): fail above
     #[arg(long, value_name = "X")]
     pub share_change_fail: Option<f64>,
-    /// Centroid shift in baseline standard deviations: warn above [default: 0.5]
+    /// Centroid shift in baseline standard deviations: warn above
     #[arg(long, value_name = "SD")]
     pub centroid_shift_warn: Option<f64>,
-    /// Centroid shift in baseline standard deviations: fail above [default: 1.0]
+    /// Centroid shift in baseline standard deviations: fail above
     #[arg(long, value_name = "SD")]
     pub centroid_shift_fail: Option<f64>,
-    /// PSI of a clustering feature against the baseline deciles: warn above [default: 0.1]
+    /// PSI of a clustering feature against the baseline deciles: warn above
     #[arg(long, value_name = "X")]
     pub feature_psi_warn: Option<f64>,
-    /// PSI of a clustering feature against the baseline deciles: fail above [default: 0.25]
+    /// PSI of a clustering feature against the baseline deciles: fail above
     #[arg(long, value_name = "X")]
     pub feature_psi_fail: Option<f64>,
-    /// Kolmogorov-Smirnov statistic of a feature: warn above [default: 0.1]
+    /// Kolmogorov-Smirnov statistic of a feature: warn above
     #[arg(long, value_name = "X")]
     pub ks_warn: Option<f64>,
-    /// Share of shoppers in both runs who kept their persona: warn below [default: 0.8]
+    /// Share of shoppers in both runs who kept their persona: warn below
     #[arg(long, value_name = "X")]
     pub stayed_warn: Option<f64>,
-    /// Share of shoppers in both runs who kept their persona: fail below [default: 0.6]
+    /// Share of shoppers in both runs who kept their persona: fail below
     #[arg(long, value_name = "X")]
     pub stayed_fail: Option<f64>,
 }
@@ -404,23 +401,23 @@ pub struct OutcomesArgs {
     /// from here. [columns.entries] maps a platform's export.
     #[arg(long, num_args = 1.., value_name = "PATH")]
     pub entries: Vec<PathBuf>,
-    /// Outcome window after each run's T: an order in (T, T + window] recovers the shopper [default: 7d]
+    /// Outcome window after each run's T: an order in (T, T + window] recovers the shopper
     #[arg(long, value_name = "DURATION")]
     pub window: Option<String>,
-    /// Attributed revenue counts orders this long after a touch, as a platform would [default: 5d]
+    /// Attributed revenue counts orders this long after a touch, as a platform would
     #[arg(long, value_name = "DURATION")]
     pub attribution_window: Option<String>,
-    /// Seed of the bootstrap interval of the incremental revenue [default: 42]
+    /// Seed of the bootstrap interval of the incremental revenue
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
     /// The planned holdout share, for the sample-ratio gate when the runs have no holdout (entries
     /// from a platform's own split) [default: the runs' share]
     #[arg(long, value_name = "SHARE")]
     pub expected_holdout: Option<f64>,
-    /// Contamination gate: fail when more than this share of the holdout was messaged [default: 0.02]
+    /// Contamination gate: fail when more than this share of the holdout was messaged
     #[arg(long, value_name = "SHARE")]
     pub max_contamination: Option<f64>,
-    /// Fail when more than this share of listed shoppers was messaged before their run [default: 0.02]
+    /// Fail when more than this share of listed shoppers was messaged before their run
     #[arg(long, value_name = "SHARE")]
     pub max_pre_run: Option<f64>,
     /// Read out even when the orders stop before some window ends (every output says so).
@@ -439,10 +436,10 @@ pub struct OutcomesArgs {
     /// else gross]
     #[arg(long, value_enum, value_name = "KIND")]
     pub order_value_is: Option<ValueIs>,
-    /// CSV field delimiter of the orders, touches and entries: one character, or `tab` [default: ,]
+    /// CSV field delimiter of the orders, touches and entries: one character, or `tab`
     #[arg(long, value_name = "CHAR")]
     pub delimiter: Option<String>,
-    /// What to do with order rows that break the schema [default: fail]
+    /// What to do with order rows that break the schema
     #[arg(long, value_enum, value_name = "MODE")]
     pub on_bad_rows: Option<OnBadRows>,
     /// Directory for outcomes.json, outcomes.md, outcomes.html and junit.xml (written atomically).

@@ -4,13 +4,11 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
     std::panic::set_hook(Box::new(|info| {
         eprintln!("error: internal error (this is a bug in cartsona, please report it): {info}");
     }));
-    let cli = cartsona::cli::Cli::parse();
+    let cli = cartsona::config::defaults::parse();
     match std::panic::catch_unwind(|| {
         // A deliberate panic, so the tests can check that an escaped panic exits 2 with a message.
         if std::env::var_os("CARTSONA_TEST_PANIC").is_some() {

@@ -251,7 +251,7 @@ fn bad_duration_flag() {
     fails_with(
         &carts(&[GOOD]),
         &["--lookback", "1h"],
-        &["--lookback (1h) must be longer than --abandon-after (1d)"],
+        &["--lookback (1h) must be longer than the default of --abandon-after (1d)"],
     );
 }
 

@@ -49,6 +49,23 @@ pub struct SelectParams {
     pub min_size: Option<usize>,
 }
 
+/// The defaults every help text, `cartsona init` and the config show (docs/personas.md): k from
+/// 3 to 6, 5% minimum share, seed 42, 10 restarts, mini-batches above 500,000 abandoners.
+impl Default for SelectParams {
+    fn default() -> SelectParams {
+        SelectParams {
+            k_min: 3,
+            k_max: 6,
+            k: None,
+            min_share: 0.05,
+            seed: 42,
+            restarts: 10,
+            minibatch_above: MINIBATCH_ABOVE,
+            min_size: None,
+        }
+    }
+}
+
 /// A k whose personas average fewer shoppers than this is not eligible (small data).
 pub const MIN_AVERAGE_SIZE: f64 = 8.0;
 /// Below this many abandoners the personas are called indicative in every output.

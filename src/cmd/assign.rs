@@ -3,24 +3,20 @@
 //! the model's transforms and scaler, and the nearest centroid. Names, evidence and plays come
 //! from the model; sizes and profiles are those of the new data.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 
 use crate::cli::AssignArgs;
 use crate::cluster::{matrix, nearest, outliers, projection};
 use crate::cmd::inputs;
 use crate::config::{self, Loaded};
 use crate::drift::load;
-use crate::features::compute::FeatureTable;
 use crate::io::write::StagedDir;
 use crate::personas;
-use crate::personas::Persona;
-use crate::propensity::learn;
-use crate::propensity::shown::Shown;
+use crate::propensity::run::{self, Groups, RunPropensity};
 use crate::report::Summary;
 use crate::util::progress::Progress;
 
 use crate::cmd::run_dir::{self, RunOutput, RunRows};
-use crate::model::holdout::Arm;
 use crate::model::Model;
 
 pub fn run(args: &AssignArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
@@ -73,8 +69,23 @@ pub fn run(args: &AssignArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
         &progress,
     )?;
     // The run's propensity, by the model's (docs/propensity.md "assign").
-    let arms_of = arms.arms.as_deref();
-    let scored = score(&model, &table, &labels, &personas, arms_of, &progress)?;
+    let mut scored = match &model.propensity {
+        None => RunPropensity::default(),
+        Some(p) => {
+            progress.stage("scoring the return propensity");
+            run::apply_model(p, &table)?
+        }
+    };
+    let persona_ids: Vec<&str> = personas.iter().map(|p| p.id.as_str()).collect();
+    let treated = arms.treated();
+    scored.figures(
+        &table,
+        Groups {
+            labels: &labels,
+            persona_ids: &persona_ids,
+            treated: treated.as_deref(),
+        },
+    );
     let mut summary = Summary::new("assign", &fsum, rf.report, rf.on_bad_rows);
     summary.warnings.extend(arms.note.clone());
     for p in personas.iter().filter(|p| p.size == 0) {
@@ -98,7 +109,7 @@ pub fn run(args: &AssignArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
         personas,
         files: run_dir::run_files(args.output.format, arms.arms.is_some()),
         projection: projection::project(&x, &labels, k, model.config.seed),
-        propensity: scored.as_ref().map(|s| s.0.clone()),
+        propensity: scored.shown,
         ..summary
     };
     let rows = RunRows {
@@ -106,7 +117,7 @@ pub fn run(args: &AssignArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
         outlier: &outlier,
         arms: arms.arms.as_deref(),
         listing: arms.listing.as_ref(),
-        propensity: scored.as_ref().map(|s| (&s.1[..], &s.2[..])),
+        propensity: scored.scored.as_ref(),
     };
     // The model as given, with the holdout this run used and its first listings (so a later
     // run inherits both).
@@ -118,40 +129,6 @@ pub fn run(args: &AssignArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
     RunOutput::new(staged, &args.output, quiet, previous)
         .write(&table, rows, summary, &model, &progress)?;
     Ok(0)
-}
-
-/// The model's propensity applied to the run (docs/propensity.md "Outputs"), with the figures
-/// the reports show; `None` when the model has none.
-type Scored = (Shown, Vec<f64>, Vec<String>);
-fn score(
-    model: &Model,
-    table: &FeatureTable,
-    labels: &[usize],
-    personas: &[Persona],
-    arms: Option<&[Arm]>,
-    progress: &Progress,
-) -> Result<Option<Scored>> {
-    let Some(p) = &model.propensity else {
-        return Ok(None);
-    };
-    progress.stage("scoring the return propensity");
-    let (scores, reasons) = learn::score(p, table)
-        .context("the model's return propensity cannot be applied to this data")?;
-    let mut shown = Shown::empty(0, p.no_discount_above);
-    shown.window = p.window.clone();
-    shown.fill(p, None, None, &scores);
-    // The rule as the model's run applied it (forced there, forced here; issue 31: assign used to
-    // drop a forced rule).
-    run_dir::propensity_figures(
-        &mut shown,
-        (p.kind, p.rule_applied()),
-        &scores,
-        table,
-        labels,
-        personas,
-        arms,
-    );
-    Ok(Some((shown, scores, reasons)))
 }
 
 /// `--emit-sql DIALECT`: the assignment query, to --out (a file, or `-` for standard output).

@@ -6,13 +6,17 @@
 use std::io::Write;
 
 use anyhow::Result;
-use clap::CommandFactory;
 
-use crate::cli::{Cli, CompletionsArgs};
+use crate::cli::CompletionsArgs;
 
 pub fn run(args: &CompletionsArgs) -> Result<u8> {
     let mut out = std::io::stdout().lock();
-    clap_complete::generate(args.shell, &mut Cli::command(), "cartsona", &mut out);
+    clap_complete::generate(
+        args.shell,
+        &mut crate::config::defaults::command(),
+        "cartsona",
+        &mut out,
+    );
     out.flush()?;
     Ok(0)
 }

@@ -9,10 +9,15 @@ use std::fmt::Write as _;
 use anyhow::Result;
 
 use crate::cli::{InitArgs, InitPreset};
+use crate::config::defaults;
+use crate::config::segment::Segment;
+use crate::config::setting::shown_duration;
+use crate::config::PropensitySettings;
 use crate::drift::compare::Thresholds;
-use crate::features::catalogue::DEFAULT_FEATURES;
-use crate::features::compute::DEFAULT_INFO_PAGES;
+use crate::features::compute::FeatureParams;
 use crate::io::write;
+use crate::model::holdout;
+use crate::outcomes::readout::Settings;
 
 pub fn run(args: &InitArgs, quiet: bool) -> Result<u8> {
     let text = template(args.preset);
@@ -78,6 +83,8 @@ pub const DRIFT_MEANINGS: [(&str, &str); 11] = [
 /// longer than a function should be but read as the file it writes.
 pub fn template(preset: InitPreset) -> String {
     let mut s = String::new();
+    let f = FeatureParams::default();
+    let seg = Segment::default();
     let name = match preset {
         InitPreset::Canonical => "canonical",
         InitPreset::Rees46 => "rees46",
@@ -164,51 +171,60 @@ pub fn template(preset: InitPreset) -> String {
          # T, the as-of time (RFC 3339 or YYYY-MM-DD); default: the latest timestamp in the inputs.\n\
          # as_of = \"2025-01-31\"                       # example\n\
          # How long a cart sits without an order before it counts as abandoned.\n\
-         {abandon}# abandon_after = \"24h\"\n\
+         {abandon}# abandon_after = {}\n\
          # Abandoned carts in this window before T make an abandoner.\n\
-         # lookback = \"30d\"\n\
+         # lookback = {}\n\
          # Window for order history and rates.\n\
-         # history = \"365d\"\n\
+         # history = {}\n\
          # Information pages in engagement `page` (a regular expression, case-insensitive).\n\
-         # info_pages = \"{}\"\n\n",
-        DEFAULT_INFO_PAGES.trim_start_matches("(?i)")
+         # info_pages = {}\n\n",
+        duration(f.abandon_after),
+        duration(f.lookback),
+        duration(f.history),
+        value(defaults::info_pages(&f)),
     );
 
-    let features: Vec<String> = DEFAULT_FEATURES
-        .iter()
-        .map(|f| format!("\"{f}\""))
-        .collect();
+    let features: Vec<String> = seg.clustering.wanted.iter().map(value).collect();
+    let p = &seg.clustering.select;
     let _ = write!(
         s,
         "[segment]\n\
          # Fewest and most personas to try (fewer are made only when no k in range is eligible).\n\
-         # k_min = 3\n\
-         # k_max = 6\n\
+         # k_min = {}\n\
+         # k_max = {}\n\
          # Exactly this many personas (skips the choice of k).\n\
          # k = 4                                      # example\n\
          # A k is eligible when every persona holds at least this share of abandoners or of the\n\
          # value at stake ...\n\
-         # min_persona_share = 0.05\n\
+         # min_persona_share = {}\n\
          # ... and at least this many shoppers (default: max(3, min(20, 0.5% of abandoners))).\n\
          # min_persona_size = 20                      # example\n\
          # Bootstrap refits that measure each persona's stability (0 turns it off).\n\
-         # stability_resamples = 20\n\
+         # stability_resamples = {}\n\
          # Seed for k-means and sampling; the same seed gives byte-identical runs.\n\
-         # seed = 42\n\
+         # seed = {}\n\
          # k-means restarts per k; the lowest inertia wins.\n\
-         # restarts = 10\n\
+         # restarts = {}\n\
          # Features to cluster on (docs/personas.md).\n\
          # cluster_features = [{}]\n\
          # With --baseline: the largest centroid distance, in baseline standard deviations, at which a\n\
          # persona keeps a baseline persona's id and name.\n\
-         # max_match_distance = 1.5\n\
+         # max_match_distance = {}\n\
          # Above this many abandoners k-means runs on mini-batches of 4,096 rows, then polishes with\n\
          # at most 10 full passes (docs/scale.md).\n\
-         # minibatch_above = 500000\n\n",
-        features.join(", ")
+         # minibatch_above = {}\n\n",
+        value(p.k_min),
+        value(p.k_max),
+        value(p.min_share),
+        value(seg.stability_resamples),
+        value(p.seed),
+        value(p.restarts),
+        features.join(", "),
+        value(seg.max_match_distance),
+        value(p.minibatch_above),
     );
 
-    s.push_str(HOLDOUT_AND_OUTCOMES);
+    s.push_str(&holdout_and_outcomes());
 
     s.push_str(
         "[sql]\n\
@@ -234,40 +250,44 @@ pub fn template(preset: InitPreset) -> String {
 
 /// The [holdout], [propensity], [outcomes] and [columns.touches]/[columns.entries] sections
 /// of the template.
-const HOLDOUT_AND_OUTCOMES: &str = "[holdout]\n\
+fn holdout_and_outcomes() -> String {
+    let p = PropensitySettings::default();
+    let o = Settings::default();
+    format!(
+        "[holdout]\n\
 # Share of abandoners held out of recovery messages (0 to 0.5), to measure what the\n\
 # messages add (docs/outcomes.md). Runs with --baseline and assign inherit the holdout\n\
 # of their model; set share = 0 to end it.\n\
 # share = 0.1                                # example\n\
 # The hash salt: the same salt keeps every shopper in their arm month after month.\n\
-# salt = \"cartsona\"\n\n\
+# salt = {}\n\n\
 [propensity]\n\
 # The return propensity of segment runs (docs/propensity.md): the chance that an abandoner\n\
 # orders within `window` after T, learned from past weekly as-of points; flags win.\n\
 # enabled = true\n\
-# window = \"7d\"\n\
+# window = {}\n\
 # How far back the weekly as-of points go (at least three windows).\n\
-# history = \"26w\"\n\
+# history = {}\n\
 # The L2 penalty as scikit-learn's C (smaller: stronger).\n\
-# c = 1.0\n\
+# c = {}\n\
 # Shoppers above this untreated propensity get their play with no incentive in audience.csv.\n\
-# no_discount_above = 0.5\n\
+# no_discount_above = {}\n\
 # Apply that rule with an as-usual propensity too (not causal: see docs/propensity.md).\n\
-# force_no_discount = false\n\n\
+# force_no_discount = {}\n\n\
 [outcomes]\n\
 # The readout of `cartsona outcomes` (docs/outcomes.md); flags win.\n\
 # An order in (T, T + window] recovers a listed shopper.\n\
-# window = \"7d\"\n\
+# window = {}\n\
 # Attributed revenue counts orders this long after a touch, as a messaging platform would.\n\
-# attribution_window = \"5d\"\n\
+# attribution_window = {}\n\
 # Recorded in outcomes.json; since issue 31 no figure depends on it (Welch's interval).\n\
-# seed = 42\n\
+# seed = {}\n\
 # The planned holdout share, for the sample-ratio gate when the runs carry no holdout.\n\
 # expected_holdout = 0.2                     # example\n\
 # Gates: fail when more than this share of the holdout was messaged in its window, and when\n\
 # more than this share of listed shoppers was messaged before their run listed them.\n\
-# max_contamination = 0.02\n\
-# max_pre_run = 0.02\n\
+# max_contamination = {}\n\
+# max_pre_run = {}\n\
 # How far the orders export reaches, when it is complete beyond its last order.\n\
 # orders_until = \"2025-02-08T00:00:00Z\"   # example\n\n\
 [orders]\n\
@@ -284,7 +304,32 @@ const HOLDOUT_AND_OUTCOMES: &str = "[holdout]\n\
 # channel = \"type\"                         # example\n\
 # [columns.entries]\n\
 # customer_id = \"external_user_id\"         # example (Braze)\n\
-# arm = \"in_control_group\"                 # example\n\n";
+# arm = \"in_control_group\"                 # example\n\n",
+        value(holdout::DEFAULT_SALT),
+        duration(p.window),
+        duration(p.history),
+        value(p.c),
+        value(p.no_discount_above),
+        value(p.force_no_discount),
+        duration(o.window),
+        duration(o.attribution_window),
+        value(o.seed),
+        value(o.max_contamination),
+        value(o.max_pre_run),
+    )
+}
+
+/// A default as TOML writes it (`1.0`, `"cartsona"`).
+fn value<T: serde::Serialize>(v: T) -> String {
+    toml::Value::try_from(v)
+        .expect("a default is a TOML value")
+        .to_string()
+}
+
+/// A duration default as TOML text (`"24h"`, `"26w"`).
+fn duration(micros: i64) -> String {
+    value(shown_duration(micros))
+}
 
 const GA4_EVENTS: &str = r#"# GA4 exported from BigQuery and flattened to one row per event (or per item).
 [events]

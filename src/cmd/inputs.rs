@@ -14,7 +14,7 @@ use crate::ingest::presets;
 use crate::ingest::schema::{BadRows, Dataset, Kind};
 use crate::io::read::Format;
 use crate::propensity::learn::NotLearned;
-use crate::propensity::{history, weeks};
+use crate::propensity::past::{self, Past};
 use crate::util::progress::Progress;
 
 /// Reads and validates the inputs: a preset's exports first (turned into canonical tables), then
@@ -134,80 +134,13 @@ pub(crate) struct RunFeatures {
     pub past: Option<Result<Past, NotLearned>>,
 }
 
-/// The propensity's past rows (docs/propensity.md): the sampled customers' rows and the as-of
-/// points to compute their features at.
-pub(crate) struct Past {
-    /// The sampled customers' rows; the whole dataset when every customer is kept (it is then
-    /// moved here instead of copied, and the run's features are computed without taking it).
-    pub dataset: Option<Dataset>,
-    pub plan: weeks::Plan,
-    pub fraction: f64,
-    /// Why the past weeks may be approximate (final-state exports), for the report.
-    pub notes: Vec<String>,
-}
-
-/// The share of single-row carts open at a past week (history::single_rows_open_at) from which
-/// the past weeks are called approximate: one cart in twenty.
-const OPEN_SINGLE_ROWS_NOTE: f64 = 0.05;
-
-/// The past rows for `settings`, taken from `ds` before the run's features consume it, or why
-/// the data cannot give them.
-fn past(
-    ds: &Dataset,
-    params: &FeatureParams,
-    settings: &config::Propensity,
-) -> Result<Past, NotLearned> {
-    if !ds.present.has_kind(Kind::Orders) {
-        return Err(NotLearned::other(
-            "there is no orders input, so a return cannot be told",
-        ));
-    }
-    let latest = feature_stage::latest_timestamp(ds);
-    // A label window is complete only as far as the orders themselves reach (issue 31: judged by
-    // the latest timestamp of any input, a lagging orders export labelled its newest weeks 0).
-    let orders_end = ds.orders.iter().map(|o| o.ordered_at).max();
-    let (Some(t), Some(start), Some(end)) = (
-        params.as_of.or(latest),
-        history::earliest_timestamp(ds),
-        orders_end,
-    ) else {
-        return Err(NotLearned::other("the inputs hold no rows (or no orders)"));
-    };
-    let plan = weeks::plan(t, settings.window, settings.history, start, end).map_err(|short| {
-        NotLearned::history(format!(
-            "only {} past as-of point(s) one propensity window apart have a complete label window within the data and --propensity-history ({} not covered by the orders); at least 3 are needed",
-            short.covered, short.uncovered
-        ))
-    })?;
-    let fraction = history::sample_fraction(ds, plan.train.len());
-    let mut notes = Vec::new();
-    let points: Vec<i64> = [plan.report, plan.calibration]
-        .into_iter()
-        .chain(plan.train.iter().copied())
-        .collect();
-    let open = history::single_rows_open_at(ds, &points);
-    if open >= OPEN_SINGLE_ROWS_NOTE {
-        notes.push(format!("the history is approximate: {:.0}% of carts have a single row, dated after a past week at which the cart was already open; those weeks count the cart from its created_at with the values of that later row (its value and step may have changed since), and carts the export dropped (e.g. completed ones) not at all", open * 100.0));
-    }
-    Ok(Past {
-        dataset: (fraction < 1.0).then(|| {
-            let mut sampled = history::sample(ds, fraction);
-            history::open_carts(&mut sampled);
-            sampled
-        }),
-        plan,
-        fraction,
-        notes,
-    })
-}
-
 /// The run's features; with `propensity`, the propensity's past rows too (taken before the
 /// features consume the dataset).
 pub(crate) fn run_features(
     args: &RunInputArgs,
     loaded: &Loaded,
     params: &FeatureParams,
-    propensity: Option<&config::Propensity>,
+    propensity: Option<&config::PropensitySettings>,
     progress: &Progress,
 ) -> Result<RunFeatures> {
     let (input, features_table) = (&args.input, &args.features_table);
@@ -216,7 +149,7 @@ pub(crate) fn run_features(
         if propensity.is_some() {
             progress.stage("setting aside the propensity's past rows");
         }
-        let mut past = propensity.map(|s| past(&ds, params, s));
+        let mut past = propensity.map(|s| past::past(&ds, params, s.window, s.history));
         if let (Some(Ok(p)), Some(preset)) = (past.as_mut(), &inputs.preset) {
             if matches!(preset, presets::Preset::Shopify { .. }) {
                 p.notes.push("the history is approximate: Shopify's checkout export keeps each checkout's final state: it drops checkouts that later completed, so the past weeks see fewer abandoners than there were, and the ones they see carry their final values".into());
@@ -233,7 +166,7 @@ pub(crate) fn run_features(
             Some(Ok(p)) if p.dataset.is_none() => {
                 let computed = feature_stage::compute_at(&ds, params)?;
                 let mut ds = ds;
-                history::open_carts(&mut ds);
+                crate::propensity::history::open_carts(&mut ds);
                 p.dataset = Some(ds);
                 computed
             }

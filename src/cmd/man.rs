@@ -5,13 +5,10 @@
 use std::io::Write;
 
 use anyhow::Result;
-use clap::CommandFactory;
-
-use crate::cli::Cli;
 
 pub fn run() -> Result<u8> {
     let mut out = std::io::stdout().lock();
-    let cmd = Cli::command();
+    let cmd = crate::config::defaults::command();
     clap_mangen::Man::new(cmd.clone()).render(&mut out)?;
     // One section per subcommand after the main page, as `cartsona SUBCOMMAND --help` gives it.
     for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {

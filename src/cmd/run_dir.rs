@@ -14,8 +14,7 @@ use crate::model::listing;
 use crate::model::Model;
 use crate::outcomes::previous::{self as outcomes_load, Previous};
 use crate::personas::{self, Persona};
-use crate::propensity::learn::Kind;
-use crate::propensity::shown::{self, Shown};
+use crate::propensity::run::Scored;
 use crate::report::{html, markdown, tables, Summary};
 use crate::util::progress::Progress;
 
@@ -111,24 +110,13 @@ pub struct Arms {
     pub listing: Option<listing::Carried>,
 }
 
-/// The run's propensity figures the reports show: per persona (mean, share above the threshold,
-/// expected returning value) and the no-discount rule with its count (`kind_forced`: the
-/// model's kind and whether the rule is forced).
-pub fn propensity_figures(
-    shown: &mut Shown,
-    kind_forced: (Kind, bool),
-    scores: &[f64],
-    table: &FeatureTable,
-    labels: &[usize],
-    personas: &[Persona],
-    arms: Option<&[Arm]>,
-) {
-    let ids: Vec<&str> = personas.iter().map(|p| p.id.as_str()).collect();
-    let values = table.value_at_stake();
-    let values = table.stake_known().then_some(values.as_slice());
-    shown.personas = shown::by_persona(scores, values, labels, &ids, shown.no_discount_above);
-    let treated: Option<Vec<bool>> = arms.map(|a| a.iter().map(|x| *x == Arm::Treatment).collect());
-    shown.rule(kind_forced.0, kind_forced.1, scores, treated.as_deref());
+impl Arms {
+    /// Whether each shopper is in the treatment arm (with a holdout).
+    pub fn treated(&self) -> Option<Vec<bool>> {
+        self.arms
+            .as_ref()
+            .map(|a| a.iter().map(|x| *x == Arm::Treatment).collect())
+    }
 }
 
 /// Each shopper's row outputs besides the features: their persona, whether an outlier, their arm.
@@ -139,7 +127,7 @@ pub struct RunRows<'a> {
     /// With a holdout: each shopper's first listing since the split began, and the ledger.
     pub listing: Option<&'a listing::Carried>,
     /// Each shopper's return propensity and its reasons, when learned.
-    pub propensity: Option<(&'a [f64], &'a [String])>,
+    pub propensity: Option<&'a Scored>,
 }
 
 /// Renders every file of a run into the staging directory, commits it, and prints the closing
@@ -200,8 +188,8 @@ impl<'a> RunOutput<'a> {
             &summary.cluster_features,
         );
         let mut cols = cols;
-        if let Some((scores, reasons)) = rows.propensity {
-            tables::add_propensity(&mut cols, scores, reasons);
+        if let Some(scored) = rows.propensity {
+            tables::add_propensity(&mut cols, &scored.scores, &scored.reasons);
         }
         let body = match self.format {
             OutFormat::Csv => tables::to_csv(&cols)?,
@@ -227,7 +215,7 @@ impl<'a> RunOutput<'a> {
         staged.write("report.html", html::render(&summary)?.as_bytes())?;
         if let Some(arms) = rows.arms {
             let rule = summary.propensity.as_ref().and_then(|p| p.rule_threshold());
-            let scores = rows.propensity.map(|(scores, _)| (scores, rule));
+            let scores = rows.propensity.map(|scored| (&scored.scores[..], rule));
             let body = tables::audience(table, rows.assigned, arms, &summary.personas, scores)?;
             staged.write("audience.csv", &body)?;
         }

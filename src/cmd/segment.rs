@@ -19,8 +19,9 @@ use crate::model::format::RunParts;
 use crate::model::holdout::Arm;
 use crate::model::{identity, Model, RunConfig};
 use crate::personas;
-use crate::propensity::learn::{self, NotLearned, Propensity, Settings, Untreated};
-use crate::propensity::shown::Shown;
+use crate::propensity::learn::{NotLearned, Untreated};
+use crate::propensity::past::Past;
+use crate::propensity::run::{self, Asked, Groups, RunPropensity, Said};
 use crate::report::Summary;
 use crate::util::progress::Progress;
 use crate::util::timefmt;
@@ -42,12 +43,20 @@ pub fn run(args: &SegmentArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
         baseline.as_ref().map(|b| &b.0),
         base_features.as_deref(),
     );
-    let mut prop = propensity(rf.past, &cfg, &pcfg, &wanted, &baseline, &table, &progress)?;
+    let mut prop = propensity(
+        rf.past,
+        &cfg,
+        pcfg.as_ref(),
+        &wanted,
+        &baseline,
+        &table,
+        &progress,
+    )?;
     let (scaler, x, mreport) = matrix::fit(&table, &wanted)?;
     for (f, why) in &mreport.dropped {
         progress.warn(&format!("clustering feature {f} not used: {why}"));
     }
-    let fitted = fit::fit(&x, &table.value_at_stake(), &cfg.select, |s| {
+    let fitted = fit::fit(&x, &table.value_at_stake(), &cfg.clustering.select, |s| {
         progress.stage(s)
     })?;
     let selection = &fitted.selection;
@@ -63,7 +72,7 @@ pub fn run(args: &SegmentArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
     }
     let labels: Vec<usize> = settled.assigned.iter().map(|a| a.persona).collect();
     let distances: Vec<f64> = settled.assigned.iter().map(|a| a.distance).collect();
-    let sp = &cfg.select;
+    let sp = &cfg.clustering.select;
     let a = fit::assess(
         &x,
         &fitted,
@@ -96,9 +105,20 @@ pub fn run(args: &SegmentArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
         holdout: arms.holdout.clone(),
     });
     model.first_listing = arms.listing.as_ref().map(|l| l.record.clone());
-    model.propensity = prop.figures(&table, &labels, &settled.personas, arms.arms.as_deref());
+    let persona_ids: Vec<&str> = settled.personas.iter().map(|p| p.id.as_str()).collect();
+    let treated = arms.treated();
+    model.propensity = prop.figures(
+        &table,
+        Groups {
+            labels: &labels,
+            persona_ids: &persona_ids,
+            treated: treated.as_deref(),
+        },
+    );
     let mut summary = Summary::new("segment", &fsum, rf.report, rf.on_bad_rows);
-    summary.warnings.extend(prop.warning);
+    if let Some(Said::Warning(w)) = &prop.said {
+        summary.warnings.push(w.clone());
+    }
     summary.warnings.extend(selection.warnings.iter().cloned());
     summary.warnings.extend(arms.note.clone());
     let summary = Summary {
@@ -127,7 +147,7 @@ pub fn run(args: &SegmentArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
         outlier: &a.outlier,
         arms: arms.arms.as_deref(),
         listing: arms.listing.as_ref(),
-        propensity: prop.scored.as_ref().map(|s| (&s.1[..], &s.2[..])),
+        propensity: prop.scored.as_ref(),
     };
     RunOutput::new(staged, &args.output, quiet, previous)
         .write(&table, rows, summary, &model, &progress)?;
@@ -140,7 +160,7 @@ fn features(
     args: &SegmentArgs,
     loaded: &Loaded,
     cfg: &config::Segment,
-    prop_cfg: Option<&config::Propensity>,
+    prop_cfg: Option<&config::PropensitySettings>,
     progress: &Progress,
 ) -> Result<inputs::RunFeatures> {
     let rf = inputs::run_features(&args.inputs, loaded, &cfg.features, prop_cfg, progress)?;
@@ -165,122 +185,41 @@ fn features(
     Ok(rf)
 }
 
-/// The propensity of a run: what the reports show, the model and scores, and the warning when it
-/// could not be learned.
-struct PropensityRun {
-    shown: Option<Shown>,
-    scored: Option<(Propensity, Vec<f64>, Vec<String>)>,
-    warning: Option<String>,
-    /// `--force-no-discount`.
-    forced: bool,
-}
-
-impl PropensityRun {
-    /// The figures per persona and the no-discount rule (`run_dir::propensity_figures`), once
-    /// the personas and arms are known; the model to keep in model.json.
-    fn figures(
-        &mut self,
-        table: &FeatureTable,
-        labels: &[usize],
-        personas: &[crate::personas::Persona],
-        arms: Option<&[Arm]>,
-    ) -> Option<Propensity> {
-        let (shown, (model, scores, _)) = (self.shown.as_mut()?, self.scored.as_ref()?);
-        let kind_forced = (model.kind, self.forced);
-        run_dir::propensity_figures(shown, kind_forced, scores, table, labels, personas, arms);
-        // Recorded so that `assign` applies the rule as this run did and a readout knows it.
-        Some(Propensity {
-            no_discount_rule: Some(shown.no_discount_rule),
-            ..model.clone()
-        })
-    }
-}
-
-/// Learns the return propensity from the past rows and scores the run's abandoners
-/// (docs/propensity.md); when the data cannot give it, no column and one message: a note when
-/// the shop only lacks history yet, else a warning.
+/// The run's return propensity (docs/propensity.md): learned from the past rows and scored, or
+/// none, with a note or a warning said once.
 fn propensity(
-    past: Option<Result<inputs::Past, NotLearned>>,
+    past: Option<Result<Past, NotLearned>>,
     cfg: &config::Segment,
-    settings: &Option<config::Propensity>,
+    settings: Option<&config::PropensitySettings>,
     wanted: &matrix::Wanted,
     baseline: &Option<(Model, String)>,
     table: &FeatureTable,
     progress: &Progress,
-) -> Result<PropensityRun> {
-    let held = baseline.as_ref().and_then(|(m, _)| m.holdout.as_ref());
-    let cluster_features = wanted.features;
-    let (Some(past), Some(settings)) = (past, settings.as_ref()) else {
-        return Ok(PropensityRun {
-            shown: None,
-            scored: None,
-            warning: None,
-            forced: false,
-        });
+) -> Result<RunPropensity> {
+    let (Some(past), Some(settings)) = (past, settings) else {
+        return Ok(RunPropensity::default());
     };
-    let mut shown = Shown::empty(settings.window, settings.no_discount_above);
-    if let Ok(p) = &past {
-        shown.notes.extend(p.notes.iter().cloned());
-    }
-    let learned = past.and_then(|past| {
-        progress.stage("learning the return propensity");
-        let in_holdout = |c: &str| held.is_some_and(|h| h.arm(c) == Arm::Holdout);
-        let untreated = held.map(|h| Untreated {
+    let held = baseline.as_ref().and_then(|(m, _)| m.holdout.as_ref());
+    let in_holdout = |c: &str| held.is_some_and(|h| h.arm(c) == Arm::Holdout);
+    let asked = Asked {
+        window: settings.window,
+        c: settings.c,
+        no_discount_above: settings.no_discount_above,
+        force_no_discount: settings.force_no_discount,
+        cluster_features: wanted.features,
+        holdout: held.map(|h| Untreated {
             in_holdout: &in_holdout,
             since: timefmt::parse_timestamp(&h.since).unwrap_or(i64::MAX),
-        });
-        let s = Settings {
-            window: settings.window,
-            c: settings.c,
-            cluster_features,
-            holdout: untreated,
-            sample_fraction: past.fraction,
-            uncovered_weeks: past.plan.uncovered,
-            no_discount_above: settings.no_discount_above,
-        };
-        let ds = past.dataset.as_ref().expect("set by inputs::run_features");
-        learn::from_past(ds, &past.plan, &cfg.features, &s)
-            .map_err(|e| NotLearned::other(format!("{e:#}")))?
-    });
-    let learn::Learnt {
-        model,
-        measures,
-        note,
-    } = match learned {
-        Ok(found) => found,
-        Err(why) => {
-            // A shop that only lacks history yet gets a note of what it would take (a first run
-            // on a month of data is not an alarm); anything else is a warning.
-            let warning = match why.too_little_history {
-                true => {
-                    progress.note(&format!("no return propensity yet: {why}. It learns from the shop's own past weeks: a few months of carts and orders before the as-of time give it one (docs/propensity.md); --no-propensity skips it"));
-                    None
-                }
-                false => {
-                    let w = format!(
-                        "return propensity not learned: {why} (no return_propensity column)"
-                    );
-                    progress.warn(&w);
-                    Some(w)
-                }
-            };
-            shown.not_learned = Some(why.why);
-            return Ok(PropensityRun {
-                shown: Some(shown),
-                scored: None,
-                warning,
-                forced: false,
-            });
-        }
+        }),
+        params: &cfg.features,
     };
-    let (scores, reasons) = learn::score(&model, table)?;
-    shown.fill(&model, Some(measures), note, &scores);
-    Ok(PropensityRun {
-        shown: Some(shown),
-        scored: Some((model, scores, reasons)),
-        warning: None,
-        forced: settings.force_no_discount,
-    })
+    let run = run::learn_and_score(past, asked, table, |s| progress.stage(s))?;
+    match &run.said {
+        Some(Said::Note(note)) => progress.note(note),
+        Some(Said::Warning(warning)) => progress.warn(warning),
+        None => {}
+    }
+    Ok(run)
 }
 
 /// The features to cluster on: with a baseline, the baseline's (unless the user chose others),
@@ -292,14 +231,14 @@ fn wanted<'a>(
 ) -> matrix::Wanted<'a> {
     let scaler = baseline.map(|m| &m.scaler);
     match base_features {
-        Some(features) if !cfg.explicit => matrix::Wanted {
+        Some(features) if cfg.clustering.chosen_by.is_none() => matrix::Wanted {
             features,
             chosen_by: Some("--baseline (the baseline model's clustering features)"),
             baseline: scaler,
         },
         _ => matrix::Wanted {
-            features: &cfg.wanted,
-            chosen_by: cfg.explicit.then_some("--cluster-features"),
+            features: &cfg.clustering.wanted,
+            chosen_by: cfg.clustering.chosen_by.as_deref(),
             baseline: scaler,
         },
     }
@@ -307,7 +246,7 @@ fn wanted<'a>(
 
 /// The settings model.json records.
 fn run_config(fsum: &FeatureSummary, cfg: &config::Segment, features: &[String]) -> RunConfig {
-    let sp = &cfg.select;
+    let sp = &cfg.clustering.select;
     RunConfig {
         abandon_after: fsum.windows.abandon_after.clone(),
         lookback: fsum.windows.lookback.clone(),

@@ -29,6 +29,20 @@ pub struct FeatureParams {
 
 pub const DEFAULT_INFO_PAGES: &str = "(?i)returns|shipping|delivery|faq";
 
+/// The defaults every flag's help, `cartsona init` and the config show (docs/features.md): T
+/// from the data, A = 24 h, L = 30 days, H = 365 days, the information-page pattern above.
+impl Default for FeatureParams {
+    fn default() -> FeatureParams {
+        FeatureParams {
+            as_of: None,
+            abandon_after: 24 * timefmt::HOUR,
+            lookback: 30 * timefmt::DAY,
+            history: 365 * timefmt::DAY,
+            info_pages: Regex::new(DEFAULT_INFO_PAGES).expect("the default pattern is valid"),
+        }
+    }
+}
+
 /// A feature's values, one per abandoner.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Values {

@@ -40,6 +40,27 @@ pub struct Settings {
     pub orders_until: Option<i64>,
 }
 
+/// The defaults every help text, `cartsona init` and the config show (docs/outcomes.md): a
+/// 7-day outcome window, 5-day attribution, seed 42, 2,000 resamples, both gates at 2%.
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            window: 7 * crate::util::timefmt::DAY,
+            attribution_window: 5 * crate::util::timefmt::DAY,
+            seed: 42,
+            resamples: 2_000,
+            allow_partial: false,
+            no_holdout: false,
+            expected_holdout: None,
+            max_contamination: 0.02,
+            max_pre_run: 0.02,
+            discount_amounts: false,
+            value_is_net: false,
+            orders_until: None,
+        }
+    }
+}
+
 /// One order of a listed shopper.
 #[derive(Debug, Clone)]
 pub struct OrderIn {

@@ -144,14 +144,19 @@ pub struct Measures {
 /// A learned propensity: the model, its measures on the newest week, and a note on how it was
 /// learned (the untreated kind was not possible).
 #[derive(Debug, Clone)]
-pub struct Learnt {
+pub struct Trained {
     pub model: Propensity,
     pub measures: Measures,
     pub note: Option<String>,
 }
 
-/// What learning gives: [`Learnt`], or why there was not enough to learn from.
-pub type Outcome = std::result::Result<Learnt, NotLearned>;
+/// What an attempt to learn gives: what was learned, or why the data could not give it (an
+/// error, the outer `Result`, is something else: a bug or an unreadable input).
+#[derive(Debug, Clone)]
+pub enum Attempt<T> {
+    Learned(T),
+    NotLearned(NotLearned),
+}
 
 /// Why the propensity was not learned, and whether it is only that the shop's data has too
 /// little history yet (the command then prints a note of what it would take, not a warning).
@@ -213,7 +218,7 @@ pub fn from_past(
     plan: &super::weeks::Plan,
     params: &crate::features::compute::FeatureParams,
     s: &Settings,
-) -> Result<Outcome> {
+) -> Result<Attempt<Trained>> {
     let points: Vec<i64> = [plan.report, plan.calibration]
         .into_iter()
         .chain(plan.train.iter().copied())
@@ -222,37 +227,28 @@ pub fn from_past(
     learn(&weeks, s)
 }
 
-/// Learns the propensity from `weeks` (newest first: report, calibration, training). `Ok(Err)`:
-/// not enough to learn from, and why (no column, a warning). The untreated kind is tried first
+/// Learns the propensity from `weeks` (newest first: report, calibration, training).
+/// [`Attempt::NotLearned`]: not enough to learn from, and why. The untreated kind is tried first
 /// when there is a holdout; with too few holdout positives the model is learned as usual and the
 /// note says so.
-pub fn learn(weeks: &[Week], s: &Settings) -> Result<Outcome> {
+pub fn learn(weeks: &[Week], s: &Settings) -> Result<Attempt<Trained>> {
     assert!(weeks.len() >= 3, "weeks::plan gives at least three");
     let mut note = None;
     if let Some(h) = s.holdout {
         let held: Vec<Week> = weeks.iter().map(|w| holdout_rows(w, h)).collect();
         match learn_kind(&held, s, Kind::Untreated)? {
-            Ok((model, measures)) => {
-                return Ok(Ok(Learnt {
-                    model,
-                    measures,
-                    note: None,
-                }))
-            }
-            Err(why) => {
+            learned @ Attempt::Learned(_) => return Ok(learned),
+            Attempt::NotLearned(why) => {
                 note = Some(format!(
                     "the untreated propensity needs the baseline's holdout shoppers: {why}; learned as usual from every abandoner instead"
                 ))
             }
         }
     }
-    Ok(
-        learn_kind(weeks, s, Kind::AsUsual)?.map(|(model, measures)| Learnt {
-            model,
-            measures,
-            note,
-        }),
-    )
+    Ok(match learn_kind(weeks, s, Kind::AsUsual)? {
+        Attempt::Learned(trained) => Attempt::Learned(Trained { note, ..trained }),
+        not => not,
+    })
 }
 
 /// The holdout shoppers of a week (none before the holdout began).
@@ -286,7 +282,7 @@ struct Fitted {
 
 /// Fits the propensity on `weeks` stacked, or says why it cannot (too few positive labels, in
 /// all or per coefficient, or a fit that fails).
-fn fit_on(weeks: &[Week], s: &Settings) -> Result<Result<Fitted, NotLearned>> {
+fn fit_on(weeks: &[Week], s: &Settings) -> Result<Attempt<Fitted>> {
     let stacked = stack(weeks.iter().map(|w| &w.table));
     let y: Vec<bool> = weeks
         .iter()
@@ -294,7 +290,7 @@ fn fit_on(weeks: &[Week], s: &Settings) -> Result<Result<Fitted, NotLearned>> {
         .collect();
     let positives = y.iter().filter(|v| **v).count();
     if positives < MIN_POSITIVES {
-        return Ok(Err(NotLearned::history(match y.len() {
+        return Ok(Attempt::NotLearned(NotLearned::history(match y.len() {
             0 => format!("the past weeks it learns from hold no abandoners (at least {MIN_POSITIVES} of them coming back within the window are needed)"),
             rows => format!("{positives} of the {rows} abandoners of the past weeks it learns from came back within the window, at least {MIN_POSITIVES} needed"),
         })));
@@ -307,23 +303,23 @@ fn fit_on(weeks: &[Week], s: &Settings) -> Result<Result<Fitted, NotLearned>> {
     };
     let (scaler, x, _) = match matrix::fit(&stacked, &wanted) {
         Ok(fitted) => fitted,
-        Err(e) => return Ok(Err(NotLearned::other(format!("{e:#}")))),
+        Err(e) => return Ok(Attempt::NotLearned(NotLearned::other(format!("{e:#}")))),
     };
     let d = scaler.features.len();
     if positives < PER_TERM * (d + 1) {
-        return Ok(Err(NotLearned::history(format!(
+        return Ok(Attempt::NotLearned(NotLearned::history(format!(
             "{positives} returns (orders within the window) for {} coefficients, at least {PER_TERM} per coefficient needed",
             d + 1
         ))));
     }
     Ok(match logistic::fit(x.view(), &y, Some(s.c)) {
-        Ok(fit) => Ok(Fitted {
+        Ok(fit) => Attempt::Learned(Fitted {
             scaler,
             fit,
             rows: y.len(),
             positives,
         }),
-        Err(e) => Err(NotLearned::other(format!("{e:#}"))),
+        Err(e) => Attempt::NotLearned(NotLearned::other(format!("{e:#}"))),
     })
 }
 
@@ -331,15 +327,11 @@ fn fit_on(weeks: &[Week], s: &Settings) -> Result<Result<Fitted, NotLearned>> {
 /// measured on the report week; then, unless Platt scaling is applied (it needs a week the fit
 /// has not seen), refitted on every week for the scores (issue 31: the newest weeks, once
 /// measured, are not left out of the model in use). The measures are the measured fit's.
-fn learn_kind(
-    weeks: &[Week],
-    s: &Settings,
-    kind: Kind,
-) -> Result<Result<(Propensity, Measures), NotLearned>> {
+fn learn_kind(weeks: &[Week], s: &Settings, kind: Kind) -> Result<Attempt<Trained>> {
     let (report, calibration, train) = (&weeks[0], &weeks[1], &weeks[2..]);
     let measured = match fit_on(train, s)? {
-        Ok(f) => f,
-        Err(why) => return Ok(Err(why)),
+        Attempt::Learned(f) => f,
+        Attempt::NotLearned(why) => return Ok(Attempt::NotLearned(why)),
     };
     let raw = |w: &Week| -> Result<Vec<f64>> {
         let x = design(&measured.scaler, &w.table)?;
@@ -365,7 +357,10 @@ fn learn_kind(
     );
     let refit = match platt {
         Some(_) => None,
-        None => fit_on(weeks, s)?.ok(),
+        None => match fit_on(weeks, s)? {
+            Attempt::Learned(refit) => Some(refit),
+            Attempt::NotLearned(_) => None,
+        },
     };
     let learned = Learned {
         train_from: timefmt::format_timestamp(train.last().expect("a training week").t),
@@ -398,7 +393,11 @@ fn learn_kind(
         no_discount_rule: None,
         learned,
     };
-    Ok(Ok((propensity, measures)))
+    Ok(Attempt::Learned(Trained {
+        model: propensity,
+        measures,
+        note: None,
+    }))
 }
 
 fn measures(

@@ -9,7 +9,9 @@
 //! L2-regularised logistic regression (Newton's method, the same bits on any thread count);
 //! `metrics`, the measures on rows with known outcomes (AUC, Brier score and skill, calibration
 //! error and bins, the lift table, Platt scaling); `explain`, a shopper's largest contributions
-//! in words; `shown`, what the reports show. Plain functions: no printing, no flags, no files.
+//! in words; `shown`, what the reports show; `past`, the rows a run sets aside to learn from;
+//! `run`, one run's propensity end to end (learned and scored, or the model's applied, with the
+//! note or warning to give). Plain functions: no printing, no flags, no files.
 //! May use util, io, ingest, features and cluster.
 
 pub mod explain;
@@ -17,5 +19,7 @@ pub mod history;
 pub mod learn;
 pub mod logistic;
 pub mod metrics;
+pub mod past;
+pub mod run;
 pub mod shown;
 pub mod weeks;

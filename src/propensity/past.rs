@@ -1,0 +1,77 @@
+//! The rows the propensity learns from, set aside before a run's features consume the dataset:
+//! the as-of points one window apart within the history (`weeks::plan`), the customer sample
+//! (`history::sample_fraction`), the sampled rows with open carts restored, and notes on why the
+//! past weeks may be approximate. Out: [`Past`], or why the data cannot give it ([`NotLearned`]).
+
+use super::learn::NotLearned;
+use super::{history, weeks};
+use crate::features::compute::FeatureParams;
+use crate::ingest::schema::{Dataset, Kind};
+
+/// The propensity's past rows (docs/propensity.md): the sampled customers' rows and the as-of
+/// points to compute their features at.
+pub struct Past {
+    /// The sampled customers' rows; the whole dataset when every customer is kept (it is then
+    /// moved here instead of copied, and the run's features are computed without taking it).
+    pub dataset: Option<Dataset>,
+    pub plan: weeks::Plan,
+    pub fraction: f64,
+    /// Why the past weeks may be approximate (final-state exports), for the report.
+    pub notes: Vec<String>,
+}
+
+/// The share of single-row carts open at a past week (history::single_rows_open_at) from which
+/// the past weeks are called approximate: one cart in twenty.
+const OPEN_SINGLE_ROWS_NOTE: f64 = 0.05;
+
+/// The past rows for `settings`, taken from `ds` before the run's features consume it, or why
+/// the data cannot give them.
+pub fn past(
+    ds: &Dataset,
+    params: &FeatureParams,
+    window: i64,
+    history_span: i64,
+) -> Result<Past, NotLearned> {
+    if !ds.present.has_kind(Kind::Orders) {
+        return Err(NotLearned::other(
+            "there is no orders input, so a return cannot be told",
+        ));
+    }
+    let latest = crate::features::compute::latest_timestamp(ds);
+    // A label window is complete only as far as the orders themselves reach (issue 31: judged by
+    // the latest timestamp of any input, a lagging orders export labelled its newest weeks 0).
+    let orders_end = ds.orders.iter().map(|o| o.ordered_at).max();
+    let (Some(t), Some(start), Some(end)) = (
+        params.as_of.or(latest),
+        history::earliest_timestamp(ds),
+        orders_end,
+    ) else {
+        return Err(NotLearned::other("the inputs hold no rows (or no orders)"));
+    };
+    let plan = weeks::plan(t, window, history_span, start, end).map_err(|short| {
+        NotLearned::history(format!(
+            "only {} past as-of point(s) one propensity window apart have a complete label window within the data and --propensity-history ({} not covered by the orders); at least 3 are needed",
+            short.covered, short.uncovered
+        ))
+    })?;
+    let fraction = history::sample_fraction(ds, plan.train.len());
+    let mut notes = Vec::new();
+    let points: Vec<i64> = [plan.report, plan.calibration]
+        .into_iter()
+        .chain(plan.train.iter().copied())
+        .collect();
+    let open = history::single_rows_open_at(ds, &points);
+    if open >= OPEN_SINGLE_ROWS_NOTE {
+        notes.push(format!("the history is approximate: {:.0}% of carts have a single row, dated after a past week at which the cart was already open; those weeks count the cart from its created_at with the values of that later row (its value and step may have changed since), and carts the export dropped (e.g. completed ones) not at all", open * 100.0));
+    }
+    Ok(Past {
+        dataset: (fraction < 1.0).then(|| {
+            let mut sampled = history::sample(ds, fraction);
+            history::open_carts(&mut sampled);
+            sampled
+        }),
+        plan,
+        fraction,
+        notes,
+    })
+}
