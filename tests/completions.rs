@@ -80,3 +80,27 @@ fn the_man_page_has_a_section_per_subcommand_with_its_flags() {
         assert!(segment.contains(&escaped), "{flag} not on segment's page");
     }
 }
+
+/// `--version` says the version and, in a git checkout, the commit the binary was built from
+/// (build.rs; expected value from `git rev-parse` here, not from the program).
+#[test]
+fn version_names_the_commit_it_was_built_from() {
+    let shown = stdout(&["--version"]);
+    let version = env!("CARGO_PKG_VERSION");
+    assert!(shown.starts_with(&format!("cartsona {version}")), "{shown}");
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output();
+    match head {
+        Ok(o) if o.status.success() => {
+            let commit = String::from_utf8(o.stdout).unwrap();
+            assert_eq!(
+                shown.trim(),
+                format!("cartsona {version} (commit {})", commit.trim())
+            );
+        }
+        // No git, or not a checkout: the version alone.
+        _ => assert_eq!(shown.trim(), format!("cartsona {version}")),
+    }
+}

@@ -94,6 +94,31 @@ pub struct Wanted<'a> {
     pub baseline: Option<&'a Scaler>,
 }
 
+impl<'a> Wanted<'a> {
+    /// The features to cluster on: with a baseline, the baseline's (`baseline`: its features
+    /// and scaler) unless the user chose others (`chosen_by`), so both runs are comparable; else
+    /// the chosen ones or the defaults (`features`).
+    pub fn choose(
+        features: &'a [String],
+        chosen_by: Option<&'a str>,
+        baseline: Option<(&'a [String], &'a Scaler)>,
+    ) -> Wanted<'a> {
+        let scaler = baseline.map(|b| b.1);
+        match baseline {
+            Some((base_features, _)) if chosen_by.is_none() => Wanted {
+                features: base_features,
+                chosen_by: Some("--baseline (the baseline model's clustering features)"),
+                baseline: scaler,
+            },
+            _ => Wanted {
+                features,
+                chosen_by,
+                baseline: scaler,
+            },
+        }
+    }
+}
+
 /// Fits the scaler on `table` using the `wanted` features.
 pub fn fit(table: &FeatureTable, wanted: &Wanted) -> Result<(Scaler, Array2<f64>, MatrixReport)> {
     let mut report = MatrixReport::default();

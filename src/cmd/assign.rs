@@ -5,63 +5,49 @@
 
 use anyhow::{bail, Result};
 
-use crate::cli::AssignArgs;
-use crate::cluster::{matrix, nearest, outliers, projection};
+use crate::cli::{AssignArgs, OutFormat};
+use crate::cluster::projection;
 use crate::cmd::inputs;
 use crate::config::{self, Loaded};
-use crate::drift::load;
 use crate::io::write::StagedDir;
-use crate::personas;
-use crate::propensity::run::{self, Groups, RunPropensity};
+use crate::model::run_dir;
+use crate::model::segmented::{self, Assigned};
+use crate::propensity::run::{self, RunPropensity};
 use crate::report::Summary;
 use crate::util::progress::Progress;
 
-use crate::cmd::run_dir::{self, RunOutput, RunRows};
+use crate::cmd::run_output::{self, RunOutput};
 use crate::model::Model;
+use crate::report::tables::RunRows;
 
 pub fn run(args: &AssignArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
-    let model = load::model(&args.model)?;
+    let model = run_dir::model(&args.model)?;
     if let Some(dialect) = args.emit_sql {
         return emit_sql(args, &model, config::dialect(dialect), loaded);
     }
     let params = config::assign_params(&model, &args.model, args.as_of.as_deref())?;
     let asked = config::holdout(&args.holdout, loaded)?;
-    let previous = run_dir::previous(&args.output)?;
+    let previous = run_output::previous(&args.output)?;
     let staged = StagedDir::new(&args.output.out, args.output.force, "--out")?;
     let progress = Progress::new(quiet).recording(args.output.timings);
     let rf = inputs::run_features(&args.inputs, loaded, &params, None, &progress)?;
     let (table, fsum) = (rf.table, rf.summary);
-    let missing = model.missing_features(&table);
-    if !missing.is_empty() {
-        let why: Vec<String> = fsum
-            .left_out
-            .iter()
-            .filter(|l| missing.contains(&l.feature))
-            .map(|l| format!("{}: {}", l.feature, l.reason))
-            .collect();
-        bail!(
-            "the model uses features this data cannot give: {} ({}); pass the same kinds of input as the model's run",
-            missing.join(", "),
-            why.join("; ")
-        );
-    }
-    run_dir::require_abandoners(&fsum, "")?;
+    segmented::require_features(&model, &table, &fsum.left_out)?;
+    crate::features::compute::require_abandoners(&fsum, "")?;
     progress.stage("assigning personas");
-    let x = matrix::apply(&model.scaler, &table)?;
+    let Assigned {
+        x,
+        assigned,
+        labels,
+        outlier,
+        mut personas,
+    } = segmented::assign(&model, &table)?;
     let k = model.personas.len();
-    let assigned = nearest::nearest_two(&x, &model.centroids());
-    let labels: Vec<usize> = assigned.iter().map(|a| a.persona).collect();
-    // Outliers by the model's rule (a model of format 1 has none).
-    let distances: Vec<f64> = assigned.iter().map(|a| a.distance).collect();
-    let threshold = model.outlier_threshold.unwrap_or(f64::INFINITY);
-    let outlier = outliers::flag(&distances, &labels, k, threshold);
-    let mut personas = model.with_identity(personas::build(&table, &labels, k, false).0);
-    let stability: Vec<Option<f64>> = model.personas.iter().map(|p| p.stability).collect();
-    personas::attach(&mut personas, &labels, &outlier, &stability);
-    let model_file = crate::io::read::model_path(&args.model);
-    let arms = run_dir::arms(
+    let model_file = run_dir::model_path(&args.model);
+    let before = Some((&model, model_file.as_path()));
+    let arms = run_output::arms(
         &asked,
-        Some((&model, &model_file)),
+        before,
         &fsum.as_of,
         &table,
         &labels,
@@ -76,16 +62,7 @@ pub fn run(args: &AssignArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
             run::apply_model(p, &table)?
         }
     };
-    let persona_ids: Vec<&str> = personas.iter().map(|p| p.id.as_str()).collect();
-    let treated = arms.treated();
-    scored.figures(
-        &table,
-        Groups {
-            labels: &labels,
-            persona_ids: &persona_ids,
-            treated: treated.as_deref(),
-        },
-    );
+    run_output::figures(&mut scored, &table, &labels, &personas, &arms);
     let mut summary = Summary::new("assign", &fsum, rf.report, rf.on_bad_rows);
     summary.warnings.extend(arms.note.clone());
     for p in personas.iter().filter(|p| p.size == 0) {
@@ -107,7 +84,10 @@ pub fn run(args: &AssignArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
         outliers: outlier.iter().filter(|o| **o).count(),
         holdout: arms.holdout.clone(),
         personas,
-        files: run_dir::run_files(args.output.format, arms.arms.is_some()),
+        files: run_dir::files(
+            args.output.format == OutFormat::Parquet,
+            arms.arms.is_some(),
+        ),
         projection: projection::project(&x, &labels, k, model.config.seed),
         propensity: scored.shown,
         ..summary
@@ -149,16 +129,9 @@ fn emit_sql(
     }
     let query = crate::model::sql::assign_query(model, dialect, &config::features_table(loaded));
     let out = &args.output.out;
-    if out.as_os_str() == "-" {
-        use std::io::Write as _;
-        let mut stdout = std::io::stdout().lock();
-        stdout
-            .write_all(query.as_bytes())
-            .and_then(|_| stdout.flush())
-            .map_err(|e| anyhow::anyhow!("cannot write the query to standard output: {e}"))?;
-    } else {
-        crate::io::write::check_writable(out, args.output.force, "--out")?;
-        crate::io::write::write_atomic(&[(out.clone(), query.into_bytes())])?;
+    match out.as_os_str() == "-" {
+        true => crate::util::progress::to_stdout(query.as_bytes())?,
+        false => crate::io::write::text_to(out, args.output.force, query.into_bytes())?,
     }
     Ok(0)
 }

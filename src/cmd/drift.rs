@@ -6,15 +6,15 @@ use anyhow::Result;
 use crate::cli::DriftArgs;
 use crate::config::{self, Loaded};
 use crate::drift::compare::{compare, Status};
-use crate::drift::load;
 use crate::io::write::StagedDir;
+use crate::model::run_dir;
 use crate::report::drift as render;
 
 pub fn run(args: &DriftArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
     let thresholds = config::drift_thresholds(args, loaded)?;
     let staged = StagedDir::new(&args.out, args.force, "--out")?;
-    let base = load::run(&args.baseline, "--baseline")?;
-    let cur = load::run(&args.current, "--current")?;
+    let base = run_dir::run(&args.baseline, "--baseline")?;
+    let cur = run_dir::run(&args.current, "--current")?;
     let report = compare(&base, &cur, &thresholds, args.allow_feature_change)?;
     let mut json = serde_json::to_vec_pretty(&report)?;
     json.push(b'\n');

@@ -2,50 +2,21 @@
 //! summary beside the file.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
-use std::io::Write;
-
-use anyhow::{bail, Context, Result};
-use serde::Serialize;
+use anyhow::{bail, Result};
 
 use crate::cli::{FeaturesArgs, SqlDialect};
 use crate::cmd::inputs;
 use crate::config::{self, Loaded};
-use crate::features::compute::{self as features, FeatureSummary};
+use crate::features::compute as features;
 use crate::features::sql;
 use crate::ingest::load;
-use crate::ingest::load::FileReport;
-use crate::ingest::schema::{BadRows, Kind};
+use crate::ingest::schema::Kind;
 use crate::io::read::{format_of, Format};
 use crate::io::write;
-use crate::report::tables;
-use crate::util::progress::Progress;
-
-#[derive(Serialize)]
-struct RunSummary<'a> {
-    tool: String,
-    command: &'static str,
-    output: String,
-    on_bad_rows: BadRows,
-    inputs: &'a [FileReport],
-    rows_rejected: u64,
-    #[serde(flatten)]
-    features: &'a FeatureSummary,
-}
-
-/// `features.csv` -> `features.summary.json`.
-pub fn summary_path(out: &Path) -> PathBuf {
-    let name = out
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_default();
-    let stem = name
-        .strip_suffix(".parquet")
-        .or_else(|| name.strip_suffix(".csv"))
-        .unwrap_or(&name);
-    out.with_file_name(format!("{stem}.summary.json"))
-}
+use crate::model::run_dir;
+use crate::report::{features_summary_path, tables, FeaturesSummary};
+use crate::util::progress::{self, Progress};
 
 pub fn run(args: &FeaturesArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
     if let Some(dialect) = args.emit_sql {
@@ -60,7 +31,7 @@ pub fn run(args: &FeaturesArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
         Some(Format::Parquet) => Format::Parquet,
         _ => anyhow::bail!("--out {}: name the output .csv or .parquet", out.display()),
     };
-    let summary_file = summary_path(out);
+    let summary_file = features_summary_path(out);
     write::check_writable(out, args.force, "--out")?;
     write::check_writable(&summary_file, args.force, "--out (its summary)")?;
     let params = config::feature_params(&args.features, loaded)?;
@@ -82,7 +53,7 @@ pub fn run(args: &FeaturesArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
         Format::Parquet => tables::features_parquet(&table)?,
         _ => tables::features_csv(&table)?,
     };
-    let run_summary = RunSummary {
+    let run_summary = FeaturesSummary {
         tool: format!("cartsona {}", env!("CARGO_PKG_VERSION")),
         command: "features",
         output: out.display().to_string(),
@@ -91,8 +62,7 @@ pub fn run(args: &FeaturesArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
         rows_rejected: report.rows_rejected(),
         features: &summary,
     };
-    let mut json = serde_json::to_vec_pretty(&run_summary)?;
-    json.push(b'\n');
+    let json = run_summary.to_json()?;
     write::write_atomic(&[(out.clone(), body), (summary_file.clone(), json)])?;
     progress.finish();
     if !quiet {
@@ -138,28 +108,13 @@ fn present_columns(
 /// read.
 fn emit_sql(args: &FeaturesArgs, dialect: SqlDialect, loaded: &Loaded, quiet: bool) -> Result<u8> {
     let present = present_columns(args, loaded)?;
-    let mut windows = args.features.clone();
-    if let Some(path) = &args.model {
-        let model = crate::drift::load::model(&crate::io::read::model_path(path))?;
-        let c = &model.config;
-        // The model keeps the compiled pattern, case-insensitive flag included.
-        let pages = c.info_pages.strip_prefix("(?i)").unwrap_or(&c.info_pages);
-        for (flag, given, from_model) in [
-            (
-                "--abandon-after",
-                &mut windows.abandon_after,
-                c.abandon_after.as_str(),
-            ),
-            ("--lookback", &mut windows.lookback, c.lookback.as_str()),
-            ("--history", &mut windows.history, c.history.as_str()),
-            ("--info-pages", &mut windows.info_pages, pages),
-        ] {
-            if given.as_ref().is_some_and(|g| g != from_model) {
-                bail!("{flag}: the model {} uses {from_model}; with --model the windows come from it (drop {flag})", path.display());
-            }
-            *given = Some(from_model.to_string());
+    let windows = match &args.model {
+        None => args.features.clone(),
+        Some(path) => {
+            let model = run_dir::model(&run_dir::model_path(path))?;
+            config::features::model_windows(&args.features, &model, path)?
         }
-    }
+    };
     let spec = config::sql_spec(&windows, loaded, present.as_ref())?;
     let (query, left_out) = sql::emit(config::dialect(dialect), &spec);
     let progress = Progress::new(quiet);
@@ -167,17 +122,8 @@ fn emit_sql(args: &FeaturesArgs, dialect: SqlDialect, loaded: &Loaded, quiet: bo
         progress.warn(&format!("feature {} left out: {}", l.feature, l.reason));
     }
     match &args.out {
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            stdout
-                .write_all(query.as_bytes())
-                .and_then(|_| stdout.flush())
-                .context("cannot write the query to standard output")?;
-        }
-        Some(path) => {
-            write::check_writable(path, args.force, "--out")?;
-            write::write_atomic(&[(path.clone(), query.into_bytes())])?;
-        }
+        None => progress::to_stdout(query.as_bytes())?,
+        Some(path) => write::text_to(path, args.force, query.into_bytes())?,
     }
     Ok(0)
 }

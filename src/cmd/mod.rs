@@ -19,7 +19,7 @@ pub mod init;
 pub mod inputs;
 pub mod man;
 pub mod outcomes;
-pub mod run_dir;
+pub mod run_output;
 pub mod segment;
 pub mod validate;
 

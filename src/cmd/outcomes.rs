@@ -24,7 +24,7 @@ pub fn run(args: &OutcomesArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
     let ((loaded_orders, touches), entries) = rayon::join(
         || {
             rayon::join(
-                || super::inputs::load(&cfg.orders),
+                || super::inputs::load(&cfg.orders, None),
                 || {
                     (!cfg.touches.is_empty())
                         .then(|| load::touches(&cfg.touches, cfg.csv, &cfg.touch_columns, &runs))

@@ -2,6 +2,7 @@
 //! [`shown`] lists every setting's flag, file key and default text; [`command`] is the command
 //! line with each flag's help ending in `[default: X]` from that list, so `--help`, the man page
 //! and the completions never restate a default by hand; `cartsona init` writes the same values.
+//! The version it shows is build.rs's: the package version and the commit built from, when known.
 
 use clap::CommandFactory;
 
@@ -74,18 +75,20 @@ pub fn info_pages(features: &FeatureParams) -> String {
 /// The command line, each flag of [`shown`] with `[default: X]` at the end of its help.
 pub fn command() -> clap::Command {
     let shown = shown();
-    Cli::command().mut_subcommands(|sub| {
-        sub.mut_args(|arg| {
-            let long = arg.get_long().map(|l| format!("--{l}"));
-            let default = shown.iter().find(|(k, _)| Some(k.flag) == long.as_deref());
-            match (default, arg.get_help().cloned()) {
-                (Some((_, value)), Some(help)) if arg.get_default_values().is_empty() => {
-                    arg.help(format!("{help} [default: {value}]"))
+    Cli::command()
+        .version(env!("CARTSONA_VERSION"))
+        .mut_subcommands(|sub| {
+            sub.mut_args(|arg| {
+                let long = arg.get_long().map(|l| format!("--{l}"));
+                let default = shown.iter().find(|(k, _)| Some(k.flag) == long.as_deref());
+                match (default, arg.get_help().cloned()) {
+                    (Some((_, value)), Some(help)) if arg.get_default_values().is_empty() => {
+                        arg.help(format!("{help} [default: {value}]"))
+                    }
+                    _ => arg,
                 }
-                _ => arg,
-            }
+            })
         })
-    })
 }
 
 /// The parsed command line (as `Cli::parse`, with the defaults shown in its help).

@@ -143,6 +143,31 @@ pub fn assign_params(
     })
 }
 
+/// The feature flags of `features --emit-sql --model M`: the model's windows and page pattern,
+/// refused where a flag gives another value.
+pub fn model_windows(args: &FeatureArgs, model: &Model, path: &Path) -> Result<FeatureArgs> {
+    let mut windows = args.clone();
+    let c = &model.config;
+    // The model keeps the compiled pattern, case-insensitive flag included.
+    let pages = c.info_pages.strip_prefix("(?i)").unwrap_or(&c.info_pages);
+    for (flag, given, from_model) in [
+        (
+            ABANDON_AFTER.flag,
+            &mut windows.abandon_after,
+            c.abandon_after.as_str(),
+        ),
+        (LOOKBACK.flag, &mut windows.lookback, c.lookback.as_str()),
+        (HISTORY.flag, &mut windows.history, c.history.as_str()),
+        (INFO_PAGES.flag, &mut windows.info_pages, pages),
+    ] {
+        if given.as_ref().is_some_and(|g| g != from_model) {
+            bail!("{flag}: the model {} uses {from_model}; with --model the windows come from it (drop {flag})", path.display());
+        }
+        *given = Some(from_model.to_string());
+    }
+    Ok(windows)
+}
+
 /// The settings of `features --emit-sql`: the windows (as-of required), the table names and what
 /// they hold.
 ///

@@ -7,7 +7,10 @@ use anyhow::{bail, Result};
 use super::file::Loaded;
 use super::setting::{shown_duration, Key};
 use crate::cli::{HoldoutArgs, PropensityArgs};
-use crate::model::holdout::{self, Asked};
+use crate::features::compute::FeatureParams;
+use crate::model::holdout::{self, Asked as HoldoutAsked};
+use crate::propensity::learn::Untreated;
+use crate::propensity::run::Asked;
 use crate::util::timefmt;
 
 /// Where each propensity and holdout setting is given.
@@ -83,6 +86,27 @@ pub struct PropensitySettings {
     pub force_no_discount: bool,
 }
 
+impl PropensitySettings {
+    /// What the propensity stage is asked for, these settings with the run's clustering
+    /// features, the baseline holdout's arm to learn the untreated kind from, the windows.
+    pub fn asked<'a>(
+        &self,
+        cluster_features: &'a [String],
+        holdout: Option<Untreated<'a>>,
+        params: &'a FeatureParams,
+    ) -> Asked<'a> {
+        Asked {
+            window: self.window,
+            c: self.c,
+            no_discount_above: self.no_discount_above,
+            force_no_discount: self.force_no_discount,
+            cluster_features,
+            holdout,
+            params,
+        }
+    }
+}
+
 /// The defaults every help text, `cartsona init` and the config show (docs/propensity.md).
 impl Default for PropensitySettings {
     fn default() -> PropensitySettings {
@@ -98,7 +122,7 @@ impl Default for PropensitySettings {
 
 /// The holdout asked for by `--holdout`/`--holdout-salt` or `[holdout]` (flags win), checked;
 /// what is not asked for is inherited from the baseline or the model (`model::holdout::resolve`).
-pub fn holdout(args: &HoldoutArgs, loaded: &Loaded) -> Result<Asked> {
+pub fn holdout(args: &HoldoutArgs, loaded: &Loaded) -> Result<HoldoutAsked> {
     let f = &loaded.file.holdout;
     let share = match loaded.layer(SHARE, args.holdout, f.share) {
         Some(s) => Some(
@@ -117,7 +141,7 @@ pub fn holdout(args: &HoldoutArgs, loaded: &Loaded) -> Result<Asked> {
     if let Some(s) = salt.as_ref().filter(|s| s.value.is_empty()) {
         bail!("{}: the salt is empty", s.origin);
     }
-    Ok(Asked {
+    Ok(HoldoutAsked {
         share,
         salt: salt.map(|s| s.value),
         salt_from_flag: args.holdout_salt.is_some(),

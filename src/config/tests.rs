@@ -37,38 +37,19 @@ fn settle(args: &[&str], file: &str) -> Option<String> {
     result.err().map(|e| format!("{e:#}"))
 }
 
-/// One rule: the command, the flag and the file's section and key, a bad value, what the
-/// message must say.
-struct Rule {
-    command: &'static str,
-    flag: &'static str,
-    section: &'static str,
-    key: &'static str,
-    /// The value as a flag's text and as TOML.
-    bad: (&'static str, &'static str),
-    says: &'static str,
-}
-
-const fn rule(
-    command: &'static str,
-    flag: &'static str,
-    section: &'static str,
-    key: &'static str,
-    bad: (&'static str, &'static str),
-    says: &'static str,
-) -> Rule {
-    Rule {
-        command,
-        flag,
-        section,
-        key,
-        bad,
-        says,
-    }
-}
+/// One rule: the command, the flag, the file's section and key, a bad value (as a flag's text
+/// and as TOML), what the message must say.
+type Rule = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    (&'static str, &'static str),
+    &'static str,
+);
 
 const RULES: &[Rule] = &[
-    rule(
+    (
         "segment",
         "--k-min",
         "segment",
@@ -76,7 +57,7 @@ const RULES: &[Rule] = &[
         ("1", "1"),
         "at least 2 personas are needed",
     ),
-    rule(
+    (
         "segment",
         "--k-max",
         "segment",
@@ -84,7 +65,7 @@ const RULES: &[Rule] = &[
         ("21", "21"),
         "at most 20 personas",
     ),
-    rule(
+    (
         "segment",
         "--k-max",
         "segment",
@@ -92,7 +73,7 @@ const RULES: &[Rule] = &[
         ("2", "2"),
         "is below the default of --k-min 3",
     ),
-    rule(
+    (
         "segment",
         "--k",
         "segment",
@@ -100,7 +81,7 @@ const RULES: &[Rule] = &[
         ("1", "1"),
         "choose between 2 and 20 personas",
     ),
-    rule(
+    (
         "segment",
         "--min-persona-share",
         "segment",
@@ -108,7 +89,7 @@ const RULES: &[Rule] = &[
         ("0.6", "0.6"),
         "give a share from 0 to 0.5",
     ),
-    rule(
+    (
         "segment",
         "--min-persona-size",
         "segment",
@@ -116,7 +97,7 @@ const RULES: &[Rule] = &[
         ("0", "0"),
         "give at least 1 shopper",
     ),
-    rule(
+    (
         "segment",
         "--minibatch-above",
         "segment",
@@ -124,7 +105,7 @@ const RULES: &[Rule] = &[
         ("100", "100"),
         "give at least 10000",
     ),
-    rule(
+    (
         "segment",
         "--restarts",
         "segment",
@@ -132,7 +113,7 @@ const RULES: &[Rule] = &[
         ("0", "0"),
         "give 1 to 1000",
     ),
-    rule(
+    (
         "segment",
         "--stability-resamples",
         "segment",
@@ -140,7 +121,7 @@ const RULES: &[Rule] = &[
         ("1001", "1001"),
         "give 0 (off) to 1000",
     ),
-    rule(
+    (
         "segment",
         "--max-match-distance",
         "segment",
@@ -148,7 +129,7 @@ const RULES: &[Rule] = &[
         ("-1", "-1.0"),
         "give a distance >= 0",
     ),
-    rule(
+    (
         "segment",
         "--cluster-features",
         "segment",
@@ -156,7 +137,7 @@ const RULES: &[Rule] = &[
         (" ", "[\" \"]"),
         "the list is empty",
     ),
-    rule(
+    (
         "segment",
         "--abandon-after",
         "features",
@@ -164,7 +145,7 @@ const RULES: &[Rule] = &[
         ("24", "\"24\""),
         "has no unit",
     ),
-    rule(
+    (
         "segment",
         "--lookback",
         "features",
@@ -172,7 +153,7 @@ const RULES: &[Rule] = &[
         ("0d", "\"0d\""),
         "must be longer than zero",
     ),
-    rule(
+    (
         "segment",
         "--lookback",
         "features",
@@ -180,7 +161,7 @@ const RULES: &[Rule] = &[
         ("12h", "\"12h\""),
         "must be longer than the default of --abandon-after (1d)",
     ),
-    rule(
+    (
         "segment",
         "--history",
         "features",
@@ -188,7 +169,7 @@ const RULES: &[Rule] = &[
         ("20d", "\"20d\""),
         "must be at least the default of --lookback (30d)",
     ),
-    rule(
+    (
         "segment",
         "--as-of",
         "features",
@@ -196,7 +177,7 @@ const RULES: &[Rule] = &[
         ("someday", "\"someday\""),
         "not a timestamp",
     ),
-    rule(
+    (
         "segment",
         "--info-pages",
         "features",
@@ -204,7 +185,7 @@ const RULES: &[Rule] = &[
         ("(", "\"(\""),
         "not a valid regular expression",
     ),
-    rule(
+    (
         "segment",
         "--propensity-window",
         "propensity",
@@ -212,7 +193,7 @@ const RULES: &[Rule] = &[
         ("0h", "\"0h\""),
         "must be longer than zero",
     ),
-    rule(
+    (
         "segment",
         "--propensity-history",
         "propensity",
@@ -220,7 +201,7 @@ const RULES: &[Rule] = &[
         ("2w", "\"2w\""),
         "must be at least three propensity windows",
     ),
-    rule(
+    (
         "segment",
         "--propensity-c",
         "propensity",
@@ -228,7 +209,7 @@ const RULES: &[Rule] = &[
         ("0", "0.0"),
         "give a positive number",
     ),
-    rule(
+    (
         "segment",
         "--no-discount-above",
         "propensity",
@@ -236,7 +217,7 @@ const RULES: &[Rule] = &[
         ("1.5", "1.5"),
         "give a probability from 0 to 1",
     ),
-    rule(
+    (
         "segment",
         "--holdout",
         "holdout",
@@ -244,7 +225,7 @@ const RULES: &[Rule] = &[
         ("0.9", "0.9"),
         "give a share of abandoners from 0 to 0.5",
     ),
-    rule(
+    (
         "segment",
         "--holdout-salt",
         "holdout",
@@ -252,7 +233,7 @@ const RULES: &[Rule] = &[
         ("", "\"\""),
         "the salt is empty",
     ),
-    rule(
+    (
         "segment",
         "--delimiter",
         "inputs",
@@ -260,7 +241,7 @@ const RULES: &[Rule] = &[
         ("ab", "\"ab\""),
         "the delimiter must be one ASCII character",
     ),
-    rule(
+    (
         "outcomes",
         "--window",
         "outcomes",
@@ -268,7 +249,7 @@ const RULES: &[Rule] = &[
         ("0d", "\"0d\""),
         "must be longer than zero",
     ),
-    rule(
+    (
         "outcomes",
         "--attribution-window",
         "outcomes",
@@ -276,7 +257,7 @@ const RULES: &[Rule] = &[
         ("5", "\"5\""),
         "has no unit",
     ),
-    rule(
+    (
         "outcomes",
         "--expected-holdout",
         "outcomes",
@@ -284,7 +265,7 @@ const RULES: &[Rule] = &[
         ("0.7", "0.7"),
         "give a share from 0 to 0.5",
     ),
-    rule(
+    (
         "outcomes",
         "--max-contamination",
         "outcomes",
@@ -292,7 +273,7 @@ const RULES: &[Rule] = &[
         ("2", "2.0"),
         "give a share from 0 to 1",
     ),
-    rule(
+    (
         "outcomes",
         "--max-pre-run",
         "outcomes",
@@ -300,7 +281,7 @@ const RULES: &[Rule] = &[
         ("-0.5", "-0.5"),
         "give a share from 0 to 1",
     ),
-    rule(
+    (
         "outcomes",
         "--orders-until",
         "outcomes",
@@ -308,7 +289,7 @@ const RULES: &[Rule] = &[
         ("soon", "\"soon\""),
         "not a time",
     ),
-    rule(
+    (
         "drift",
         "--ks-warn",
         "drift",
@@ -316,7 +297,7 @@ const RULES: &[Rule] = &[
         ("-1", "-1.0"),
         "give a number >= 0",
     ),
-    rule(
+    (
         "drift",
         "--stayed-fail",
         "drift",
@@ -346,30 +327,28 @@ fn base(command: &str) -> Vec<&'static str> {
 
 #[test]
 fn each_bad_value_names_the_flag_it_came_from() {
-    for r in RULES {
-        let mut args = base(r.command);
-        let with_eq = format!("{}={}", r.flag, r.bad.0);
+    for &(command, flag, _, _, (bad, _), says) in RULES {
+        let mut args = base(command);
+        let with_eq = format!("{flag}={bad}");
         args.push(&with_eq);
-        let msg = settle(&args, "").unwrap_or_else(|| panic!("{} {}: accepted", r.flag, r.bad.0));
+        let msg = settle(&args, "").unwrap_or_else(|| panic!("{flag} {bad}: accepted"));
         assert!(
-            msg.starts_with(&format!("{} ", r.flag)) || msg.starts_with(&format!("{}:", r.flag)),
-            "{}: {msg}",
-            r.flag
+            msg.starts_with(&format!("{flag} ")) || msg.starts_with(&format!("{flag}:")),
+            "{flag}: {msg}"
         );
-        assert!(msg.contains(r.says), "{}: {msg}", r.flag);
+        assert!(msg.contains(says), "{flag}: {msg}");
     }
 }
 
 #[test]
 fn each_bad_value_from_the_file_names_the_file_and_key() {
-    for r in RULES {
-        let file = format!("[{}]\n{} = {}\n", r.section, r.key, r.bad.1);
-        let msg = settle(&base(r.command), &file)
-            .unwrap_or_else(|| panic!("[{}] {} = {}: accepted", r.section, r.key, r.bad.1));
-        let origin = format!("conf/shop.toml: [{}] {}", r.section, r.key);
+    for &(command, flag, section, key, (_, bad), says) in RULES {
+        let file = format!("[{section}]\n{key} = {bad}\n");
+        let msg = settle(&base(command), &file).unwrap_or_else(|| panic!("{file}: accepted"));
+        let origin = format!("conf/shop.toml: [{section}] {key}");
         assert!(msg.starts_with(&origin), "{file}: {msg}");
-        assert!(msg.contains(r.says), "{file}: {msg}");
-        assert!(!msg.contains(r.flag), "{file} names the flag: {msg}");
+        assert!(msg.contains(says), "{file}: {msg}");
+        assert!(!msg.contains(flag), "{file} names the flag: {msg}");
     }
 }
 

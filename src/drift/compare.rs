@@ -6,10 +6,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::drift::load::RunData;
 use crate::drift::stats::{binned, ks, psi};
 use crate::features::catalogue;
 use crate::model::format::id_number;
+use crate::model::run_dir::RunData;
 
 /// Warn and fail levels of every check (docs/drift.md lists the defaults and why).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -1,4 +1,4 @@
-//! Drift: two runs in (read back by `load`), a [`compare::DriftReport`] out: every check with its
+//! Drift: two runs in (read back by `model::run_dir`), a [`compare::DriftReport`] out: every check with its
 //! numbers and status (docs/drift.md), for `report::drift` to render and `cmd::drift` to turn into
 //! an exit code.
 //!
@@ -6,5 +6,4 @@
 //! personas); `stats` holds the distribution measures they use (PSI, KS). May use every stage
 //! before it (util, io, features, model).
 pub mod compare;
-pub mod load;
 pub mod stats;

@@ -43,6 +43,53 @@ impl Default for FeatureParams {
     }
 }
 
+/// Stops when there is no abandoner to segment or assign; `advice` ends the message.
+pub fn require_abandoners(fsum: &FeatureSummary, advice: &str) -> Result<()> {
+    if fsum.abandoners == 0 {
+        bail!(
+            "no abandoners as of {}: no cart with value > 0 went {} without an order within the last {}{advice}",
+            fsum.as_of,
+            fsum.windows.abandon_after,
+            fsum.windows.lookback
+        );
+    }
+    Ok(())
+}
+
+/// Stops when there are fewer than two abandoners to make personas of (`advice` ends the message
+/// when there are none).
+pub fn require_two_abandoners(fsum: &FeatureSummary, advice: &str) -> Result<()> {
+    require_abandoners(fsum, advice)?;
+    if fsum.abandoners < 2 {
+        bail!(
+            "only {} abandoner as of {}: personas need at least 2 (and 3 distinct for the default --k-min 3); use a longer --lookback or more data",
+            fsum.abandoners,
+            fsum.as_of
+        );
+    }
+    Ok(())
+}
+
+/// When nothing is abandoned because every cart is younger than the abandonment window (a log of
+/// a few hours), says so and what to do; empty otherwise.
+pub fn young_carts_hint(oldest_cart: Option<i64>, as_of: &str, abandon_after: i64) -> String {
+    let (Some(t), Some(oldest)) = (crate::util::timefmt::parse_timestamp(as_of), oldest_cart)
+    else {
+        return String::new();
+    };
+    if t - oldest >= abandon_after {
+        return String::new();
+    }
+    format!(
+        ". Every cart is younger than --abandon-after {}: the oldest was last updated {} before the as-of time; for a log this short pass a shorter --abandon-after (like 10m)",
+        crate::util::timefmt::format_duration(abandon_after),
+        {
+            let s = (t - oldest) / crate::util::timefmt::SECOND;
+            format!("{}h{:02}m", s / 3600, s % 3600 / 60)
+        }
+    )
+}
+
 /// A feature's values, one per abandoner.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Values {

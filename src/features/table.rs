@@ -163,11 +163,7 @@ fn read_csv(src: &Source) -> Result<Part> {
 }
 
 fn read_parquet(src: &Source) -> Result<Part> {
-    let file = std::fs::File::open(&src.path)
-        .with_context(|| format!("{}: cannot open", src.display()))?;
-    let df = ParquetReader::new(file)
-        .finish()
-        .map_err(|e| anyhow::anyhow!("{}: not a readable Parquet file: {e}", src.display()))?;
+    let df = crate::io::read::parquet_frame(src)?;
     let fail = |name: &str, e: PolarsError| {
         anyhow::anyhow!("{}: column {name}: cannot read: {e}", src.display())
     };
@@ -254,6 +250,25 @@ fn gather_nums(order: &[(u32, u32)], parts: &[Values]) -> Nums {
         .iter()
         .map(|&(p, r)| parts[p as usize].get(r as usize))
         .collect()
+}
+
+/// A `--features` table as a run's features (`params.as_of` required: the time they were
+/// computed for), with its summary and the files read.
+pub fn for_run(
+    specs: &[PathBuf],
+    params: &crate::features::compute::FeatureParams,
+) -> Result<(
+    FeatureTable,
+    crate::features::compute::FeatureSummary,
+    Vec<FileReport>,
+)> {
+    let Some(as_of) = params.as_of else {
+        bail!("--features: pass --as-of, the as-of time the features were computed for (it goes into the model and the reports)");
+    };
+    let (mut table, files) = read(specs, "--features")?;
+    table.abandoned_at = abandoned_at(&table, as_of);
+    let summary = crate::features::compute::summary_of_table(&table, params, as_of);
+    Ok((table, summary, files))
 }
 
 /// Reads the features table from the paths given to `flag`; returns it with one report per file.

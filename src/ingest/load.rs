@@ -64,6 +64,33 @@ pub struct FileReport {
     pub notes: Vec<String>,
 }
 
+impl FileReport {
+    /// What to warn about the file: its skipped rows by reason, then its notes.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.rows_rejected > 0 {
+            let reasons: Vec<String> = self
+                .problems
+                .iter()
+                .map(|p| format!("{} {}", p.rows, p.reason))
+                .collect();
+            out.push(format!(
+                "{}: skipped {} of {} rows ({})",
+                self.path,
+                self.rows_rejected,
+                self.rows_read,
+                reasons.join(", ")
+            ));
+        }
+        out.extend(
+            self.notes
+                .iter()
+                .map(|note| format!("{}: {note}", self.path)),
+        );
+        out
+    }
+}
+
 /// What reading every file found.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ValidationReport {

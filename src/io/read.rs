@@ -990,37 +990,33 @@ pub fn text(path: &Path) -> std::io::Result<String> {
     std::fs::read_to_string(path)
 }
 
-/// The files of a run directory written by `segment` or `assign`: the path of its model.json and
-/// its assignments (CSV or Parquet) as a source to scan.
-pub fn run_files(dir: &Path, flag: &str) -> Result<(PathBuf, Source)> {
-    if !dir.is_dir() {
-        bail!("{flag} {}: no such run directory", dir.display());
-    }
-    let path = ["assignments.csv", "assignments.parquet"]
-        .iter()
-        .map(|n| dir.join(n))
-        .find(|p| p.is_file())
-        .ok_or_else(|| {
-            anyhow::anyhow!(
-                "{flag} {}: no assignments.csv or assignments.parquet in the run",
-                dir.display()
-            )
-        })?;
-    let src = Source {
-        format: format_of(&path).expect("known name"),
-        path,
-        table: None,
-    };
-    Ok((dir.join("model.json"), src))
-}
-
-/// A model given as a run directory or as its model.json.
-pub fn model_path(path: &Path) -> PathBuf {
+/// `path/name` when `path` is a directory, else `path` itself (a file given directly).
+pub fn in_dir_or_file(path: &Path, name: &str) -> PathBuf {
     if path.is_dir() {
-        path.join("model.json")
+        path.join(name)
     } else {
         path.to_path_buf()
     }
+}
+
+/// Whether `path` is a directory.
+pub fn is_dir(path: &Path) -> bool {
+    path.is_dir()
+}
+
+/// Whether `path` is a file (the stages ask before reading an optional one).
+pub fn is_file(path: &Path) -> bool {
+    path.is_file()
+}
+
+/// A whole Parquet file as a frame (a features table is converted column by column and each
+/// freed once taken; the inputs are streamed by [`scan`] instead).
+pub fn parquet_frame(src: &Source) -> Result<DataFrame> {
+    let file = std::fs::File::open(&src.path)
+        .with_context(|| format!("{}: cannot open", src.display()))?;
+    ParquetReader::new(file)
+        .finish()
+        .map_err(|e| anyhow::anyhow!("{}: not a readable Parquet file: {e}", src.display()))
 }
 
 #[cfg(test)]

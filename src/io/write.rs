@@ -75,6 +75,12 @@ pub fn table_csv(table: &crate::io::read::Table) -> Result<Vec<u8>> {
 }
 
 /// Writes every `(path, bytes)` to a temporary file beside it, then renames them all into place.
+/// One file written atomically at `path`, refused if it exists unless `force` (`--out`).
+pub fn text_to(path: &Path, force: bool, bytes: Vec<u8>) -> Result<()> {
+    check_writable(path, force, "--out")?;
+    write_atomic(&[(path.to_path_buf(), bytes)])
+}
+
 pub fn write_atomic(files: &[(PathBuf, Vec<u8>)]) -> Result<()> {
     let mut staged = Vec::with_capacity(files.len());
     for (path, bytes) in files {

@@ -49,6 +49,35 @@ pub struct RunConfig {
     pub stability_resamples: usize,
 }
 
+impl RunConfig {
+    /// The settings a run records: its windows as shown (`windows`), the information-page
+    /// pattern, the choice of k, the features it clustered on and the stability refits.
+    pub fn of(
+        windows: &crate::features::compute::Windows,
+        info_pages: &str,
+        select: &crate::cluster::choose_k::SelectParams,
+        cluster_features: &[String],
+        stability_resamples: usize,
+    ) -> RunConfig {
+        RunConfig {
+            abandon_after: windows.abandon_after.clone(),
+            lookback: windows.lookback.clone(),
+            history: windows.history.clone(),
+            info_pages: info_pages.to_string(),
+            k_min: select.k_min,
+            k_max: select.k_max,
+            k: select.k,
+            min_persona_share: select.min_share,
+            seed: select.seed,
+            restarts: select.restarts,
+            minibatch_above: select.minibatch_above,
+            cluster_features: cluster_features.to_vec(),
+            min_persona_size: select.min_size,
+            stability_resamples,
+        }
+    }
+}
+
 fn default_minibatch_above() -> usize {
     crate::cluster::choose_k::MINIBATCH_ABOVE
 }

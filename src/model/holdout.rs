@@ -96,6 +96,23 @@ impl Holdout {
     }
 }
 
+impl crate::propensity::learn::HeldOut for Holdout {
+    fn held_out(&self, customer_id: &str) -> bool {
+        self.arm(customer_id) == Arm::Holdout
+    }
+}
+
+impl Holdout {
+    /// The untreated propensity learns from this holdout's arm, from when it began (never when
+    /// the start does not parse).
+    pub fn untreated(&self) -> crate::propensity::learn::Untreated<'_> {
+        crate::propensity::learn::Untreated {
+            holdout: self,
+            since: crate::util::timefmt::parse_timestamp(&self.since).unwrap_or(i64::MAX),
+        }
+    }
+}
+
 /// The holdout a run asks for (flags, then cartsona.toml), checked by `config::holdout`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Asked {

@@ -71,7 +71,7 @@ impl Ledger {
 /// The ledger of a run directory (`dir/listed.csv`); `None` when the file is not there.
 pub fn read(dir: &Path) -> Result<Option<Ledger>> {
     let path = dir.join(FILE);
-    if !path.is_file() {
+    if !read::is_file(&path) {
         return Ok(None);
     }
     let file = path.display().to_string();

@@ -11,10 +11,10 @@ use std::path::PathBuf;
 use anyhow::{anyhow, bail, Result};
 use serde::Serialize;
 
-use crate::drift::load as run_load;
 use crate::io::read::{self, CsvOptions, Row, Source};
 use crate::model::format::id_number;
 use crate::model::holdout::{Arm, Holdout};
+use crate::model::run_dir;
 use crate::util::timefmt;
 
 /// One run directory as the readout sees it.
@@ -141,7 +141,7 @@ fn covariates<'a>(models: impl Iterator<Item = &'a crate::model::Model>) -> Vec<
 pub fn runs(dirs: &[PathBuf], every_run: bool) -> Result<Runs> {
     let mut data = Vec::new();
     for dir in dirs {
-        let model = run_load::model(&read::model_path(dir))
+        let model = run_dir::model(&run_dir::model_path(dir))
             .map_err(|e| anyhow!("--run {}: {e:#}", dir.display()))?;
         let as_of = run_as_of(dir, &model)?;
         let t = timefmt::parse_timestamp(&as_of).ok_or_else(|| {
@@ -315,7 +315,7 @@ struct Assigned {
 /// A run's assignments: customer, persona, arm and latest abandoned cart.
 /// `covariates`: the columns to keep for the balance of the arms (absent ones read as NaN).
 fn assignments(dir: &std::path::Path, covariates: &[String]) -> Result<Vec<Assigned>> {
-    let (_, src) = read::run_files(dir, "--run")?;
+    let (_, src) = run_dir::assignments(dir, "--run")?;
     let file = src.display();
     let mut rows = Vec::new();
     read::scan(

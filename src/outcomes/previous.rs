@@ -27,11 +27,7 @@ pub struct Previous {
 
 /// Reads a previous readout's outcomes.json (`path` is its directory or the file).
 pub fn previous(path: &std::path::Path) -> Result<Previous> {
-    let file = if path.is_dir() {
-        path.join("outcomes.json")
-    } else {
-        path.to_path_buf()
-    };
+    let file = read::in_dir_or_file(path, "outcomes.json");
     let name = file.display().to_string();
     let text = read::text(&file).map_err(|e| {
         anyhow!(

@@ -189,11 +189,15 @@ impl std::fmt::Display for NotLearned {
     }
 }
 
-/// The holdout arm of the baseline's holdout (`model::holdout`), told by the command.
+/// Whether a customer id is in a holdout arm (`model::holdout::Holdout` says, by its rule).
+pub trait HeldOut: Sync {
+    fn held_out(&self, customer_id: &str) -> bool;
+}
+
+/// The holdout arm of the baseline's holdout (`model::holdout`).
 #[derive(Clone, Copy)]
 pub struct Untreated<'a> {
-    /// Whether a customer id is in the holdout arm.
-    pub in_holdout: &'a (dyn Fn(&str) -> bool + Sync),
+    pub holdout: &'a dyn HeldOut,
     /// When the holdout began: earlier points had no holdout.
     pub since: i64,
 }
@@ -257,7 +261,7 @@ fn holdout_rows(w: &Week, h: Untreated) -> Week {
         .table
         .customers
         .iter()
-        .map(|c| w.t >= h.since && (h.in_holdout)(c))
+        .map(|c| w.t >= h.since && h.holdout.held_out(c))
         .collect();
     Week {
         t: w.t,

@@ -5,7 +5,7 @@
 
 use super::learn::NotLearned;
 use super::{history, weeks};
-use crate::features::compute::FeatureParams;
+use crate::features::compute::{self, FeatureParams, FeatureSummary, FeatureTable};
 use crate::ingest::schema::{Dataset, Kind};
 
 /// The propensity's past rows (docs/propensity.md): the sampled customers' rows and the as-of
@@ -20,24 +20,49 @@ pub struct Past {
     pub notes: Vec<String>,
 }
 
+/// How far back and how finely the propensity looks, and what the carts export keeps.
+#[derive(Debug, Clone, Copy)]
+pub struct Span {
+    pub window: i64,
+    pub history: i64,
+    /// The carts export keeps each cart's final state only (Shopify's checkouts).
+    pub final_state_export: bool,
+}
+
+/// The run's features computed from `ds`, the propensity's past rows kept: when every customer
+/// is kept, the dataset itself moves into `past` (open carts restored) after the features are
+/// computed from it, instead of being copied.
+pub fn features_keeping_past(
+    ds: Dataset,
+    params: &FeatureParams,
+    past: Option<&mut Result<Past, NotLearned>>,
+) -> anyhow::Result<(FeatureTable, FeatureSummary)> {
+    match past {
+        Some(Ok(p)) if p.dataset.is_none() => {
+            let computed = compute::compute_at(&ds, params)?;
+            let mut ds = ds;
+            history::open_carts(&mut ds);
+            p.dataset = Some(ds);
+            Ok(computed)
+        }
+        _ => compute::compute(ds, params),
+    }
+}
+
 /// The share of single-row carts open at a past week (history::single_rows_open_at) from which
 /// the past weeks are called approximate: one cart in twenty.
 const OPEN_SINGLE_ROWS_NOTE: f64 = 0.05;
 
 /// The past rows for `settings`, taken from `ds` before the run's features consume it, or why
 /// the data cannot give them.
-pub fn past(
-    ds: &Dataset,
-    params: &FeatureParams,
-    window: i64,
-    history_span: i64,
-) -> Result<Past, NotLearned> {
+pub fn past(ds: &Dataset, params: &FeatureParams, span: Span) -> Result<Past, NotLearned> {
+    let (window, history_span) = (span.window, span.history);
     if !ds.present.has_kind(Kind::Orders) {
         return Err(NotLearned::other(
             "there is no orders input, so a return cannot be told",
         ));
     }
-    let latest = crate::features::compute::latest_timestamp(ds);
+    let latest = compute::latest_timestamp(ds);
     // A label window is complete only as far as the orders themselves reach (issue 31: judged by
     // the latest timestamp of any input, a lagging orders export labelled its newest weeks 0).
     let orders_end = ds.orders.iter().map(|o| o.ordered_at).max();
@@ -63,6 +88,9 @@ pub fn past(
     let open = history::single_rows_open_at(ds, &points);
     if open >= OPEN_SINGLE_ROWS_NOTE {
         notes.push(format!("the history is approximate: {:.0}% of carts have a single row, dated after a past week at which the cart was already open; those weeks count the cart from its created_at with the values of that later row (its value and step may have changed since), and carts the export dropped (e.g. completed ones) not at all", open * 100.0));
+    }
+    if span.final_state_export {
+        notes.push("the history is approximate: Shopify's checkout export keeps each checkout's final state: it drops checkouts that later completed, so the past weeks see fewer abandoners than there were, and the ones they see carry their final values".into());
     }
     Ok(Past {
         dataset: (fraction < 1.0).then(|| {

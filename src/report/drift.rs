@@ -2,9 +2,9 @@
 
 use std::fmt::Write as _;
 
-use quick_xml::escape::escape;
-
+use super::junit;
 use crate::drift::compare::{DriftReport, Status};
+use crate::util::text::md_cell;
 
 fn mark(s: Status) -> &'static str {
     match s {
@@ -51,7 +51,7 @@ pub fn markdown(r: &DriftReport) -> String {
             o,
             "| {} | {} | {:.1}% | {:.1}% | {:+.1} pts |",
             s.id,
-            s.name,
+            md_cell(&s.name),
             s.baseline * 100.0,
             s.current * 100.0,
             s.change * 100.0
@@ -83,11 +83,11 @@ pub fn markdown(r: &DriftReport) -> String {
             o,
             "| {} | {} | {:.3} | {} | {} | {} |",
             mark(c.status),
-            c.name,
+            md_cell(&c.name),
             c.value,
             threshold(c.warn),
             threshold(c.fail),
-            c.message
+            md_cell(&c.message)
         );
     }
     o
@@ -96,56 +96,40 @@ pub fn markdown(r: &DriftReport) -> String {
 /// JUnit XML: one test suite per check group, one test case per check; a failed check is a
 /// `<failure>` carrying its numbers, a warning is noted in `<system-out>`.
 pub fn junit(r: &DriftReport) -> String {
-    let mut groups: Vec<&str> = Vec::new();
+    let mut suites: Vec<junit::Suite> = Vec::new();
     for c in &r.checks {
-        if !groups.contains(&c.group.as_str()) {
-            groups.push(&c.group);
+        let detail = format!(
+            "{}: value {:.4}, warn at {}, fail at {}",
+            c.message,
+            c.value,
+            threshold(c.warn),
+            threshold(c.fail)
+        );
+        let result = match c.status {
+            Status::Pass => junit::Result::Pass,
+            Status::Warn => junit::Result::Out(format!("warning: {detail}")),
+            Status::Fail => junit::Result::Failure {
+                message: c.message.clone(),
+                kind: "threshold",
+                detail,
+            },
+        };
+        let suite_name = format!("drift.{}", c.group);
+        if !suites.iter().any(|s| s.name == suite_name) {
+            suites.push(junit::Suite {
+                name: suite_name.clone(),
+                cases: Vec::new(),
+            });
         }
+        let suite = suites
+            .iter_mut()
+            .find(|s| s.name == suite_name)
+            .expect("added");
+        suite.cases.push(junit::Case {
+            classname: format!("cartsona.{suite_name}"),
+            name: c.name.clone(),
+            result,
+        });
     }
-    let total = r.checks.len();
-    let failures = r.checks.iter().filter(|c| c.status == Status::Fail).count();
-    let mut o = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ = writeln!(o, "<testsuites name=\"cartsona drift\" tests=\"{total}\" failures=\"{failures}\" errors=\"0\">");
-    for g in groups {
-        let cs: Vec<_> = r.checks.iter().filter(|c| c.group == g).collect();
-        let f = cs.iter().filter(|c| c.status == Status::Fail).count();
-        let _ = writeln!(o, "  <testsuite name=\"drift.{g}\" tests=\"{}\" failures=\"{f}\" errors=\"0\" skipped=\"0\">", cs.len());
-        for c in cs {
-            let _ = write!(
-                o,
-                "    <testcase classname=\"cartsona.drift.{g}\" name=\"{}\"",
-                escape(&c.name)
-            );
-            let detail = format!(
-                "{}: value {:.4}, warn at {}, fail at {}",
-                c.message,
-                c.value,
-                threshold(c.warn),
-                threshold(c.fail)
-            );
-            match c.status {
-                Status::Pass => {
-                    let _ = writeln!(o, " />");
-                }
-                Status::Warn => {
-                    let _ = writeln!(
-                        o,
-                        ">\n      <system-out>warning: {}</system-out>\n    </testcase>",
-                        escape(&detail)
-                    );
-                }
-                Status::Fail => {
-                    let _ = writeln!(
-                        o,
-                        ">\n      <failure message=\"{}\" type=\"threshold\">{}</failure>\n    </testcase>",
-                        escape(&c.message),
-                        escape(&detail)
-                    );
-                }
-            }
-        }
-        let _ = writeln!(o, "  </testsuite>");
-    }
-    o.push_str("</testsuites>\n");
-    o
+    junit::render("cartsona drift", &suites)
 }

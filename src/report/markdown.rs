@@ -8,6 +8,7 @@ use crate::propensity::learn::{Kind, Measures};
 use crate::propensity::shown::Shown;
 use crate::report::{money, pct, Summary};
 use crate::util::numfmt::money_or_unknown;
+use crate::util::text::md_cell;
 
 pub fn render(s: &Summary) -> String {
     let mut o = String::new();
@@ -81,7 +82,7 @@ fn overview(o: &mut String, s: &Summary) {
             o,
             "| {} | {} | {} | {} | {} | {} | {} | {} |",
             p.id,
-            p.name,
+            md_cell(&p.name),
             p.size,
             pct(p.share),
             money_or_unknown(p.value_at_stake),
@@ -162,8 +163,9 @@ fn propensity(o: &mut String, shown: &Shown, personas: &[Persona]) {
     for (p, name) in shown.personas.iter().zip(personas.iter().map(|p| &p.name)) {
         let _ = writeln!(
             o,
-            "| {} {name} | {} | {} | {} |",
+            "| {} {} | {} | {} | {} |",
             p.id,
+            md_cell(name),
             pct(p.mean),
             pct(p.share_above),
             money_or_unknown(p.expected_returning_value)
@@ -385,13 +387,16 @@ fn baseline(o: &mut String, s: &Summary) {
                 .baseline_id
                 .clone()
                 .unwrap_or_else(|| "new persona".into());
-            let _ = writeln!(o, "| {} | {} | {} | {:.2} |", l.id, name, cont, l.distance);
+            let name = md_cell(name);
+            let _ = writeln!(o, "| {} | {name} | {cont} | {:.2} |", l.id, l.distance);
         }
         for r in &s.retired_now {
             let _ = writeln!(
                 o,
                 "| {} | {} | retired (nearest new persona {:.2} sd away) | |",
-                r.id, r.name, r.nearest_distance
+                r.id,
+                md_cell(&r.name),
+                r.nearest_distance
             );
         }
         o.push('\n');

@@ -4,15 +4,15 @@
 use std::fmt::Write;
 
 use minijinja::{context, Environment};
-use quick_xml::escape::escape;
 use serde::Serialize;
 
-use super::charts;
+use super::{charts, junit};
 use crate::outcomes::breakdown::Breakdown;
 use crate::outcomes::checks::{p_text, Status};
 use crate::outcomes::readout::{Comparison, Estimate, Verdict};
 use crate::outcomes::Readout;
 use crate::util::numfmt::{money, pct};
+use crate::util::text::md_cell;
 
 /// A rate, or "-" without shoppers: two decimals, the precision of the uplift beside it (at
 /// rates near 1%, one decimal made 1.4% and 1.0% sit beside "+0.5 pts").
@@ -193,7 +193,8 @@ fn comparisons(r: &Readout, o: &mut String) {
     let _ = writeln!(o, "|---|---:|---:|---:|---:|---|---:|---:|---:|");
     let row = |name: &str, c: &Comparison| {
         format!(
-            "| {name} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} |",
+            md_cell(name),
             arm_cells(c),
             estimate(&c.incremental_orders, count),
             revenue(&c.incremental_revenue),
@@ -260,7 +261,11 @@ fn balance(r: &Readout, o: &mut String) {
         let _ = writeln!(
             o,
             "| {} | {} | {} | {} | {} |",
-            b.label, b.share, b.p, b.largest, b.flagged
+            md_cell(&b.label),
+            b.share,
+            b.p,
+            b.largest,
+            b.flagged
         );
     }
     for w in &r.warnings {
@@ -355,7 +360,7 @@ fn breakdown(title: &str, b: &Option<Breakdown>, o: &mut String) {
         let _ = writeln!(
             o,
             "| {} | {} | {} | {} [{}, {}] |",
-            g.group,
+            md_cell(&g.group),
             g.n,
             g.recovered,
             rate(g.rate),
@@ -394,7 +399,12 @@ fn variants(r: &Readout, o: &mut String) {
             let _ = writeln!(
                 o,
                 "| {} | {} | {} | {} | {} | {} |",
-                x.variant, x.n, x.rate, x.uplift, x.p, x.verdict
+                md_cell(&x.variant),
+                x.n,
+                x.rate,
+                x.uplift,
+                x.p,
+                x.verdict
             );
         }
         for x in t.rows.iter().filter(|x| x.note.is_some()) {
@@ -494,7 +504,7 @@ fn bands(r: &Readout, o: &mut String) {
         let _ = writeln!(
             o,
             "| {} | {range} | {} | {} |",
-            band.name,
+            md_cell(&band.name),
             arm_cells(c),
             revenue(&c.incremental_revenue),
         );
@@ -529,7 +539,12 @@ pub fn markdown(r: &Readout) -> String {
             Status::Fail => "**FAIL**",
             s => s.name(),
         };
-        let _ = writeln!(o, "| {name} | {mark} | {} |", c.message);
+        let _ = writeln!(
+            o,
+            "| {} | {mark} | {} |",
+            md_cell(name),
+            md_cell(&c.message)
+        );
     }
     o
 }
@@ -537,45 +552,29 @@ pub fn markdown(r: &Readout) -> String {
 /// junit.xml: one testcase per gate; a failed gate is a `<failure>` with its numbers, one not
 /// measured is `<skipped>`.
 pub fn junit(r: &Readout) -> String {
-    let all = r.checks.all();
-    let failures = all.iter().filter(|(_, c)| c.status == Status::Fail).count();
-    let skipped = all
-        .iter()
-        .filter(|(_, c)| c.status == Status::NotMeasured)
-        .count();
-    let mut o = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ = writeln!(
-        o,
-        "<testsuites name=\"cartsona outcomes\" tests=\"{}\" failures=\"{failures}\" errors=\"0\">",
-        all.len()
-    );
-    let _ = writeln!(o, "  <testsuite name=\"outcomes.gates\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\">", all.len());
-    for (name, c) in all {
-        let _ = write!(
-            o,
-            "    <testcase classname=\"cartsona.outcomes\" name=\"{name}\""
-        );
-        let detail = escape(&c.message);
-        match c.status {
-            Status::Pass => {
-                let _ = writeln!(
-                    o,
-                    ">\n      <system-out>{detail}</system-out>\n    </testcase>"
-                );
-            }
-            Status::NotMeasured => {
-                let _ = writeln!(
-                    o,
-                    ">\n      <skipped message=\"{detail}\" />\n    </testcase>"
-                );
-            }
-            Status::Fail => {
-                let _ = writeln!(o, ">\n      <failure message=\"{detail}\" type=\"gate\">{detail}</failure>\n    </testcase>");
-            }
-        }
-    }
-    o.push_str("  </testsuite>\n</testsuites>\n");
-    o
+    let cases = r
+        .checks
+        .all()
+        .into_iter()
+        .map(|(name, c)| junit::Case {
+            classname: "cartsona.outcomes".to_string(),
+            name: name.to_string(),
+            result: match c.status {
+                Status::Pass => junit::Result::Out(c.message.clone()),
+                Status::NotMeasured => junit::Result::Skipped(c.message.clone()),
+                Status::Fail => junit::Result::Failure {
+                    message: c.message.clone(),
+                    kind: "gate",
+                    detail: c.message.clone(),
+                },
+            },
+        })
+        .collect();
+    let gates = junit::Suite {
+        name: "outcomes.gates".to_string(),
+        cases,
+    };
+    junit::render("cartsona outcomes", &[gates])
 }
 
 #[derive(Serialize)]

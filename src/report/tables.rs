@@ -109,6 +109,76 @@ pub fn assignments<'a>(
 }
 
 /// The return propensity and its reasons, after the other columns of the assignments.
+/// Each shopper's row outputs besides the features: their persona, whether an outlier, their arm.
+pub struct RunRows<'a> {
+    pub assigned: &'a [Assignment],
+    pub outlier: &'a [bool],
+    pub arms: Option<&'a [Arm]>,
+    /// With a holdout: each shopper's first listing since the split began, and the ledger.
+    pub listing: Option<&'a crate::model::listing::Carried>,
+    /// Each shopper's return propensity and its reasons, when learned.
+    pub propensity: Option<&'a crate::propensity::run::Scored>,
+}
+
+/// The assignments file of a run (CSV, or Parquet when `parquet`): each shopper's features,
+/// persona, outlier flag, arm, first listing and propensity.
+pub fn assignments_file(
+    table: &FeatureTable,
+    rows: &RunRows,
+    summary: &crate::report::Summary,
+    parquet: bool,
+) -> Result<Vec<u8>> {
+    let mut cols = assignments(
+        table,
+        rows.assigned,
+        rows.outlier,
+        rows.arms,
+        rows.listing.map(|l| &l.first[..]),
+        &summary.personas,
+        &summary.cluster_features,
+    );
+    if let Some(scored) = rows.propensity {
+        add_propensity(&mut cols, &scored.scores, &scored.reasons);
+    }
+    match parquet {
+        true => to_parquet(&cols),
+        false => to_csv(&cols),
+    }
+}
+
+/// Every file of a run but the assignments, rendered: personas.csv, model.json, summary.json,
+/// report.md, report.html, and with a holdout audience.csv and listed.csv.
+pub fn run_files(
+    table: &FeatureTable,
+    rows: &RunRows,
+    summary: &crate::report::Summary,
+    model: &crate::model::Model,
+) -> Result<crate::model::run_dir::RunFiles> {
+    let audience = match rows.arms {
+        None => None,
+        Some(arms) => {
+            let rule = summary.propensity.as_ref().and_then(|p| p.rule_threshold());
+            let scores = rows.propensity.map(|scored| (&scored.scores[..], rule));
+            Some(audience(
+                table,
+                rows.assigned,
+                arms,
+                &summary.personas,
+                scores,
+            )?)
+        }
+    };
+    Ok(crate::model::run_dir::RunFiles {
+        personas: to_csv(&personas(&summary.personas))?,
+        model: model.to_json()?,
+        summary: summary.to_json()?,
+        report_md: crate::report::markdown::render(summary).into_bytes(),
+        report_html: crate::report::html::render(summary)?.into_bytes(),
+        audience,
+        listed: rows.listing.map(|l| l.ledger.to_csv()).transpose()?,
+    })
+}
+
 pub fn add_propensity<'a>(cols: &mut Vec<Col<'a>>, scores: &'a [f64], reasons: &'a [String]) {
     cols.push(Col::Num(
         "return_propensity".into(),

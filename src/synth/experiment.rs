@@ -343,7 +343,7 @@ fn new_cart_returns(
     let b = super::behaviour(a);
     let delay = Exp::new(1.0 / returns::MEAN_DELAY as f64).expect("a positive rate");
     let value = LogNormal::new(b.cart_median.ln(), 0.45).expect("a valid sigma");
-    let mean = base.carts_per_day * (2 * WINDOW) as f64 / super::DAY as f64;
+    let mean = base.carts_per_day * (2 * WINDOW) as f64 / crate::util::timefmt::DAY as f64;
     for k in 0..poisson(rng, mean) {
         let left = t + rng.gen_range(SECOND..=2 * WINDOW);
         let step = super::STEPS[super::pick(rng, &b.steps)];

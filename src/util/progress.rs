@@ -157,3 +157,13 @@ impl Drop for Progress {
         }
     }
 }
+
+/// Text a command writes to standard output instead of a file (a query with `--emit-sql`).
+pub fn to_stdout(bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(bytes)
+        .and_then(|_| stdout.flush())
+        .map_err(|e| anyhow::anyhow!("cannot write the query to standard output: {e}"))
+}

@@ -8,9 +8,27 @@ pub fn short(s: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// `s` as one Markdown table cell: `|` escaped (`\|`) and line breaks made spaces, so text from
+/// the data (a variant, a channel, a file name, a message) cannot break the table.
+pub fn md_cell(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains(['|', '\n', '\r']) {
+        std::borrow::Cow::Owned(s.replace('|', "\\|").replace(['\n', '\r'], " "))
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression (issue 34): Markdown cells were written without escaping `|`.
+    #[test]
+    fn markdown_cells_escape_pipes_and_line_breaks() {
+        assert_eq!(md_cell("email"), "email");
+        assert_eq!(md_cell("a|b"), "a\\|b");
+        assert_eq!(md_cell("one\ntwo|"), "one two\\|");
+    }
 
     #[test]
     fn short_cuts_long_values_at_80_characters() {

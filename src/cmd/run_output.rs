@@ -1,0 +1,141 @@
+//! What `segment` and `assign` share at the end: a run's rows and tables rendered into the files
+//! of its run directory (`model::run_dir` names and writes them into the staging directory), the
+//! previous readout of `--outcomes` attached, and the closing lines on stdout.
+
+use std::path::Path;
+
+use anyhow::Result;
+
+use crate::cli::{OutFormat, RunOutArgs};
+use crate::features::compute::FeatureTable;
+use crate::io::write::StagedDir;
+use crate::model::arms::{self as model_arms, Arms};
+use crate::model::holdout::Asked;
+use crate::model::run_dir;
+use crate::model::Model;
+use crate::outcomes::previous::{self as outcomes_load, Previous};
+use crate::personas::Persona;
+use crate::propensity::learn::Propensity;
+use crate::propensity::run::{Groups, RunPropensity};
+use crate::report::tables::{self, RunRows};
+use crate::report::Summary;
+use crate::util::progress::Progress;
+
+/// The run's arms (`model::arms`), each of its warnings given.
+pub fn arms(
+    asked: &Asked,
+    before: Option<(&Model, &Path)>,
+    as_of: &str,
+    table: &FeatureTable,
+    labels: &[usize],
+    personas: &mut [Persona],
+    progress: &Progress,
+) -> Result<Arms> {
+    let arms = model_arms::arms(asked, before, as_of, &table.customers, labels, personas)?;
+    for w in &arms.said {
+        progress.warn(w);
+    }
+    Ok(arms)
+}
+
+/// The propensity's figures once the personas and arms are settled, and the model to keep.
+pub fn figures(
+    prop: &mut RunPropensity,
+    table: &FeatureTable,
+    labels: &[usize],
+    personas: &[Persona],
+    arms: &Arms,
+) -> Option<Propensity> {
+    let persona_ids: Vec<&str> = personas.iter().map(|p| p.id.as_str()).collect();
+    let treated = arms.treated();
+    let groups = Groups {
+        labels,
+        persona_ids: &persona_ids,
+        treated: treated.as_deref(),
+    };
+    prop.figures(table, groups)
+}
+
+/// Renders every file of a run into the staging directory, commits it, and prints the closing
+/// lines unless `quiet`.
+pub struct RunOutput<'a> {
+    staged: StagedDir,
+    out: &'a Path,
+    format: OutFormat,
+    quiet: bool,
+    previous: Option<Previous>,
+}
+
+/// The previous readout of `--outcomes`, read before the run's work so a bad path fails early.
+pub fn previous(args: &RunOutArgs) -> Result<Option<Previous>> {
+    args.outcomes
+        .as_deref()
+        .map(outcomes_load::previous)
+        .transpose()
+}
+
+impl<'a> RunOutput<'a> {
+    pub fn new(
+        staged: StagedDir,
+        args: &'a RunOutArgs,
+        quiet: bool,
+        previous: Option<Previous>,
+    ) -> RunOutput<'a> {
+        RunOutput {
+            staged,
+            out: &args.out,
+            format: args.format,
+            quiet,
+            previous,
+        }
+    }
+
+    pub fn write(
+        self,
+        table: &FeatureTable,
+        rows: RunRows<'_>,
+        mut summary: Summary,
+        model: &Model,
+        progress: &Progress,
+    ) -> Result<()> {
+        if let Some(mut previous) = self.previous {
+            previous.attach(&mut summary.personas);
+            summary.outcomes = Some(previous);
+        }
+        progress.stage("writing assignments");
+        let parquet = self.format == OutFormat::Parquet;
+        let files = run_dir::files(parquet, rows.arms.is_some());
+        let body = tables::assignments_file(table, &rows, &summary, parquet)?;
+        let staged = &self.staged;
+        staged.write(&files[0], &body)?;
+        drop(body);
+        // With --timings the summary carries every stage so far (the assignments file included;
+        // the small files after it take milliseconds).
+        let summary = Summary {
+            timings: progress.timings(),
+            ..summary
+        };
+        progress.stage("writing the other files");
+        tables::run_files(table, &rows, &summary, model)?.write(staged)?;
+        self.staged.commit()?;
+        progress.finish();
+        if !self.quiet {
+            print_done(&summary, self.out);
+        }
+        Ok(())
+    }
+}
+
+/// The closing lines on stdout: the personas, then the files written.
+fn print_done(summary: &Summary, out: &Path) {
+    for p in &summary.personas {
+        println!(
+            "{:>4} {:<44} {:>7} shoppers {:>6.1}%",
+            p.id,
+            p.name,
+            p.size,
+            p.share * 100.0
+        );
+    }
+    println!("wrote {} to {}", summary.files.join(", "), out.display());
+}

@@ -1,0 +1,372 @@
+//! The readout assembled: the runs' listed shoppers and their outcomes in, a [`Readout`] out (per
+//! persona and overall: the comparison, balance, breakdowns, variants, bands, gates; what was
+//! listed again and what the window could not see).
+
+use anyhow::Result;
+use serde::Serialize;
+
+use super::breakdown::{Breakdown, ByDay, Variants};
+use super::checks::Checks;
+use super::load::{Entries, Exposure, RunInfo, Runs, Touches};
+use super::readout::{ArmSource, Comparison, OrderIn, Outcome, Population, Settings};
+use super::{balance, bands, breakdown, checks, readout};
+use crate::model::holdout::Arm;
+
+/// Where the arms came from and the share planned.
+#[derive(Debug, Clone, Serialize)]
+pub struct HoldoutInfo {
+    pub source: ArmSource,
+    /// The planned share of the counted shoppers held out (the runs' share, or --expected-holdout).
+    pub planned_share: Option<f64>,
+    pub salt: Option<String>,
+}
+
+/// One persona's readout.
+#[derive(Debug, Clone, Serialize)]
+pub struct PersonaReadout {
+    pub persona_id: String,
+    pub persona_name: String,
+    #[serde(flatten)]
+    pub comparison: Comparison,
+    /// The arms' balance on the covariates of the listing counted (None without a holdout).
+    pub balance: Option<balance::Balance>,
+}
+
+/// Everything outcomes.json holds.
+#[derive(Debug, Clone, Serialize)]
+pub struct Readout {
+    pub format_version: u32,
+    pub tool: String,
+    pub window: String,
+    pub attribution_window: String,
+    pub seed: u64,
+    pub resamples: usize,
+    /// `gross` or `net`: what order_value held (the net revenue's definition).
+    pub order_value_is: &'static str,
+    /// Set with --allow-partial when the orders stop before some window ends: what is missing.
+    pub partial: Option<String>,
+    pub latest_order: Option<String>,
+    /// `--orders-until`: how far the user says the orders reach.
+    pub orders_until: Option<String>,
+    pub holdout: HoldoutInfo,
+    pub runs: Vec<RunInfo>,
+    pub population: Population,
+    pub overall: Comparison,
+    pub personas: Vec<PersonaReadout>,
+    /// Shoppers listed before by a run of the split not given: by arm, not randomized.
+    pub listed_again: Option<ListedAgain>,
+    pub checks: Checks,
+    pub by_channel: Option<Breakdown>,
+    pub by_delay: Option<Breakdown>,
+    pub by_day: Vec<ByDay>,
+    /// Each variant against the holdout over every persona (`persona_id` "all"), when there are
+    /// variants.
+    pub overall_variants: Option<Variants>,
+    pub variants: Vec<Variants>,
+    /// Uplift by return-propensity band, when the runs have a propensity.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub by_propensity: Option<bands::Bands>,
+    /// `fail` when a gate failed (exit 1), else `pass`.
+    pub status: checks::Status,
+    /// What the reader must know that no gate fails on (covariates out of balance).
+    pub warnings: Vec<String>,
+}
+
+/// Shoppers whose earliest listing among the runs given is not their first since the holdout
+/// split began. Their arm was fixed by the hash, but whether they abandoned again (and so are
+/// here at all), their persona and their propensity came after their arm could act: a
+/// comparison of these arms is not randomized, so it has no uplift, verdict or gate.
+#[derive(Debug, Clone, Serialize)]
+pub struct ListedAgain {
+    pub treatment: readout::ArmStats,
+    pub holdout: readout::ArmStats,
+    pub note: &'static str,
+}
+
+impl ListedAgain {
+    fn of(again: &[Outcome]) -> ListedAgain {
+        let arm = |a: Arm| readout::ArmStats::of(again.iter().filter(|o| o.arm == a));
+        ListedAgain {
+            treatment: arm(Arm::Treatment),
+            holdout: arm(Arm::Holdout),
+            note: "listed before by a run of the split that was not given: already messaged or held out, so whether they abandoned again depends on their arm; not randomized, in no persona, band or variant",
+        }
+    }
+}
+
+/// The inputs of a readout, read.
+pub struct Inputs<'a> {
+    pub runs: &'a Runs,
+    pub touches: Option<&'a Touches>,
+    pub entries: Option<&'a Entries>,
+    /// Each listed shopper's orders (by index in `runs.shoppers`).
+    pub orders: &'a [Vec<OrderIn>],
+    pub latest_order: Option<i64>,
+}
+
+/// Reads out. Fails (exit 2) when there is no holdout without --no-holdout, and when the orders
+/// stop before a window ends without --allow-partial.
+pub fn build(inp: &Inputs<'_>, s: &Settings) -> Result<Readout> {
+    let fmt = crate::util::timefmt::format_timestamp;
+    let partial = partial_text(inp, s);
+    if let (Some(p), false) = (&partial, s.allow_partial) {
+        anyhow::bail!("the orders stop too early: {p}. Read out when the orders cover every window, say how far the export reaches with --orders-until TIME when it is complete beyond its last order, or pass --allow-partial (every output then says so)");
+    }
+    let (arms, variant_names, source) = readout::arms(inp.runs, inp.entries, s.no_holdout)?;
+    // Only first listings since the split began are randomized within persona, band and
+    // variant (docs/outcomes.md "First exposure"); the others are reported apart.
+    let (all, again): (Vec<Outcome>, Vec<Outcome>) =
+        readout::outcomes(inp.runs, &arms, inp.orders, inp.touches, s)
+            .into_iter()
+            .partition(|o| o.exposure != Exposure::Again);
+    let with_touches = inp.touches.is_some();
+    let personas = persona_comparisons(inp.runs, &all, with_touches, source, s);
+    let mut overall = readout::compare(&all.iter().collect::<Vec<_>>(), with_touches, s);
+    readout::judge(&mut [&mut overall], "comparison");
+    // The experiment's headline: each variant against the holdout over every persona.
+    let overall_variants = (!variant_names.is_empty())
+        .then(|| breakdown::variants("all", &all.iter().collect::<Vec<_>>(), &variant_names))
+        .flatten();
+    let variants = if variant_names.is_empty() {
+        Vec::new()
+    } else {
+        inp.runs
+            .personas
+            .iter()
+            .enumerate()
+            .filter_map(|(i, (id, _))| {
+                let group: Vec<&Outcome> = all.iter().filter(|o| o.persona == i).collect();
+                breakdown::variants(id, &group, &variant_names)
+            })
+            .collect()
+    };
+    let by_propensity = bands::by_propensity(
+        &all,
+        inp.runs.runs.iter().find_map(|r| r.no_discount_above),
+        with_touches,
+        s,
+    );
+    let checks = gates(
+        &all,
+        &Judged {
+            personas: &personas,
+            overall: &overall,
+            bands: by_propensity.as_ref(),
+        },
+        source,
+        with_touches,
+        s,
+    );
+    let status = if checks.failed().is_empty() {
+        checks::Status::Pass
+    } else {
+        checks::Status::Fail
+    };
+    Ok(Readout {
+        format_version: readout::FORMAT_VERSION,
+        tool: format!("cartsona {}", env!("CARGO_PKG_VERSION")),
+        window: readout::window_text(s.window),
+        attribution_window: readout::window_text(s.attribution_window),
+        seed: s.seed,
+        resamples: s.resamples,
+        order_value_is: if s.value_is_net { "net" } else { "gross" },
+        partial,
+        latest_order: inp.latest_order.map(fmt),
+        orders_until: s.orders_until.map(fmt),
+        holdout: HoldoutInfo {
+            source,
+            planned_share: overall.sample_ratio.as_ref().map(|r| r.expected_share),
+            salt: inp
+                .runs
+                .runs
+                .iter()
+                .find_map(|r| r.holdout.as_ref().map(|h| h.salt.clone())),
+        },
+        runs: inp.runs.runs.clone(),
+        population: population(inp, &arms, &all, again.len()),
+        listed_again: (!again.is_empty()).then(|| ListedAgain::of(&again)),
+        by_channel: with_touches.then(|| breakdown::by_channel(&all)),
+        by_delay: with_touches.then(|| breakdown::by_delay(&all)),
+        by_day: breakdown::by_day(&all, s.window),
+        by_propensity,
+        warnings: balance_warnings(&personas),
+        overall,
+        personas,
+        checks,
+        overall_variants,
+        variants,
+        status,
+    })
+}
+
+/// One warning per persona whose arms differ by more than 0.1 standard deviations, and by more
+/// than chance gives, in a covariate (outcomes::balance).
+fn balance_warnings(personas: &[PersonaReadout]) -> Vec<String> {
+    personas
+        .iter()
+        .filter_map(|p| {
+            let b = p.balance.as_ref().filter(|b| !b.beyond_chance.is_empty())?;
+            let shown: Vec<String> = b
+                .smd
+                .iter()
+                .filter(|x| b.beyond_chance.contains(&x.covariate))
+                .map(|x| format!("{} ({:+.2})", x.covariate, x.smd.unwrap_or(0.0)))
+                .collect();
+            Some(format!(
+                "{} {}: the arms differ by more than 0.1 standard deviations, beyond chance (p < 0.001), in {}: was the persona fixed before treatment? (chance alone would put about {:.1} of {} covariates above 0.1 at these arm sizes)",
+                p.persona_id,
+                p.persona_name,
+                shown.join(", "),
+                b.flagged_by_chance,
+                b.smd.iter().filter(|x| x.smd.is_some()).count()
+            ))
+        })
+        .collect()
+}
+
+/// What is missing when the orders (or `--orders-until`) stop before the last window ends.
+fn partial_text(inp: &Inputs<'_>, s: &Settings) -> Option<String> {
+    let fmt = crate::util::timefmt::format_timestamp;
+    let reach = inp.latest_order.max(s.orders_until);
+    readout::partial(inp.runs, reach, s.window).map(|(end, latest)| {
+        let latest = latest.map_or("there are no orders".to_string(), |l| {
+            match s.orders_until {
+                Some(u) if u == l => format!("the orders reach {} (--orders-until)", fmt(l)),
+                _ => format!("the latest order is at {}", fmt(l)),
+            }
+        });
+        format!(
+            "{latest}, before the end of the last window ({}: T {} + --window {})",
+            fmt(end),
+            fmt(end - s.window),
+            readout::window_text(s.window)
+        )
+    })
+}
+
+/// Each persona's comparison (personas without counted shoppers left out), judged as one family.
+fn persona_comparisons(
+    runs: &Runs,
+    all: &[Outcome],
+    with_touches: bool,
+    source: ArmSource,
+    s: &Settings,
+) -> Vec<PersonaReadout> {
+    use rayon::prelude::*;
+    // Personas side by side on every thread (each a plain function of its group: the result
+    // does not depend on the thread count).
+    let mut personas: Vec<PersonaReadout> = runs
+        .personas
+        .par_iter()
+        .enumerate()
+        .map(|(i, (id, name))| {
+            let group: Vec<&Outcome> = all.iter().filter(|o| o.persona == i).collect();
+            PersonaReadout {
+                persona_id: id.clone(),
+                persona_name: name.clone(),
+                comparison: readout::compare(&group, with_touches, s),
+                balance: (source != ArmSource::None).then(|| {
+                    balance::of(&group, &runs.covariates, |o| {
+                        &runs.shoppers[o.listing].covariates
+                    })
+                }),
+            }
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .filter(|p| p.comparison.treatment.n + p.comparison.holdout.n > 0)
+        .collect();
+    readout::judge(
+        &mut personas
+            .iter_mut()
+            .map(|p| &mut p.comparison)
+            .collect::<Vec<_>>(),
+        "personas",
+    );
+    personas
+}
+
+/// The comparisons the gates judge.
+struct Judged<'a> {
+    personas: &'a [PersonaReadout],
+    overall: &'a Comparison,
+    bands: Option<&'a bands::Bands>,
+}
+
+/// The gates.
+fn gates(
+    all: &[Outcome],
+    judged: &Judged<'_>,
+    source: ArmSource,
+    with_touches: bool,
+    s: &Settings,
+) -> Checks {
+    let (personas, bands) = (judged.personas, judged.bands);
+    let verdicts: Vec<(String, readout::Verdict)> = personas
+        .iter()
+        .map(|p| {
+            (
+                format!("{} {}", p.persona_id, p.persona_name),
+                p.comparison.verdict,
+            )
+        })
+        .collect();
+    Checks {
+        sample_ratio: if source == ArmSource::None {
+            checks::Check::no_holdout()
+        } else {
+            checks::sample_ratio(judged.overall)
+        },
+        contamination: checks::contamination(all, with_touches, s.max_contamination),
+        messaged_before_run: checks::messaged_before_run(all, with_touches, s.max_pre_run),
+        loss: checks::loss(&verdicts, judged.overall.verdict),
+        first_exposure: checks::first_exposure(all, source),
+        sample_ratio_personas: checks::sample_ratio_groups(
+            personas
+                .iter()
+                .map(|p| (p.persona_id.as_str(), &p.comparison)),
+            "personas",
+            source,
+        ),
+        sample_ratio_bands: checks::sample_ratio_groups(
+            bands
+                .map_or(&[][..], |b| &b.quintiles[..])
+                .iter()
+                .map(|b| (b.name.as_str(), &b.comparison)),
+            "propensity bands",
+            source,
+        ),
+    }
+}
+
+fn population(
+    inp: &Inputs<'_>,
+    arms: &[readout::ArmOf],
+    counted: &[Outcome],
+    again: usize,
+) -> Population {
+    let runs = inp.runs;
+    let e = inp.entries;
+    Population {
+        listings: runs.runs.iter().map(|r| r.listed).sum(),
+        counted: counted.len(),
+        repeat_listings: runs.repeats,
+        listed_again: again,
+        first_listing_unknown: counted
+            .iter()
+            .filter(|o| o.exposure == Exposure::Unknown)
+            .count(),
+        not_in_entries: e.map(|_| arms.iter().filter(|a| a.is_none()).count()),
+        entries_not_listed: e.map(|e| e.unlisted),
+        entries_repeated: e.map(|e| e.repeats),
+        arm_differs_from_run: e.map(|e| {
+            runs.shoppers
+                .iter()
+                .zip(&e.by_shopper)
+                .filter(|(l, x)| matches!((l.arm, x), (Some(a), Some(x)) if a != x.arm))
+                .count()
+        }),
+        touches: inp.touches.map(|t| t.rows),
+        touches_not_listed: inp.touches.map(|t| t.unlisted),
+    }
+}
