@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use crate::cluster::kmeans::{self, KMeansModel, KMeansParams};
 use crate::cluster::metrics::{calinski_harabasz, davies_bouldin, silhouette, silhouettes};
 use crate::cluster::sampling::uniform_rows;
+use crate::util::numfmt::pct1;
 
 pub const SILHOUETTE_SAMPLE: usize = 20_000;
 /// Above this many abandoners, each candidate k is fitted on one seeded sample of this many rows
@@ -137,7 +138,6 @@ impl Rules<'_> {
         let value_share = |j: usize| (total > 0.0).then(|| value[j] / total);
         let smallest = (0..k).min_by_key(|&j| (sizes[j], j)).expect("k >= 1");
         let (size, share) = (sizes[smallest], sizes[smallest] as f64 / n as f64);
-        let pct = |x: f64| format!("{:.1}%", x * 100.0);
         let mut why = String::new();
         if let Some(j) = (0..k).find(|&j| sizes[j] < self.min_size) {
             why = format!(
@@ -150,9 +150,9 @@ impl Rules<'_> {
         }) {
             why = format!(
                 "a persona with {} of abandoners and {} of the value at stake, both under {}",
-                pct(sizes[j] as f64 / n as f64),
-                value_share(j).map_or_else(|| "unknown".into(), pct),
-                pct(self.min_share)
+                pct1(sizes[j] as f64 / n as f64),
+                value_share(j).map_or_else(|| "unknown".into(), pct1),
+                pct1(self.min_share)
             );
         } else if (n as f64 / k as f64) < MIN_AVERAGE_SIZE {
             why = format!(

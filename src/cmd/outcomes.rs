@@ -60,7 +60,7 @@ pub fn run(args: &OutcomesArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
         progress.warn("--no-holdout is ignored: the arms are known (from the runs or --entries)");
     }
     progress.stage("reading out");
-    let inputs = outcomes::Inputs {
+    let inputs = outcomes::ReadoutInputs {
         runs: &runs,
         touches: touches.as_ref(),
         entries: entries.as_ref(),

@@ -95,7 +95,7 @@ impl ListedAgain {
 }
 
 /// The inputs of a readout, read.
-pub struct Inputs<'a> {
+pub struct ReadoutInputs<'a> {
     pub runs: &'a Runs,
     pub touches: Option<&'a Touches>,
     pub entries: Option<&'a Entries>,
@@ -106,7 +106,7 @@ pub struct Inputs<'a> {
 
 /// Reads out. Fails (exit 2) when there is no holdout without --no-holdout, and when the orders
 /// stop before a window ends without --allow-partial.
-pub fn build(inp: &Inputs<'_>, s: &Settings) -> Result<Readout> {
+pub fn build(inp: &ReadoutInputs<'_>, s: &Settings) -> Result<Readout> {
     let fmt = crate::util::timefmt::format_timestamp;
     let partial = partial_text(inp, s);
     if let (Some(p), false) = (&partial, s.allow_partial) {
@@ -225,7 +225,7 @@ fn balance_warnings(personas: &[PersonaReadout]) -> Vec<String> {
 }
 
 /// What is missing when the orders (or `--orders-until`) stop before the last window ends.
-fn partial_text(inp: &Inputs<'_>, s: &Settings) -> Option<String> {
+fn partial_text(inp: &ReadoutInputs<'_>, s: &Settings) -> Option<String> {
     let fmt = crate::util::timefmt::format_timestamp;
     let reach = inp.latest_order.max(s.orders_until);
     readout::partial(inp.runs, reach, s.window).map(|(end, latest)| {
@@ -340,7 +340,7 @@ fn gates(
 }
 
 fn population(
-    inp: &Inputs<'_>,
+    inp: &ReadoutInputs<'_>,
     arms: &[readout::ArmOf],
     counted: &[Outcome],
     again: usize,

@@ -21,4 +21,4 @@ pub mod previous;
 pub mod readout;
 pub mod stats;
 
-pub use assemble::{build, HoldoutInfo, Inputs, ListedAgain, PersonaReadout, Readout};
+pub use assemble::{build, HoldoutInfo, ListedAgain, PersonaReadout, Readout, ReadoutInputs};

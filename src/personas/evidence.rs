@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::features::catalogue::LIFECYCLE_STAGES;
 use crate::personas::plays::{has, Play};
 use crate::personas::profile::{Ctx, STEP_NAMES};
-use crate::util::numfmt::{money, pct0 as pct};
+use crate::util::numfmt::{money, pct0};
 
 /// One trait behind a name, with the numbers that justify it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -42,7 +42,7 @@ pub fn bullets(
         .filter(|(d, _)| d.as_str() != "unknown")
         .max_by(|a, b| a.1.total_cmp(b.1))
     {
-        behaviour.push(format!("mostly on {dev} ({})", pct(*s)));
+        behaviour.push(format!("mostly on {dev} ({})", pct0(*s)));
     }
     if let Some(s) = c.mean("sessions_30d") {
         behaviour.push(format!("{s:.1} sessions in 30 days"));
@@ -59,12 +59,12 @@ pub fn bullets(
     let mut value = match value_at_stake {
         Some(v) => format!(
             "Value: {size} shoppers ({}) with {} at stake",
-            pct(share),
+            pct0(share),
             money(v)
         ),
         None => format!(
             "Value: {size} shoppers ({}), value at stake unknown (no last_abandoned_value)",
-            pct(share)
+            pct0(share)
         ),
     };
     if let Some(m) = c.median("last_abandoned_value") {
@@ -102,7 +102,7 @@ pub fn bullets(
             c.lifecycle
                 .get(*s)
                 .filter(|v| **v >= 0.005)
-                .map(|v| format!("{} {s}", pct(*v)))
+                .map(|v| format!("{} {s}", pct0(*v)))
         })
         .collect();
     if !stages.is_empty() {

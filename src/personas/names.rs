@@ -4,7 +4,7 @@
 
 use crate::features::catalogue;
 use crate::personas::profile::Ctx;
-use crate::util::numfmt::{money, pct0 as pct};
+use crate::util::numfmt::{money, pct0};
 
 /// A naming rule: when it applies and how strongly (the score), its words, and its evidence.
 pub struct Rule {
@@ -46,7 +46,7 @@ pub const RULES: &[Rule] = &[
         noun: "First-Time Shoppers",
         implies: &[],
         applies: |c| (c.stage("new") >= 0.8).then(|| 1.0 + c.stage("new")),
-        evidence: |c| format!("{} have no order in the past year", pct(c.stage("new"))),
+        evidence: |c| format!("{} have no order in the past year", pct0(c.stage("new"))),
     },
     Rule {
         id: "loyal",
@@ -60,7 +60,7 @@ pub const RULES: &[Rule] = &[
                 c.mean("orders").unwrap_or(0.0),
                 c.overall_mean("orders").unwrap_or(0.0),
                 sd(c.z("orders")),
-                pct(c.stage("loyal"))
+                pct0(c.stage("loyal"))
             )
         },
     },
@@ -76,7 +76,7 @@ pub const RULES: &[Rule] = &[
         evidence: |c| {
             format!(
                 "{} of their orders and carts carry a discount{}",
-                pct(c.mean("discount_share").unwrap_or(0.0)),
+                pct0(c.mean("discount_share").unwrap_or(0.0)),
                 sd(c.z("discount_share"))
             )
         },
@@ -117,7 +117,7 @@ pub const RULES: &[Rule] = &[
                 "median abandoned cart {} vs a mean of {} overall, {} on mobile",
                 money(c.median("last_abandoned_value").unwrap_or(0.0)),
                 money(c.overall_mean("last_abandoned_value").unwrap_or(0.0)),
-                pct(c.mean("mobile_share").unwrap_or(0.0))
+                pct0(c.mean("mobile_share").unwrap_or(0.0))
             )
         },
     },
@@ -133,7 +133,7 @@ pub const RULES: &[Rule] = &[
         evidence: |c| {
             format!(
                 "{} stalled at payment or review{}",
-                pct(c.late_checkout_share.unwrap_or(0.0)),
+                pct0(c.late_checkout_share.unwrap_or(0.0)),
                 sd(c.z("max_checkout_depth"))
             )
         },
@@ -150,7 +150,7 @@ pub const RULES: &[Rule] = &[
         evidence: |c| {
             format!(
                 "{} lapsing; {:.0} days since the last order on average",
-                pct(c.stage("lapsing")),
+                pct0(c.stage("lapsing")),
                 c.mean("days_since_last_order").unwrap_or(0.0)
             )
         },
@@ -195,7 +195,7 @@ pub const RULES: &[Rule] = &[
         evidence: |c| {
             format!(
                 "{} of carts and sessions on mobile or tablet",
-                pct(c.mean("mobile_share").unwrap_or(0.0))
+                pct0(c.mean("mobile_share").unwrap_or(0.0))
             )
         },
     },
@@ -259,7 +259,7 @@ pub const RULES: &[Rule] = &[
         evidence: |c| {
             format!(
                 "email open rate {}{}",
-                pct(c.mean("email_open_rate").unwrap_or(0.0)),
+                pct0(c.mean("email_open_rate").unwrap_or(0.0)),
                 sd(c.z("email_open_rate"))
             )
         },
@@ -276,7 +276,7 @@ pub const RULES: &[Rule] = &[
         evidence: |c| {
             format!(
                 "{} of carts and sessions on desktop",
-                pct(1.0 - c.mean("mobile_share").unwrap_or(0.0))
+                pct0(1.0 - c.mean("mobile_share").unwrap_or(0.0))
             )
         },
     },

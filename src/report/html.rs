@@ -24,7 +24,7 @@ pub fn render(s: &Summary) -> Result<String> {
     // An unknown value (none) reads "unknown", never 0 (docs/features.md).
     env.add_filter("money", |v: Option<f64>| numfmt::money_or_unknown(v));
     env.add_filter("pct", |v: Option<f64>| {
-        v.map_or_else(|| "unknown".to_string(), numfmt::pct)
+        v.map_or_else(|| "unknown".to_string(), numfmt::pct1)
     });
     env.add_filter("stability", |v: Option<f64>| super::markdown::stability(v));
     env.add_filter("measured", |p: minijinja::Value| -> String {

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use crate::personas::Persona;
 use crate::propensity::learn::{Kind, Measures};
 use crate::propensity::shown::Shown;
-use crate::report::{money, pct, Summary};
+use crate::report::{money, pct1, Summary};
 use crate::util::numfmt::money_or_unknown;
 use crate::util::text::md_cell;
 
@@ -65,7 +65,7 @@ fn overview(o: &mut String, s: &Summary) {
         let _ = writeln!(
             o,
             "**Holdout:** {held} abandoners held out of recovery messages ({} planned; salt `{}`, since {}); the {} others are the treatment arm, listed in `audience.csv` (docs/outcomes.md).\n",
-            pct(h.share),
+            pct1(h.share),
             h.salt,
             h.since,
             s.abandoners - held
@@ -84,9 +84,9 @@ fn overview(o: &mut String, s: &Summary) {
             p.id,
             md_cell(&p.name),
             p.size,
-            pct(p.share),
+            pct1(p.share),
             money_or_unknown(p.value_at_stake),
-            p.value_share.map_or_else(|| "unknown".into(), pct),
+            p.value_share.map_or_else(|| "unknown".into(), pct1),
             p.outliers,
             stability(p.stability)
         );
@@ -120,7 +120,7 @@ fn propensity(o: &mut String, shown: &Shown, personas: &[Persona]) {
         return;
     };
     let sampled = match l.sample_fraction {
-        f if f < 1.0 => format!(" (a sample of {} of the customers, by hash)", pct(f)),
+        f if f < 1.0 => format!(" (a sample of {} of the customers, by hash)", pct1(f)),
         _ => String::new(),
     };
     let calibrated = match &shown.platt {
@@ -150,7 +150,7 @@ fn propensity(o: &mut String, shown: &Shown, personas: &[Persona]) {
         l.train_to,
         l.calibration_week,
         l.report_week,
-        shown.mean.map_or("-".into(), pct),
+        shown.mean.map_or("-".into(), pct1),
         shown.above,
         shown.no_discount_above
     );
@@ -166,8 +166,8 @@ fn propensity(o: &mut String, shown: &Shown, personas: &[Persona]) {
             "| {} {} | {} | {} | {} |",
             p.id,
             md_cell(name),
-            pct(p.mean),
-            pct(p.share_above),
+            pct1(p.mean),
+            pct1(p.share_above),
             money_or_unknown(p.expected_returning_value)
         );
     }
@@ -200,7 +200,7 @@ fn propensity_measures(o: &mut String, m: &Measures) {
         "Measured on {} abandoners of the newest past week ({} returned, base rate {}): AUC {}, Brier score {:.4}, Brier skill {} against the base rate, expected calibration error {:.3}{} (10 quantile bins; {:.3} on the calibration week).\n",
         m.rows,
         m.returned,
-        pct(m.base_rate),
+        pct1(m.base_rate),
         opt(m.auc),
         m.brier,
         opt(m.brier_skill),
@@ -222,7 +222,7 @@ fn propensity_measures(o: &mut String, m: &Measures) {
                 d.rows,
                 d.returned,
                 d.lift,
-                pct(d.captured)
+                pct1(d.captured)
             );
         }
         o.push('\n');
@@ -236,8 +236,8 @@ fn propensity_measures(o: &mut String, m: &Measures) {
                 "| {} | {} | {} | {} |",
                 i + 1,
                 b.rows,
-                pct(b.mean_predicted),
-                pct(b.observed)
+                pct1(b.mean_predicted),
+                pct1(b.observed)
             );
         }
         o.push('\n');
@@ -339,9 +339,9 @@ fn persona(o: &mut String, p: &Persona) {
         o,
         "{} shoppers ({}{outliers}), {} at stake ({} of it); stability {}.\n",
         p.size,
-        pct(p.share),
+        pct1(p.share),
         money_or_unknown(p.value_at_stake),
-        p.value_share.map_or_else(|| "unknown".into(), pct),
+        p.value_share.map_or_else(|| "unknown".into(), pct1),
         stability(p.stability)
     );
     if let (Some(h), Some(t)) = (p.holdout, p.treatment) {
@@ -417,9 +417,10 @@ fn k_table(o: &mut String, s: &Summary) {
             r.calinski_harabasz,
             r.davies_bouldin,
             r.inertia,
-            pct(r.smallest_share),
+            pct1(r.smallest_share),
             r.smallest_size,
-            r.smallest_value_share.map_or_else(|| "unknown".into(), pct),
+            r.smallest_value_share
+                .map_or_else(|| "unknown".into(), pct1),
             if r.eligible {
                 "yes".to_string()
             } else {

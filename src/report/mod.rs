@@ -11,5 +11,5 @@ pub mod outcomes;
 mod summary;
 pub mod tables;
 
-pub use crate::util::numfmt::{money, pct};
+pub use crate::util::numfmt::{money, pct1};
 pub use summary::{features_summary_path, FeaturesSummary, Summary};

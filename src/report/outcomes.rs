@@ -11,7 +11,7 @@ use crate::outcomes::breakdown::Breakdown;
 use crate::outcomes::checks::{p_text, Status};
 use crate::outcomes::readout::{Comparison, Estimate, Verdict};
 use crate::outcomes::Readout;
-use crate::util::numfmt::{money, pct};
+use crate::util::numfmt::{money, pct1};
 use crate::util::text::md_cell;
 
 /// A rate, or "-" without shoppers: two decimals, the precision of the uplift beside it (at
@@ -147,7 +147,7 @@ fn header(r: &Readout, o: &mut String) {
     if let Some(n) = p.not_in_entries {
         let _ = writeln!(o, "- Listed but never entered the flow (left out): {n}; entries of shoppers no run lists: {}", p.entries_not_listed.unwrap_or(0));
     }
-    let share = r.holdout.planned_share.map_or("-".into(), pct);
+    let share = r.holdout.planned_share.map_or("-".into(), pct1);
     let _ = writeln!(
         o,
         "- Arms from: {}; planned holdout share {share}",
@@ -303,8 +303,8 @@ fn balance_rows(r: &Readout) -> Vec<BalanceRow> {
             Some(BalanceRow {
                 label: format!("{} {}", p.persona_id, p.persona_name),
                 share: match &c.sample_ratio {
-                    Some(s) => format!("{} ({})", pct(held), pct(s.expected_share)),
-                    None => pct(held),
+                    Some(s) => format!("{} ({})", pct1(held), pct1(s.expected_share)),
+                    None => pct1(held),
                 },
                 p: c.sample_ratio.as_ref().map_or("-".into(), |s| {
                     format!("{} ({})", p_text(s.p_value), p_text(s.p_holm))

@@ -20,7 +20,7 @@ pub fn money(x: f64) -> String {
 }
 
 /// A share as a percentage with one decimal: 12.3%.
-pub fn pct(x: f64) -> String {
+pub fn pct1(x: f64) -> String {
     format!("{:.1}%", x * 100.0)
 }
 
