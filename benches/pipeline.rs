@@ -23,7 +23,7 @@ use cartsona::cluster::metrics;
 use cartsona::features::catalogue::DEFAULT_FEATURES;
 use cartsona::features::compute::{self as features, FeatureParams, DEFAULT_INFO_PAGES};
 use cartsona::ingest::load;
-use cartsona::ingest::schema::{BadRows, Dataset, Kind, ReadSettings};
+use cartsona::ingest::schema::{BadRows, Dataset, ReadSettings, TableKind};
 use cartsona::io::read::{self, CsvOptions};
 use cartsona::propensity::logistic;
 
@@ -50,9 +50,9 @@ fn generate(dir: &Path) {
 
 fn load(dir: &Path) -> Dataset {
     let inputs: Vec<_> = [
-        (Kind::Carts, "carts.csv"),
-        (Kind::Orders, "orders.csv"),
-        (Kind::Engagement, "engagement.csv"),
+        (TableKind::Carts, "carts.csv"),
+        (TableKind::Orders, "orders.csv"),
+        (TableKind::Engagement, "engagement.csv"),
     ]
     .into_iter()
     .map(|(kind, name)| (kind, read::expand(&[dir.join(name)], "--bench").unwrap()))
@@ -63,7 +63,7 @@ fn load(dir: &Path) -> Dataset {
         columns: BTreeMap::new(),
         epochs: None,
     };
-    load::load(&inputs, &settings).unwrap().0
+    load::load(&inputs, &settings, &|_| {}).unwrap().0
 }
 
 fn params() -> FeatureParams {

@@ -8,15 +8,15 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 use cartsona::features::compute::{FeatureParams, FeatureTable, Values, DEFAULT_INFO_PAGES};
 use cartsona::ingest::load;
-use cartsona::ingest::schema::{BadRows, Dataset, Kind, OrderRow, ReadSettings};
+use cartsona::ingest::schema::{BadRows, Dataset, OrderRow, ReadSettings, TableKind};
 use cartsona::io::read::{CsvOptions, Format, Source};
 use cartsona::propensity::history;
 use cartsona::util::timefmt::{parse_timestamp, DAY, HOUR};
 
-const FILES: [(Kind, &str); 3] = [
-    (Kind::Carts, "sample-data/carts.csv"),
-    (Kind::Orders, "sample-data/orders.csv"),
-    (Kind::Engagement, "sample-data/engagement.csv"),
+const FILES: [(TableKind, &str); 3] = [
+    (TableKind::Carts, "sample-data/carts.csv"),
+    (TableKind::Orders, "sample-data/orders.csv"),
+    (TableKind::Engagement, "sample-data/engagement.csv"),
 ];
 /// Past as-of points within the sample's month of carts (and one before any cart).
 const POINTS: [&str; 4] = [
@@ -27,7 +27,7 @@ const POINTS: [&str; 4] = [
 ];
 
 fn dataset() -> Dataset {
-    let inputs: Vec<(Kind, Vec<Source>)> = FILES
+    let inputs: Vec<(TableKind, Vec<Source>)> = FILES
         .iter()
         .map(|(k, p)| {
             let src = Source {
@@ -44,7 +44,7 @@ fn dataset() -> Dataset {
         columns: BTreeMap::new(),
         epochs: None,
     };
-    load::load(&inputs, &settings)
+    load::load(&inputs, &settings, &|_| {})
         .expect("the sample data loads")
         .0
 }
@@ -209,7 +209,7 @@ fn a_customer_sample_keeps_every_sampled_shoppers_features() {
 /// Loads a small shop written as canonical CSV files into `dir`.
 fn small_shop(dir: &Path, carts: &str, orders: &str) -> Dataset {
     let mut inputs = Vec::new();
-    for (kind, text) in [(Kind::Carts, carts), (Kind::Orders, orders)] {
+    for (kind, text) in [(TableKind::Carts, carts), (TableKind::Orders, orders)] {
         let path = dir.join(format!("{}.csv", kind.name()));
         std::fs::write(&path, text).unwrap();
         let src = Source {
@@ -225,7 +225,7 @@ fn small_shop(dir: &Path, carts: &str, orders: &str) -> Dataset {
         columns: BTreeMap::new(),
         epochs: None,
     };
-    load::load(&inputs, &settings).unwrap().0
+    load::load(&inputs, &settings, &|_| {}).unwrap().0
 }
 
 /// Issue 31: a cart open at a past week t (created_at <= t < updated_at) counts for that week.

@@ -193,8 +193,8 @@ fn assign(x: &Array2<f64>, centroids: &Array2<f64>) -> Step {
     let cs = centroids.as_standard_layout();
     let cs = cs.as_slice().expect("standard layout");
     /// One chunk's labels, distances, per-cluster sums and counts.
-    type Part = (Vec<usize>, Vec<f64>, Array2<f64>, Vec<usize>);
-    let parts: Vec<Part> = (0..n.div_ceil(CHUNK))
+    type Partial = (Vec<usize>, Vec<f64>, Array2<f64>, Vec<usize>);
+    let parts: Vec<Partial> = (0..n.div_ceil(CHUNK))
         .into_par_iter()
         .map(|c| {
             let lo = c * CHUNK;

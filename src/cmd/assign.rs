@@ -13,7 +13,7 @@ use crate::io::write::StagedDir;
 use crate::model::run_dir;
 use crate::model::segmented::{self, Assigned};
 use crate::propensity::run::{self, RunPropensity};
-use crate::report::Summary;
+use crate::report::{Clustered, RunFound, Summary};
 use crate::util::progress::Progress;
 
 use crate::cmd::run_output::{self, RunOutput};
@@ -30,10 +30,10 @@ pub fn run(args: &AssignArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
     let previous = run_output::previous(&args.output)?;
     let staged = StagedDir::new(&args.output.out, args.output.force, "--out")?;
     let progress = Progress::new(quiet).recording(args.output.timings);
-    let rf = inputs::run_features(&args.inputs, loaded, &params, None, &progress)?;
-    let (table, fsum) = (rf.table, rf.summary);
-    segmented::require_features(&model, &table, &fsum.left_out)?;
-    crate::features::compute::require_abandoners(&fsum, "")?;
+    let features = inputs::run_features(&args.inputs, loaded, &params, None, &progress)?;
+    let (table, features_summary) = (features.table, features.summary);
+    segmented::require_features(&model, &table, &features_summary.left_out)?;
+    crate::features::compute::require_abandoners(&features_summary, "")?;
     progress.stage("assigning personas");
     let Assigned {
         x,
@@ -48,7 +48,7 @@ pub fn run(args: &AssignArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
     let arms = run_output::arms(
         &asked,
         before,
-        &fsum.as_of,
+        &features_summary.as_of,
         &table,
         &labels,
         &mut personas,
@@ -63,35 +63,36 @@ pub fn run(args: &AssignArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
         }
     };
     run_output::figures(&mut scored, &table, &labels, &personas, &arms);
-    let mut summary = Summary::new("assign", &fsum, rf.report, rf.on_bad_rows);
-    summary.warnings.extend(arms.note.clone());
+    let mut warnings = arms.note.clone().into_iter().collect::<Vec<_>>();
     for p in personas.iter().filter(|p| p.size == 0) {
-        summary.warnings.push(format!(
+        warnings.push(format!(
             "persona {} {} has no shopper in this data",
             p.id, p.name
         ));
     }
-    let summary = Summary {
-        cluster_features: model.feature_names(),
-        seed: model.config.seed,
-        k_selection: model.k_selection.clone(),
-        chosen_k: k,
-        reason: format!(
-            "assigned with the saved model of {} (k = {k}, not refitted)",
-            model.as_of
-        ),
-        outlier_threshold: model.outlier_threshold,
-        outliers: outlier.iter().filter(|o| **o).count(),
+    let clustered = Clustered::assigned(&model, &outlier);
+    let run = RunFound {
         holdout: arms.holdout.clone(),
         personas,
+        propensity: scored.shown,
+        baseline: None,
+        lineage: Vec::new(),
+        retired_now: Vec::new(),
+        warnings,
         files: run_dir::files(
             args.output.format == OutFormat::Parquet,
             arms.arms.is_some(),
         ),
         projection: projection::project(&x, &labels, k, model.config.seed),
-        propensity: scored.shown,
-        ..summary
     };
+    let summary = Summary::new(
+        "assign",
+        &features_summary,
+        features.report,
+        features.on_bad_rows,
+        clustered,
+        run,
+    );
     let rows = RunRows {
         assigned: &assigned,
         outlier: &outlier,

@@ -5,10 +5,11 @@ use anyhow::Result;
 
 use crate::cli::DriftArgs;
 use crate::config::{self, Loaded};
-use crate::drift::compare::{compare, Status};
+use crate::drift::compare::compare;
 use crate::io::write::StagedDir;
 use crate::model::run_dir;
 use crate::report::drift as render;
+use crate::util::gate::Status;
 
 pub fn run(args: &DriftArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
     let thresholds = config::drift_thresholds(args, loaded)?;
@@ -41,7 +42,7 @@ pub fn run(args: &DriftArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
                 failed.join("; ")
             ),
             Status::Warn => println!("drift: ok with {warned} warnings"),
-            Status::Pass => println!("drift: ok"),
+            Status::Pass | Status::NotMeasured => println!("drift: ok"),
         }
         println!(
             "wrote drift.json, drift.md, junit.xml to {}",

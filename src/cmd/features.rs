@@ -11,7 +11,7 @@ use crate::config::{self, Loaded};
 use crate::features::compute as features;
 use crate::features::sql;
 use crate::ingest::load;
-use crate::ingest::schema::Kind;
+use crate::ingest::schema::TableKind;
 use crate::io::read::{format_of, Format};
 use crate::io::write;
 use crate::model::run_dir;
@@ -39,9 +39,7 @@ pub fn run(args: &FeaturesArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
     let (inputs, ds, report) = inputs::read_inputs(&args.input, loaded, &progress)?;
     progress.stage("computing features");
     let (table, summary) = features::compute(ds, &params)?;
-    for l in &summary.left_out {
-        progress.warn(&format!("feature {} left out: {}", l.feature, l.reason));
-    }
+    inputs::warn_left_out(&summary.left_out, &progress);
     if summary.abandoners == 0 {
         progress.warn(&format!(
             "no abandoners as of {} (no cart with value > 0 left without an order for {} within the last {})",
@@ -85,7 +83,7 @@ pub fn run(args: &FeaturesArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
 fn present_columns(
     args: &FeaturesArgs,
     loaded: &Loaded,
-) -> Result<Option<BTreeMap<Kind, Vec<&'static str>>>> {
+) -> Result<Option<BTreeMap<TableKind, Vec<&'static str>>>> {
     let input = &args.input;
     if input.is_empty() {
         return Ok(None);
@@ -118,9 +116,7 @@ fn emit_sql(args: &FeaturesArgs, dialect: SqlDialect, loaded: &Loaded, quiet: bo
     let spec = config::sql_spec(&windows, loaded, present.as_ref())?;
     let (query, left_out) = sql::emit(config::dialect(dialect), &spec);
     let progress = Progress::new(quiet);
-    for l in &left_out {
-        progress.warn(&format!("feature {} left out: {}", l.feature, l.reason));
-    }
+    inputs::warn_left_out(&left_out, &progress);
     match &args.out {
         None => progress::to_stdout(query.as_bytes())?,
         Some(path) => write::text_to(path, args.force, query.into_bytes())?,

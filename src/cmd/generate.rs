@@ -66,7 +66,7 @@ fn params(args: &GenerateArgs) -> Result<SynthParams> {
 }
 
 pub fn run(args: &GenerateArgs, quiet: bool) -> Result<u8> {
-    let p = params(args)?;
+    let synth_params = params(args)?;
     let staged = StagedDir::new(&args.out, args.force, "--out")?;
     let progress = Progress::new(quiet);
     let format = match args.format {
@@ -81,9 +81,14 @@ pub fn run(args: &GenerateArgs, quiet: bool) -> Result<u8> {
                 .as_deref()
                 .unwrap_or(crate::model::holdout::DEFAULT_SALT);
             // The split begins at the first T the experiment follows.
-            let first = if args.carryover { 0 } else { p.months - 1 };
-            let as_of =
-                timefmt::format_timestamp(crate::synth::month_bounds(p.start, p.months)?[first].1);
+            let first = if args.carryover {
+                0
+            } else {
+                synth_params.months - 1
+            };
+            let as_of = timefmt::format_timestamp(
+                crate::synth::month_bounds(synth_params.start, synth_params.months)?[first].1,
+            );
             let holdout = crate::model::holdout::Holdout::new(share, salt, &as_of)
                 .map_err(|e| anyhow::anyhow!("--holdout: {e}"))?;
             Some(Experiment::new(holdout, args.uplift.as_deref())?)
@@ -103,12 +108,12 @@ pub fn run(args: &GenerateArgs, quiet: bool) -> Result<u8> {
         carryover: args.carryover,
     };
     let manifest = output::write_shop(
-        &p,
+        &synth_params,
         &staged,
         args.format == OutFormat::Parquet,
         format,
         plants,
-        |m| progress.stage(&format!("generating month {m} of {}", p.months)),
+        |m| progress.stage(&format!("generating month {m} of {}", synth_params.months)),
     )?;
     let mut bytes = serde_json::to_vec_pretty(&manifest)?;
     bytes.push(b'\n');
@@ -119,8 +124,8 @@ pub fn run(args: &GenerateArgs, quiet: bool) -> Result<u8> {
     if !quiet {
         println!(
             "wrote {} shoppers over {} month(s) to {}",
-            p.shoppers,
-            p.months,
+            synth_params.shoppers,
+            synth_params.months,
             args.out.display()
         );
     }

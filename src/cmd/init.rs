@@ -17,7 +17,7 @@ use crate::drift::compare::Thresholds;
 use crate::features::compute::FeatureParams;
 use crate::io::write;
 use crate::model::holdout;
-use crate::outcomes::readout::Settings;
+use crate::outcomes::readout::ReadoutSettings;
 
 pub fn run(args: &InitArgs, quiet: bool) -> Result<u8> {
     let text = template(args.preset);
@@ -252,7 +252,7 @@ pub fn template(preset: InitPreset) -> String {
 /// of the template.
 fn holdout_and_outcomes() -> String {
     let p = PropensitySettings::default();
-    let o = Settings::default();
+    let o = ReadoutSettings::default();
     format!(
         "[holdout]\n\
 # Share of abandoners held out of recovery messages (0 to 0.5), to measure what the\n\

@@ -7,7 +7,7 @@ use anyhow::Result;
 use crate::cli::{InputArgs, RunInputArgs};
 use crate::config::{self, Inputs, Loaded};
 use crate::features::compute::{
-    self as feature_stage, FeatureParams, FeatureSummary, FeatureTable,
+    self as feature_stage, FeatureParams, FeatureSummary, FeatureTable, LeftOut,
 };
 use crate::ingest::inputs::{self as ingest_inputs, Exports};
 use crate::ingest::load::ValidationReport;
@@ -19,7 +19,7 @@ use crate::util::progress::Progress;
 
 /// Reads and validates the inputs (`ingest::inputs`), with a bar of the bytes read when
 /// `progress` is given (the preset's exports, read first, show as a spinner).
-pub(crate) fn load(
+pub(crate) fn read_validated(
     inputs: &Inputs,
     progress: Option<&Progress>,
 ) -> Result<(Dataset, ValidationReport)> {
@@ -32,7 +32,7 @@ pub(crate) fn load(
         None => ingest_inputs::read(exports, None),
         Some(p) => ingest_inputs::read(
             exports,
-            Some(ingest_inputs::Progress {
+            Some(ingest_inputs::ReadProgress {
                 total: &|total| p.stage_bytes("reading and validating inputs", total),
                 advance: &|n| p.advance(n),
             }),
@@ -48,9 +48,17 @@ pub(crate) fn read_inputs(
 ) -> Result<(Inputs, Dataset, ValidationReport)> {
     let inputs = Inputs::from(args, loaded)?;
     progress.stage("reading and validating inputs");
-    let (ds, report) = load(&inputs, Some(progress))?;
+    let (ds, report) = read_validated(&inputs, Some(progress))?;
     warn_rejected(&report, progress);
     Ok((inputs, ds, report))
+}
+
+/// Warns about each feature the features stage left out, and why.
+pub(crate) fn warn_left_out(left_out: &[LeftOut], progress: &Progress) {
+    for left_out in left_out {
+        let (feature, reason) = (&left_out.feature, &left_out.reason);
+        progress.warn(&format!("feature {feature} left out: {reason}"));
+    }
 }
 
 /// Warns about rejected rows and notes of every file read.

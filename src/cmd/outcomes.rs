@@ -5,15 +5,15 @@ use anyhow::Result;
 
 use crate::cli::OutcomesArgs;
 use crate::config::{self, Loaded};
-use crate::ingest::schema::Kind;
+use crate::ingest::schema::TableKind;
 use crate::io::write::StagedDir;
-use crate::outcomes::readout::OrderIn;
-use crate::outcomes::{self, checks::Status, load};
+use crate::outcomes::{self, load};
 use crate::report::outcomes as render;
+use crate::util::gate::Status;
 use crate::util::progress::Progress;
 
 pub fn run(args: &OutcomesArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
-    let mut cfg = config::outcomes(args, loaded)?;
+    let mut readout_config = config::outcomes(args, loaded)?;
     let staged = StagedDir::new(&args.out, args.force, "--out")?;
     let progress = Progress::new(quiet);
     progress.stage("reading the runs");
@@ -24,38 +24,40 @@ pub fn run(args: &OutcomesArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
     let ((loaded_orders, touches), entries) = rayon::join(
         || {
             rayon::join(
-                || super::inputs::load(&cfg.orders, None),
+                || super::inputs::read_validated(&readout_config.orders, None),
                 || {
-                    (!cfg.touches.is_empty())
-                        .then(|| load::touches(&cfg.touches, cfg.csv, &cfg.touch_columns, &runs))
+                    (!readout_config.touches.is_empty())
+                        .then(|| {
+                            load::touches(
+                                &readout_config.touches,
+                                readout_config.csv,
+                                &readout_config.touch_columns,
+                                &runs,
+                            )
+                        })
                         .transpose()
                 },
             )
         },
         || {
-            (!cfg.entries.is_empty())
-                .then(|| load::entries(&cfg.entries, cfg.csv, &cfg.entry_columns, &runs))
+            (!readout_config.entries.is_empty())
+                .then(|| {
+                    load::entries(
+                        &readout_config.entries,
+                        readout_config.csv,
+                        &readout_config.entry_columns,
+                        &runs,
+                    )
+                })
                 .transpose()
         },
     );
     let (ds, report) = loaded_orders?;
     let (touches, entries) = (touches?, entries?);
     super::inputs::warn_rejected(&report, &progress);
-    let mut orders: Vec<Vec<OrderIn>> = vec![Vec::new(); runs.shoppers.len()];
-    let mut latest_order = None;
-    for o in &ds.orders {
-        latest_order = latest_order.max(Some(o.ordered_at));
-        if let Some(&i) = runs.index.get(ds.customers.name(o.customer)) {
-            orders[i].push(OrderIn {
-                at: o.ordered_at,
-                value: o.value,
-                discount: o.discount,
-                discount_amount: o.discount_amount,
-            });
-        }
-    }
+    let (orders, latest_order) = outcomes::readout::orders_by_shopper(&runs, &ds);
     drop(ds.orders);
-    cfg.settings.discount_amounts = ds.present.has(Kind::Orders, "discount_amount");
+    readout_config.settings.discount_amounts = ds.present.has(TableKind::Orders, "discount_amount");
     if args.no_holdout && (entries.is_some() || runs.shoppers.iter().any(|s| s.arm.is_some())) {
         progress.warn("--no-holdout is ignored: the arms are known (from the runs or --entries)");
     }
@@ -67,7 +69,7 @@ pub fn run(args: &OutcomesArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
         orders: &orders,
         latest_order,
     };
-    let readout = outcomes::build(&inputs, &cfg.settings)?;
+    let readout = outcomes::build(&inputs, &readout_config.settings)?;
     if let Some(p) = &readout.partial {
         progress.warn(&format!("partial readout (--allow-partial): {p}"));
     }

@@ -10,7 +10,7 @@ use crate::cli::{OutFormat, RunOutArgs};
 use crate::features::compute::FeatureTable;
 use crate::io::write::StagedDir;
 use crate::model::arms::{self as model_arms, Arms};
-use crate::model::holdout::Asked;
+use crate::model::holdout::HoldoutAsked;
 use crate::model::run_dir;
 use crate::model::Model;
 use crate::outcomes::previous::{self as outcomes_load, Previous};
@@ -23,7 +23,7 @@ use crate::util::progress::Progress;
 
 /// The run's arms (`model::arms`), each of its warnings given.
 pub fn arms(
-    asked: &Asked,
+    asked: &HoldoutAsked,
     before: Option<(&Model, &Path)>,
     as_of: &str,
     table: &FeatureTable,

@@ -18,111 +18,111 @@ use crate::model::segmented::{self, How};
 use crate::model::{run_dir, RunConfig};
 use crate::propensity::learn::NotLearned;
 use crate::propensity::past::Past;
-use crate::propensity::run::{self, Asked, RunPropensity, Said};
+use crate::propensity::run::{self, PropensityAsked, RunPropensity, Said};
 use crate::report::tables::RunRows;
-use crate::report::Summary;
+use crate::report::{Clustered, RunFound, Summary};
 use crate::util::progress::Progress;
 
 pub fn run(args: &SegmentArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
-    let cfg = config::segment(args, loaded)?;
-    let pcfg = config::propensity(&args.propensity, loaded)?;
+    let settings = config::segment(args, loaded)?;
+    let propensity_settings = config::propensity(&args.propensity, loaded)?;
     let holdout_asked = config::holdout(&args.holdout, loaded)?;
     let baseline = run_dir::baseline(args.baseline.as_deref())?;
     let previous = run_output::previous(&args.output)?;
     let staged = StagedDir::new(&args.output.out, args.output.force, "--out")?;
     let progress = Progress::new(quiet).recording(args.output.timings);
-    let rf = inputs::run_features(
+    let features = inputs::run_features(
         &args.inputs,
         loaded,
-        &cfg.features,
-        pcfg.as_ref(),
+        &settings.features,
+        propensity_settings.as_ref(),
         &progress,
     )?;
-    let (table, fsum) = (rf.table, rf.summary);
-    for l in &fsum.left_out {
-        progress.warn(&format!("feature {} left out: {}", l.feature, l.reason));
-    }
+    let (table, features_summary) = (features.table, features.summary);
+    inputs::warn_left_out(&features_summary.left_out, &progress);
     let advice = " (check --as-of, --abandon-after and --lookback)";
-    require_two_abandoners(&fsum, &format!("{advice}{}", rf.hint))?;
+    require_two_abandoners(&features_summary, &format!("{advice}{}", features.hint))?;
     progress.stage("building the clustering matrix");
-    let base_features = baseline.as_ref().map(|(m, _)| m.feature_names());
-    let clustering = &cfg.clustering;
+    let clustering = &settings.clustering;
+    let base_model = baseline.as_ref().map(|(model, _)| model);
+    let of_baseline = base_model.map(|m| (m.feature_names(), &m.scaler));
     let wanted = Wanted::choose(
         &clustering.wanted,
         clustering.chosen_by.as_deref(),
-        base_features
-            .as_deref()
-            .zip(baseline.as_ref().map(|b| &b.0.scaler)),
+        of_baseline
+            .as_ref()
+            .map(|(names, scaler)| (names.as_slice(), *scaler)),
     );
-    let held = baseline.as_ref().and_then(|(m, _)| m.holdout.as_ref());
-    let asked = pcfg
-        .as_ref()
-        .map(|p| p.asked(wanted.features, held.map(|h| h.untreated()), &cfg.features));
-    let mut prop = propensity(rf.past, asked, &table, &progress)?;
+    let held = base_model.and_then(|m| m.holdout.as_ref());
+    let propensity_asked = propensity_settings.as_ref().map(|p| {
+        p.asked(
+            wanted.features,
+            held.map(|h| h.untreated()),
+            &settings.features,
+        )
+    });
+    let mut propensity = learn_propensity(features.past, propensity_asked, &table, &progress)?;
     let (scaler, x, matrix_report) = matrix::fit(&table, &wanted)?;
-    for (f, why) in &matrix_report.dropped {
-        progress.warn(&format!("clustering feature {f} not used: {why}"));
+    for (feature, why) in &matrix_report.dropped {
+        progress.warn(&format!("clustering feature {feature} not used: {why}"));
     }
     let how = How {
         select: &clustering.select,
-        baseline: baseline.as_ref().map(|(m, label)| (m, label.clone())),
-        max_match_distance: cfg.max_match_distance,
-        stability_resamples: cfg.stability_resamples,
+        baseline: baseline
+            .as_ref()
+            .map(|(model, label)| (model, label.clone())),
+        max_match_distance: settings.max_match_distance,
+        stability_resamples: settings.stability_resamples,
     };
-    let mut found = segmented::segment(&table, &x, how, |s| progress.stage(s))?;
+    let mut found = segmented::segment(&table, &x, how, |stage| progress.stage(stage))?;
     let selection = &found.fitted.selection;
-    for w in selection.warnings.iter().chain(&selection.indicative) {
-        progress.warn(w);
+    for warning in selection.warnings.iter().chain(&selection.indicative) {
+        progress.warn(warning);
     }
-    let before = baseline.as_ref().map(|(m, path)| (m, Path::new(path)));
+    let before = baseline
+        .as_ref()
+        .map(|(model, path)| (model, Path::new(path)));
     let (labels, personas) = (&found.labels, &mut found.settled.personas);
+    let as_of = &features_summary.as_of;
     let arms = run_output::arms(
         &holdout_asked,
         before,
-        &fsum.as_of,
+        as_of,
         &table,
         labels,
         personas,
         &progress,
     )?;
     let run_config = RunConfig::of(
-        &fsum.windows,
-        cfg.features.info_pages.as_str(),
+        &features_summary.windows,
+        settings.features.info_pages.as_str(),
         &clustering.select,
         wanted.features,
-        cfg.stability_resamples,
+        settings.stability_resamples,
     );
-    let mut model = found.model(&fsum.as_of, run_config, scaler, &table, &arms);
+    let mut model = found.model(as_of, run_config, scaler, &table, &arms);
     let personas = &found.settled.personas;
-    model.propensity = run_output::figures(&mut prop, &table, &found.labels, personas, &arms);
-    let mut summary = Summary::new("segment", &fsum, rf.report, rf.on_bad_rows);
-    if let Some(Said::Warning(w)) = &prop.said {
-        summary.warnings.push(w.clone());
-    }
-    summary
-        .warnings
-        .extend(found.fitted.selection.warnings.iter().cloned());
-    summary.warnings.extend(arms.note.clone());
-    let seed = clustering.select.seed;
-    let summary = Summary {
-        cluster_features: model.feature_names(),
-        outlier_threshold: model.outlier_threshold,
-        holdout: arms.holdout.clone(),
-        personas: personas.clone(),
-        files: run_dir::files(
-            args.output.format == OutFormat::Parquet,
-            arms.arms.is_some(),
-        ),
-        projection: projection::project(&x, &found.labels, found.fitted.selection.k, seed),
-        propensity: prop.shown.clone(),
-        ..summary.with_segmented(&found, x.nrows(), seed, matrix_report)
-    };
+    model.propensity = run_output::figures(&mut propensity, &table, labels, personas, &arms);
+    let parquet = args.output.format == OutFormat::Parquet;
+    let files = run_dir::files(parquet, arms.arms.is_some());
+    let k = found.fitted.selection.k;
+    let projection = projection::project(&x, labels, k, model.config.seed);
+    let run = RunFound::segmented(&found, &arms, &propensity, files, projection);
+    let clustered = Clustered::segmented(&found, &model, x.nrows(), matrix_report);
+    let summary = Summary::new(
+        "segment",
+        &features_summary,
+        features.report,
+        features.on_bad_rows,
+        clustered,
+        run,
+    );
     let rows = RunRows {
         assigned: &found.settled.assigned,
         outlier: &found.assessed.outlier,
         arms: arms.arms.as_deref(),
         listing: arms.listing.as_ref(),
-        propensity: prop.scored.as_ref(),
+        propensity: propensity.scored.as_ref(),
     };
     RunOutput::new(staged, &args.output, quiet, previous)
         .write(&table, rows, summary, &model, &progress)?;
@@ -130,9 +130,9 @@ pub fn run(args: &SegmentArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
 }
 
 /// The run's propensity (docs/propensity.md) learned and scored, or none; its note or warning given.
-fn propensity(
+fn learn_propensity(
     past: Option<Result<Past, NotLearned>>,
-    asked: Option<Asked>,
+    asked: Option<PropensityAsked>,
     table: &FeatureTable,
     progress: &Progress,
 ) -> Result<RunPropensity> {

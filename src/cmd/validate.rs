@@ -19,7 +19,7 @@ pub fn run(args: &ValidateArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
     // A bar of the bytes read on a terminal (stderr; stdout keeps the report).
     let progress = Progress::new(quiet);
     progress.stage("reading and validating inputs");
-    let (_, report) = inputs::load(&inputs, Some(&progress))?;
+    let (_, report) = inputs::read_validated(&inputs, Some(&progress))?;
     progress.finish();
     let problems = report.rows_rejected();
     if args.json {

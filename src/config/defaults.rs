@@ -21,7 +21,7 @@ use super::setting::{shown_duration, Key};
 use crate::cli::Cli;
 use crate::drift::compare::Thresholds;
 use crate::features::compute::FeatureParams;
-use crate::outcomes::readout::Settings;
+use crate::outcomes::readout::ReadoutSettings;
 
 /// Every setting with a plain default: its key and the default as the user writes it.
 pub fn shown() -> Vec<(Key, String)> {
@@ -29,7 +29,7 @@ pub fn shown() -> Vec<(Key, String)> {
     let segment = Segment::default();
     let select = &segment.clustering.select;
     let propensity = PropensitySettings::default();
-    let outcomes = Settings::default();
+    let outcomes = ReadoutSettings::default();
     let mut out = vec![
         (DELIMITER, ",".to_string()),
         (ON_BAD_ROWS, "fail".to_string()),

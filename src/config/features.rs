@@ -13,7 +13,7 @@ use super::inputs::column_mapping;
 use super::setting::{shown_duration, Key, Origin, Setting};
 use crate::cli::FeatureArgs;
 use crate::features::compute::FeatureParams;
-use crate::ingest::schema::Kind;
+use crate::ingest::schema::TableKind;
 use crate::model::Model;
 use crate::util::timefmt;
 
@@ -49,7 +49,7 @@ pub fn feature_params(args: &FeatureArgs, loaded: &Loaded) -> Result<FeaturePara
         Some(s) => Regex::new(&format!("(?i){}", s.value))
             .map_err(|e| anyhow::anyhow!("{}: not a valid regular expression: {e}", s.origin))?,
     };
-    let windows = Windows {
+    let windows = WindowSettings {
         abandon_after: duration(
             ABANDON_AFTER,
             &args.abandon_after,
@@ -70,13 +70,13 @@ pub fn feature_params(args: &FeatureArgs, loaded: &Loaded) -> Result<FeaturePara
 }
 
 /// The three windows of the features, each with where it came from.
-struct Windows {
+struct WindowSettings {
     abandon_after: Setting<i64>,
     lookback: Setting<i64>,
     history: Setting<i64>,
 }
 
-impl Windows {
+impl WindowSettings {
     /// The windows must nest: A < L <= H; the message names where each came from.
     fn check(&self) -> Result<()> {
         let (a, l, h) = (&self.abandon_after, &self.lookback, &self.history);
@@ -121,7 +121,7 @@ pub fn assign_params(
             },
         })
     };
-    let windows = Windows {
+    let windows = WindowSettings {
         abandon_after: dur("abandon_after", &model.config.abandon_after)?,
         lookback: dur("lookback", &model.config.lookback)?,
         history: dur("history", &model.config.history)?,
@@ -177,7 +177,7 @@ pub fn model_windows(args: &FeatureArgs, model: &Model, path: &Path) -> Result<F
 pub fn sql_spec(
     args: &FeatureArgs,
     loaded: &Loaded,
-    present: Option<&BTreeMap<Kind, Vec<&'static str>>>,
+    present: Option<&BTreeMap<TableKind, Vec<&'static str>>>,
 ) -> Result<crate::features::sql::SqlSpec> {
     let cfg_name = loaded.name();
     let params = feature_params(args, loaded)?;
@@ -185,13 +185,13 @@ pub fn sql_spec(
         bail!("--emit-sql writes the as-of time into the query: pass --as-of TIME (or set [features] as_of in cartsona.toml)");
     };
     let f = &loaded.file.sql;
-    let mut absent: Vec<(Kind, String)> = Vec::new();
-    let mut absent_tables: Vec<Kind> = Vec::new();
+    let mut absent: Vec<(TableKind, String)> = Vec::new();
+    let mut absent_tables: Vec<TableKind> = Vec::new();
     if let Some(present) = present {
         if !f.absent.is_empty() {
             bail!("{cfg_name}: [sql] absent and --carts/--orders/--engagement both say which columns the tables lack: keep one (the exports' headers are read when given)");
         }
-        for kind in [Kind::Carts, Kind::Orders, Kind::Engagement] {
+        for kind in [TableKind::Carts, TableKind::Orders, TableKind::Engagement] {
             match present.get(&kind) {
                 None => absent_tables.push(kind),
                 Some(have) => absent.extend(
@@ -210,13 +210,13 @@ pub fn sql_spec(
             None => (e, None),
         };
         let kind = match table {
-            "carts" => Kind::Carts,
-            "orders" => Kind::Orders,
-            "engagement" => Kind::Engagement,
+            "carts" => TableKind::Carts,
+            "orders" => TableKind::Orders,
+            "engagement" => TableKind::Engagement,
             _ => bail!("{cfg_name}: [sql] absent '{e}': name a table (orders, engagement) or a table's optional column (carts.checkout_step)"),
         };
         match column {
-            None if kind == Kind::Carts => {
+            None if kind == TableKind::Carts => {
                 bail!("{cfg_name}: [sql] absent '{e}': the carts table is required")
             }
             None => absent_tables.push(kind),
@@ -242,9 +242,9 @@ pub fn sql_spec(
     }
     let mut tables = BTreeMap::new();
     for (kind, name) in [
-        (Kind::Carts, &f.carts),
-        (Kind::Orders, &f.orders),
-        (Kind::Engagement, &f.engagement),
+        (TableKind::Carts, &f.carts),
+        (TableKind::Orders, &f.orders),
+        (TableKind::Engagement, &f.engagement),
     ] {
         if absent_tables.contains(&kind) {
             continue;

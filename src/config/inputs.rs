@@ -12,7 +12,7 @@ use super::setting::{Key, Origin, Setting};
 use crate::cli::{InputArgs, OnBadRows, PresetName, SqlDialect};
 use crate::features::sql::Dialect;
 use crate::ingest::presets::{EventLogSpec, Preset};
-use crate::ingest::schema::{BadRows, Kind, ReadSettings};
+use crate::ingest::schema::{BadRows, ReadSettings, TableKind};
 use crate::io::read::{self, CsvOptions, Source};
 use crate::util::timefmt;
 
@@ -20,7 +20,7 @@ use crate::util::timefmt;
 #[derive(Debug, Clone)]
 pub struct Inputs {
     /// Canonical inputs.
-    pub files: Vec<(Kind, Vec<Source>)>,
+    pub files: Vec<(TableKind, Vec<Source>)>,
     /// Exports a preset turns into canonical tables.
     pub preset: Option<Preset>,
     pub read: ReadSettings,
@@ -94,9 +94,9 @@ impl Inputs {
                 if carts.is_empty() {
                     bail!("no carts input: pass --carts PATH (or set [inputs] carts in cartsona.toml), or read an export with --preset (docs/presets.md)");
                 }
-                files.push((Kind::Carts, carts.expand()?));
+                files.push((TableKind::Carts, carts.expand()?));
                 if !orders.is_empty() {
-                    files.push((Kind::Orders, orders.expand()?));
+                    files.push((TableKind::Orders, orders.expand()?));
                 }
                 None
             }
@@ -104,7 +104,7 @@ impl Inputs {
         };
         let engagement = Given::new(loaded, ENGAGEMENT, &args.engagement, &f.engagement);
         if !engagement.is_empty() {
-            files.push((Kind::Engagement, engagement.expand()?));
+            files.push((TableKind::Engagement, engagement.expand()?));
         }
         Ok(Inputs {
             files,
@@ -116,7 +116,7 @@ impl Inputs {
     /// Only canonical orders (the readout of `outcomes`).
     pub fn orders(args: &InputArgs, loaded: &Loaded) -> Result<Inputs> {
         Ok(Inputs {
-            files: vec![(Kind::Orders, read::expand(&args.orders, "--orders")?)],
+            files: vec![(TableKind::Orders, read::expand(&args.orders, "--orders")?)],
             preset: None,
             read: read_settings(args, loaded)?,
         })
@@ -205,14 +205,16 @@ fn epoch_unit(loaded: &Loaded) -> Result<Option<timefmt::EpochUnit>> {
 }
 
 /// `[columns.*]` of cartsona.toml, checked: canonical column -> the export's (or table's) name.
-pub(super) fn column_mapping(loaded: &Loaded) -> Result<BTreeMap<Kind, BTreeMap<String, String>>> {
+pub(super) fn column_mapping(
+    loaded: &Loaded,
+) -> Result<BTreeMap<TableKind, BTreeMap<String, String>>> {
     let cfg_name = loaded.name();
     let mut columns = BTreeMap::new();
     let cols = &loaded.file.columns;
     for (kind, map) in [
-        (Kind::Carts, &cols.carts),
-        (Kind::Orders, &cols.orders),
-        (Kind::Engagement, &cols.engagement),
+        (TableKind::Carts, &cols.carts),
+        (TableKind::Orders, &cols.orders),
+        (TableKind::Engagement, &cols.engagement),
     ] {
         for canonical in map.keys() {
             if !kind.columns().iter().any(|c| c.name == canonical) {

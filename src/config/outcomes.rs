@@ -14,12 +14,12 @@ use crate::cli::{DriftArgs, InputArgs, PresetName};
 use crate::drift::compare::Thresholds;
 use crate::io::read::{self, CsvOptions, Source};
 use crate::model::holdout;
-use crate::outcomes::readout::Settings;
+use crate::outcomes::readout::ReadoutSettings;
 use crate::util::timefmt;
 
 /// What `outcomes` reads and how, checked.
 pub struct OutcomesConfig {
-    pub settings: Settings,
+    pub settings: ReadoutSettings,
     /// The orders (canonical, or through a preset).
     pub orders: Inputs,
     pub touches: Vec<Source>,
@@ -78,10 +78,10 @@ pub const MAX_PRE_RUN: Key = Key::new("--max-pre-run", "outcomes", "max_pre_run"
 pub const ORDERS_UNTIL: Key = Key::new("--orders-until", "outcomes", "orders_until");
 pub const VALUE_IS: Key = Key::new("--order-value-is", "orders", "value_is");
 
-/// The windows, seed and gate thresholds of the readout (defaults: `Settings::default()`).
-fn outcome_settings(args: &crate::cli::OutcomesArgs, loaded: &Loaded) -> Result<Settings> {
+/// The windows, seed and gate thresholds of the readout (defaults: `ReadoutSettings::default()`).
+fn outcome_settings(args: &crate::cli::OutcomesArgs, loaded: &Loaded) -> Result<ReadoutSettings> {
     let f = &loaded.file.outcomes;
-    let d = Settings::default();
+    let d = ReadoutSettings::default();
     let duration = |key: Key, flag: &Option<String>, file: &Option<String>, default: i64| {
         loaded
             .layer_or(key, flag.clone(), file.clone(), shown_duration(default))
@@ -100,7 +100,7 @@ fn outcome_settings(args: &crate::cli::OutcomesArgs, loaded: &Loaded) -> Result<
             )),
         }
     };
-    Ok(Settings {
+    Ok(ReadoutSettings {
         window: duration(WINDOW, &args.window, &f.window, d.window)?,
         attribution_window: duration(
             ATTRIBUTION_WINDOW,

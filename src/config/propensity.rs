@@ -1,6 +1,6 @@
 //! The return propensity's settings (`[propensity]`) and the holdout asked for (`[holdout]`),
 //! from the flags and the file (flags win). Out: [`Propensity`] (`None`: off) and
-//! `model::holdout::Asked`, checked; what a run does not ask for it inherits later.
+//! `model::holdout::HoldoutAsked`, checked; what a run does not ask for it inherits later.
 
 use anyhow::{bail, Result};
 
@@ -8,9 +8,9 @@ use super::file::Loaded;
 use super::setting::{shown_duration, Key};
 use crate::cli::{HoldoutArgs, PropensityArgs};
 use crate::features::compute::FeatureParams;
-use crate::model::holdout::{self, Asked as HoldoutAsked};
+use crate::model::holdout::{self, HoldoutAsked};
 use crate::propensity::learn::Untreated;
-use crate::propensity::run::Asked;
+use crate::propensity::run::PropensityAsked;
 use crate::util::timefmt;
 
 /// Where each propensity and holdout setting is given.
@@ -94,8 +94,8 @@ impl PropensitySettings {
         cluster_features: &'a [String],
         holdout: Option<Untreated<'a>>,
         params: &'a FeatureParams,
-    ) -> Asked<'a> {
-        Asked {
+    ) -> PropensityAsked<'a> {
+        PropensityAsked {
             window: self.window,
             c: self.c,
             no_discount_above: self.no_discount_above,

@@ -39,7 +39,7 @@ fn settle(args: &[&str], file: &str) -> Option<String> {
 
 /// One rule: the command, the flag, the file's section and key, a bad value (as a flag's text
 /// and as TOML), what the message must say.
-type Rule = (
+type SettingRule = (
     &'static str,
     &'static str,
     &'static str,
@@ -48,7 +48,7 @@ type Rule = (
     &'static str,
 );
 
-const RULES: &[Rule] = &[
+const RULES: &[SettingRule] = &[
     (
         "segment",
         "--k-min",

@@ -10,6 +10,7 @@ use crate::drift::stats::{binned, ks, psi};
 use crate::features::catalogue;
 use crate::model::format::id_number;
 use crate::model::run_dir::RunData;
+use crate::util::gate::Status;
 
 /// Warn and fail levels of every check (docs/drift.md lists the defaults and why).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -45,17 +46,9 @@ impl Default for Thresholds {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    Pass,
-    Warn,
-    Fail,
-}
-
 /// One check, as CI systems show it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Check {
+pub struct DriftCheck {
     /// shares, centroids, features, migration, personas
     pub group: String,
     pub name: String,
@@ -107,7 +100,7 @@ pub struct DriftReport {
     pub new_personas: Vec<(String, String)>,
     pub retired_personas: Vec<(String, String)>,
     pub notes: Vec<String>,
-    pub checks: Vec<Check>,
+    pub checks: Vec<DriftCheck>,
 }
 
 pub fn status(value: f64, warn: Option<f64>, fail: Option<f64>, higher_is_worse: bool) -> Status {
@@ -129,7 +122,7 @@ pub fn status(value: f64, warn: Option<f64>, fail: Option<f64>, higher_is_worse:
     }
 }
 
-impl Check {
+impl DriftCheck {
     /// A check whose status comes from its value and thresholds.
     fn new(
         group: &str,
@@ -138,8 +131,8 @@ impl Check {
         (warn, fail): (Option<f64>, Option<f64>),
         higher_is_worse: bool,
         message: String,
-    ) -> Check {
-        Check {
+    ) -> DriftCheck {
+        DriftCheck {
             group: group.into(),
             name,
             value,
@@ -276,7 +269,7 @@ fn share_checks(
     names: &BTreeMap<String, String>,
     t: &Thresholds,
     label: &dyn Fn(&str) -> String,
-    checks: &mut Vec<Check>,
+    checks: &mut Vec<DriftCheck>,
 ) -> (Vec<ShareRow>, f64) {
     let ids: BTreeSet<&String> = sb.keys().chain(sc.keys()).collect();
     let mut ids: Vec<&String> = ids.into_iter().collect();
@@ -294,7 +287,7 @@ fn share_checks(
             current: c,
             change: c - b,
         });
-        let mut check = Check::new(
+        let mut check = DriftCheck::new(
             "shares",
             format!("share of {}", label(id)),
             (c - b).abs(),
@@ -314,7 +307,7 @@ fn share_checks(
     let p: Vec<f64> = share_rows.iter().map(|r| r.baseline).collect();
     let q: Vec<f64> = share_rows.iter().map(|r| r.current).collect();
     let share_psi = psi(&p, &q);
-    checks.push(Check::new(
+    checks.push(DriftCheck::new(
         "shares",
         "PSI of the persona shares".into(),
         share_psi,
@@ -331,7 +324,7 @@ fn centroid_checks(
     cur: &RunData,
     t: &Thresholds,
     label: &dyn Fn(&str) -> String,
-    checks: &mut Vec<Check>,
+    checks: &mut Vec<DriftCheck>,
 ) {
     for bp in &base.model.personas {
         let Some(cp) = cur.model.personas.iter().find(|p| p.id == bp.id) else {
@@ -359,7 +352,7 @@ fn centroid_checks(
             }
         }
         let shift = sq.sqrt();
-        checks.push(Check::new(
+        checks.push(DriftCheck::new(
             "centroids",
             format!("centroid of {}", label(&bp.id)),
             shift,
@@ -379,7 +372,7 @@ fn feature_checks(
     cur: &RunData,
     common: &[&str],
     t: &Thresholds,
-    checks: &mut Vec<Check>,
+    checks: &mut Vec<DriftCheck>,
 ) -> Vec<FeatureDrift> {
     let mut features = Vec::new();
     for f in common {
@@ -421,7 +414,7 @@ fn feature_checks(
             ks: d,
         });
         checks.push(psi_check(f, value, d, "the baseline deciles", t));
-        checks.push(Check::new(
+        checks.push(DriftCheck::new(
             "features",
             format!("KS of {f}"),
             d,
@@ -434,8 +427,8 @@ fn feature_checks(
 }
 
 /// The PSI check of a feature (or the propensity) against `bins`, with the feature thresholds.
-fn psi_check(f: &str, value: f64, ks: f64, bins: &str, t: &Thresholds) -> Check {
-    Check::new(
+fn psi_check(f: &str, value: f64, ks: f64, bins: &str, t: &Thresholds) -> DriftCheck {
+    DriftCheck::new(
         "features",
         format!("PSI of {f}"),
         value,
@@ -451,7 +444,7 @@ fn propensity_check(
     base: &[f64],
     cur: &[f64],
     t: &Thresholds,
-    checks: &mut Vec<Check>,
+    checks: &mut Vec<DriftCheck>,
 ) -> FeatureDrift {
     let mut sorted: Vec<f64> = base.iter().copied().filter(|p| p.is_finite()).collect();
     sorted.sort_unstable_by(f64::total_cmp);
@@ -488,7 +481,7 @@ fn migration(
     share_rows: &[ShareRow],
     (sb, sc): (&BTreeMap<String, f64>, &BTreeMap<String, f64>),
     t: &Thresholds,
-    checks: &mut Vec<Check>,
+    checks: &mut Vec<DriftCheck>,
     notes: &mut Vec<String>,
 ) -> Migration {
     let ids_in = |s: &BTreeMap<String, f64>| -> Vec<String> {
@@ -521,7 +514,7 @@ fn migration(
     }
     let stayed_share = (both > 0).then(|| stayed as f64 / both as f64);
     match stayed_share {
-        Some(s) => checks.push(Check::new(
+        Some(s) => checks.push(DriftCheck::new(
             "migration",
             "shoppers who stayed in their persona".into(),
             s,
@@ -552,7 +545,7 @@ fn persona_checks(
     base: &RunData,
     cur: &RunData,
     (sb, sc): (&BTreeMap<String, f64>, &BTreeMap<String, f64>),
-    checks: &mut Vec<Check>,
+    checks: &mut Vec<DriftCheck>,
 ) -> (Vec<IdName>, Vec<IdName>) {
     let only = |run: &RunData, other: &BTreeMap<String, f64>| -> Vec<IdName> {
         run.model
@@ -563,7 +556,7 @@ fn persona_checks(
             .collect()
     };
     let (new_personas, retired_personas) = (only(cur, sb), only(base, sc));
-    let warn = |name: String, value: f64, message: String| Check {
+    let warn = |name: String, value: f64, message: String| DriftCheck {
         group: "personas".into(),
         name,
         value,

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 #[cfg(test)]
 use crate::ingest::schema::Device;
-use crate::ingest::schema::{Kind, Present};
+use crate::ingest::schema::{Present, TableKind};
 
 /// How a feature is transformed before scaling: `log1p` for money, counts and day counts
 /// (right-skewed), none for shares and rates (already in [0, 1]).
@@ -47,27 +47,27 @@ impl Need {
     /// Why the need is not met by `present`, or `None` when it is. `EngagementPage` is reported
     /// as a missing engagement input when there is none.
     fn missing(self, present: &Present) -> Option<&'static str> {
-        let has = |k: Kind, c: &str| present.has(k, c);
+        let has = |k: TableKind, c: &str| present.has(k, c);
         match self {
             Need::Carts => None,
-            Need::Orders if !present.has_kind(Kind::Orders) => Some("no orders input (--orders)"),
-            Need::Device if !has(Kind::Carts, "device") && !has(Kind::Engagement, "device") => {
+            Need::Orders if !present.has_kind(TableKind::Orders) => Some("no orders input (--orders)"),
+            Need::Device if !has(TableKind::Carts, "device") && !has(TableKind::Engagement, "device") => {
                 Some("no device column in carts or engagement")
             }
-            Need::CheckoutStep if !has(Kind::Carts, "checkout_step") => {
+            Need::CheckoutStep if !has(TableKind::Carts, "checkout_step") => {
                 Some("no checkout_step column in carts")
             }
             Need::Discount
-                if !has(Kind::Carts, "discount_code")
-                    && !has(Kind::Orders, "discount_code")
-                    && !has(Kind::Orders, "discount_amount") =>
+                if !has(TableKind::Carts, "discount_code")
+                    && !has(TableKind::Orders, "discount_code")
+                    && !has(TableKind::Orders, "discount_amount") =>
             {
                 Some("no discount_code column in carts and no discount_code or discount_amount in orders")
             }
-            Need::Engagement | Need::EngagementPage if !present.has_kind(Kind::Engagement) => {
+            Need::Engagement | Need::EngagementPage if !present.has_kind(TableKind::Engagement) => {
                 Some("no engagement input (--engagement)")
             }
-            Need::EngagementPage if !has(Kind::Engagement, "page") => {
+            Need::EngagementPage if !has(TableKind::Engagement, "page") => {
                 Some("no page column in engagement")
             }
             _ => None,

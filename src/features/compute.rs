@@ -9,7 +9,7 @@ use regex::Regex;
 use serde::Serialize;
 
 use crate::features::catalogue;
-use crate::ingest::schema::{Dataset, Device, Event, Kind};
+use crate::ingest::schema::{Dataset, Device, Event, TableKind};
 use crate::util::timefmt::{self, DAY};
 
 /// The settings that shape the features.
@@ -387,7 +387,7 @@ fn cart_and_order_passes(ds: &Dataset, p: &FeatureParams, t: i64) -> Passes {
 
 /// Step 4: engagement, when there is an engagement input.
 fn engagement_pass(ds: &Dataset, p: &FeatureParams, t: i64, passes: &mut Passes) {
-    if ds.present.has_kind(Kind::Engagement) {
+    if ds.present.has_kind(TableKind::Engagement) {
         engagement(ds, p, t, &mut passes.acc, &mut passes.after[2]);
     }
 }
@@ -444,7 +444,7 @@ fn finish(
         as_of: timefmt::format_timestamp(t),
         as_of_source,
         windows: Windows::of(p),
-        rows_after_as_of: [Kind::Carts, Kind::Orders, Kind::Engagement]
+        rows_after_as_of: [TableKind::Carts, TableKind::Orders, TableKind::Engagement]
             .into_iter()
             .zip(after)
             .filter(|(k, _)| ds.present.has_kind(*k))
@@ -512,8 +512,8 @@ fn orders(
 ) -> (OrderTimes, Vec<bool>) {
     let hist_start = t - p.history; // history is (T - H, T]
     let mut ordered_cart = vec![false; ds.carts_ids.len()];
-    let orders_have_discount = ds.present.has(Kind::Orders, "discount_code")
-        || ds.present.has(Kind::Orders, "discount_amount");
+    let orders_have_discount = ds.present.has(TableKind::Orders, "discount_code")
+        || ds.present.has(TableKind::Orders, "discount_amount");
     for o in &ds.orders {
         if o.ordered_at > t {
             *after += 1;
@@ -601,7 +601,7 @@ fn abandonment(
 ) -> CartCounts {
     let a = p.abandon_after;
     let (hist_start, look_start) = (t - p.history, t - p.lookback);
-    let carts_have_discount = ds.present.has(Kind::Carts, "discount_code");
+    let carts_have_discount = ds.present.has(TableKind::Carts, "discount_code");
     let mut counts = CartCounts {
         carts: 0,
         abandoned: 0,

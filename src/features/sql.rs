@@ -12,7 +12,7 @@ use std::fmt::Write;
 
 use crate::features::catalogue;
 use crate::features::compute::{self as features, LeftOut};
-use crate::ingest::schema::{Kind, Present};
+use crate::ingest::schema::{Present, TableKind};
 use crate::util::timefmt::{self, DAY};
 
 /// The engines whose SQL dialect cartsona writes.
@@ -123,11 +123,11 @@ pub struct SqlSpec {
     /// The information-page pattern as the user wrote it (matched case-insensitively).
     pub info_pages: String,
     /// Table names, written into the query as given; `None`: the warehouse has no such table.
-    pub tables: BTreeMap<Kind, String>,
+    pub tables: BTreeMap<TableKind, String>,
     /// For each kind, canonical column -> the table's column name (when it differs).
-    pub columns: BTreeMap<Kind, BTreeMap<String, String>>,
+    pub columns: BTreeMap<TableKind, BTreeMap<String, String>>,
     /// Optional canonical columns the tables do not have, like (Carts, "checkout_step").
-    pub absent: Vec<(Kind, String)>,
+    pub absent: Vec<(TableKind, String)>,
 }
 
 impl SqlSpec {
@@ -241,8 +241,8 @@ impl<'a> Query<'a> {
         Query {
             d,
             spec,
-            has_orders: present.has_kind(Kind::Orders),
-            has_events: present.has_kind(Kind::Engagement),
+            has_orders: present.has_kind(TableKind::Orders),
+            has_events: present.has_kind(TableKind::Engagement),
             present,
             left_out,
             dbl: d.double(),
@@ -259,12 +259,12 @@ impl<'a> Query<'a> {
         }
     }
 
-    fn has(&self, k: Kind, c: &str) -> bool {
+    fn has(&self, k: TableKind, c: &str) -> bool {
         self.present.has(k, c)
     }
 
     /// A canonical column of a table, quoted, under its name in the warehouse.
-    fn col(&self, k: Kind, c: &str) -> String {
+    fn col(&self, k: TableKind, c: &str) -> String {
         let name = self
             .spec
             .columns
@@ -274,16 +274,16 @@ impl<'a> Query<'a> {
         self.d.ident(name)
     }
 
-    fn us(&self, k: Kind, c: &str) -> String {
+    fn us(&self, k: TableKind, c: &str) -> String {
         self.d.micros(&self.col(k, c))
     }
 
-    fn id(&self, k: Kind, c: &str) -> String {
+    fn id(&self, k: TableKind, c: &str) -> String {
         format!("TRIM({})", self.col(k, c))
     }
 
     /// The trimmed text of an optional column (lower-cased with `lower`), NULL when empty or absent.
-    fn optional_text(&self, k: Kind, c: &str, lower: bool) -> String {
+    fn optional_text(&self, k: TableKind, c: &str, lower: bool) -> String {
         if !self.has(k, c) {
             return format!("CAST(NULL AS {})", self.d.text());
         }
@@ -332,25 +332,25 @@ impl<'a> Query<'a> {
     /// docs/scale.md).
     fn cart_ctes(&self, ctes: &mut Vec<String>) {
         let (d, t_lit, dbl) = (self.d, &self.t_lit, self.dbl);
-        let carts = &self.spec.tables[&Kind::Carts];
-        let step = if self.has(Kind::Carts, "checkout_step") {
+        let carts = &self.spec.tables[&TableKind::Carts];
+        let step = if self.has(TableKind::Carts, "checkout_step") {
             format!(
                 "CASE LOWER(TRIM({})) WHEN 'cart' THEN 0 WHEN 'shipping' THEN 1 WHEN 'payment' THEN 2 WHEN 'review' THEN 3 END",
-                self.col(Kind::Carts, "checkout_step")
+                self.col(TableKind::Carts, "checkout_step")
             )
         } else {
             "CAST(NULL AS INTEGER)".to_string()
         };
-        let cart_disc = if self.has(Kind::Carts, "discount_code") {
+        let cart_disc = if self.has(TableKind::Carts, "discount_code") {
             format!(
                 "CASE WHEN NULLIF(TRIM({}), '') IS NULL THEN 0 ELSE 1 END",
-                self.col(Kind::Carts, "discount_code")
+                self.col(TableKind::Carts, "discount_code")
             )
         } else {
             "0".to_string()
         };
-        let created = if self.has(Kind::Carts, "created_at") {
-            self.us(Kind::Carts, "created_at")
+        let created = if self.has(TableKind::Carts, "created_at") {
+            self.us(TableKind::Carts, "created_at")
         } else {
             "CAST(NULL AS BIGINT)".to_string()
         };
@@ -367,11 +367,11 @@ impl<'a> Query<'a> {
   FROM {carts}
   WHERE {u} <= {t_lit}
 )",
-            cid = self.id(Kind::Carts, "customer_id"),
-            kid = self.id(Kind::Carts, "cart_id"),
-            u = self.us(Kind::Carts, "updated_at"),
-            v = self.col(Kind::Carts, "cart_value"),
-            dev = self.optional_text(Kind::Carts, "device", true),
+            cid = self.id(TableKind::Carts, "customer_id"),
+            kid = self.id(TableKind::Carts, "cart_id"),
+            u = self.us(TableKind::Carts, "updated_at"),
+            v = self.col(TableKind::Carts, "cart_value"),
+            dev = self.optional_text(TableKind::Carts, "device", true),
         ));
         ctes.push(format!(
             "carts_latest AS (
@@ -394,18 +394,18 @@ impl<'a> Query<'a> {
             return;
         }
         let (t_lit, dbl) = (&self.t_lit, self.dbl);
-        let orders = &self.spec.tables[&Kind::Orders];
+        let orders = &self.spec.tables[&TableKind::Orders];
         let mut disc = Vec::new();
-        if self.has(Kind::Orders, "discount_code") {
+        if self.has(TableKind::Orders, "discount_code") {
             disc.push(format!(
                 "NULLIF(TRIM({}), '') IS NOT NULL",
-                self.col(Kind::Orders, "discount_code")
+                self.col(TableKind::Orders, "discount_code")
             ));
         }
-        if self.has(Kind::Orders, "discount_amount") {
+        if self.has(TableKind::Orders, "discount_amount") {
             disc.push(format!(
                 "COALESCE({}, 0) > 0",
-                self.col(Kind::Orders, "discount_amount")
+                self.col(TableKind::Orders, "discount_amount")
             ));
         }
         let disc = if disc.is_empty() {
@@ -424,11 +424,11 @@ impl<'a> Query<'a> {
   FROM {orders}
   WHERE {o} <= {t_lit}
 )",
-            cid = self.id(Kind::Orders, "customer_id"),
-            oid = self.id(Kind::Orders, "order_id"),
-            o = self.us(Kind::Orders, "ordered_at"),
-            v = self.col(Kind::Orders, "order_value"),
-            cart = self.optional_text(Kind::Orders, "cart_id", false),
+            cid = self.id(TableKind::Orders, "customer_id"),
+            oid = self.id(TableKind::Orders, "order_id"),
+            o = self.us(TableKind::Orders, "ordered_at"),
+            v = self.col(TableKind::Orders, "order_value"),
+            cart = self.optional_text(TableKind::Orders, "cart_id", false),
         ));
     }
 
@@ -443,7 +443,7 @@ impl<'a> Query<'a> {
             conditions.push(format!(
                 "NOT EXISTS (SELECT 1 FROM order_rows o WHERE o.customer_id = c.customer_id AND o.ordered_us >= c.updated_us AND o.ordered_us <= c.updated_us + {a_lit})"
             ));
-            if self.has(Kind::Orders, "cart_id") {
+            if self.has(TableKind::Orders, "cart_id") {
                 conditions.push(
                     "NOT EXISTS (SELECT 1 FROM order_rows o WHERE o.cart_id = c.cart_id)"
                         .to_string(),
@@ -531,7 +531,7 @@ impl<'a> Query<'a> {
             return;
         }
         let (hist_start, t_lit) = (&self.hist_start, &self.t_lit);
-        let events = &self.spec.tables[&Kind::Engagement];
+        let events = &self.spec.tables[&TableKind::Engagement];
         ctes.push(format!(
             "event_rows AS (
   SELECT {cid} AS customer_id,
@@ -543,12 +543,12 @@ impl<'a> Query<'a> {
   FROM {events}
   WHERE {x} <= {t_lit}
 )",
-            cid = self.id(Kind::Engagement, "customer_id"),
-            x = self.us(Kind::Engagement, "occurred_at"),
-            et = self.col(Kind::Engagement, "event_type"),
-            sid = self.optional_text(Kind::Engagement, "session_id", false),
-            dev = self.optional_text(Kind::Engagement, "device", true),
-            page = self.optional_text(Kind::Engagement, "page", false),
+            cid = self.id(TableKind::Engagement, "customer_id"),
+            x = self.us(TableKind::Engagement, "occurred_at"),
+            et = self.col(TableKind::Engagement, "event_type"),
+            sid = self.optional_text(TableKind::Engagement, "session_id", false),
+            dev = self.optional_text(TableKind::Engagement, "device", true),
+            page = self.optional_text(TableKind::Engagement, "page", false),
         ));
         ctes.push(format!(
             "event_counts AS (
@@ -587,7 +587,7 @@ impl<'a> Query<'a> {
     fn event_counts(&self) -> Vec<String> {
         let (hist_start, look_start, start_90d) =
             (&self.hist_start, &self.look_start, &self.start_90d);
-        let info = if self.has(Kind::Engagement, "page") {
+        let info = if self.has(TableKind::Engagement, "page") {
             self.d.matches("page", &self.spec.info_pages)
         } else {
             "FALSE".to_string()
@@ -742,9 +742,9 @@ impl<'a> Query<'a> {
     }
 
     fn discount_share(&self) -> String {
-        let carts_count = self.has(Kind::Carts, "discount_code");
-        let orders_count =
-            self.has(Kind::Orders, "discount_code") || self.has(Kind::Orders, "discount_amount");
+        let carts_count = self.has(TableKind::Carts, "discount_code");
+        let orders_count = self.has(TableKind::Orders, "discount_code")
+            || self.has(TableKind::Orders, "discount_amount");
         let mut num = Vec::new();
         let mut den = Vec::new();
         if orders_count {

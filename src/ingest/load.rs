@@ -20,12 +20,12 @@ use crate::ingest::schema::cart_col as C;
 use crate::ingest::schema::event_col as E;
 use crate::ingest::schema::order_col as O;
 use crate::ingest::schema::{
-    BadRows, CartRow, ColSpec, ColType, Dataset, Device, Event, EventRow, Interner, Kind, OrderRow,
-    ReadSettings, CHECKOUT_STEPS, EVENT_NAMES,
+    BadRows, CartRow, ColSpec, ColType, Dataset, Device, Event, EventRow, Interner, OrderRow,
+    ReadSettings, TableKind, CHECKOUT_STEPS, EVENT_NAMES,
 };
 use rayon::prelude::*;
 
-use crate::io::read::{self, Cell, Source, Want};
+use crate::io::read::{self, Cell, Source, ValueType};
 use crate::util::text::short;
 use crate::util::timefmt::{self, EpochUnit};
 
@@ -105,20 +105,13 @@ impl ValidationReport {
 
 const EXAMPLES_PER_REASON: usize = 5;
 
-/// Reads and validates every input file; returns the typed dataset and the report.
+/// Reads and validates every input file; returns the typed dataset and the report. Calls
+/// `advance` with the bytes of the files (as stored) read since its last call, batch by batch,
+/// for a progress bar (`&|_| {}` when nobody watches).
 /// Fails (exit 2) when a file cannot be read or lacks a required column, and, under
 /// [`BadRows::Fail`], at the first bad row.
 pub fn load(
-    inputs: &[(Kind, Vec<Source>)],
-    settings: &ReadSettings,
-) -> Result<(Dataset, ValidationReport)> {
-    load_with_progress(inputs, settings, &|_| {})
-}
-
-/// [`load`], calling `advance` with the bytes of the files (as stored) read since its last call,
-/// batch by batch, for a progress bar.
-pub fn load_with_progress(
-    inputs: &[(Kind, Vec<Source>)],
+    inputs: &[(TableKind, Vec<Source>)],
     settings: &ReadSettings,
     advance: &dyn Fn(u64),
 ) -> Result<(Dataset, ValidationReport)> {
@@ -141,7 +134,10 @@ pub fn load_with_progress(
         }
         // The order ids are needed only while orders are read: freed before the (larger)
         // engagement, so that the two never take memory at the same time.
-        if !inputs[at + 1..].iter().any(|(k, _)| *k == Kind::Orders) {
+        if !inputs[at + 1..]
+            .iter()
+            .any(|(k, _)| *k == TableKind::Orders)
+        {
             orders_seen = OrdersSeen::default();
         }
     }
@@ -207,7 +203,7 @@ impl FileState {
 fn load_file(
     ds: &mut Dataset,
     orders_seen: &mut OrdersSeen,
-    kind: Kind,
+    kind: TableKind,
     src: &Source,
     settings: &ReadSettings,
     advance: &dyn Fn(u64),
@@ -241,12 +237,12 @@ fn load_file(
     // Parquet says how many rows it holds: room for exactly that many, instead of doubling.
     if let Some(n) = read::row_count(src) {
         match kind {
-            Kind::Carts => ds.carts.reserve_exact(n),
-            Kind::Orders => ds.orders.reserve_exact(n),
-            Kind::Engagement => ds.events.reserve_exact(n),
+            TableKind::Carts => ds.carts.reserve_exact(n),
+            TableKind::Orders => ds.orders.reserve_exact(n),
+            TableKind::Engagement => ds.events.reserve_exact(n),
         }
     }
-    let wants: Vec<Want> = specs.iter().map(|s| want(s.ty)).collect();
+    let wants: Vec<ValueType> = specs.iter().map(|s| want(s.ty)).collect();
     let epochs = settings.epochs;
     let mut reported = 0u64;
     let rows_read = read::scan_batches(src, settings.csv, Some(&wants), select, |batch| {
@@ -332,7 +328,7 @@ fn commit_all<'b>(
 /// from their headers or schemas only; a file without a required column is an error, as in
 /// [`load`]. What `features --emit-sql` leaves out of the query is the rest.
 pub fn optional_present(
-    kind: Kind,
+    kind: TableKind,
     sources: &[Source],
     settings: &ReadSettings,
 ) -> Result<Vec<&'static str>> {
@@ -361,7 +357,7 @@ pub fn optional_present(
 /// column is an error that names the header.
 fn column_indices(
     header: &[String],
-    kind: Kind,
+    kind: TableKind,
     mapping: Option<&BTreeMap<String, String>>,
     delimiter: u8,
     file: &str,
@@ -458,17 +454,17 @@ enum Val<'a> {
     Event(Event, &'a str),
 }
 
-/// What a typed scan wants of a column of this type (`io::read::Want`).
-fn want(ty: ColType) -> Want {
+/// What a typed scan wants of a column of this type (`io::read::ValueType`).
+fn want(ty: ColType) -> ValueType {
     match ty {
-        ColType::Timestamp => Want::Time,
-        ColType::Amount => Want::Number,
-        ColType::Count => Want::Whole,
+        ColType::Timestamp => ValueType::Time,
+        ColType::Amount => ValueType::Number,
+        ColType::Count => ValueType::Whole,
         ColType::Id
         | ColType::Text
         | ColType::Device
         | ColType::CheckoutStep
-        | ColType::EventType => Want::Text,
+        | ColType::EventType => ValueType::Text,
     }
 }
 
@@ -756,7 +752,7 @@ fn bad<'b>(error: RowError) -> Parsed<'b> {
 
 fn parse_row<'b>(
     ds: &Dataset,
-    kind: Kind,
+    kind: TableKind,
     specs: &[ColSpec],
     line: u64,
     ragged: Option<(usize, usize)>,
@@ -781,9 +777,9 @@ fn parse_row<'b>(
         }
     }
     match kind {
-        Kind::Carts => cart_row(ds, &vals, line),
-        Kind::Orders => order_row(ds, &vals, line),
-        Kind::Engagement => event_row(ds, &vals),
+        TableKind::Carts => cart_row(ds, &vals, line),
+        TableKind::Orders => order_row(ds, &vals, line),
+        TableKind::Engagement => event_row(ds, &vals),
     }
 }
 
@@ -1001,8 +997,11 @@ mod tests {
         let parquet = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/data/parquet/typed/orders.parquet");
         let inputs = vec![
-            (Kind::Carts, read::expand(&[carts], "--carts").unwrap()),
-            (Kind::Orders, read::expand(&[parquet], "--orders").unwrap()),
+            (TableKind::Carts, read::expand(&[carts], "--carts").unwrap()),
+            (
+                TableKind::Orders,
+                read::expand(&[parquet], "--orders").unwrap(),
+            ),
         ];
         let settings = ReadSettings {
             csv: read::CsvOptions { delimiter: b',' },
@@ -1011,8 +1010,7 @@ mod tests {
             epochs: None,
         };
         let calls = std::cell::RefCell::new(Vec::new());
-        let (ds, _) =
-            load_with_progress(&inputs, &settings, &|n| calls.borrow_mut().push(n)).unwrap();
+        let (ds, _) = load(&inputs, &settings, &|n| calls.borrow_mut().push(n)).unwrap();
         assert_eq!(ds.carts.len(), 40_000);
         let total = read::stored_bytes(inputs.iter().flat_map(|(_, s)| s));
         let calls = calls.into_inner();
@@ -1024,7 +1022,7 @@ mod tests {
     /// parse_row keeps a row's values in a fixed array of MAX_COLUMNS.
     #[test]
     fn every_kind_fits_the_row_array() {
-        for kind in [Kind::Carts, Kind::Orders, Kind::Engagement] {
+        for kind in [TableKind::Carts, TableKind::Orders, TableKind::Engagement] {
             assert!(kind.columns().len() <= MAX_COLUMNS, "{}", kind.name());
         }
     }

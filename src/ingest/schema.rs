@@ -13,25 +13,25 @@ use crate::io::read::CsvOptions;
 /// The three kinds of input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Kind {
+pub enum TableKind {
     Carts,
     Orders,
     Engagement,
 }
 
-impl Kind {
+impl TableKind {
     pub fn name(self) -> &'static str {
         match self {
-            Kind::Carts => "carts",
-            Kind::Orders => "orders",
-            Kind::Engagement => "engagement",
+            TableKind::Carts => "carts",
+            TableKind::Orders => "orders",
+            TableKind::Engagement => "engagement",
         }
     }
     pub fn columns(self) -> &'static [ColSpec] {
         match self {
-            Kind::Carts => CART_COLUMNS,
-            Kind::Orders => ORDER_COLUMNS,
-            Kind::Engagement => ENGAGEMENT_COLUMNS,
+            TableKind::Carts => CART_COLUMNS,
+            TableKind::Orders => ORDER_COLUMNS,
+            TableKind::Engagement => ENGAGEMENT_COLUMNS,
         }
     }
 }
@@ -422,17 +422,17 @@ impl EventRow {
 /// Which optional columns each kind of input had (in every one of its files).
 #[derive(Debug, Clone, Default)]
 pub struct Present {
-    pub columns: BTreeMap<Kind, Vec<&'static str>>,
+    pub columns: BTreeMap<TableKind, Vec<&'static str>>,
     /// Features the inputs cannot inform although their columns exist (an event log without
     /// email events has no email open rate), with the reason: left out like absent sources.
     pub unknown: Vec<(&'static str, String)>,
 }
 
 impl Present {
-    pub fn has(&self, kind: Kind, column: &str) -> bool {
+    pub fn has(&self, kind: TableKind, column: &str) -> bool {
         self.columns.get(&kind).is_some_and(|c| c.contains(&column))
     }
-    pub fn has_kind(&self, kind: Kind) -> bool {
+    pub fn has_kind(&self, kind: TableKind) -> bool {
         self.columns.contains_key(&kind)
     }
 }
@@ -465,7 +465,7 @@ pub struct ReadSettings {
     pub csv: CsvOptions,
     pub bad_rows: BadRows,
     /// For each kind, canonical column name -> the header name in the export.
-    pub columns: BTreeMap<Kind, BTreeMap<String, String>>,
+    pub columns: BTreeMap<TableKind, BTreeMap<String, String>>,
     /// The unit of integer timestamps (`[columns] epochs`); `None`: they are refused.
     pub epochs: Option<crate::util::timefmt::EpochUnit>,
 }

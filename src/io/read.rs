@@ -3,7 +3,7 @@
 //!
 //! One validator (`ingest::load`) checks CSV and Parquet alike and names the file, line and column
 //! of every problem: CSV cells arrive as text; Parquet cells arrive as text too, except where the
-//! caller says it wants a timestamp, a number or a whole number ([`Want`]) and the column is stored
+//! caller says it wants a timestamp, a number or a whole number ([`ValueType`]) and the column is stored
 //! as one ([`Cell::Time`], [`Cell::Num`], [`Cell::Int`]): nothing is formatted only to be parsed
 //! again. CSV goes through the `csv` crate (streaming, BOM and CRLF handled, quoted fields), its
 //! records read ahead on a thread of their own, lines counted here (exact for CRLF too); Parquet
@@ -207,7 +207,7 @@ impl<'a> Cell<'a> {
 /// as they are ([`Cell::Time`], [`Cell::Num`], [`Cell::Int`]) instead of as text to parse again.
 /// Values of other types still arrive as text, and CSV always does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Want {
+pub enum ValueType {
     Text,
     Time,
     Number,
@@ -348,7 +348,7 @@ impl<'a> Batch<'a> {
 pub fn scan_batches<S, F>(
     src: &Source,
     csv: CsvOptions,
-    wants: Option<&[Want]>,
+    wants: Option<&[ValueType]>,
     select: S,
     on_batch: F,
 ) -> Result<u64>
@@ -738,7 +738,7 @@ const PARQUET_SLICE: usize = 1 << 18;
 
 fn scan_parquet<S, F>(
     src: &Source,
-    wants: Option<&[Want]>,
+    wants: Option<&[ValueType]>,
     select: S,
     mut on_batch: F,
 ) -> Result<u64>
@@ -804,19 +804,23 @@ where
 }
 
 /// What is wanted of each projected column: text unless every wanted column it holds agrees.
-fn projected_wants(position: &[Option<usize>], n: usize, wants: Option<&[Want]>) -> Vec<Want> {
+fn projected_wants(
+    position: &[Option<usize>],
+    n: usize,
+    wants: Option<&[ValueType]>,
+) -> Vec<ValueType> {
     (0..n)
         .map(|p| {
             let mut of = position
                 .iter()
                 .zip(0..)
                 .filter(|(pos, _)| **pos == Some(p))
-                .map(|(_, w)| wants.map_or(Want::Text, |ws| ws[w]));
-            let first = of.next().unwrap_or(Want::Text);
+                .map(|(_, w)| wants.map_or(ValueType::Text, |ws| ws[w]));
+            let first = of.next().unwrap_or(ValueType::Text);
             if of.all(|w| w == first) {
                 first
             } else {
-                Want::Text
+                ValueType::Text
             }
         })
         .collect()
@@ -903,13 +907,13 @@ fn micros(unit: TimeUnit, v: i64) -> i64 {
 /// time zone (Parquet stores UTC; a timestamp without a zone is read as UTC); dates are midnight
 /// UTC. Integers wanted as text become their decimal text, dictionary (categorical) strings their
 /// text.
-fn prepare(src: &Source, col: &Column, want: Want) -> Result<Prepared> {
+fn prepare(src: &Source, col: &Column, want: ValueType) -> Result<Prepared> {
     let name = col.name().to_string();
     let fail =
         |e: PolarsError| anyhow::anyhow!("{}: column {name}: cannot read: {e}", src.display());
     let dtype = col.dtype().clone();
     Ok(match (&dtype, want) {
-        (DataType::Datetime(unit, _), Want::Time) => {
+        (DataType::Datetime(unit, _), ValueType::Time) => {
             let ca = col.datetime().map_err(fail)?;
             Prepared::Time(
                 ca.physical()
@@ -918,7 +922,7 @@ fn prepare(src: &Source, col: &Column, want: Want) -> Result<Prepared> {
                     .collect(),
             )
         }
-        (DataType::Date, Want::Time) => {
+        (DataType::Date, ValueType::Time) => {
             let ca = col.date().map_err(fail)?;
             Prepared::Time(
                 ca.physical()
@@ -927,11 +931,11 @@ fn prepare(src: &Source, col: &Column, want: Want) -> Result<Prepared> {
                     .collect(),
             )
         }
-        (dt, Want::Number) if dt.is_float() || dt.is_integer() || dt.is_decimal() => {
+        (dt, ValueType::Number) if dt.is_float() || dt.is_integer() || dt.is_decimal() => {
             let c = col.cast(&DataType::Float64).map_err(fail)?;
             Prepared::Num(c.f64().map_err(fail)?.iter().collect())
         }
-        (dt, Want::Whole | Want::Time) if dt.is_integer() => {
+        (dt, ValueType::Whole | ValueType::Time) if dt.is_integer() => {
             let c = col.cast(&DataType::Int64).map_err(fail)?;
             Prepared::Int(c.i64().map_err(fail)?.iter().collect())
         }

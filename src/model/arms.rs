@@ -7,7 +7,7 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use super::holdout::{self, Arm, Asked, Holdout};
+use super::holdout::{self, Arm, Holdout, HoldoutAsked};
 use super::{listing, Model};
 use crate::personas::{self, Persona};
 
@@ -18,7 +18,7 @@ use crate::personas::{self, Persona};
 /// before (`before`: its model and model.json; model::listing); a broken chain is warned and
 /// returned too; both are in [`Arms::said`], in order, for the command to warn.
 pub fn arms(
-    asked: &Asked,
+    asked: &HoldoutAsked,
     before: Option<(&Model, &Path)>,
     as_of: &str,
     customers: &[String],

@@ -115,7 +115,7 @@ impl Holdout {
 
 /// The holdout a run asks for (flags, then cartsona.toml), checked by `config::holdout`.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Asked {
+pub struct HoldoutAsked {
     /// `Some(0.0)` ends an inherited holdout.
     pub share: Option<f64>,
     pub salt: Option<String>,
@@ -128,7 +128,7 @@ pub struct Asked {
 /// model, so a monthly run cannot end an experiment by omission. Returns it and, when an
 /// inherited holdout ends or changes, a note saying so. `as_of` dates a new split.
 pub fn resolve(
-    asked: &Asked,
+    asked: &HoldoutAsked,
     inherited: Option<&Holdout>,
     as_of: &str,
 ) -> Result<(Option<Holdout>, Option<String>)> {
@@ -229,8 +229,8 @@ mod tests {
 mod resolve_tests {
     use super::*;
 
-    fn asked(share: Option<f64>, salt: Option<&str>) -> Asked {
-        Asked {
+    fn asked(share: Option<f64>, salt: Option<&str>) -> HoldoutAsked {
+        HoldoutAsked {
             share,
             salt: salt.map(str::to_string),
             salt_from_flag: salt.is_some(),
@@ -242,7 +242,7 @@ mod resolve_tests {
         let old = Holdout::new(0.1, "s1", "2025-01-31T00:00:00Z").unwrap();
         let t = "2025-02-28T00:00:00Z";
         // Nothing asked: inherited as it is, same since.
-        let (h, note) = resolve(&Asked::default(), Some(&old), t).unwrap();
+        let (h, note) = resolve(&HoldoutAsked::default(), Some(&old), t).unwrap();
         assert_eq!(h.as_ref(), Some(&old));
         assert_eq!(note, None);
         // The same share and salt asked again (cartsona.toml every month): unchanged.
@@ -259,9 +259,12 @@ mod resolve_tests {
         assert_eq!((h.share, h.salt.as_str(), h.since.as_str()), (0.2, "s1", t));
         assert!(note.unwrap().contains("changes from 0.1"));
         // No holdout anywhere: none; a salt alone is refused.
-        assert_eq!(resolve(&Asked::default(), None, t).unwrap(), (None, None));
+        assert_eq!(
+            resolve(&HoldoutAsked::default(), None, t).unwrap(),
+            (None, None)
+        );
         assert!(resolve(&asked(None, Some("x")), None, t).is_err());
-        let from_file = Asked {
+        let from_file = HoldoutAsked {
             salt_from_flag: false,
             ..asked(None, Some("x"))
         };

@@ -6,11 +6,12 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::breakdown::{Breakdown, ByDay, Variants};
-use super::checks::Checks;
+use super::checks::Gates;
 use super::load::{Entries, Exposure, RunInfo, Runs, Touches};
-use super::readout::{ArmSource, Comparison, OrderIn, Outcome, Population, Settings};
+use super::readout::{ArmSource, Comparison, OrderIn, Outcome, Population, ReadoutSettings};
 use super::{balance, bands, breakdown, checks, readout};
 use crate::model::holdout::Arm;
+use crate::util::gate::Status;
 
 /// Where the arms came from and the share planned.
 #[derive(Debug, Clone, Serialize)]
@@ -55,7 +56,7 @@ pub struct Readout {
     pub personas: Vec<PersonaReadout>,
     /// Shoppers listed before by a run of the split not given: by arm, not randomized.
     pub listed_again: Option<ListedAgain>,
-    pub checks: Checks,
+    pub checks: Gates,
     pub by_channel: Option<Breakdown>,
     pub by_delay: Option<Breakdown>,
     pub by_day: Vec<ByDay>,
@@ -67,7 +68,7 @@ pub struct Readout {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub by_propensity: Option<bands::Bands>,
     /// `fail` when a gate failed (exit 1), else `pass`.
-    pub status: checks::Status,
+    pub status: Status,
     /// What the reader must know that no gate fails on (covariates out of balance).
     pub warnings: Vec<String>,
 }
@@ -106,7 +107,7 @@ pub struct ReadoutInputs<'a> {
 
 /// Reads out. Fails (exit 2) when there is no holdout without --no-holdout, and when the orders
 /// stop before a window ends without --allow-partial.
-pub fn build(inp: &ReadoutInputs<'_>, s: &Settings) -> Result<Readout> {
+pub fn build(inp: &ReadoutInputs<'_>, s: &ReadoutSettings) -> Result<Readout> {
     let fmt = crate::util::timefmt::format_timestamp;
     let partial = partial_text(inp, s);
     if let (Some(p), false) = (&partial, s.allow_partial) {
@@ -158,9 +159,9 @@ pub fn build(inp: &ReadoutInputs<'_>, s: &Settings) -> Result<Readout> {
         s,
     );
     let status = if checks.failed().is_empty() {
-        checks::Status::Pass
+        Status::Pass
     } else {
-        checks::Status::Fail
+        Status::Fail
     };
     Ok(Readout {
         format_version: readout::FORMAT_VERSION,
@@ -225,7 +226,7 @@ fn balance_warnings(personas: &[PersonaReadout]) -> Vec<String> {
 }
 
 /// What is missing when the orders (or `--orders-until`) stop before the last window ends.
-fn partial_text(inp: &ReadoutInputs<'_>, s: &Settings) -> Option<String> {
+fn partial_text(inp: &ReadoutInputs<'_>, s: &ReadoutSettings) -> Option<String> {
     let fmt = crate::util::timefmt::format_timestamp;
     let reach = inp.latest_order.max(s.orders_until);
     readout::partial(inp.runs, reach, s.window).map(|(end, latest)| {
@@ -250,7 +251,7 @@ fn persona_comparisons(
     all: &[Outcome],
     with_touches: bool,
     source: ArmSource,
-    s: &Settings,
+    s: &ReadoutSettings,
 ) -> Vec<PersonaReadout> {
     use rayon::prelude::*;
     // Personas side by side on every thread (each a plain function of its group: the result
@@ -299,8 +300,8 @@ fn gates(
     judged: &Judged<'_>,
     source: ArmSource,
     with_touches: bool,
-    s: &Settings,
-) -> Checks {
+    s: &ReadoutSettings,
+) -> Gates {
     let (personas, bands) = (judged.personas, judged.bands);
     let verdicts: Vec<(String, readout::Verdict)> = personas
         .iter()
@@ -311,9 +312,9 @@ fn gates(
             )
         })
         .collect();
-    Checks {
+    Gates {
         sample_ratio: if source == ArmSource::None {
-            checks::Check::no_holdout()
+            checks::Gate::no_holdout()
         } else {
             checks::sample_ratio(judged.overall)
         },

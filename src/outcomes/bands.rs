@@ -10,7 +10,7 @@
 use serde::Serialize;
 
 use super::bootstrap::percentile;
-use super::readout::{self, Comparison, Outcome, Settings};
+use super::readout::{self, Comparison, Outcome, ReadoutSettings};
 
 /// One band and its comparison.
 #[derive(Debug, Clone, Serialize)]
@@ -39,7 +39,7 @@ pub fn by_propensity(
     all: &[Outcome],
     threshold: Option<f64>,
     with_touches: bool,
-    s: &Settings,
+    s: &ReadoutSettings,
 ) -> Option<Bands> {
     let scored: Vec<&Outcome> = all.iter().filter(|o| o.propensity.is_some()).collect();
     if scored.is_empty() {

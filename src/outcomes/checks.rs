@@ -7,31 +7,14 @@ use serde::Serialize;
 
 use super::readout::{Outcome, Verdict};
 use crate::model::holdout::Arm;
+use crate::util::gate::Status;
 
 /// Sample-ratio mismatch fails below this p-value.
 pub const SRM_P: f64 = 0.001;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    Pass,
-    Fail,
-    NotMeasured,
-}
-
-impl Status {
-    pub fn name(self) -> &'static str {
-        match self {
-            Status::Pass => "pass",
-            Status::Fail => "fail",
-            Status::NotMeasured => "not measured",
-        }
-    }
-}
-
 /// One gate with its figures.
 #[derive(Debug, Clone, Serialize)]
-pub struct Check {
+pub struct Gate {
     pub status: Status,
     /// The measured value (a p-value for the sample ratio, a share otherwise).
     pub value: Option<f64>,
@@ -46,9 +29,9 @@ pub struct Check {
     pub message: String,
 }
 
-impl Check {
-    pub fn not_measured(message: &str) -> Check {
-        Check {
+impl Gate {
+    pub fn not_measured(message: &str) -> Gate {
+        Gate {
             status: Status::NotMeasured,
             value: None,
             threshold: None,
@@ -59,10 +42,10 @@ impl Check {
             message: message.to_string(),
         }
     }
-    pub fn no_holdout() -> Check {
-        Check::not_measured("--no-holdout: every shopper is in the treatment arm")
+    pub fn no_holdout() -> Gate {
+        Gate::not_measured("--no-holdout: every shopper is in the treatment arm")
     }
-    fn share(count: u64, of: u64, max: f64, what: &str) -> Check {
+    fn share(count: u64, of: u64, max: f64, what: &str) -> Gate {
         let value = if of == 0 {
             0.0
         } else {
@@ -73,7 +56,7 @@ impl Check {
         } else {
             Status::Pass
         };
-        Check {
+        Gate {
             status,
             value: Some(value),
             threshold: Some(max),
@@ -97,18 +80,18 @@ impl Check {
 
 /// The gates.
 #[derive(Debug, Clone, Serialize)]
-pub struct Checks {
-    pub sample_ratio: Check,
-    pub contamination: Check,
-    pub messaged_before_run: Check,
-    pub loss: Check,
-    pub first_exposure: Check,
-    pub sample_ratio_personas: Check,
-    pub sample_ratio_bands: Check,
+pub struct Gates {
+    pub sample_ratio: Gate,
+    pub contamination: Gate,
+    pub messaged_before_run: Gate,
+    pub loss: Gate,
+    pub first_exposure: Gate,
+    pub sample_ratio_personas: Gate,
+    pub sample_ratio_bands: Gate,
 }
 
-impl Checks {
-    pub fn all(&self) -> [(&'static str, &Check); 7] {
+impl Gates {
+    pub fn all(&self) -> [(&'static str, &Gate); 7] {
         [
             ("sample_ratio", &self.sample_ratio),
             ("sample_ratio_personas", &self.sample_ratio_personas),
@@ -130,9 +113,9 @@ impl Checks {
 
 /// The overall comparison's sample ratio (`readout::SampleRatio`: each counted shopper's planned
 /// share summed, or --expected-holdout) as a gate.
-pub fn sample_ratio(overall: &super::readout::Comparison) -> Check {
+pub fn sample_ratio(overall: &super::readout::Comparison) -> Gate {
     let Some(r) = &overall.sample_ratio else {
-        return Check::not_measured("no planned holdout share: the runs have no holdout and no --expected-holdout was given");
+        return Gate::not_measured("no planned holdout share: the runs have no holdout and no --expected-holdout was given");
     };
     let h = overall.holdout.n;
     let n = overall.treatment.n + h;
@@ -142,7 +125,7 @@ pub fn sample_ratio(overall: &super::readout::Comparison) -> Check {
     } else {
         Status::Pass
     };
-    Check {
+    Gate {
         status,
         value: Some(p),
         threshold: Some(SRM_P),
@@ -160,15 +143,15 @@ pub fn sample_ratio(overall: &super::readout::Comparison) -> Check {
 }
 
 /// Holdout shoppers with a touch in their window.
-pub fn contamination(all: &[Outcome], with_touches: bool, max: f64) -> Check {
+pub fn contamination(all: &[Outcome], with_touches: bool, max: f64) -> Gate {
     if !with_touches {
-        return Check::not_measured(
+        return Gate::not_measured(
             "no --touches: whether held-out shoppers were messaged is not known",
         );
     }
     let hold: Vec<&Outcome> = all.iter().filter(|o| o.arm == Arm::Holdout).collect();
     let touched = hold.iter().filter(|o| o.touched).count() as u64;
-    Check::share(
+    Gate::share(
         touched,
         hold.len() as u64,
         max,
@@ -177,20 +160,20 @@ pub fn contamination(all: &[Outcome], with_touches: bool, max: f64) -> Check {
 }
 
 /// Listed shoppers with a touch between their latest abandoned cart and their run's T.
-pub fn messaged_before_run(all: &[Outcome], with_touches: bool, max: f64) -> Check {
+pub fn messaged_before_run(all: &[Outcome], with_touches: bool, max: f64) -> Gate {
     if !with_touches {
-        return Check::not_measured(
+        return Gate::not_measured(
             "no --touches: messages before the run listed the shoppers are not known",
         );
     }
     let known: Vec<bool> = all.iter().filter_map(|o| o.pre_run).collect();
     if known.is_empty() {
-        return Check::not_measured(
+        return Gate::not_measured(
             "the runs have no abandoned_at column (written before it existed)",
         );
     }
     let before = known.iter().filter(|b| **b).count() as u64;
-    Check::share(
+    Gate::share(
         before,
         known.len() as u64,
         max,
@@ -199,7 +182,7 @@ pub fn messaged_before_run(all: &[Outcome], with_touches: bool, max: f64) -> Che
 }
 
 /// The overall comparison or any persona whose verdict is a loss.
-pub fn loss(personas: &[(String, Verdict)], overall: Verdict) -> Check {
+pub fn loss(personas: &[(String, Verdict)], overall: Verdict) -> Gate {
     let mut lost: Vec<&str> = personas
         .iter()
         .filter(|p| p.1 == Verdict::Loss)
@@ -209,9 +192,9 @@ pub fn loss(personas: &[(String, Verdict)], overall: Verdict) -> Check {
         lost.insert(0, "all counted shoppers");
     }
     if overall == Verdict::NotMeasured && personas.iter().all(|p| p.1 == Verdict::NotMeasured) {
-        return Check::not_measured("no holdout: no verdicts");
+        return Gate::not_measured("no holdout: no verdicts");
     }
-    Check {
+    Gate {
         status: if lost.is_empty() {
             Status::Pass
         } else {
@@ -240,16 +223,16 @@ pub fn loss(personas: &[(String, Verdict)], overall: Verdict) -> Check {
 /// Counted shoppers whose first listing since the split began cannot be known: their runs were
 /// written before cartsona kept first listings, or the chain of `--baseline` runs was broken.
 /// Counting them as first listings is a guess, so the gate fails when there is any.
-pub fn first_exposure(all: &[Outcome], source: super::readout::ArmSource) -> Check {
+pub fn first_exposure(all: &[Outcome], source: super::readout::ArmSource) -> Gate {
     if source == super::readout::ArmSource::None {
-        return Check::no_holdout();
+        return Gate::no_holdout();
     }
     let unknown = all
         .iter()
         .filter(|o| o.exposure == super::load::Exposure::Unknown)
         .count() as u64;
     let n = all.len() as u64;
-    Check {
+    Gate {
         status: if unknown == 0 {
             Status::Pass
         } else {
@@ -284,15 +267,15 @@ pub fn sample_ratio_groups<'a>(
     groups: impl Iterator<Item = (&'a str, &'a super::readout::Comparison)>,
     what: &str,
     source: super::readout::ArmSource,
-) -> Check {
+) -> Gate {
     if source == super::readout::ArmSource::None {
-        return Check::no_holdout();
+        return Gate::no_holdout();
     }
     let tested: Vec<(&str, &super::readout::SampleRatio)> = groups
         .filter_map(|(n, c)| c.sample_ratio.as_ref().map(|r| (n, r)))
         .collect();
     if tested.is_empty() {
-        return Check::not_measured(&format!("no {what} with a planned holdout share to test"));
+        return Gate::not_measured(&format!("no {what} with a planned holdout share to test"));
     }
     let (worst, r) = tested
         .iter()
@@ -303,7 +286,7 @@ pub fn sample_ratio_groups<'a>(
         .filter(|(_, r)| r.p_holm < SRM_P)
         .map(|(n, _)| *n)
         .collect();
-    Check {
+    Gate {
         status: if failed.is_empty() {
             Status::Pass
         } else {

@@ -302,7 +302,7 @@ fn exposure(known: FirstListingKnown, first_listed: Option<i64>, t: i64) -> Expo
     }
 }
 
-struct Assigned {
+struct AssignedRow {
     customer_id: String,
     persona_id: String,
     arm: Option<Arm>,
@@ -314,7 +314,7 @@ struct Assigned {
 
 /// A run's assignments: customer, persona, arm and latest abandoned cart.
 /// `covariates`: the columns to keep for the balance of the arms (absent ones read as NaN).
-fn assignments(dir: &std::path::Path, covariates: &[String]) -> Result<Vec<Assigned>> {
+fn assignments(dir: &std::path::Path, covariates: &[String]) -> Result<Vec<AssignedRow>> {
     let (_, src) = run_dir::assignments(dir, "--run")?;
     let file = src.display();
     let mut rows = Vec::new();
@@ -376,7 +376,7 @@ fn assignments(dir: &std::path::Path, covariates: &[String]) -> Result<Vec<Assig
                     })?,
                 });
             }
-            rows.push(Assigned {
+            rows.push(AssignedRow {
                 customer_id: text(0).to_string(),
                 persona_id: text(1).to_string(),
                 arm,

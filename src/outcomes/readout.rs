@@ -20,7 +20,7 @@ pub const ALPHA: f64 = 0.05;
 
 /// How to read out, checked by `config::outcomes`.
 #[derive(Debug, Clone)]
-pub struct Settings {
+pub struct ReadoutSettings {
     pub window: i64,
     pub attribution_window: i64,
     pub seed: u64,
@@ -42,9 +42,9 @@ pub struct Settings {
 
 /// The defaults every help text, `cartsona init` and the config show (docs/outcomes.md): a
 /// 7-day outcome window, 5-day attribution, seed 42, 2,000 resamples, both gates at 2%.
-impl Default for Settings {
-    fn default() -> Settings {
-        Settings {
+impl Default for ReadoutSettings {
+    fn default() -> ReadoutSettings {
+        ReadoutSettings {
             window: 7 * crate::util::timefmt::DAY,
             attribution_window: 5 * crate::util::timefmt::DAY,
             seed: 42,
@@ -254,7 +254,7 @@ pub fn outcomes(
     arms: &[ArmOf],
     orders: &[Vec<OrderIn>],
     touches: Option<&Touches>,
-    s: &Settings,
+    s: &ReadoutSettings,
 ) -> Vec<Outcome> {
     let none: Vec<super::load::Touch> = Vec::new();
     let mut out = Vec::with_capacity(runs.shoppers.len());
@@ -451,7 +451,7 @@ fn sample_ratio(group: &[&Outcome], expected: Option<f64>, held: u64) -> Option<
 
 /// Compares the treatment and holdout outcomes of a group; `p_holm` and the verdict are set by
 /// [`judge`] once the family is known.
-pub fn compare(group: &[&Outcome], with_touches: bool, s: &Settings) -> Comparison {
+pub fn compare(group: &[&Outcome], with_touches: bool, s: &ReadoutSettings) -> Comparison {
     let t: Vec<&Outcome> = group
         .iter()
         .copied()
@@ -553,7 +553,7 @@ fn incremental_revenue(t: &[&Outcome], h: &[&Outcome]) -> Estimate {
 
 /// Discounts on the window orders of recovered treated shoppers, and the incremental revenue
 /// net of them.
-fn discount(t: &[&Outcome], h: &[&Outcome], s: &Settings) -> Discount {
+fn discount(t: &[&Outcome], h: &[&Outcome], s: &ReadoutSettings) -> Discount {
     let tally = |v: &[&Outcome]| -> (u64, f64) {
         v.iter()
             .filter(|o| o.recovered)
@@ -688,6 +688,28 @@ pub const DELAYS: [(&str, i64); 4] = [
     ("4-24 h", 24 * HOUR),
     ("> 24 h", i64::MAX),
 ];
+
+/// Each run shopper's orders (in `runs.index` order) and the latest order time of all, from the
+/// orders read; orders of other customers count only toward the latest time.
+pub fn orders_by_shopper(
+    runs: &super::load::Runs,
+    ds: &crate::ingest::schema::Dataset,
+) -> (Vec<Vec<OrderIn>>, Option<i64>) {
+    let mut orders: Vec<Vec<OrderIn>> = vec![Vec::new(); runs.shoppers.len()];
+    let mut latest_order = None;
+    for o in &ds.orders {
+        latest_order = latest_order.max(Some(o.ordered_at));
+        if let Some(&i) = runs.index.get(ds.customers.name(o.customer)) {
+            orders[i].push(OrderIn {
+                at: o.ordered_at,
+                value: o.value,
+                discount: o.discount,
+                discount_amount: o.discount_amount,
+            });
+        }
+    }
+    (orders, latest_order)
+}
 
 #[cfg(test)]
 mod tests {

@@ -40,18 +40,18 @@ pub const EXTRA: [&str; 2] = ["days_since_abandon", "ordered_since_abandon"];
 /// Whom the model learned from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Kind {
+pub enum LearnedFrom {
     /// Holdout shoppers only: the chance of coming back without any recovery message.
     Untreated,
     /// Every abandoner: the chance of coming back under the shop's usual messaging (not causal).
     AsUsual,
 }
 
-impl Kind {
+impl LearnedFrom {
     pub fn name(self) -> &'static str {
         match self {
-            Kind::Untreated => "untreated",
-            Kind::AsUsual => "as usual",
+            LearnedFrom::Untreated => "untreated",
+            LearnedFrom::AsUsual => "as usual",
         }
     }
 }
@@ -59,7 +59,7 @@ impl Kind {
 /// The learned propensity, as model.json keeps it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Propensity {
-    pub kind: Kind,
+    pub kind: LearnedFrom,
     /// W: the label window, as durations are written.
     pub window: String,
     /// The L2 penalty as scikit-learn's C.
@@ -84,7 +84,7 @@ impl Propensity {
     /// Whether the no-discount rule was applied with this model (see `no_discount_rule`).
     pub fn rule_applied(&self) -> bool {
         self.no_discount_rule
-            .unwrap_or(self.kind == Kind::Untreated)
+            .unwrap_or(self.kind == LearnedFrom::Untreated)
     }
 }
 
@@ -204,7 +204,7 @@ pub struct Untreated<'a> {
 
 /// The settings of learning.
 #[derive(Clone)]
-pub struct Settings<'a> {
+pub struct LearnSettings<'a> {
     pub window: i64,
     pub c: f64,
     pub cluster_features: &'a [String],
@@ -219,9 +219,9 @@ pub struct Settings<'a> {
 /// `ds` (the sampled rows), then [`learn`].
 pub fn from_past(
     ds: &crate::ingest::schema::Dataset,
-    plan: &super::weeks::Plan,
+    plan: &super::weeks::WeekPlan,
     params: &crate::features::compute::FeatureParams,
-    s: &Settings,
+    s: &LearnSettings,
 ) -> Result<Attempt<Trained>> {
     let points: Vec<i64> = [plan.report, plan.calibration]
         .into_iter()
@@ -235,12 +235,12 @@ pub fn from_past(
 /// [`Attempt::NotLearned`]: not enough to learn from, and why. The untreated kind is tried first
 /// when there is a holdout; with too few holdout positives the model is learned as usual and the
 /// note says so.
-pub fn learn(weeks: &[Week], s: &Settings) -> Result<Attempt<Trained>> {
+pub fn learn(weeks: &[Week], s: &LearnSettings) -> Result<Attempt<Trained>> {
     assert!(weeks.len() >= 3, "weeks::plan gives at least three");
     let mut note = None;
     if let Some(h) = s.holdout {
         let held: Vec<Week> = weeks.iter().map(|w| holdout_rows(w, h)).collect();
-        match learn_kind(&held, s, Kind::Untreated)? {
+        match learn_kind(&held, s, LearnedFrom::Untreated)? {
             learned @ Attempt::Learned(_) => return Ok(learned),
             Attempt::NotLearned(why) => {
                 note = Some(format!(
@@ -249,7 +249,7 @@ pub fn learn(weeks: &[Week], s: &Settings) -> Result<Attempt<Trained>> {
             }
         }
     }
-    Ok(match learn_kind(weeks, s, Kind::AsUsual)? {
+    Ok(match learn_kind(weeks, s, LearnedFrom::AsUsual)? {
         Attempt::Learned(trained) => Attempt::Learned(Trained { note, ..trained }),
         not => not,
     })
@@ -277,7 +277,7 @@ fn holdout_rows(w: &Week, h: Untreated) -> Week {
 }
 
 /// A logistic fit on some weeks: its scaler, coefficients, rows and positive labels.
-struct Fitted {
+struct WeekFit {
     scaler: Scaler,
     fit: Logistic,
     rows: usize,
@@ -286,7 +286,7 @@ struct Fitted {
 
 /// Fits the propensity on `weeks` stacked, or says why it cannot (too few positive labels, in
 /// all or per coefficient, or a fit that fails).
-fn fit_on(weeks: &[Week], s: &Settings) -> Result<Attempt<Fitted>> {
+fn fit_on(weeks: &[Week], s: &LearnSettings) -> Result<Attempt<WeekFit>> {
     let stacked = stack(weeks.iter().map(|w| &w.table));
     let y: Vec<bool> = weeks
         .iter()
@@ -317,7 +317,7 @@ fn fit_on(weeks: &[Week], s: &Settings) -> Result<Attempt<Fitted>> {
         ))));
     }
     Ok(match logistic::fit(x.view(), &y, Some(s.c)) {
-        Ok(fit) => Attempt::Learned(Fitted {
+        Ok(fit) => Attempt::Learned(WeekFit {
             scaler,
             fit,
             rows: y.len(),
@@ -331,7 +331,7 @@ fn fit_on(weeks: &[Week], s: &Settings) -> Result<Attempt<Fitted>> {
 /// measured on the report week; then, unless Platt scaling is applied (it needs a week the fit
 /// has not seen), refitted on every week for the scores (issue 31: the newest weeks, once
 /// measured, are not left out of the model in use). The measures are the measured fit's.
-fn learn_kind(weeks: &[Week], s: &Settings, kind: Kind) -> Result<Attempt<Trained>> {
+fn learn_kind(weeks: &[Week], s: &LearnSettings, kind: LearnedFrom) -> Result<Attempt<Trained>> {
     let (report, calibration, train) = (&weeks[0], &weeks[1], &weeks[2..]);
     let measured = match fit_on(train, s)? {
         Attempt::Learned(f) => f,

@@ -6,7 +6,7 @@
 use super::learn::NotLearned;
 use super::{history, weeks};
 use crate::features::compute::{self, FeatureParams, FeatureSummary, FeatureTable};
-use crate::ingest::schema::{Dataset, Kind};
+use crate::ingest::schema::{Dataset, TableKind};
 
 /// The propensity's past rows (docs/propensity.md): the sampled customers' rows and the as-of
 /// points to compute their features at.
@@ -14,7 +14,7 @@ pub struct Past {
     /// The sampled customers' rows; the whole dataset when every customer is kept (it is then
     /// moved here instead of copied, and the run's features are computed without taking it).
     pub dataset: Option<Dataset>,
-    pub plan: weeks::Plan,
+    pub plan: weeks::WeekPlan,
     pub fraction: f64,
     /// Why the past weeks may be approximate (final-state exports), for the report.
     pub notes: Vec<String>,
@@ -57,7 +57,7 @@ const OPEN_SINGLE_ROWS_NOTE: f64 = 0.05;
 /// the data cannot give them.
 pub fn past(ds: &Dataset, params: &FeatureParams, span: Span) -> Result<Past, NotLearned> {
     let (window, history_span) = (span.window, span.history);
-    if !ds.present.has_kind(Kind::Orders) {
+    if !ds.present.has_kind(TableKind::Orders) {
         return Err(NotLearned::other(
             "there is no orders input, so a return cannot be told",
         ));

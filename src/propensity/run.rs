@@ -8,7 +8,7 @@
 
 use anyhow::{Context, Result};
 
-use super::learn::{self, Attempt, NotLearned, Propensity, Settings, Trained, Untreated};
+use super::learn::{self, Attempt, LearnSettings, NotLearned, Propensity, Trained, Untreated};
 use super::past::Past;
 use super::shown::{self, Shown};
 use crate::features::compute::{FeatureParams, FeatureTable};
@@ -42,7 +42,7 @@ pub struct RunPropensity {
 }
 
 /// What a run asks of its propensity (the checked settings) and what it learns from.
-pub struct Asked<'a> {
+pub struct PropensityAsked<'a> {
     pub window: i64,
     pub c: f64,
     pub no_discount_above: f64,
@@ -57,7 +57,7 @@ pub struct Asked<'a> {
 /// a progress display.
 pub fn learn_and_score(
     past: Result<Past, NotLearned>,
-    asked: Asked,
+    asked: PropensityAsked,
     table: &FeatureTable,
     stage: impl Fn(&str),
 ) -> Result<RunPropensity> {
@@ -69,7 +69,7 @@ pub fn learn_and_score(
         Err(why) => Attempt::NotLearned(why),
         Ok(past) => {
             stage("learning the return propensity");
-            let s = Settings {
+            let s = LearnSettings {
                 window: asked.window,
                 c: asked.c,
                 cluster_features: asked.cluster_features,

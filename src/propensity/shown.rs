@@ -7,7 +7,7 @@
 
 use serde::Serialize;
 
-use crate::propensity::learn::{Kind, Learned, Measures, Propensity};
+use crate::propensity::learn::{Learned, LearnedFrom, Measures, Propensity};
 use crate::propensity::metrics::Platt;
 
 /// The propensity of a run as the reports show it.
@@ -19,7 +19,7 @@ pub struct Shown {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub not_learned: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub kind: Option<Kind>,
+    pub kind: Option<LearnedFrom>,
     /// Notes on how it was learned (the untreated kind not possible; an approximate history).
     pub notes: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -93,12 +93,18 @@ impl Shown {
     /// Decides the no-discount rule (on with an untreated model, or when `forced`) and counts the
     /// treatment-arm shoppers it gives no incentive (`treated[i]`: shopper i is in the treatment
     /// arm; `None`: no holdout, so no audience file).
-    pub fn rule(&mut self, kind: Kind, forced: bool, scores: &[f64], treated: Option<&[bool]>) {
-        self.no_discount_rule = kind == Kind::Untreated || forced;
+    pub fn rule(
+        &mut self,
+        kind: LearnedFrom,
+        forced: bool,
+        scores: &[f64],
+        treated: Option<&[bool]>,
+    ) {
+        self.no_discount_rule = kind == LearnedFrom::Untreated || forced;
         self.no_discount_rule_why = match (kind, forced) {
-            (Kind::Untreated, _) => format!("on: shoppers above {} would likely order on their own, so their play carries no incentive", self.no_discount_above),
-            (Kind::AsUsual, true) => format!("on (forced): shoppers above {} get no incentive, although an as-usual propensity may be high because the messages work", self.no_discount_above),
-            (Kind::AsUsual, false) => "off: an as-usual propensity is not causal (it may be high for shoppers whom the messages persuade), so incentives stay as planned; a holdout gives an untreated propensity next month".to_string(),
+            (LearnedFrom::Untreated, _) => format!("on: shoppers above {} would likely order on their own, so their play carries no incentive", self.no_discount_above),
+            (LearnedFrom::AsUsual, true) => format!("on (forced): shoppers above {} get no incentive, although an as-usual propensity may be high because the messages work", self.no_discount_above),
+            (LearnedFrom::AsUsual, false) => "off: an as-usual propensity is not causal (it may be high for shoppers whom the messages persuade), so incentives stay as planned; a holdout gives an untreated propensity next month".to_string(),
         };
         self.no_discount = match (self.no_discount_rule, treated) {
             (true, Some(t)) => scores

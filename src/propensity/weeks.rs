@@ -11,7 +11,7 @@ use serde::Serialize;
 
 /// The as-of points of one run, newest first within `train`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Plan {
+pub struct WeekPlan {
     /// Points whose rows fit the model, newest first.
     pub train: Vec<i64>,
     /// The point whose rows fit the calibration (Platt scaling, when needed).
@@ -39,7 +39,7 @@ pub fn plan(
     history: i64,
     data_start: i64,
     orders_end: i64,
-) -> Result<Plan, TooShort> {
+) -> Result<WeekPlan, TooShort> {
     assert!(w > 0 && history >= 0, "checked by the configuration");
     let mut covered = Vec::new();
     let mut uncovered = 0;
@@ -59,7 +59,7 @@ pub fn plan(
             uncovered,
         });
     }
-    Ok(Plan {
+    Ok(WeekPlan {
         report: covered[0],
         calibration: covered[1],
         train: covered[2..].to_vec(),

@@ -3,16 +3,9 @@
 use std::fmt::Write as _;
 
 use super::junit;
-use crate::drift::compare::{DriftReport, Status};
+use crate::drift::compare::DriftReport;
+use crate::util::gate::Status;
 use crate::util::text::md_cell;
-
-fn mark(s: Status) -> &'static str {
-    match s {
-        Status::Pass => "pass",
-        Status::Warn => "warn",
-        Status::Fail => "**FAIL**",
-    }
-}
 
 fn threshold(v: Option<f64>) -> String {
     v.map_or("-".into(), |x| format!("{x}"))
@@ -21,7 +14,7 @@ fn threshold(v: Option<f64>) -> String {
 pub fn markdown(r: &DriftReport) -> String {
     let mut o = String::new();
     let verdict = match r.status {
-        Status::Pass => "no drift over the thresholds",
+        Status::Pass | Status::NotMeasured => "no drift over the thresholds",
         Status::Warn => "drift over a warning threshold, none over a failure threshold",
         Status::Fail => "drift over a failure threshold",
     };
@@ -82,7 +75,7 @@ pub fn markdown(r: &DriftReport) -> String {
         let _ = writeln!(
             o,
             "| {} | {} | {:.3} | {} | {} | {} |",
-            mark(c.status),
+            c.status.mark(),
             md_cell(&c.name),
             c.value,
             threshold(c.warn),
@@ -105,15 +98,7 @@ pub fn junit(r: &DriftReport) -> String {
             threshold(c.warn),
             threshold(c.fail)
         );
-        let result = match c.status {
-            Status::Pass => junit::Result::Pass,
-            Status::Warn => junit::Result::Out(format!("warning: {detail}")),
-            Status::Fail => junit::Result::Failure {
-                message: c.message.clone(),
-                kind: "threshold",
-                detail,
-            },
-        };
+        let result = junit::Result::of(c.status, &c.message, "threshold", &detail, None);
         let suite_name = format!("drift.{}", c.group);
         if !suites.iter().any(|s| s.name == suite_name) {
             suites.push(junit::Suite {

@@ -35,7 +35,7 @@ pub fn render(s: &Summary) -> Result<String> {
         m.map_or(String::new(), |m| super::markdown::measured_text(&m))
     });
     env.add_filter("kind_text", |k: minijinja::Value| -> String {
-        crate::propensity::learn::Kind::deserialize(k)
+        crate::propensity::learn::LearnedFrom::deserialize(k)
             .map_or(String::new(), |k| super::markdown::kind_text(k).to_string())
     });
     env.add_template("report.html", include_str!("../../templates/report.html"))?;

@@ -6,6 +6,8 @@ use std::fmt::Write as _;
 
 use quick_xml::escape::escape;
 
+use crate::util::gate::Status;
+
 /// How one check ended.
 pub enum Result {
     /// Passed, with nothing to say.
@@ -20,6 +22,30 @@ pub enum Result {
         kind: &'static str,
         detail: String,
     },
+}
+
+impl Result {
+    /// How a check with `status` ends in JUnit, the same for every report: a pass shows
+    /// `on_pass` when given, a warning shows `warning: DETAIL`, a check not measured is skipped
+    /// with its message, a failure carries its message, `kind` and `detail`.
+    pub fn of(
+        status: Status,
+        message: &str,
+        kind: &'static str,
+        detail: &str,
+        on_pass: Option<&str>,
+    ) -> Result {
+        match status {
+            Status::Pass => on_pass.map_or(Result::Pass, |t| Result::Out(t.to_string())),
+            Status::NotMeasured => Result::Skipped(message.to_string()),
+            Status::Warn => Result::Out(format!("warning: {detail}")),
+            Status::Fail => Result::Failure {
+                message: message.to_string(),
+                kind,
+                detail: detail.to_string(),
+            },
+        }
+    }
 }
 
 /// One check.

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use crate::personas::Persona;
-use crate::propensity::learn::{Kind, Measures};
+use crate::propensity::learn::{LearnedFrom, Measures};
 use crate::propensity::shown::Shown;
 use crate::report::{money, pct1, Summary};
 use crate::util::numfmt::money_or_unknown;
@@ -95,10 +95,10 @@ fn overview(o: &mut String, s: &Summary) {
 }
 
 /// What a propensity of each kind means, in one sentence (shared with report.html).
-pub fn kind_text(kind: Kind) -> &'static str {
+pub fn kind_text(kind: LearnedFrom) -> &'static str {
     match kind {
-        Kind::Untreated => "the chance that an abandoner orders on their own, with no recovery message (learned only from holdout shoppers)",
-        Kind::AsUsual => "the chance that an abandoner orders under the shop's usual messaging (learned from every abandoner; not causal: it is high for shoppers the messages persuade)",
+        LearnedFrom::Untreated => "the chance that an abandoner orders on their own, with no recovery message (learned only from holdout shoppers)",
+        LearnedFrom::AsUsual => "the chance that an abandoner orders under the shop's usual messaging (learned from every abandoner; not causal: it is high for shoppers the messages persuade)",
     }
 }
 

@@ -12,4 +12,4 @@ mod summary;
 pub mod tables;
 
 pub use crate::util::numfmt::{money, pct1};
-pub use summary::{features_summary_path, FeaturesSummary, Summary};
+pub use summary::{features_summary_path, Clustered, FeaturesSummary, RunFound, Summary};

@@ -8,9 +8,10 @@ use serde::Serialize;
 
 use super::{charts, junit};
 use crate::outcomes::breakdown::Breakdown;
-use crate::outcomes::checks::{p_text, Status};
+use crate::outcomes::checks::p_text;
 use crate::outcomes::readout::{Comparison, Estimate, Verdict};
 use crate::outcomes::Readout;
+use crate::util::gate::Status;
 use crate::util::numfmt::{money, pct1};
 use crate::util::text::md_cell;
 
@@ -535,10 +536,7 @@ pub fn markdown(r: &Readout) -> String {
     let _ = writeln!(o, "| gate | status | detail |");
     let _ = writeln!(o, "|---|---|---|");
     for (name, c) in r.checks.all() {
-        let mark = match c.status {
-            Status::Fail => "**FAIL**",
-            s => s.name(),
-        };
+        let mark = c.status.mark();
         let _ = writeln!(
             o,
             "| {} | {mark} | {} |",
@@ -559,15 +557,7 @@ pub fn junit(r: &Readout) -> String {
         .map(|(name, c)| junit::Case {
             classname: "cartsona.outcomes".to_string(),
             name: name.to_string(),
-            result: match c.status {
-                Status::Pass => junit::Result::Out(c.message.clone()),
-                Status::NotMeasured => junit::Result::Skipped(c.message.clone()),
-                Status::Fail => junit::Result::Failure {
-                    message: c.message.clone(),
-                    kind: "gate",
-                    detail: c.message.clone(),
-                },
-            },
+            result: junit::Result::of(c.status, &c.message, "gate", &c.message, Some(&c.message)),
         })
         .collect();
     let gates = junit::Suite {
@@ -578,7 +568,7 @@ pub fn junit(r: &Readout) -> String {
 }
 
 #[derive(Serialize)]
-struct Row {
+struct ReadoutRow {
     label: String,
     treatment: String,
     holdout: String,
@@ -592,8 +582,8 @@ struct Row {
     note: Option<String>,
 }
 
-fn html_row(label: String, c: &Comparison) -> Row {
-    Row {
+fn html_row(label: String, c: &Comparison) -> ReadoutRow {
+    ReadoutRow {
         label,
         treatment: format!("{} · {}", c.treatment.n, rate(c.treatment.rate)),
         holdout: format!("{} · {}", c.holdout.n, rate(c.holdout.rate)),
@@ -622,7 +612,7 @@ pub fn html(r: &Readout) -> anyhow::Result<String> {
         include_str!("../../templates/outcomes.html"),
     )?;
     let inline = |svg: String| svg.replace(" xmlns=\"http://www.w3.org/2000/svg\"", "");
-    let mut rows: Vec<Row> = r
+    let mut rows: Vec<ReadoutRow> = r
         .personas
         .iter()
         .map(|p| {
@@ -646,7 +636,7 @@ pub fn html(r: &Readout) -> anyhow::Result<String> {
         .chain(&r.variants)
         .map(variant_table)
         .collect();
-    let band_rows: Vec<Row> = r.by_propensity.as_ref().map_or(Vec::new(), |b| {
+    let band_rows: Vec<ReadoutRow> = r.by_propensity.as_ref().map_or(Vec::new(), |b| {
         b.quintiles
             .iter()
             .chain(&b.no_discount)

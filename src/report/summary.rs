@@ -69,42 +69,129 @@ pub struct Summary {
     pub timings: Option<Vec<crate::util::progress::StageTime>>,
 }
 
-impl Summary {
-    /// The parts every run shares: tool, inputs and what the features stage found. The caller
-    /// fills in the clustering and personas.
-    /// What a segment run found (`model::segmented`): the choice of k, the outliers, the shoppers
-    /// left out of the fit (`rows`: the matrix's), the identities against the baseline.
-    pub fn with_segmented(
-        self,
+/// The clustering of a run: fitted by `segment` ([`Clustered::segmented`]), read from the saved
+/// model by `assign`. Every field is given: a forgotten one is a compile error, not "k = 0".
+pub struct Clustered {
+    pub cluster_features: Vec<String>,
+    pub matrix: MatrixReport,
+    pub seed: u64,
+    pub k_selection: Vec<KRow>,
+    pub chosen_k: usize,
+    pub reason: String,
+    pub indicative: Option<String>,
+    pub outlier_threshold: Option<f64>,
+    pub outliers: usize,
+    pub left_out_of_fit: usize,
+}
+
+impl Clustered {
+    /// What a segment run found (`model::segmented`): the choice of k, the outliers and the
+    /// shoppers left out of the fit (`rows`: the matrix's).
+    pub fn segmented(
         found: &crate::model::segmented::Segmented,
+        model: &crate::model::Model,
         rows: usize,
-        seed: u64,
         matrix: MatrixReport,
-    ) -> Summary {
+    ) -> Clustered {
         let selection = &found.fitted.selection;
-        Summary {
+        Clustered {
+            cluster_features: model.feature_names(),
             matrix,
-            seed,
+            seed: model.config.seed,
             k_selection: selection.table.clone(),
             chosen_k: selection.k,
             reason: selection.reason.clone(),
             indicative: selection.indicative.clone(),
+            outlier_threshold: model.outlier_threshold,
             outliers: found.assessed.outlier.iter().filter(|o| **o).count(),
             left_out_of_fit: rows - found.fitted.fit_rows.len(),
+        }
+    }
+}
+
+impl Clustered {
+    /// What an assign run used: the saved model's clustering, not refitted, with this data's
+    /// outliers (`outlier`, per shopper).
+    pub fn assigned(model: &crate::model::Model, outlier: &[bool]) -> Clustered {
+        let k = model.personas.len();
+        Clustered {
+            cluster_features: model.feature_names(),
+            // assign builds no matrix of its own: the model's transforms and scaler apply.
+            matrix: MatrixReport::default(),
+            seed: model.config.seed,
+            k_selection: model.k_selection.clone(),
+            chosen_k: k,
+            reason: format!(
+                "assigned with the saved model of {} (k = {k}, not refitted)",
+                model.as_of
+            ),
+            indicative: None,
+            outlier_threshold: model.outlier_threshold,
+            outliers: outlier.iter().filter(|o| **o).count(),
+            left_out_of_fit: 0,
+        }
+    }
+}
+
+/// What a run settled and writes, beyond the clustering.
+pub struct RunFound {
+    pub holdout: Option<crate::model::holdout::Holdout>,
+    pub personas: Vec<Persona>,
+    pub propensity: Option<crate::propensity::shown::Shown>,
+    /// The baseline and each persona's lineage (`segment --baseline`; none for `assign`).
+    pub baseline: Option<String>,
+    pub lineage: Vec<crate::model::format::Lineage>,
+    pub retired_now: Vec<crate::model::format::Retired>,
+    /// Warnings of the run, after those of the rows skipped as bad.
+    pub warnings: Vec<String>,
+    pub files: Vec<String>,
+    pub projection: Option<crate::cluster::projection::Projection>,
+}
+
+impl RunFound {
+    /// What a segment run settled: its holdout and personas (`arms`, `found`), propensity, the
+    /// lineage against the baseline, and its warnings in order (the propensity's, the choice of
+    /// k's, the holdout's).
+    pub fn segmented(
+        found: &crate::model::segmented::Segmented,
+        arms: &crate::model::arms::Arms,
+        propensity: &crate::propensity::run::RunPropensity,
+        files: Vec<String>,
+        projection: Option<crate::cluster::projection::Projection>,
+    ) -> RunFound {
+        let mut warnings = Vec::new();
+        if let Some(crate::propensity::run::Said::Warning(warning)) = &propensity.said {
+            warnings.push(warning.clone());
+        }
+        warnings.extend(found.fitted.selection.warnings.iter().cloned());
+        warnings.extend(arms.note.clone());
+        RunFound {
+            holdout: arms.holdout.clone(),
+            personas: found.settled.personas.clone(),
+            propensity: propensity.shown.clone(),
             baseline: found.identity.baseline.clone(),
             lineage: found.identity.lineage.clone(),
             retired_now: found.identity.retired_now.clone(),
-            ..self
+            warnings,
+            files,
+            projection,
         }
     }
+}
 
+impl Summary {
+    /// The summary of a `command` run from its parts: the inputs read (`report`), what the
+    /// features stage found (`f`), the clustering and the rest. The previous readout
+    /// (`outcomes`) and `timings` are the run writer's to attach.
     pub fn new(
         command: &str,
         f: &crate::features::compute::FeatureSummary,
         report: crate::ingest::load::ValidationReport,
         on_bad_rows: BadRows,
+        clustered: Clustered,
+        run: RunFound,
     ) -> Summary {
-        let warnings = report
+        let mut warnings: Vec<String> = report
             .files
             .iter()
             .filter(|f| f.rows_rejected > 0)
@@ -115,6 +202,7 @@ impl Summary {
                 )
             })
             .collect();
+        warnings.extend(run.warnings);
         Summary {
             tool: format!("cartsona {}", env!("CARGO_PKG_VERSION")),
             command: command.into(),
@@ -132,26 +220,26 @@ impl Summary {
             abandoners: f.abandoners,
             value_at_stake: f.value_at_stake,
             features_left_out: f.left_out.clone(),
-            cluster_features: Vec::new(),
-            matrix: MatrixReport::default(),
-            seed: 0,
-            k_selection: Vec::new(),
-            chosen_k: 0,
-            reason: String::new(),
-            indicative: None,
-            outlier_threshold: None,
-            outliers: 0,
-            left_out_of_fit: 0,
-            holdout: None,
+            cluster_features: clustered.cluster_features,
+            matrix: clustered.matrix,
+            seed: clustered.seed,
+            k_selection: clustered.k_selection,
+            chosen_k: clustered.chosen_k,
+            reason: clustered.reason,
+            indicative: clustered.indicative,
+            outlier_threshold: clustered.outlier_threshold,
+            outliers: clustered.outliers,
+            left_out_of_fit: clustered.left_out_of_fit,
+            holdout: run.holdout,
             outcomes: None,
-            personas: Vec::new(),
-            propensity: None,
-            baseline: None,
-            lineage: Vec::new(),
-            retired_now: Vec::new(),
+            personas: run.personas,
+            propensity: run.propensity,
+            baseline: run.baseline,
+            lineage: run.lineage,
+            retired_now: run.retired_now,
             warnings,
-            files: Vec::new(),
-            projection: None,
+            files: run.files,
+            projection: run.projection,
             timings: None,
         }
     }

@@ -15,7 +15,7 @@ mod shoppers;
 
 pub use shoppers::{
     abandoned_per_month, customer_id, history, month, month_as, month_bounds, orders_per_month,
-    plan, Archetype, Mix, Plan, Rec, SynthParams, CARRYOVER_CARTS_BEFORE_END, CARRYOVER_CARTS_FROM,
-    CART_HEADER, EVENT_HEADER, ORDER_HEADER,
+    plan, Archetype, Mix, Rec, ShopPlan, SynthParams, CARRYOVER_CARTS_BEFORE_END,
+    CARRYOVER_CARTS_FROM, CART_HEADER, EVENT_HEADER, ORDER_HEADER,
 };
 use shoppers::{behaviour, money, pick, poisson, stream, DEVICES, STEPS};

@@ -10,7 +10,7 @@ use anyhow::Result;
 use crate::io::write::{ColKind, Field, StagedDir, TableSink};
 use crate::synth::carryover::{self, Listing};
 use crate::synth::experiment::{self, Base, Experiment, NextRec};
-use crate::synth::returns::{self, Play};
+use crate::synth::returns::{self, EarlierPlay};
 use crate::synth::{self, Archetype, Rec, SynthParams};
 use crate::util::timefmt::{self, DAY};
 
@@ -297,7 +297,7 @@ fn order_time(r: &Rec) -> i64 {
 /// The shopper's planted returns (every time) and their planted base after T.
 fn plant_returns(
     p: &SynthParams,
-    plan: &synth::Plan,
+    plan: &synth::ShopPlan,
     shopper: usize,
     recs: &[Rec],
     bounds: &[(i64, i64)],
@@ -305,7 +305,7 @@ fn plant_returns(
 ) -> Result<(Vec<Rec>, Base)> {
     let uplift = |a: Archetype| plants.experiment.map_or(0.0, |e| e.rates[&a].1);
     let play = match (plants.play_since, plants.experiment) {
-        (Some(since), Some(e)) => Some(Play {
+        (Some(since), Some(e)) => Some(EarlierPlay {
             holdout: &e.holdout,
             since,
             uplift: &uplift,
@@ -343,7 +343,7 @@ fn month_manifest(
     m: usize,
     sub: &str,
     bounds: &[(i64, i64)],
-    plan: &synth::Plan,
+    plan: &synth::ShopPlan,
     rows: [u64; 3],
 ) -> serde_json::Value {
     let mut shares = BTreeMap::new();

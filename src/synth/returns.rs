@@ -75,7 +75,7 @@ pub fn delay_cdf(x: i64) -> f64 {
 
 /// A recovery play that already ran before T: from `since`, treatment-arm shoppers' abandoned
 /// carts return with their probability + the archetype's uplift (clamped to [0, 1]).
-pub struct Play<'a> {
+pub struct EarlierPlay<'a> {
     pub holdout: &'a Holdout,
     pub since: i64,
     pub uplift: &'a dyn Fn(Archetype) -> f64,
@@ -157,7 +157,7 @@ pub fn plant(
     recs: &[Rec],
     bounds: &[(i64, i64)],
     archetype: impl Fn(usize) -> Archetype,
-    play: Option<&Play>,
+    play: Option<&EarlierPlay>,
 ) -> Planting {
     let (left, mut orders) = read_back(recs, bounds);
     let customer = customer_id(shopper);

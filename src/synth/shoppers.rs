@@ -193,7 +193,7 @@ pub fn month_bounds(start: i64, months: usize) -> Result<Vec<(i64, i64)>> {
 }
 
 /// Each shopper's archetype in each month (index 0 = month 1), and the moves between months.
-pub struct Plan {
+pub struct ShopPlan {
     pub archetypes: Vec<Vec<Archetype>>,
     /// (shopper, month (1-based), from, to)
     pub moves: Vec<(usize, usize, Archetype, Archetype)>,
@@ -207,7 +207,7 @@ pub(super) fn stream(seed: u64, shopper: usize, month: usize, purpose: u64) -> C
 /// Assigns archetypes: month 1 from the mix (a seeded shuffle of exact counts); at each month with a
 /// new mix, the fewest shoppers needed move, chosen by a seeded order, from archetypes over their
 /// target to those under it (buyers stay buyers unless the mix names them).
-pub fn plan(p: &SynthParams) -> Plan {
+pub fn plan(p: &SynthParams) -> ShopPlan {
     let n = p.shoppers;
     let counts = p.mix.counts(n);
     let mut first: Vec<Archetype> = counts
@@ -265,7 +265,7 @@ pub fn plan(p: &SynthParams) -> Plan {
         }
         archetypes.push(cur);
     }
-    Plan { archetypes, moves }
+    ShopPlan { archetypes, moves }
 }
 
 /// One generated row of each kind, as text fields in canonical column order.

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Result;
 
-use crate::ingest::schema::{BadRows, Kind};
+use crate::ingest::schema::{BadRows, TableKind};
 use crate::io::read::{Format, Source, Table};
 
 use super::common::Derived;
@@ -55,9 +55,9 @@ pub fn derive(preset: &Preset, bad_rows: BadRows, delimiter: u8) -> Result<Deriv
 
 /// Adds derived tables to the canonical inputs, as sources of their kind (after the files).
 pub fn add_tables(
-    files: &mut Vec<(Kind, Vec<Source>)>,
+    files: &mut Vec<(TableKind, Vec<Source>)>,
     preset: &'static str,
-    tables: Vec<(Kind, Table)>,
+    tables: Vec<(TableKind, Table)>,
 ) {
     for (kind, table) in tables {
         let src = Source {

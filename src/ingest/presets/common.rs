@@ -6,12 +6,12 @@ use std::collections::BTreeMap;
 use anyhow::{bail, Result};
 
 use crate::ingest::load::{FileReport, Problem, ReasonCount};
-use crate::ingest::schema::{BadRows, Kind};
+use crate::ingest::schema::{BadRows, TableKind};
 use crate::io::read::{Source, Table};
 
 /// What a preset derived: canonical tables, and one report per export it read.
 pub struct Derived {
-    pub tables: Vec<(Kind, Table)>,
+    pub tables: Vec<(TableKind, Table)>,
     pub reports: Vec<FileReport>,
     /// Features the exports cannot inform, with the reason (see `schema::Present::unknown`).
     pub unknown: Vec<(&'static str, String)>,

@@ -22,7 +22,7 @@ use serde::Deserialize;
 use crate::ingest::presets::common::{
     amount_text, find_column, parse_amount, row_shape_problem, Derived, FileLog,
 };
-use crate::ingest::schema::{BadRows, Interner, Kind, CHECKOUT_STEPS};
+use crate::ingest::schema::{BadRows, Interner, TableKind, CHECKOUT_STEPS};
 use crate::io::read::{self, CsvOptions, Row, Source, Table};
 use crate::util::timefmt;
 
@@ -88,7 +88,7 @@ pub struct EventNames {
 /// One column or several (the first non-empty one wins, as `["user_id", "anonymous_id"]`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
-pub enum Columns {
+pub enum ColumnNames {
     One(String),
     Many(Vec<String>),
 }
@@ -97,7 +97,7 @@ pub enum Columns {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EventLogConfig {
-    pub customer: Option<Columns>,
+    pub customer: Option<ColumnNames>,
     pub time: Option<String>,
     pub time_unit: Option<TimeUnit>,
     pub event: Option<String>,
@@ -177,8 +177,8 @@ impl EventLogSpec {
             }
         };
         let customer = match &c.customer {
-            Some(Columns::One(s)) if !s.trim().is_empty() => vec![s.clone()],
-            Some(Columns::Many(v)) if !v.is_empty() && v.iter().all(|s| !s.trim().is_empty()) => {
+            Some(ColumnNames::One(s)) if !s.trim().is_empty() => vec![s.clone()],
+            Some(ColumnNames::Many(v)) if !v.is_empty() && v.iter().all(|s| !s.trim().is_empty()) => {
                 v.clone()
             }
             _ => bail!(
@@ -662,7 +662,7 @@ fn session_text(strings: &Interner, k: SessionKey) -> String {
 /// The canonical tables from the log's events: each shopper's events in time order (read order
 /// breaks ties) become engagement rows, carts and orders ([`Builder`]); then the carts with a
 /// real add or checkout step and every order are written as tables.
-fn build(spec: &EventLogSpec, strings: &Interner, events: Vec<Ev>) -> Vec<(Kind, Table)> {
+fn build(spec: &EventLogSpec, strings: &Interner, events: Vec<Ev>) -> Vec<(TableKind, Table)> {
     // Read order breaks ties, so the result never depends on the sort algorithm.
     let mut order: Vec<u32> = (0..events.len() as u32).collect();
     order.sort_by(|&a, &b| {
@@ -681,9 +681,9 @@ fn build(spec: &EventLogSpec, strings: &Interner, events: Vec<Ev>) -> Vec<(Kind,
     let cart_table = b.cart_table();
     let order_table = b.order_table();
     vec![
-        (Kind::Carts, cart_table),
-        (Kind::Orders, order_table),
-        (Kind::Engagement, b.engagement),
+        (TableKind::Carts, cart_table),
+        (TableKind::Orders, order_table),
+        (TableKind::Engagement, b.engagement),
     ]
 }
 

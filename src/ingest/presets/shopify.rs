@@ -16,7 +16,7 @@ use crate::ingest::load::FileReport;
 use crate::ingest::presets::common::{
     amount_text, find_column, parse_amount, row_shape_problem, Derived, FileLog,
 };
-use crate::ingest::schema::{BadRows, Kind};
+use crate::ingest::schema::{BadRows, TableKind};
 use crate::io::read::{self, CsvOptions, Row, Source, Table};
 use crate::util::timefmt;
 
@@ -40,7 +40,7 @@ pub struct ShopifySpec {
 }
 
 /// One column the preset reads: a key, the header names it may have, and whether it must exist.
-struct Want {
+struct PresetColumn {
     key: &'static str,
     names: &'static [&'static str],
     required: bool,
@@ -53,8 +53,8 @@ const fn want(
     names: &'static [&'static str],
     required: bool,
     order_level: bool,
-) -> Want {
-    Want {
+) -> PresetColumn {
+    PresetColumn {
         key,
         names,
         required,
@@ -62,7 +62,7 @@ const fn want(
     }
 }
 
-fn order_columns(v: ShopifyValue) -> Vec<Want> {
+fn order_columns(v: ShopifyValue) -> Vec<PresetColumn> {
     vec![
         want("id", &["Name"], true, true),
         want("email", &["Email"], true, true),
@@ -76,7 +76,7 @@ fn order_columns(v: ShopifyValue) -> Vec<Want> {
     ]
 }
 
-fn checkout_columns(v: ShopifyValue) -> Vec<Want> {
+fn checkout_columns(v: ShopifyValue) -> Vec<PresetColumn> {
     vec![
         want("id", &["Id", "Checkout Id", "Checkout ID"], true, true),
         want("email", &["Email"], true, true),
@@ -90,7 +90,7 @@ fn checkout_columns(v: ShopifyValue) -> Vec<Want> {
     ]
 }
 
-fn value_column(v: ShopifyValue) -> Want {
+fn value_column(v: ShopifyValue) -> PresetColumn {
     match v {
         ShopifyValue::Total => want("value", &["Total"], true, true),
         ShopifyValue::Subtotal => want("value", &["Subtotal"], true, true),
@@ -114,12 +114,12 @@ struct Export {
 }
 
 impl Export {
-    fn has(&self, cols: &[Want], key: &str) -> bool {
+    fn has(&self, cols: &[PresetColumn], key: &str) -> bool {
         cols.iter()
             .position(|c| c.key == key)
             .is_some_and(|i| self.present[i])
     }
-    fn field<'a>(&'a self, cols: &[Want], g: &'a Group, key: &str) -> Option<&'a str> {
+    fn field<'a>(&'a self, cols: &[PresetColumn], g: &'a Group, key: &str) -> Option<&'a str> {
         let i = cols.iter().position(|c| c.key == key)?;
         g.fields[i].as_deref()
     }
@@ -127,7 +127,7 @@ impl Export {
 
 fn read_export(
     files: &[Source],
-    cols: &[Want],
+    cols: &[PresetColumn],
     what: &str,
     bad_rows: BadRows,
     delimiter: u8,
@@ -162,7 +162,7 @@ fn read_export(
 /// marked absent in `present`, a missing required one is an error.
 fn export_indices(
     header: &[String],
-    cols: &[Want],
+    cols: &[PresetColumn],
     what: &str,
     file: &str,
     present: &mut [bool],
@@ -195,14 +195,14 @@ type Rejection = (&'static str, &'static str, String, String);
 /// the group before it.
 struct ExportReader<'a> {
     files: &'a [Source],
-    cols: &'a [Want],
+    cols: &'a [PresetColumn],
     what: &'a str,
     groups: Vec<Group>,
     index: HashMap<String, usize>,
 }
 
 /// A cell's text as stored: e-mails lower-cased.
-fn stored(c: &Want, v: &str) -> String {
+fn stored(c: &PresetColumn, v: &str) -> String {
     if c.key == "email" {
         v.to_lowercase()
     } else {
@@ -325,7 +325,7 @@ impl ExportReader<'_> {
 /// Checks that an order or checkout has the order-level fields it needs; reports it otherwise.
 fn complete(
     export: &mut Export,
-    cols: &[Want],
+    cols: &[PresetColumn],
     gi: usize,
     what: &str,
 ) -> Result<Option<(String, i64, f64)>> {
@@ -370,9 +370,9 @@ pub fn derive(
     let mut reports: Vec<FileReport> = Vec::new();
     let otable = order_table(spec, orders, bad_rows, delimiter, &mut reports)?;
     let ctable = cart_table(spec, checkouts, bad_rows, delimiter, &mut reports)?;
-    let mut tables = vec![(Kind::Carts, ctable)];
+    let mut tables = vec![(TableKind::Carts, ctable)];
     if !orders.is_empty() {
-        tables.push((Kind::Orders, otable));
+        tables.push((TableKind::Orders, otable));
     }
     Ok(Derived {
         tables,
