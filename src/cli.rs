@@ -335,37 +335,27 @@ pub struct DriftArgs {
     /// Compare runs clustered on different features (on their common features).
     #[arg(long)]
     pub allow_feature_change: bool,
-    /// PSI of the persona shares: warn above
+    // The thresholds' help comes from `config::keys::drift` (one text for --help and `init`).
     #[arg(long, value_name = "X")]
     pub share_psi_warn: Option<f64>,
-    /// PSI of the persona shares: fail above
     #[arg(long, value_name = "X")]
     pub share_psi_fail: Option<f64>,
-    /// Change of one persona's share (absolute): warn above
     #[arg(long, value_name = "X")]
     pub share_change_warn: Option<f64>,
-    /// Change of one persona's share (absolute): fail above
     #[arg(long, value_name = "X")]
     pub share_change_fail: Option<f64>,
-    /// Centroid shift in baseline standard deviations: warn above
     #[arg(long, value_name = "SD")]
     pub centroid_shift_warn: Option<f64>,
-    /// Centroid shift in baseline standard deviations: fail above
     #[arg(long, value_name = "SD")]
     pub centroid_shift_fail: Option<f64>,
-    /// PSI of a clustering feature against the baseline deciles: warn above
     #[arg(long, value_name = "X")]
     pub feature_psi_warn: Option<f64>,
-    /// PSI of a clustering feature against the baseline deciles: fail above
     #[arg(long, value_name = "X")]
     pub feature_psi_fail: Option<f64>,
-    /// Kolmogorov-Smirnov statistic of a feature: warn above
     #[arg(long, value_name = "X")]
     pub ks_warn: Option<f64>,
-    /// Share of shoppers in both runs who kept their persona: warn below
     #[arg(long, value_name = "X")]
     pub stayed_warn: Option<f64>,
-    /// Share of shoppers in both runs who kept their persona: fail below
     #[arg(long, value_name = "X")]
     pub stayed_fail: Option<f64>,
 }

@@ -9,10 +9,10 @@ use std::fmt::Write as _;
 use anyhow::Result;
 
 use crate::cli::{InitArgs, InitPreset};
-use crate::config::defaults;
 use crate::config::segment::Segment;
 use crate::config::setting::shown_duration;
 use crate::config::PropensitySettings;
+use crate::config::{defaults, keys};
 use crate::drift::compare::Thresholds;
 use crate::features::compute::FeatureParams;
 use crate::io::write;
@@ -36,48 +36,6 @@ pub fn run(args: &InitArgs, quiet: bool) -> Result<u8> {
     }
     Ok(0)
 }
-
-/// What each drift threshold means (docs/drift.md); every field of [`Thresholds`] must be here.
-pub const DRIFT_MEANINGS: [(&str, &str); 11] = [
-    ("share_psi_warn", "PSI of the persona shares: warn above"),
-    ("share_psi_fail", "PSI of the persona shares: fail above"),
-    (
-        "share_change_warn",
-        "change of one persona's share (absolute): warn above",
-    ),
-    (
-        "share_change_fail",
-        "change of one persona's share (absolute): fail above",
-    ),
-    (
-        "centroid_shift_warn",
-        "centroid shift in baseline standard deviations: warn above",
-    ),
-    (
-        "centroid_shift_fail",
-        "centroid shift in baseline standard deviations: fail above",
-    ),
-    (
-        "feature_psi_warn",
-        "PSI of a clustering feature against the baseline deciles: warn above",
-    ),
-    (
-        "feature_psi_fail",
-        "PSI of a clustering feature against the baseline deciles: fail above",
-    ),
-    (
-        "ks_warn",
-        "Kolmogorov-Smirnov statistic of a feature: warn above",
-    ),
-    (
-        "stayed_warn",
-        "share of shoppers in both runs who kept their persona: warn below",
-    ),
-    (
-        "stayed_fail",
-        "share of shoppers in both runs who kept their persona: fail below",
-    ),
-];
 
 /// The commented configuration for `preset`. A plain data table: the template's lines in order,
 /// longer than a function should be but read as the file it writes.
@@ -241,8 +199,11 @@ pub fn template(preset: InitPreset) -> String {
     );
     s.push_str("[drift]\n# Thresholds of `cartsona drift` (docs/drift.md).\n");
     let defaults = toml::Table::try_from(Thresholds::default()).expect("thresholds serialise");
-    for (key, meaning) in DRIFT_MEANINGS {
-        let value = defaults.get(key).expect("every meaning names a threshold");
+    for (key, meaning) in keys::drift::ALL {
+        let key = key.key;
+        let value = defaults
+            .get(key)
+            .expect("every drift key names a threshold");
         let _ = write!(s, "# {meaning}.\n# {key} = {value}\n");
     }
     s
@@ -424,7 +385,7 @@ mod tests {
     fn every_drift_threshold_has_a_meaning() {
         let defaults = toml::Table::try_from(Thresholds::default()).unwrap();
         let mut keys: Vec<&str> = defaults.keys().map(String::as_str).collect();
-        let mut meant: Vec<&str> = DRIFT_MEANINGS.iter().map(|(k, _)| *k).collect();
+        let mut meant: Vec<&str> = keys::drift::ALL.iter().map(|(k, _)| k.key).collect();
         keys.sort_unstable();
         meant.sort_unstable();
         assert_eq!(keys, meant);

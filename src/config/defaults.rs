@@ -59,9 +59,9 @@ pub fn shown() -> Vec<(Key, String)> {
         (MAX_PRE_RUN, outcomes.max_pre_run.to_string()),
     ];
     let drift = toml::Table::try_from(Thresholds::default()).expect("thresholds serialise");
-    for (flag, key) in super::outcomes::DRIFT_KEYS {
-        let value = drift.get(key).expect("every drift key is a threshold");
-        out.push((Key::new(flag, "drift", key), value.to_string()));
+    for (key, _) in super::keys::drift::ALL {
+        let value = drift.get(key.key).expect("every drift key is a threshold");
+        out.push((key, value.to_string()));
     }
     out
 }
@@ -72,11 +72,23 @@ pub fn info_pages(features: &FeatureParams) -> String {
     p.strip_prefix("(?i)").unwrap_or(p).to_string()
 }
 
-/// The command line, each flag of [`shown`] with `[default: X]` at the end of its help.
+/// The command line, each flag of [`shown`] with `[default: X]` at the end of its help, and the
+/// drift thresholds' help from `config::keys::drift`.
 pub fn command() -> clap::Command {
     let shown = shown();
+    let drift_help = |arg: clap::Arg| {
+        let long = arg.get_long().map(|l| format!("--{l}"));
+        match super::keys::drift::ALL
+            .iter()
+            .find(|(k, _)| Some(k.flag) == long.as_deref())
+        {
+            Some((_, meaning)) => arg.help(capitalised(meaning)),
+            None => arg,
+        }
+    };
     Cli::command()
         .version(env!("CARTSONA_VERSION"))
+        .mut_subcommand("drift", |drift| drift.mut_args(drift_help))
         .mut_subcommands(|sub| {
             sub.mut_args(|arg| {
                 let long = arg.get_long().map(|l| format!("--{l}"));
@@ -89,6 +101,14 @@ pub fn command() -> clap::Command {
                 }
             })
         })
+}
+
+/// `text` with its first letter a capital, as a flag's help starts.
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect()
+    })
 }
 
 /// The parsed command line (as `Cli::parse`, with the defaults shown in its help).

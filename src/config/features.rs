@@ -17,12 +17,7 @@ use crate::ingest::schema::TableKind;
 use crate::model::Model;
 use crate::util::timefmt;
 
-/// Where each feature setting is given.
-pub const AS_OF: Key = Key::new("--as-of", "features", "as_of");
-pub const ABANDON_AFTER: Key = Key::new("--abandon-after", "features", "abandon_after");
-pub const LOOKBACK: Key = Key::new("--lookback", "features", "lookback");
-pub const HISTORY: Key = Key::new("--history", "features", "history");
-pub const INFO_PAGES: Key = Key::new("--info-pages", "features", "info_pages");
+pub use super::keys::features::*;
 
 /// Builds the feature settings from flags and the file (defaults: `FeatureParams::default()`).
 pub fn feature_params(args: &FeatureArgs, loaded: &Loaded) -> Result<FeatureParams> {

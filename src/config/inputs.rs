@@ -42,14 +42,7 @@ fn resolve(base: &Path, p: PathBuf) -> PathBuf {
     }
 }
 
-/// Where each input setting is given.
-pub const CARTS: Key = Key::new("--carts", "inputs", "carts");
-pub const ORDERS: Key = Key::new("--orders", "inputs", "orders");
-pub const ENGAGEMENT: Key = Key::new("--engagement", "inputs", "engagement");
-pub const EVENTS: Key = Key::new("--events", "inputs", "events");
-pub const PRESET: Key = Key::new("--preset", "inputs", "preset");
-pub const DELIMITER: Key = Key::new("--delimiter", "inputs", "delimiter");
-pub const ON_BAD_ROWS: Key = Key::new("--on-bad-rows", "inputs", "on_bad_rows");
+pub use super::keys::inputs::*;
 
 /// Paths given by a flag or the file (the file's relative to its directory), with their origin.
 struct Given(Option<Setting<Vec<PathBuf>>>);

@@ -1,6 +1,7 @@
 //! One checked configuration built from `cartsona.toml` and the flags (flags win), split by what
 //! it configures: [`file`] (the file as written and its loading), [`setting`] (the one way a
-//! value is layered, flag > file > default, keeping its origin for every message), [`inputs`],
+//! value is layered, flag > file > default, keeping its origin for every message), [`keys`]
+//! (every setting's flag and file key), [`inputs`],
 //! [`features`], [`segment`], [`propensity`] (and the holdout), [`outcomes`] (and drift), and
 //! [`defaults`] (the defaults every help text, template and message shows, from the settings
 //! types' own `Default`).
@@ -9,6 +10,7 @@ pub mod defaults;
 pub mod features;
 pub mod file;
 pub mod inputs;
+pub mod keys;
 pub mod outcomes;
 pub mod propensity;
 pub mod segment;

@@ -67,16 +67,7 @@ pub fn outcomes(args: &crate::cli::OutcomesArgs, loaded: &Loaded) -> Result<Outc
     })
 }
 
-/// Where each setting of the readout is given.
-pub const WINDOW: Key = Key::new("--window", "outcomes", "window");
-pub const ATTRIBUTION_WINDOW: Key =
-    Key::new("--attribution-window", "outcomes", "attribution_window");
-pub const SEED: Key = Key::new("--seed", "outcomes", "seed");
-pub const EXPECTED_HOLDOUT: Key = Key::new("--expected-holdout", "outcomes", "expected_holdout");
-pub const MAX_CONTAMINATION: Key = Key::new("--max-contamination", "outcomes", "max_contamination");
-pub const MAX_PRE_RUN: Key = Key::new("--max-pre-run", "outcomes", "max_pre_run");
-pub const ORDERS_UNTIL: Key = Key::new("--orders-until", "outcomes", "orders_until");
-pub const VALUE_IS: Key = Key::new("--order-value-is", "orders", "value_is");
+pub use super::keys::outcomes::*;
 
 /// The windows, seed and gate thresholds of the readout (defaults: `ReadoutSettings::default()`).
 fn outcome_settings(args: &crate::cli::OutcomesArgs, loaded: &Loaded) -> Result<ReadoutSettings> {
@@ -182,21 +173,6 @@ fn outcome_orders(args: &crate::cli::OutcomesArgs, loaded: &Loaded) -> Result<In
     }
 }
 
-/// The flag and the `[drift]` key of every threshold, in the order of `DriftArgs`' fields.
-pub const DRIFT_KEYS: [(&str, &str); 11] = [
-    ("--share-psi-warn", "share_psi_warn"),
-    ("--share-psi-fail", "share_psi_fail"),
-    ("--share-change-warn", "share_change_warn"),
-    ("--share-change-fail", "share_change_fail"),
-    ("--centroid-shift-warn", "centroid_shift_warn"),
-    ("--centroid-shift-fail", "centroid_shift_fail"),
-    ("--feature-psi-warn", "feature_psi_warn"),
-    ("--feature-psi-fail", "feature_psi_fail"),
-    ("--ks-warn", "ks_warn"),
-    ("--stayed-warn", "stayed_warn"),
-    ("--stayed-fail", "stayed_fail"),
-];
-
 /// Drift thresholds: defaults (`Thresholds::default()`), then `[drift]` of cartsona.toml, then
 /// flags; every value, from either, a number >= 0.
 pub fn drift_thresholds(args: &DriftArgs, loaded: &Loaded) -> Result<Thresholds> {
@@ -224,8 +200,8 @@ pub fn drift_thresholds(args: &DriftArgs, loaded: &Loaded) -> Result<Thresholds>
         args.stayed_warn,
         args.stayed_fail,
     ];
-    for ((flag, name), value) in DRIFT_KEYS.into_iter().zip(values) {
-        let key = Key::new(flag, "drift", name);
+    for ((key, _), value) in super::keys::drift::ALL.into_iter().zip(values) {
+        let name = key.key;
         let from_file = match file.get(name) {
             None => None,
             Some(v) => Some(

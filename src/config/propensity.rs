@@ -5,7 +5,7 @@
 use anyhow::{bail, Result};
 
 use super::file::Loaded;
-use super::setting::{shown_duration, Key};
+use super::setting::shown_duration;
 use crate::cli::{HoldoutArgs, PropensityArgs};
 use crate::features::compute::FeatureParams;
 use crate::model::holdout::{self, HoldoutAsked};
@@ -13,14 +13,7 @@ use crate::propensity::learn::Untreated;
 use crate::propensity::run::PropensityAsked;
 use crate::util::timefmt;
 
-/// Where each propensity and holdout setting is given.
-pub const WINDOW: Key = Key::new("--propensity-window", "propensity", "window");
-pub const HISTORY: Key = Key::new("--propensity-history", "propensity", "history");
-pub const C: Key = Key::new("--propensity-c", "propensity", "c");
-pub const NO_DISCOUNT_ABOVE: Key =
-    Key::new("--no-discount-above", "propensity", "no_discount_above");
-pub const SHARE: Key = Key::new("--holdout", "holdout", "share");
-pub const SALT: Key = Key::new("--holdout-salt", "holdout", "salt");
+pub use super::keys::propensity::*;
 
 /// The propensity settings of a segment run (`None`: off), from flags and `[propensity]` (flags
 /// win), checked: W > 0, a history of at least 3 W (train, calibration, report), C > 0.

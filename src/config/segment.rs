@@ -6,26 +6,12 @@ use anyhow::{bail, Result};
 
 use super::features::feature_params;
 use super::file::Loaded;
-use super::setting::Key;
 use crate::cli::{ClusterArgs, SegmentArgs};
 use crate::cluster::choose_k::SelectParams;
 use crate::features::catalogue::DEFAULT_FEATURES;
 use crate::features::compute::FeatureParams;
 
-/// Where each clustering setting is given.
-pub const K_MIN: Key = Key::new("--k-min", "segment", "k_min");
-pub const K_MAX: Key = Key::new("--k-max", "segment", "k_max");
-pub const K: Key = Key::new("--k", "segment", "k");
-pub const MIN_PERSONA_SHARE: Key = Key::new("--min-persona-share", "segment", "min_persona_share");
-pub const MIN_PERSONA_SIZE: Key = Key::new("--min-persona-size", "segment", "min_persona_size");
-pub const SEED: Key = Key::new("--seed", "segment", "seed");
-pub const RESTARTS: Key = Key::new("--restarts", "segment", "restarts");
-pub const MINIBATCH_ABOVE: Key = Key::new("--minibatch-above", "segment", "minibatch_above");
-pub const CLUSTER_FEATURES: Key = Key::new("--cluster-features", "segment", "cluster_features");
-pub const MAX_MATCH_DISTANCE: Key =
-    Key::new("--max-match-distance", "segment", "max_match_distance");
-pub const STABILITY_RESAMPLES: Key =
-    Key::new("--stability-resamples", "segment", "stability_resamples");
+pub use super::keys::segment::*;
 
 /// The settings of one `segment` run, checked.
 #[derive(Debug, Clone)]

@@ -64,7 +64,7 @@ pub fn render(s: &Summary) -> Result<String> {
             .map(|f| inline(charts::boxplots(f, &s.personas)))
             .filter(|b| !b.is_empty())
             .collect(),
-        k: inline(charts::k_curves(&s.k_selection)),
+        k: inline(charts::k_curves(&s.clustered.k_selection)),
         reliability: s
             .propensity
             .as_ref()

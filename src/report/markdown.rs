@@ -46,18 +46,18 @@ fn overview(o: &mut String, s: &Summary) {
 {} personas; {}.\n",
         s.abandoners,
         money_or_unknown(s.value_at_stake),
-        s.chosen_k,
-        s.reason
+        s.clustered.chosen_k,
+        s.clustered.reason
     );
-    if let Some(why) = &s.indicative {
+    if let Some(why) = &s.clustered.indicative {
         let _ = writeln!(o, "> **Indicative personas:** {why}.\n");
     }
-    if s.outliers > 0 || s.left_out_of_fit > 0 {
+    if s.clustered.outliers > 0 || s.clustered.left_out_of_fit > 0 {
         let _ = writeln!(
             o,
             "{} left out of fitting and choosing k as far from the bulk; {} flagged as outliers (`outlier = 1`), each assigned to their nearest persona.\n",
-            shoppers(s.left_out_of_fit, "was", "were"),
-            shoppers(s.outliers, "is", "are")
+            shoppers(s.clustered.left_out_of_fit, "was", "were"),
+            shoppers(s.clustered.outliers, "is", "are")
         );
     }
     if let Some(h) = &s.holdout {
@@ -408,7 +408,7 @@ fn k_table(o: &mut String, s: &Summary) {
     let _ = writeln!(o, "## Choosing the number of personas\n");
     let _ = writeln!(o, "| k | silhouette | Calinski-Harabasz | Davies-Bouldin | inertia | smallest persona | its value share | eligible | chosen |");
     let _ = writeln!(o, "|---:|---:|---:|---:|---:|---:|---:|:---|:---:|");
-    for r in &s.k_selection {
+    for r in &s.clustered.k_selection {
         let _ = writeln!(
             o,
             "| {} | {:.3} | {:.1} | {:.3} | {:.1} | {} ({}) | {} | {} | {} |",
@@ -429,7 +429,7 @@ fn k_table(o: &mut String, s: &Summary) {
             if r.chosen { "**yes**" } else { "" }
         );
     }
-    let _ = writeln!(o, "\nChosen: {}.\n", s.reason);
+    let _ = writeln!(o, "\nChosen: {}.\n", s.clustered.reason);
 }
 
 /// The files read, the windows, and what the matrix and the features left out.
@@ -464,12 +464,12 @@ fn inputs(o: &mut String, s: &Summary) {
     let _ = writeln!(
         o,
         "\nClustering features: {}.",
-        s.cluster_features.join(", ")
+        s.clustered.cluster_features.join(", ")
     );
-    for (f, n) in &s.matrix.filled {
+    for (f, n) in &s.clustered.matrix.filled {
         let _ = writeln!(o, "- {f}: {n} gaps filled with the median");
     }
-    for (f, why) in &s.matrix.dropped {
+    for (f, why) in &s.clustered.matrix.dropped {
         let _ = writeln!(o, "- {f} not used: {why}");
     }
     for l in &s.features_left_out {

@@ -31,20 +31,9 @@ pub struct Summary {
     /// `None` (null) when a `--features` table has no `last_abandoned_value`.
     pub value_at_stake: Option<f64>,
     pub features_left_out: Vec<LeftOut>,
-    pub cluster_features: Vec<String>,
-    pub matrix: MatrixReport,
-    pub seed: u64,
-    pub k_selection: Vec<KRow>,
-    pub chosen_k: usize,
-    pub reason: String,
-    /// Why the personas are only indicative (small data, no k eligible), if they are.
-    pub indicative: Option<String>,
-    /// Shoppers farther than this from every centre are outliers (`None`: not measured).
-    pub outlier_threshold: Option<f64>,
-    /// Shoppers flagged as outliers (each still has a persona).
-    pub outliers: usize,
-    /// Shoppers left out of fitting and choosing k.
-    pub left_out_of_fit: usize,
+    /// The clustering: its fields are summary.json's keys (flattened).
+    #[serde(flatten)]
+    pub clustered: Clustered,
     /// The run's holdout (docs/outcomes.md), if any.
     pub holdout: Option<crate::model::holdout::Holdout>,
     /// The previous readout shown on the cards (`--outcomes`), if any.
@@ -71,6 +60,7 @@ pub struct Summary {
 
 /// The clustering of a run: fitted by `segment` ([`Clustered::segmented`]), read from the saved
 /// model by `assign`. Every field is given: a forgotten one is a compile error, not "k = 0".
+#[derive(Debug, Clone, Serialize)]
 pub struct Clustered {
     pub cluster_features: Vec<String>,
     pub matrix: MatrixReport,
@@ -78,9 +68,13 @@ pub struct Clustered {
     pub k_selection: Vec<KRow>,
     pub chosen_k: usize,
     pub reason: String,
+    /// Why the personas are only indicative (small data, no k eligible), if they are.
     pub indicative: Option<String>,
+    /// Shoppers farther than this from every centre are outliers (`None`: not measured).
     pub outlier_threshold: Option<f64>,
+    /// Shoppers flagged as outliers (each still has a persona).
     pub outliers: usize,
+    /// Shoppers left out of fitting and choosing k.
     pub left_out_of_fit: usize,
 }
 
@@ -220,16 +214,7 @@ impl Summary {
             abandoners: f.abandoners,
             value_at_stake: f.value_at_stake,
             features_left_out: f.left_out.clone(),
-            cluster_features: clustered.cluster_features,
-            matrix: clustered.matrix,
-            seed: clustered.seed,
-            k_selection: clustered.k_selection,
-            chosen_k: clustered.chosen_k,
-            reason: clustered.reason,
-            indicative: clustered.indicative,
-            outlier_threshold: clustered.outlier_threshold,
-            outliers: clustered.outliers,
-            left_out_of_fit: clustered.left_out_of_fit,
+            clustered,
             holdout: run.holdout,
             outcomes: None,
             personas: run.personas,

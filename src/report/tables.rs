@@ -135,7 +135,7 @@ pub fn assignments_file(
         rows.arms,
         rows.listing.map(|l| &l.first[..]),
         &summary.personas,
-        &summary.cluster_features,
+        &summary.clustered.cluster_features,
     );
     if let Some(scored) = rows.propensity {
         add_propensity(&mut cols, &scored.scores, &scored.reasons);
