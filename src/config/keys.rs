@@ -3,11 +3,9 @@
 //! settings module (`config::segment::K_MIN` is `keys::segment::K_MIN`); messages word a
 //! setting's origin from its key (`config::setting`).
 
-use super::setting::Key;
-
 /// Where each input setting is given.
 pub mod inputs {
-    use super::Key;
+    use crate::config::setting::Key;
 
     pub const CARTS: Key = Key::new("--carts", "inputs", "carts");
     pub const ORDERS: Key = Key::new("--orders", "inputs", "orders");
@@ -20,7 +18,7 @@ pub mod inputs {
 
 /// Where each feature setting is given.
 pub mod features {
-    use super::Key;
+    use crate::config::setting::Key;
 
     pub const AS_OF: Key = Key::new("--as-of", "features", "as_of");
     pub const ABANDON_AFTER: Key = Key::new("--abandon-after", "features", "abandon_after");
@@ -31,7 +29,7 @@ pub mod features {
 
 /// Where each clustering setting is given.
 pub mod segment {
-    use super::Key;
+    use crate::config::setting::Key;
 
     pub const K_MIN: Key = Key::new("--k-min", "segment", "k_min");
     pub const K_MAX: Key = Key::new("--k-max", "segment", "k_max");
@@ -51,7 +49,7 @@ pub mod segment {
 
 /// Where each propensity and holdout setting is given.
 pub mod propensity {
-    use super::Key;
+    use crate::config::setting::Key;
 
     pub const WINDOW: Key = Key::new("--propensity-window", "propensity", "window");
     pub const HISTORY: Key = Key::new("--propensity-history", "propensity", "history");
@@ -64,7 +62,7 @@ pub mod propensity {
 
 /// Where each readout setting is given.
 pub mod outcomes {
-    use super::Key;
+    use crate::config::setting::Key;
 
     pub const WINDOW: Key = Key::new("--window", "outcomes", "window");
     pub const ATTRIBUTION_WINDOW: Key =
@@ -83,7 +81,7 @@ pub mod outcomes {
 /// the flag's help (capitalised, by `config::defaults::command`) and the comment of `init`'s
 /// template.
 pub mod drift {
-    use super::Key;
+    use crate::config::setting::Key;
 
     pub const ALL: [(Key, &str); 11] = [
         (
