@@ -101,9 +101,7 @@ impl Clustered {
             left_out_of_fit: rows - found.fitted.fit_rows.len(),
         }
     }
-}
 
-impl Clustered {
     /// What an assign run used: the saved model's clustering, not refitted, with this data's
     /// outliers (`outlier`, per shopper).
     pub fn assigned(model: &crate::model::Model, outlier: &[bool]) -> Clustered {
