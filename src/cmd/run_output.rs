@@ -104,10 +104,9 @@ impl<'a> RunOutput<'a> {
         }
         progress.stage("writing assignments");
         let parquet = self.format == OutFormat::Parquet;
-        let files = run_dir::files(parquet, rows.arms.is_some());
         let body = tables::assignments_file(table, &rows, &summary, parquet)?;
         let staged = &self.staged;
-        staged.write(&files[0], &body)?;
+        staged.write(run_dir::assignments_name(parquet), &body)?;
         drop(body);
         // With --timings the summary carries every stage so far (the assignments file included;
         // the small files after it take milliseconds).

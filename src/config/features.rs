@@ -10,7 +10,7 @@ use regex::Regex;
 
 use super::file::Loaded;
 use super::inputs::column_mapping;
-use super::setting::{shown_duration, Key, Origin, Setting};
+use super::setting::{Key, Origin, Setting};
 use crate::cli::FeatureArgs;
 use crate::features::compute::FeatureParams;
 use crate::ingest::schema::TableKind;
@@ -24,10 +24,7 @@ pub fn feature_params(args: &FeatureArgs, loaded: &Loaded) -> Result<FeaturePara
     let f = &loaded.file.features;
     let default = FeatureParams::default();
     let duration = |key: Key, flag: &Option<String>, file: &Option<String>, default: i64| {
-        let positive = key != ABANDON_AFTER;
-        loaded
-            .layer_or(key, flag.clone(), file.clone(), shown_duration(default))
-            .duration(positive)
+        loaded.duration_or(key, flag, file, default, key != ABANDON_AFTER)
     };
     let as_of = match loaded.layer(AS_OF, args.as_of.clone(), f.as_of.clone()) {
         None => None,

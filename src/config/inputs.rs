@@ -16,6 +16,8 @@ use crate::ingest::schema::{BadRows, ReadSettings, TableKind};
 use crate::io::read::{self, CsvOptions, Source};
 use crate::util::timefmt;
 
+pub use super::keys::inputs::*;
+
 /// The inputs of a run, checked and expanded.
 #[derive(Debug, Clone)]
 pub struct Inputs {
@@ -41,8 +43,6 @@ fn resolve(base: &Path, p: PathBuf) -> PathBuf {
         base.join(p)
     }
 }
-
-pub use super::keys::inputs::*;
 
 /// Paths given by a flag or the file (the file's relative to its directory), with their origin.
 struct Given(Option<Setting<Vec<PathBuf>>>);

@@ -9,13 +9,15 @@ use anyhow::{bail, Result};
 
 use super::file::{FileOutcomes, Loaded};
 use super::inputs::Inputs;
-use super::setting::{shown_duration, Key};
+use super::setting::Key;
 use crate::cli::{DriftArgs, InputArgs, PresetName};
 use crate::drift::compare::Thresholds;
 use crate::io::read::{self, CsvOptions, Source};
 use crate::model::holdout;
 use crate::outcomes::readout::ReadoutSettings;
 use crate::util::timefmt;
+
+pub use super::keys::outcomes::*;
 
 /// What `outcomes` reads and how, checked.
 pub struct OutcomesConfig {
@@ -67,16 +69,13 @@ pub fn outcomes(args: &crate::cli::OutcomesArgs, loaded: &Loaded) -> Result<Outc
     })
 }
 
-pub use super::keys::outcomes::*;
-
 /// The windows, seed and gate thresholds of the readout (defaults: `ReadoutSettings::default()`).
 fn outcome_settings(args: &crate::cli::OutcomesArgs, loaded: &Loaded) -> Result<ReadoutSettings> {
     let f = &loaded.file.outcomes;
     let d = ReadoutSettings::default();
     let duration = |key: Key, flag: &Option<String>, file: &Option<String>, default: i64| {
         loaded
-            .layer_or(key, flag.clone(), file.clone(), shown_duration(default))
-            .duration(true)
+            .duration_or(key, flag, file, default, true)
             .map(|s| s.value)
     };
     let share = |key: Key, flag: Option<f64>, file: Option<f64>, max: f64| -> Result<Option<f64>> {

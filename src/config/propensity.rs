@@ -20,14 +20,7 @@ pub use super::keys::propensity::*;
 pub fn propensity(args: &PropensityArgs, loaded: &Loaded) -> Result<Option<PropensitySettings>> {
     let f = &loaded.file.propensity;
     let d = PropensitySettings::default();
-    let window = loaded
-        .layer_or(
-            WINDOW,
-            args.propensity_window.clone(),
-            f.window.clone(),
-            shown_duration(d.window),
-        )
-        .duration(true)?;
+    let window = loaded.duration_or(WINDOW, &args.propensity_window, &f.window, d.window, true)?;
     let history = loaded.layer_or(
         HISTORY,
         args.propensity_history.clone(),

@@ -99,6 +99,20 @@ impl Loaded {
             origin: Origin::Default(key.flag),
         })
     }
+
+    /// A duration written as text (flag, else file, else `default` in microseconds), parsed and
+    /// checked by [`Setting::duration`].
+    pub fn duration_or(
+        &self,
+        key: Key,
+        flag: &Option<String>,
+        file: &Option<String>,
+        default: i64,
+        positive: bool,
+    ) -> Result<Setting<i64>> {
+        self.layer_or(key, flag.clone(), file.clone(), shown_duration(default))
+            .duration(positive)
+    }
 }
 
 impl<T: fmt::Display> Setting<T> {

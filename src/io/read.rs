@@ -1016,9 +1016,7 @@ pub fn is_file(path: &Path) -> bool {
 /// A whole Parquet file as a frame (a features table is converted column by column and each
 /// freed once taken; the inputs are streamed by [`scan`] instead).
 pub fn parquet_frame(src: &Source) -> Result<DataFrame> {
-    let file = std::fs::File::open(&src.path)
-        .with_context(|| format!("{}: cannot open", src.display()))?;
-    ParquetReader::new(file)
+    ParquetReader::new(open(src)?)
         .finish()
         .map_err(|e| anyhow::anyhow!("{}: not a readable Parquet file: {e}", src.display()))
 }

@@ -4,7 +4,7 @@
 //! propensity, for `drift`, `outcomes`, `features --model` and `--baseline`), and the rendered
 //! files written into a staging directory in their order ([`RunFiles::write`]). Files are read
 //! and written through `io`; the renderers that make the bytes come later in the flow
-//! (`cmd::run_dir` hands them over).
+//! (`cmd::run_output` hands them over).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -30,7 +30,7 @@ pub const ASSIGNMENTS: [&str; 2] = ["assignments.csv", "assignments.parquet"];
 /// `listed.csv` when the run has a holdout.
 pub fn files(parquet: bool, audience: bool) -> Vec<String> {
     let mut files = vec![
-        ASSIGNMENTS[usize::from(parquet)].to_string(),
+        assignments_name(parquet).to_string(),
         PERSONAS.to_string(),
         MODEL.to_string(),
         SUMMARY.to_string(),
@@ -42,6 +42,11 @@ pub fn files(parquet: bool, audience: bool) -> Vec<String> {
         files.push(listing::FILE.to_string());
     }
     files
+}
+
+/// The assignments' file name, CSV or Parquet.
+pub fn assignments_name(parquet: bool) -> &'static str {
+    ASSIGNMENTS[usize::from(parquet)]
 }
 
 /// A model given as a run directory or as its model.json.
