@@ -70,7 +70,6 @@ pub fn run(args: &AssignArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
             p.id, p.name
         ));
     }
-    let clustered = Clustered::assigned(&model, &outlier);
     let run = RunFound {
         holdout: arms.holdout.clone(),
         personas,
@@ -90,7 +89,7 @@ pub fn run(args: &AssignArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
         &features_summary,
         features.report,
         features.on_bad_rows,
-        clustered,
+        Clustered::assigned(&model, &outlier),
         run,
     );
     let rows = RunRows {

@@ -23,17 +23,8 @@ pub fn run(args: &DriftArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
     staged.write("drift.md", render::markdown(&report).as_bytes())?;
     staged.write("junit.xml", render::junit(&report).as_bytes())?;
     staged.commit()?;
-    let failed: Vec<&str> = report
-        .checks
-        .iter()
-        .filter(|c| c.status == Status::Fail)
-        .map(|c| c.name.as_str())
-        .collect();
-    let warned = report
-        .checks
-        .iter()
-        .filter(|c| c.status == Status::Warn)
-        .count();
+    let failed = report.named(Status::Fail);
+    let warned = report.named(Status::Warn).len();
     if !quiet {
         match report.status {
             Status::Fail => println!(

@@ -108,13 +108,12 @@ pub fn run(args: &SegmentArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
     let k = found.fitted.selection.k;
     let projection = projection::project(&x, labels, k, model.config.seed);
     let run = RunFound::segmented(&found, &arms, &propensity, files, projection);
-    let clustered = Clustered::segmented(&found, &model, x.nrows(), matrix_report);
     let summary = Summary::new(
         "segment",
         &features_summary,
         features.report,
         features.on_bad_rows,
-        clustered,
+        Clustered::segmented(&found, &model, x.nrows(), matrix_report),
         run,
     );
     let rows = RunRows {

@@ -103,6 +103,17 @@ pub struct DriftReport {
     pub checks: Vec<DriftCheck>,
 }
 
+impl DriftReport {
+    /// The names of the checks with this status, in check order.
+    pub fn named(&self, status: Status) -> Vec<&str> {
+        self.checks
+            .iter()
+            .filter(|c| c.status == status)
+            .map(|c| c.name.as_str())
+            .collect()
+    }
+}
+
 pub fn status(value: f64, warn: Option<f64>, fail: Option<f64>, higher_is_worse: bool) -> Status {
     let over = |t: Option<f64>| {
         t.is_some_and(|t| {
@@ -556,36 +567,31 @@ fn persona_checks(
             .collect()
     };
     let (new_personas, retired_personas) = (only(cur, sb), only(base, sc));
-    let warn = |name: String, value: f64, message: String| DriftCheck {
-        group: "personas".into(),
-        name,
-        value,
-        warn: Some(0.0),
-        fail: None,
-        status: Status::Warn,
-        message,
-    };
-    for (id, name) in &new_personas {
-        let share = sc.get(id).copied().unwrap_or(0.0);
-        checks.push(warn(
-            format!("new persona {id} {name}"),
-            share,
-            format!(
-                "{id} {name} is new, with {:.1}% of abandoners",
-                share * 100.0
+    let new = new_personas.iter().map(|(id, name)| (id, name, true));
+    let retired = retired_personas.iter().map(|(id, name)| (id, name, false));
+    for (id, name, is_new) in new.chain(retired) {
+        let share = if is_new { &sc } else { &sb };
+        let share = share.get(id).copied().unwrap_or(0.0);
+        let pct = share * 100.0;
+        let (kind, message) = match is_new {
+            true => (
+                "new",
+                format!("{id} {name} is new, with {pct:.1}% of abandoners"),
             ),
-        ));
-    }
-    for (id, name) in &retired_personas {
-        let share = sb.get(id).copied().unwrap_or(0.0);
-        checks.push(warn(
-            format!("retired persona {id} {name}"),
-            share,
-            format!(
-                "{id} {name} ({:.1}% of abandoners before) has no successor",
-                share * 100.0
+            false => (
+                "retired",
+                format!("{id} {name} ({pct:.1}% of abandoners before) has no successor"),
             ),
-        ));
+        };
+        checks.push(DriftCheck {
+            group: "personas".into(),
+            name: format!("{kind} persona {id} {name}"),
+            value: share,
+            warn: Some(0.0),
+            fail: None,
+            status: Status::Warn,
+            message,
+        });
     }
     (new_personas, retired_personas)
 }

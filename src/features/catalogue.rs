@@ -24,8 +24,9 @@ pub enum Transform {
 }
 
 /// The input a feature cannot be computed without. A feature whose need is missing is left out
-/// of every output, with the reason ([`left_out`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// of every output, with the reason ([`left_out`]). Declared in the order missing inputs are
+/// reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Need {
     /// Carts alone (always there).
     Carts,
@@ -366,22 +367,14 @@ pub struct LeftOut {
     pub reason: String,
 }
 
-/// The order in which missing inputs are reported.
-const NEEDS_ORDER: [Need; 6] = [
-    Orders,
-    Device,
-    CheckoutStep,
-    Discount,
-    Engagement,
-    EngagementPage,
-];
-
 /// The features the inputs cannot inform, with the reason (docs/features.md, "needs"): shared by
 /// `compute` and by the SQL of `features --emit-sql`, so both leave out the same ones. Grouped by
 /// missing input, in catalogue order within a group; then what a preset declared unknown.
 pub fn left_out(present: &Present) -> Vec<LeftOut> {
     let mut out: Vec<LeftOut> = Vec::new();
-    for need in NEEDS_ORDER {
+    // The needs the catalogue uses, in declaration order: the order missing inputs are reported.
+    let needs: std::collections::BTreeSet<Need> = FEATURES.iter().map(|f| f.needs).collect();
+    for need in needs {
         let Some(reason) = need.missing(present) else {
             continue;
         };

@@ -341,21 +341,26 @@ impl<'a> Batch<'a> {
     }
 }
 
+/// What the batch scanners are given: picks, from a file's header, the index of each column
+/// wanted (`None`: absent)...
+pub trait Select: FnOnce(&[String]) -> Result<Vec<Option<usize>>> {}
+impl<T: FnOnce(&[String]) -> Result<Vec<Option<usize>>>> Select for T {}
+
+/// ...and takes each batch of rows in file order.
+pub trait OnBatch: FnMut(&Batch<'_>) -> Result<()> {}
+impl<T: FnMut(&Batch<'_>) -> Result<()>> OnBatch for T {}
+
 /// As [`scan`], but rows come in [`Batch`]es, and Parquet columns of the type `wants` names for
 /// each selected column (in the order `select` returns them; `None`: text for all) arrive typed:
 /// no text is made of a timestamp or a number only to be parsed again (issue 19: Parquet was read
 /// at 25x polars' speed that way). Returns the number of data rows.
-pub fn scan_batches<S, F>(
+pub fn scan_batches(
     src: &Source,
     csv: CsvOptions,
     wants: Option<&[ValueType]>,
-    select: S,
-    on_batch: F,
-) -> Result<u64>
-where
-    S: FnOnce(&[String]) -> Result<Vec<Option<usize>>>,
-    F: FnMut(&Batch<'_>) -> Result<()>,
-{
+    select: impl Select,
+    on_batch: impl OnBatch,
+) -> Result<u64> {
     match src.format {
         Format::Csv => {
             let (file, read) = Counted::new(open(src)?);
@@ -377,11 +382,7 @@ where
 /// threads, small enough that a batch's records stay in cache-sized memory.
 const BATCH_ROWS: usize = 1 << 14;
 
-fn scan_table<S, F>(src: &Source, select: S, mut on_batch: F) -> Result<u64>
-where
-    S: FnOnce(&[String]) -> Result<Vec<Option<usize>>>,
-    F: FnMut(&Batch<'_>) -> Result<()>,
-{
+fn scan_table(src: &Source, select: impl Select, mut on_batch: impl OnBatch) -> Result<u64> {
     let table = src
         .table
         .as_ref()
@@ -408,18 +409,14 @@ fn open(src: &Source) -> Result<File> {
     File::open(&src.path).with_context(|| format!("{}: cannot open", src.display()))
 }
 
-fn scan_csv<R: Read + Send, S, F>(
+fn scan_csv<R: Read + Send>(
     src: &Source,
     reader: R,
     read: &Bytes,
     opts: CsvOptions,
-    select: S,
-    mut on_batch: F,
-) -> Result<u64>
-where
-    S: FnOnce(&[String]) -> Result<Vec<Option<usize>>>,
-    F: FnMut(&Batch<'_>) -> Result<()>,
-{
+    select: impl Select,
+    mut on_batch: impl OnBatch,
+) -> Result<u64> {
     // Records are read ahead on their own thread into one batch while the caller checks the
     // other: two sets of records go back and forth, so reading overlaps checking.
     std::thread::scope(|scope| {
@@ -736,16 +733,12 @@ pub fn row_count(src: &Source) -> Option<usize> {
 /// 100M rows under 8 GB). Only the columns the caller selects are decoded.
 const PARQUET_SLICE: usize = 1 << 18;
 
-fn scan_parquet<S, F>(
+fn scan_parquet(
     src: &Source,
     wants: Option<&[ValueType]>,
-    select: S,
-    mut on_batch: F,
-) -> Result<u64>
-where
-    S: FnOnce(&[String]) -> Result<Vec<Option<usize>>>,
-    F: FnMut(&Batch<'_>) -> Result<()>,
-{
+    select: impl Select,
+    mut on_batch: impl OnBatch,
+) -> Result<u64> {
     let unreadable =
         |e: PolarsError| anyhow::anyhow!("{}: not a readable Parquet file: {e}", src.display());
     let mut reader = ParquetReader::new(open(src)?);

@@ -123,7 +123,7 @@ pub fn build(inp: &ReadoutInputs<'_>, s: &ReadoutSettings) -> Result<Readout> {
     let with_touches = inp.touches.is_some();
     let personas = persona_comparisons(inp.runs, &all, with_touches, source, s);
     let mut overall = readout::compare(&all.iter().collect::<Vec<_>>(), with_touches, s);
-    readout::judge(&mut [&mut overall], "comparison");
+    readout::judge([&mut overall], "comparison");
     // The experiment's headline: each variant against the holdout over every persona.
     let overall_variants = (!variant_names.is_empty())
         .then(|| breakdown::variants("all", &all.iter().collect::<Vec<_>>(), &variant_names))
@@ -277,13 +277,7 @@ fn persona_comparisons(
         .into_iter()
         .filter(|p| p.comparison.treatment.n + p.comparison.holdout.n > 0)
         .collect();
-    readout::judge(
-        &mut personas
-            .iter_mut()
-            .map(|p| &mut p.comparison)
-            .collect::<Vec<_>>(),
-        "personas",
-    );
+    readout::judge(personas.iter_mut().map(|p| &mut p.comparison), "personas");
     personas
 }
 

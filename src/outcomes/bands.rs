@@ -70,17 +70,14 @@ pub fn by_propensity(
         })
         .collect();
     readout::judge(
-        &mut quintiles
-            .iter_mut()
-            .map(|b| &mut b.comparison)
-            .collect::<Vec<_>>(),
+        quintiles.iter_mut().map(|b| &mut b.comparison),
         "propensity bands",
     );
     let no_discount = threshold.and_then(|above| {
         let group: Vec<&Outcome> = scored.iter().copied().filter(|o| p(o) > above).collect();
         (!group.is_empty()).then(|| {
             let mut comparison = readout::compare(&group, with_touches, s);
-            readout::judge(&mut [&mut comparison], "group");
+            readout::judge([&mut comparison], "group");
             Band {
                 name: format!("above {above} (no incentive when the rule was on)"),
                 low: Some(above),

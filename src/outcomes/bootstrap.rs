@@ -90,7 +90,17 @@ pub fn percentile_or_normal(
         let (lo, hi) = normal(t, h);
         return Some((lo, hi, Method::Normal));
     }
-    let (lo, hi) = bootstrap(t, h, resamples, seed, key);
+    // The bootstrap percentile interval (see the module's notes).
+    let base = mix64(seed ^ mix64(key.wrapping_add(0x9e37_79b9_7f4a_7c15)));
+    let mut stats: Vec<f64> = (0..resamples as u64)
+        .into_par_iter()
+        .map(|b| {
+            let mut rng = ChaCha8Rng::seed_from_u64(mix64(base ^ mix64(b)));
+            (resample_mean(t, &mut rng) - resample_mean(h, &mut rng)) * t.n as f64
+        })
+        .collect();
+    stats.sort_by(f64::total_cmp);
+    let (lo, hi) = (percentile(&stats, 0.025), percentile(&stats, 0.975));
     Some((lo, hi, Method::Bootstrap))
 }
 
@@ -134,26 +144,6 @@ pub fn normal(t: &ArmRevenue<'_>, h: &ArmRevenue<'_>) -> (f64, f64) {
     let z = super::stats::z_crit(0.05);
     let nt = t.n as f64;
     ((mt - mh - z * se) * nt, (mt - mh + z * se) * nt)
-}
-
-/// The bootstrap percentile interval (see the module's notes).
-pub fn bootstrap(
-    t: &ArmRevenue<'_>,
-    h: &ArmRevenue<'_>,
-    resamples: usize,
-    seed: u64,
-    key: u64,
-) -> (f64, f64) {
-    let base = mix64(seed ^ mix64(key.wrapping_add(0x9e37_79b9_7f4a_7c15)));
-    let mut stats: Vec<f64> = (0..resamples as u64)
-        .into_par_iter()
-        .map(|b| {
-            let mut rng = ChaCha8Rng::seed_from_u64(mix64(base ^ mix64(b)));
-            (resample_mean(t, &mut rng) - resample_mean(h, &mut rng)) * t.n as f64
-        })
-        .collect();
-    stats.sort_by(f64::total_cmp);
-    (percentile(&stats, 0.025), percentile(&stats, 0.975))
 }
 
 #[cfg(test)]
@@ -235,7 +225,8 @@ mod tests {
             n: 25_000,
             recovered: &h,
         };
-        let (bl, bh) = bootstrap(&ta, &ha, 4_000, 42, 1);
+        let (bl, bh, method) = percentile_or_normal(&ta, &ha, 4_000, 42, 1).unwrap();
+        assert_eq!(method, Method::Bootstrap);
         let (nl, nh) = normal(&ta, &ha);
         let width = bh - bl;
         assert!(

@@ -598,7 +598,8 @@ fn discount(t: &[&Outcome], h: &[&Outcome], s: &ReadoutSettings) -> Discount {
 }
 
 /// Sets the Holm-adjusted p-values of a family and each comparison's verdict and note.
-pub fn judge(family: &mut [&mut Comparison], what: &str) {
+pub fn judge<'a>(family: impl IntoIterator<Item = &'a mut Comparison>, what: &str) {
+    let mut family: Vec<&mut Comparison> = family.into_iter().collect();
     let p: Vec<f64> = family
         .iter()
         .map(|c| c.uplift.as_ref().map_or(1.0, |u| u.p_value))
@@ -754,7 +755,7 @@ mod tests {
         let mut a = comparison(0.05, (0.01, 0.09), 0.01);
         let mut b = comparison(0.04, (0.002, 0.08), 0.04);
         let mut c = comparison(-0.03, (-0.06, 0.001), 0.03);
-        judge(&mut [&mut a, &mut b, &mut c], "personas");
+        judge([&mut a, &mut b, &mut c], "personas");
         assert_eq!(
             (a.verdict, b.verdict, c.verdict),
             (Verdict::Win, Verdict::Inconclusive, Verdict::Inconclusive)
@@ -768,7 +769,7 @@ mod tests {
         );
         assert!(c.note.is_none(), "its interval includes 0: no disagreement");
         let mut lone = comparison(-0.04, (-0.09, 0.003), 0.02);
-        judge(&mut [&mut lone], "comparison");
+        judge([&mut lone], "comparison");
         assert_eq!(lone.verdict, Verdict::Loss);
         assert!(lone.note.unwrap().contains("includes 0"));
     }

@@ -1,6 +1,8 @@
 //! Charts as inline SVG strings (plotters' SVG backend, no fonts needed: text stays SVG `<text>`).
 //! Each function is pure: data in, SVG out.
 
+use plotters::coord::ranged1d::SegmentedCoord;
+use plotters::coord::types::{RangedCoordf64, RangedCoordusize};
 use plotters::prelude::*;
 
 use crate::cluster::choose_k::KRow;
@@ -79,9 +81,74 @@ fn short(x: f64) -> String {
     }
 }
 
+/// The builder every chart starts from: its caption (none when empty; sans-serif at `size` px),
+/// then its margin and its x and y label areas, in pixels.
+fn builder<'a, 'b>(
+    area: &'a DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
+    caption: &str,
+    size: u32,
+    [margin, x_area, y_area]: [u32; 3],
+) -> ChartBuilder<'a, 'b, SVGBackend<'b>> {
+    let mut b = ChartBuilder::on(area);
+    b.margin(margin)
+        .x_label_area_size(x_area)
+        .y_label_area_size(y_area);
+    if !caption.is_empty() {
+        b.caption(caption, ("sans-serif", size));
+    }
+    b
+}
+
+/// The frame of a chart with one horizontal row per label, the first label's row on top.
+struct Rows<'l> {
+    caption: &'l str,
+    /// The margin and the x and y label areas, in pixels.
+    sizes: [u32; 3],
+    labels: &'l [String],
+    /// How many ticks the x axis asks for, and their text.
+    x_ticks: usize,
+    x_text: &'l dyn Fn(&f64) -> String,
+}
+
+type RowsChart<'a, 'b> =
+    ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, SegmentedCoord<RangedCoordusize>>>;
+
+/// Draws `frame`'s caption, axes and row names over `x` on `area`, ready for the rows' marks
+/// (row `i` sits in segment `n - 1 - i`).
+fn rows_chart<'a, 'b>(
+    area: &'a DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
+    frame: &Rows,
+    x: std::ops::Range<f64>,
+) -> Result<RowsChart<'a, 'b>, String> {
+    let n = frame.labels.len();
+    let mut chart = builder(area, frame.caption, 16, frame.sizes)
+        // A segmented 0..m has m + 1 segments: 0..n-1 gives one per row.
+        .build_cartesian_2d(x, (0..n.saturating_sub(1)).into_segmented())
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .light_line_style(WHITE)
+        .y_labels(n)
+        .y_label_formatter(&|y| match y {
+            SegmentValue::CenterOf(i) => n
+                .checked_sub(i + 1)
+                .and_then(|j| frame.labels.get(j))
+                .cloned()
+                .unwrap_or_default(),
+            _ => String::new(),
+        })
+        .x_labels(frame.x_ticks)
+        .x_label_formatter(frame.x_text)
+        .draw()
+        .map_err(err)?;
+    Ok(chart)
+}
+
 /// Horizontal bars: shoppers per persona (left) and value at stake (right).
 pub fn sizes_and_value(personas: &[Persona]) -> String {
     let n = personas.len();
+    let ids: Vec<String> = personas.iter().map(|p| p.id.clone()).collect();
     let height = 60 + 34 * n as u32;
     svg(900, height, |root| {
         let (left, right) = root.split_horizontally(450);
@@ -112,31 +179,14 @@ pub fn sizes_and_value(personas: &[Persona]) -> String {
                 .fold(0.0, |m: f64, v| m.max(*v))
                 .max(1.0)
                 * 1.1;
-            let mut chart = ChartBuilder::on(&area)
-                .caption(title, ("sans-serif", 16))
-                .margin(8)
-                .x_label_area_size(24)
-                .y_label_area_size(40)
-                // A segmented 0..m has m + 1 segments: 0..n-1 gives one per persona.
-                .build_cartesian_2d(0.0..max, (0..n.saturating_sub(1)).into_segmented())
-                .map_err(err)?;
-            chart
-                .configure_mesh()
-                .disable_y_mesh()
-                .light_line_style(WHITE)
-                .y_labels(n)
-                .y_label_formatter(&|y| match y {
-                    SegmentValue::CenterOf(i) => n
-                        .checked_sub(i + 1)
-                        .and_then(|j| personas.get(j))
-                        .map(|p| p.id.clone())
-                        .unwrap_or_default(),
-                    _ => String::new(),
-                })
-                .x_labels(5)
-                .x_label_formatter(&|x| short(*x))
-                .draw()
-                .map_err(err)?;
+            let frame = Rows {
+                caption: title,
+                sizes: [8, 24, 40],
+                labels: &ids,
+                x_ticks: 5,
+                x_text: &|x| short(*x),
+            };
+            let mut chart = rows_chart(&area, &frame, 0.0..max)?;
             chart
                 .draw_series(values.iter().enumerate().filter_map(|(i, v)| {
                     let v = v.as_ref()?;
@@ -267,11 +317,7 @@ pub fn k_curves(table: &[KRow]) -> String {
             let lo = values.iter().cloned().fold(f64::INFINITY, f64::min);
             let hi = values.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
             let pad = ((hi - lo) * 0.15).max(1e-3);
-            let mut chart = ChartBuilder::on(&area)
-                .caption(title, ("sans-serif", 15))
-                .margin(10)
-                .x_label_area_size(28)
-                .y_label_area_size(50)
+            let mut chart = builder(&area, title, 15, [10, 28, 50])
                 .build_cartesian_2d(kmin..kmax, (lo - pad)..(hi + pad))
                 .map_err(err)?;
             chart
@@ -319,10 +365,7 @@ pub fn projection(
                 -1.0..1.0
             }
         };
-        let mut chart = ChartBuilder::on(&root)
-            .margin(10)
-            .x_label_area_size(30)
-            .y_label_area_size(40)
+        let mut chart = builder(&root, "", 16, [10, 30, 40])
             .build_cartesian_2d(range(&xs), range(&ys))
             .map_err(err)?;
         chart
@@ -374,11 +417,7 @@ pub fn boxplots(feature: &str, personas: &[Persona]) -> String {
             .map(|b| b.1[4])
             .fold(f64::NEG_INFINITY, f64::max);
         let pad = ((hi - lo) * 0.08).max(1e-6);
-        let mut chart = ChartBuilder::on(&root)
-            .caption(feature, ("sans-serif", 15))
-            .margin(10)
-            .x_label_area_size(26)
-            .y_label_area_size(50)
+        let mut chart = builder(&root, feature, 15, [10, 26, 50])
             .build_cartesian_2d(-0.5..(n as f64 - 0.5), (lo - pad)..(hi + pad))
             .map_err(err)?;
         chart
@@ -442,40 +481,19 @@ pub fn uplift_whiskers(r: &crate::outcomes::Readout) -> String {
         return "<p>No holdout: no uplift to show.</p>".into();
     }
     let n = rows.len();
+    let labels: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
     let lo = rows.iter().map(|r| r.1.ci_low).fold(0.0, f64::min);
     let hi = rows.iter().map(|r| r.1.ci_high).fold(0.0, f64::max);
     let pad = ((hi - lo) * 0.1).max(0.005);
     svg(900, 70 + 36 * n as u32, |root| {
-        let mut chart = ChartBuilder::on(&root)
-            .caption(
-                "Uplift in recovery rate (points), 95% interval",
-                ("sans-serif", 16),
-            )
-            .margin(10)
-            .x_label_area_size(28)
-            .y_label_area_size(60)
-            .build_cartesian_2d(
-                (lo - pad) * 100.0..(hi + pad) * 100.0,
-                (0..n.saturating_sub(1)).into_segmented(),
-            )
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .light_line_style(WHITE)
-            .y_labels(n)
-            .y_label_formatter(&|y| match y {
-                SegmentValue::CenterOf(i) => n
-                    .checked_sub(i + 1)
-                    .and_then(|j| rows.get(j))
-                    .map(|r| r.0.clone())
-                    .unwrap_or_default(),
-                _ => String::new(),
-            })
-            .x_labels(TICKS)
-            .x_label_formatter(&|x| tick(*x, (hi - lo + 2.0 * pad) * 100.0, TICKS, true))
-            .draw()
-            .map_err(err)?;
+        let frame = Rows {
+            caption: "Uplift in recovery rate (points), 95% interval",
+            sizes: [10, 28, 60],
+            labels: &labels,
+            x_ticks: TICKS,
+            x_text: &|x| tick(*x, (hi - lo + 2.0 * pad) * 100.0, TICKS, true),
+        };
+        let mut chart = rows_chart(&root, &frame, (lo - pad) * 100.0..(hi + pad) * 100.0)?;
         chart
             .draw_series(std::iter::once(PathElement::new(
                 vec![(0.0, SegmentValue::Exact(0)), (0.0, SegmentValue::Exact(n))],
@@ -517,13 +535,14 @@ pub fn recovery_by_day(days: &[crate::outcomes::breakdown::ByDay]) -> String {
         * 110.0;
     let last = days.len().max(1) as f64;
     svg(900, 300, |root| {
-        let mut chart = ChartBuilder::on(&root)
-            .caption("Recovered so far (%), by day since T", ("sans-serif", 16))
-            .margin(10)
-            .x_label_area_size(28)
-            .y_label_area_size(44)
-            .build_cartesian_2d(0.0..last, 0.0..max)
-            .map_err(err)?;
+        let mut chart = builder(
+            &root,
+            "Recovered so far (%), by day since T",
+            16,
+            [10, 28, 44],
+        )
+        .build_cartesian_2d(0.0..last, 0.0..max)
+        .map_err(err)?;
         chart
             .configure_mesh()
             .light_line_style(WHITE)
@@ -589,35 +608,19 @@ pub fn attributed_vs_incremental(r: &crate::outcomes::Readout) -> String {
         return "<p>Attributed revenue needs --touches and a holdout.</p>".into();
     }
     let n = rows.len();
+    let labels: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
     let lo = rows.iter().map(|r| r.2).fold(0.0, f64::min) * 1.1;
     let hi = rows.iter().flat_map(|r| [r.1, r.2]).fold(1.0, f64::max) * 1.1;
     svg(900, 80 + 44 * n as u32, |root| {
-        let mut chart = ChartBuilder::on(&root)
-            .caption(
-                "Attributed (light) against incremental (dark) revenue",
-                ("sans-serif", 16),
-            )
-            .margin(10)
-            .x_label_area_size(28)
-            .y_label_area_size(60)
-            .build_cartesian_2d(lo..hi, (0..n.saturating_sub(1)).into_segmented())
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .light_line_style(WHITE)
-            .y_labels(n)
-            .y_label_formatter(&|y| match y {
-                SegmentValue::CenterOf(i) => n
-                    .checked_sub(i + 1)
-                    .and_then(|j| rows.get(j))
-                    .map(|r| r.0.clone())
-                    .unwrap_or_default(),
-                _ => String::new(),
-            })
-            .x_label_formatter(&|x| short(*x))
-            .draw()
-            .map_err(err)?;
+        let frame = Rows {
+            caption: "Attributed (light) against incremental (dark) revenue",
+            sizes: [10, 28, 60],
+            labels: &labels,
+            // plotters' default.
+            x_ticks: 11,
+            x_text: &|x| short(*x),
+        };
+        let mut chart = rows_chart(&root, &frame, lo..hi)?;
         for (i, (_, attributed, incremental)) in rows.iter().enumerate() {
             let y = n - i - 1;
             let c = colour(i);
@@ -657,13 +660,14 @@ pub fn reliability(bins: &[crate::propensity::metrics::Bin]) -> String {
         .fold(0.0, f64::max);
     let top = (top * 1.15).clamp(0.02, 1.0);
     svg(480, 360, |root| {
-        let mut chart = ChartBuilder::on(&root)
-            .caption("Predicted vs observed returns, by bin", ("sans-serif", 15))
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(50)
-            .build_cartesian_2d(0.0..top, 0.0..top)
-            .map_err(err)?;
+        let mut chart = builder(
+            &root,
+            "Predicted vs observed returns, by bin",
+            15,
+            [12, 36, 50],
+        )
+        .build_cartesian_2d(0.0..top, 0.0..top)
+        .map_err(err)?;
         chart
             .configure_mesh()
             .light_line_style(WHITE)

@@ -24,12 +24,7 @@ pub fn markdown(r: &DriftReport) -> String {
         "Baseline `{}` (as of {}) vs current `{}` (as of {}).\n",
         r.baseline, r.baseline_as_of, r.current, r.current_as_of
     );
-    let failed: Vec<&str> = r
-        .checks
-        .iter()
-        .filter(|c| c.status == Status::Fail)
-        .map(|c| c.name.as_str())
-        .collect();
+    let failed = r.named(Status::Fail);
     if !failed.is_empty() {
         let _ = writeln!(o, "Failed: {}.\n", failed.join("; "));
     }

@@ -676,36 +676,42 @@ mod tests {
     /// two significant digits of the half-width (worked by hand).
     #[test]
     fn money_is_rounded_to_what_its_interval_supports() {
-        // Half-width 1,534.56: unit 100.
-        assert_eq!(
-            money_interval(&interval(1234.56, -300.12, 2769.0)),
-            "1,200 [-300, 2,800]"
-        );
-        // Half-width 12.5: unit 1.
-        assert_eq!(
-            money_interval(&interval(45.26, 32.76, 57.76)),
-            "45 [33, 58]"
-        );
-        // Half-width 5: unit 0.1 (12.34 -> 12.3).
-        assert_eq!(
-            money_interval(&interval(12.34, 7.34, 17.34)),
-            "12.3 [7.3, 17.3]"
-        );
-        // Half-width 0.5: cents (0.50 is its two digits).
-        assert_eq!(
-            money_interval(&interval(12.344, 11.84, 12.84)),
-            "12.34 [11.84, 12.84]"
-        );
-        // Half-width 0.004: cents at most.
-        assert_eq!(
-            money_interval(&interval(3.456, 3.452, 3.46)),
-            "3.46 [3.45, 3.46]"
-        );
-        // A bound that rounds to 0 reads 0, never -0.
-        assert_eq!(
-            money_interval(&interval(900.0, -4.0, 1804.0)),
-            "900 [0, 1,800]"
-        );
+        // (estimate, low, high), what it reads, why.
+        let cases = [
+            (
+                (1234.56, -300.12, 2769.0),
+                "1,200 [-300, 2,800]",
+                "half-width 1,534.56: unit 100",
+            ),
+            (
+                (45.26, 32.76, 57.76),
+                "45 [33, 58]",
+                "half-width 12.5: unit 1",
+            ),
+            (
+                (12.34, 7.34, 17.34),
+                "12.3 [7.3, 17.3]",
+                "half-width 5: unit 0.1",
+            ),
+            (
+                (12.344, 11.84, 12.84),
+                "12.34 [11.84, 12.84]",
+                "half-width 0.5: cents",
+            ),
+            (
+                (3.456, 3.452, 3.46),
+                "3.46 [3.45, 3.46]",
+                "half-width 0.004: cents at most",
+            ),
+            (
+                (900.0, -4.0, 1804.0),
+                "900 [0, 1,800]",
+                "a bound that rounds to 0 reads 0",
+            ),
+        ];
+        for ((estimate, lo, hi), want, why) in cases {
+            assert_eq!(money_interval(&interval(estimate, lo, hi)), want, "{why}");
+        }
     }
 
     /// Issue 31: rates at the uplift's precision; no "-0.00".

@@ -214,24 +214,28 @@ pub fn personas(personas: &[Persona]) -> Vec<Col<'_>> {
             personas.iter().map(|p| p.value_at_stake).collect(),
         ),
     ];
-    for stage in ["new", "active", "loyal", "lapsing"] {
-        if personas.iter().any(|p| !p.lifecycle.is_empty()) {
-            cols.push(Col::Num(
-                format!("lifecycle_{stage}"),
-                personas
-                    .iter()
-                    .map(|p| Some(p.lifecycle.get(stage).copied().unwrap_or(0.0)))
-                    .collect(),
-            ));
+    // A column per lifecycle stage and per device, when any persona has those shares.
+    type Shares = fn(&Persona) -> &std::collections::BTreeMap<String, f64>;
+    let groups: [(&str, &[&str], Shares); 2] = [
+        ("lifecycle", &["new", "active", "loyal", "lapsing"], |p| {
+            &p.lifecycle
+        }),
+        (
+            "device",
+            &["desktop", "mobile", "tablet", "other", "unknown"],
+            |p| &p.devices,
+        ),
+    ];
+    for (prefix, names, shares) in groups {
+        if personas.iter().all(|p| shares(p).is_empty()) {
+            continue;
         }
-    }
-    for device in ["desktop", "mobile", "tablet", "other", "unknown"] {
-        if personas.iter().any(|p| !p.devices.is_empty()) {
+        for name in names {
+            let values = personas.iter();
             cols.push(Col::Num(
-                format!("device_{device}"),
-                personas
-                    .iter()
-                    .map(|p| Some(p.devices.get(device).copied().unwrap_or(0.0)))
+                format!("{prefix}_{name}"),
+                values
+                    .map(|p| Some(shares(p).get(*name).copied().unwrap_or(0.0)))
                     .collect(),
             ));
         }
