@@ -247,6 +247,15 @@ pub struct HoldoutArgs {
     /// month; another gives an independent split [default: the inherited salt, else cartsona]
     #[arg(long, value_name = "TEXT")]
     pub holdout_salt: Option<String>,
+    /// Variants inside the treatment arm, e.g. reminder=0.5,incentive=0.5: a `reminder` gets the
+    /// play with no incentive, any other variant the persona's offer; `none` ends inherited
+    /// variants (docs/outcomes.md "Variants") [default: the inherited variants, else none]
+    #[arg(long, value_name = "NAME=SHARE,...")]
+    pub variants: Option<String>,
+    /// Salt of the variants' hash (not the holdout's) [default: the inherited salt, else
+    /// cartsona-variants]
+    #[arg(long, value_name = "TEXT")]
+    pub variant_salt: Option<String>,
 }
 
 /// The return propensity of `segment` (docs/propensity.md).

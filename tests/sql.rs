@@ -531,8 +531,9 @@ fn duckdb_agrees_on_every_tie_and_boundary_rule() {
 
 /// `assign --emit-sql duckdb`, run by DuckDB over the table `cartsona features` wrote, assigns
 /// every shopper as `cartsona assign --features` does on the same table: persona, second persona,
-/// distance and margin (within 1e-9), outlier flag and arm (tests/sql/assign_parity.py). Three
-/// models: the run's own (holdout 0.3 with a salt holding a quote), one whose outlier threshold
+/// distance and margin (within 1e-9), outlier flag, arm and variant (tests/sql/assign_parity.py).
+/// Three models: the run's own (holdout 0.3 and three variants, each salt holding a quote), one
+/// whose outlier threshold
 /// is lowered to the median distance (about half flagged), and one with threshold 0 (every
 /// shopper far: the guard flags nobody).
 #[test]
@@ -556,7 +557,9 @@ fn duckdb_assigns_as_cartsona_assign_does() {
         assert!(
             out.status.success()
                 && q.contains(needle)
-                && q.contains("o''brien:") | q.contains("o\\'brien:"),
+                && q.contains("o''brien:") | q.contains("o\\'brien:")
+                && q.contains("o''neil:") | q.contains("o\\'neil:")
+                && q.contains("AS variant"),
             "{dialect}: {q}"
         );
     }
@@ -598,6 +601,10 @@ fn assign_parity(engine: &str) -> tempfile::TempDir {
             "0.3",
             "--holdout-salt",
             "o'brien",
+            "--variants",
+            "reminder=0.6,incentive=0.25,late=0.15",
+            "--variant-salt",
+            "o'neil",
         ])
         .args(inputs.args())
         .arg("--out")

@@ -72,6 +72,7 @@ pub fn run(args: &AssignArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
     }
     let run = RunFound {
         holdout: arms.holdout.clone(),
+        variants: arms.variants.clone(),
         personas,
         propensity: scored.shown,
         baseline: None,
@@ -98,12 +99,14 @@ pub fn run(args: &AssignArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
         arms: arms.arms.as_deref(),
         listing: arms.listing.as_ref(),
         propensity: scored.scored.as_ref(),
+        variants: arms.variant_rows(),
     };
-    // The model as given, with the holdout this run used and its first listings (so a later
-    // run inherits both).
+    // The model as given, with the holdout this run used, its first listings and its variants
+    // (so a later run inherits them).
     let model = Model {
-        holdout: arms.holdout,
+        holdout: arms.holdout.clone(),
         first_listing: arms.listing.as_ref().map(|l| l.record.clone()),
+        variants: arms.variants.clone(),
         ..model
     };
     RunOutput::new(staged, &args.output, quiet, previous)

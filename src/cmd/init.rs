@@ -209,7 +209,7 @@ pub fn template(preset: InitPreset) -> String {
     s
 }
 
-/// The [holdout], [propensity], [outcomes] and [columns.touches]/[columns.entries] sections
+/// The [holdout], [variants], [propensity], [outcomes] and [columns.touches]/[columns.entries] sections
 /// of the template.
 fn holdout_and_outcomes() -> String {
     let p = PropensitySettings::default();
@@ -221,6 +221,13 @@ fn holdout_and_outcomes() -> String {
 # of their model; set share = 0 to end it.\n\
 # share = 0.1                                # example\n\
 # The hash salt: the same salt keeps every shopper in their arm month after month.\n\
+# salt = {}\n\n\
+[variants]\n\
+# Variants inside the treatment arm (docs/outcomes.md \"Variants\"): a `reminder` gets the\n\
+# play with no incentive, any other variant the persona's offer; inherited like the holdout;\n\
+# \"none\" ends them.\n\
+# split = \"reminder=0.5,incentive=0.5\"     # example\n\
+# The variants' own hash salt (not the holdout's).\n\
 # salt = {}\n\n\
 [propensity]\n\
 # The return propensity of segment runs (docs/propensity.md): the chance that an abandoner\n\
@@ -267,6 +274,7 @@ fn holdout_and_outcomes() -> String {
 # customer_id = \"external_user_id\"         # example (Braze)\n\
 # arm = \"in_control_group\"                 # example\n\n",
         value(holdout::DEFAULT_SALT),
+        value(crate::model::variants::DEFAULT_SALT),
         duration(p.window),
         duration(p.history),
         value(p.c),

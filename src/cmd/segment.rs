@@ -122,6 +122,7 @@ pub fn run(args: &SegmentArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
         arms: arms.arms.as_deref(),
         listing: arms.listing.as_ref(),
         propensity: propensity.scored.as_ref(),
+        variants: arms.variant_rows(),
     };
     RunOutput::new(staged, &args.output, quiet, previous)
         .write(&table, rows, summary, &model, &progress)?;

@@ -41,6 +41,9 @@ pub struct FileConfig {
     /// The holdout of segment and assign runs (docs/outcomes.md).
     #[serde(default)]
     pub holdout: FileHoldout,
+    /// The variants inside the treatment arm of segment and assign runs (docs/outcomes.md).
+    #[serde(default)]
+    pub variants: FileVariants,
     /// Settings and gates of `outcomes` (docs/outcomes.md).
     #[serde(default)]
     pub outcomes: FileOutcomes,
@@ -86,6 +89,15 @@ pub struct FileOutcomes {
 #[serde(deny_unknown_fields)]
 pub struct FileHoldout {
     pub share: Option<f64>,
+    pub salt: Option<String>,
+}
+
+/// `[variants]`: the variants inside the treatment arm (docs/outcomes.md "Variants").
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileVariants {
+    /// `name=share,...`, as `--variants` takes it (`none` ends inherited variants).
+    pub split: Option<String>,
     pub salt: Option<String>,
 }
 

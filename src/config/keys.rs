@@ -58,6 +58,8 @@ pub mod propensity {
         Key::new("--no-discount-above", "propensity", "no_discount_above");
     pub const SHARE: Key = Key::new("--holdout", "holdout", "share");
     pub const SALT: Key = Key::new("--holdout-salt", "holdout", "salt");
+    pub const VARIANTS: Key = Key::new("--variants", "variants", "split");
+    pub const VARIANT_SALT: Key = Key::new("--variant-salt", "variants", "salt");
 }
 
 /// Where each readout setting is given.

@@ -1,14 +1,15 @@
-//! The return propensity's settings (`[propensity]`) and the holdout asked for (`[holdout]`),
-//! from the flags and the file (flags win). Out: [`Propensity`] (`None`: off) and
+//! The return propensity's settings (`[propensity]`) and the holdout and its variants asked for
+//! (`[holdout]`, `[variants]`), from the flags and the file (flags win). Out: [`Propensity`] (`None`: off) and
 //! `model::holdout::HoldoutAsked`, checked; what a run does not ask for it inherits later.
 
 use anyhow::{bail, Result};
 
 use super::file::Loaded;
-use super::setting::shown_duration;
+use super::setting::{shown_duration, Key};
 use crate::cli::{HoldoutArgs, PropensityArgs};
 use crate::features::compute::FeatureParams;
 use crate::model::holdout::{self, HoldoutAsked};
+use crate::model::variants::{self, VariantsAsked};
 use crate::propensity::learn::Untreated;
 use crate::propensity::run::PropensityAsked;
 use crate::util::timefmt;
@@ -123,13 +124,42 @@ pub fn holdout(args: &HoldoutArgs, loaded: &Loaded) -> Result<HoldoutAsked> {
         ),
         None => None,
     };
-    let salt = loaded.layer(SALT, args.holdout_salt.clone(), f.salt.clone());
+    Ok(HoldoutAsked {
+        share,
+        salt: salt(loaded, SALT, &args.holdout_salt, &f.salt)?,
+        salt_from_flag: args.holdout_salt.is_some(),
+        variants: variants(args, loaded)?,
+    })
+}
+
+/// The variants asked for by `--variants`/`--variant-salt` or `[variants]` (flags win), checked.
+fn variants(args: &HoldoutArgs, loaded: &Loaded) -> Result<VariantsAsked> {
+    let f = &loaded.file.variants;
+    let split = match loaded.layer(VARIANTS, args.variants.clone(), f.split.clone()) {
+        Some(s) if s.value.trim() == "none" => Some(None),
+        Some(s) => {
+            Some(Some(variants::parse(&s.value).map_err(|e| {
+                anyhow::anyhow!("{} {}: {e}", s.origin, s.value)
+            })?))
+        }
+        None => None,
+    };
+    Ok(VariantsAsked {
+        split,
+        salt: salt(loaded, VARIANT_SALT, &args.variant_salt, &f.salt)?,
+    })
+}
+
+/// A hash salt from its flag, else the file; refused when empty.
+fn salt(
+    loaded: &Loaded,
+    key: Key,
+    flag: &Option<String>,
+    file: &Option<String>,
+) -> Result<Option<String>> {
+    let salt = loaded.layer(key, flag.clone(), file.clone());
     if let Some(s) = salt.as_ref().filter(|s| s.value.is_empty()) {
         bail!("{}: the salt is empty", s.origin);
     }
-    Ok(HoldoutAsked {
-        share,
-        salt: salt.map(|s| s.value),
-        salt_from_flag: args.holdout_salt.is_some(),
-    })
+    Ok(salt.map(|s| s.value))
 }

@@ -235,6 +235,25 @@ const RULES: &[SettingRule] = &[
     ),
     (
         "segment",
+        "--variants",
+        "variants",
+        "split",
+        (
+            "reminder=0.5,incentive=0.4",
+            "\"reminder=0.5,incentive=0.4\"",
+        ),
+        "the variants' shares must sum to 1",
+    ),
+    (
+        "segment",
+        "--variant-salt",
+        "variants",
+        "salt",
+        ("", "\"\""),
+        "the salt is empty",
+    ),
+    (
+        "segment",
         "--delimiter",
         "inputs",
         "delimiter",

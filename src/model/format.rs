@@ -140,6 +140,9 @@ pub struct Model {
     /// models written before it existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_listing: Option<super::listing::FirstListing>,
+    /// The variants inside the treatment arm (docs/outcomes.md "Variants"); absent without them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variants: Option<super::variants::Variants>,
 }
 
 impl Model {
@@ -219,6 +222,12 @@ impl Model {
         {
             bail!("the outlier threshold is not a number >= 0");
         }
+        if let Some(h) = &self.holdout {
+            h.check()?;
+        }
+        if let Some(v) = &self.variants {
+            v.check()?;
+        }
         for (name, q) in &self.deciles {
             if q.iter().any(|v| !v.is_finite()) || q.windows(2).any(|w| w[0] > w[1]) {
                 bail!("the deciles of {name} are not finite and ascending");
@@ -270,6 +279,7 @@ impl Model {
             holdout: run.holdout,
             propensity: None,
             first_listing: None,
+            variants: None,
         }
     }
 

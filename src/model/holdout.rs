@@ -46,13 +46,8 @@ pub struct Holdout {
     pub since: String,
 }
 
-/// ceil(share × 2^64); `share` in [0, 0.5], so it fits in 64 bits. share × 2^64 is exact in
-/// floating point (a power-of-two scaling), so the ceiling is too.
-pub fn threshold(share: f64) -> u64 {
-    (share * 2f64.powi(64)).ceil() as u64
-}
-
-pub use crate::util::salted::hash_prefix;
+use crate::util::salted::salt_or;
+pub use crate::util::salted::{hash_prefix, threshold};
 
 impl Holdout {
     /// A holdout of `share` with `salt`, begun at `since`. The share must be in (0, 0.5].
@@ -122,6 +117,8 @@ pub struct HoldoutAsked {
     /// The salt came from `--holdout-salt` (alone, without any share, it is refused; a salt in
     /// cartsona.toml without a share just waits for one).
     pub salt_from_flag: bool,
+    /// The variants inside the treatment arm asked for (`model::variants`).
+    pub variants: super::variants::VariantsAsked,
 }
 
 /// The holdout of a run: what it asks for, else the one `inherited` from the baseline or the
@@ -149,11 +146,7 @@ pub fn resolve(
                 }
                 return Ok((None, None));
             };
-            let salt = asked
-                .salt
-                .clone()
-                .or(old.map(|h| h.salt.clone()))
-                .unwrap_or_else(|| DEFAULT_SALT.to_string());
+            let salt = salt_or(&asked.salt, old.map(|h| h.salt.as_str()), DEFAULT_SALT);
             let same = old.filter(|h| h.share == share && h.salt == salt);
             let since = same.map_or(as_of, |h| h.since.as_str());
             let new = Holdout::new(share, &salt, since)?;
@@ -234,6 +227,7 @@ mod resolve_tests {
             share,
             salt: salt.map(str::to_string),
             salt_from_flag: salt.is_some(),
+            ..HoldoutAsked::default()
         }
     }
 

@@ -20,5 +20,6 @@ pub mod listing;
 pub mod run_dir;
 pub mod segmented;
 pub mod sql;
+pub mod variants;
 
 pub use format::{Model, ModelPersona, RunConfig, FORMAT_VERSION};

@@ -52,6 +52,7 @@ impl Segmented {
             holdout: arms.holdout.clone(),
         });
         model.first_listing = arms.listing.as_ref().map(|l| l.record.clone());
+        model.variants = arms.variants.clone();
         model
     }
 }

@@ -2,8 +2,9 @@
 //! (the output of `features --emit-sql`) as `cartsona assign` would: fill, transform, clip and
 //! scale each clustering feature, the squared distance to every centroid, the nearest and second
 //! nearest (ties to the earlier persona, as `cluster::nearest`), the outlier flag with its
-//! never-a-whole-persona guard (`cluster::outliers::flag`), and the holdout arm by the engine's
-//! SHA-256 and the documented hex-text comparison (docs/outcomes.md). Pure: model in, text out.
+//! never-a-whole-persona guard (`cluster::outliers::flag`), and the holdout arm and the variant
+//! by the engine's SHA-256 and the documented hex-text comparisons (docs/outcomes.md). Pure: model
+//! in, text out.
 
 use std::fmt::Write as _;
 
@@ -33,6 +34,16 @@ fn sha256_prefix(d: Dialect, e: &str) -> String {
             format!("substr(encode(sha256(convert_to({e}, 'UTF8')), 'hex'), 1, 16)")
         }
     }
+}
+
+/// The first 16 hex digits of SHA-256(`salt:customer_id`), comparable as text with a threshold.
+fn hashed(d: Dialect, salt: &str) -> String {
+    let key = format!(
+        "CONCAT({}, CAST(customer_id AS {}))",
+        d.string(&format!("{salt}:")),
+        d.text()
+    );
+    d.bytewise(&sha256_prefix(d, &key))
 }
 
 /// One clustering feature on the model's scale: (clip(transform(coalesce(x, fill))) - mean) / sd.
@@ -144,16 +155,25 @@ pub fn assign_query(model: &Model, d: Dialect, table: &str) -> String {
         } else {
             h.salt.as_str()
         };
-        let key = format!(
-            "CONCAT({}, CAST(customer_id AS {}))",
-            d.string(&format!("{salt}:")),
-            d.text()
-        );
+        let held = format!("{} < {}", hashed(d, salt), d.string(&h.threshold_hex));
         select.push(format!(
-            "CASE WHEN {} < {} THEN 'holdout' ELSE 'treatment' END AS arm",
-            d.bytewise(&sha256_prefix(d, &key)),
-            d.string(&h.threshold_hex)
+            "CASE WHEN {held} THEN 'holdout' ELSE 'treatment' END AS arm"
         ));
+        if let Some(v) = &model.variants {
+            // The variants' rule (model::variants): NULL for the held out.
+            let u = hashed(d, &v.salt);
+            let mut case = format!("CASE WHEN {held} THEN NULL");
+            for (t, variant) in v.thresholds_hex.iter().zip(&v.split) {
+                let _ = write!(
+                    case,
+                    " WHEN {u} < {} THEN {}",
+                    d.string(t),
+                    d.string(&variant.name)
+                );
+            }
+            let last = &v.split[v.split.len() - 1].name;
+            select.push(format!("{case} ELSE {} END AS variant", d.string(last)));
+        }
     }
     let _ = writeln!(
         q,

@@ -34,6 +34,9 @@ pub struct RunInfo {
     /// Whether the run carries each shopper's first listing since the split began (runs written
     /// before cartsona kept them do not; docs/outcomes.md "First exposure").
     pub first_listing: FirstListingKnown,
+    /// The variants the run split its treatment arm into, if any (`model::variants`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variants: Option<crate::model::variants::Variants>,
 }
 
 /// What a run knows of its shoppers' first listings since the holdout split began.
@@ -191,6 +194,7 @@ pub fn runs(dirs: &[PathBuf], every_run: bool) -> Result<Runs> {
             listed: rows.len(),
             counted: 0,
             first_listing: known,
+            variants: model.variants.clone(),
         });
         for r in rows {
             if out.index.contains_key(&r.customer_id) {

@@ -229,14 +229,27 @@ pub fn arms(
             ArmSource::None,
         ));
     }
-    Ok((
-        runs.shoppers
-            .iter()
-            .map(|s| s.arm.map(|a| (a, None)))
-            .collect(),
-        variants,
-        ArmSource::Runs,
-    ))
+    // The runs' own variants (`--variants`): each treated shopper's, by the rule of the run that
+    // listed them first, named in the order the runs' splits give them.
+    for v in runs.runs.iter().filter_map(|r| r.variants.as_ref()) {
+        for x in &v.split {
+            if !variants.contains(&x.name) {
+                variants.push(x.name.clone());
+            }
+        }
+    }
+    let variant_of = |s: &super::load::Listed| {
+        let v = runs.runs[s.run].variants.as_ref()?;
+        let name = v.name(v.of(&s.customer_id));
+        variants.iter().position(|n| n == name)
+    };
+    let arms = runs.shoppers.iter().map(|s| {
+        let variant = (s.arm == Some(Arm::Treatment))
+            .then(|| variant_of(s))
+            .flatten();
+        s.arm.map(|a| (a, variant))
+    });
+    Ok((arms.collect(), variants, ArmSource::Runs))
 }
 
 /// The latest window end, and its shopper's T, when the orders stop before it.

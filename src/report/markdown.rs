@@ -71,6 +71,20 @@ fn overview(o: &mut String, s: &Summary) {
             s.abandoners - held
         );
     }
+    if let Some(v) = &s.variants {
+        let split: Vec<String> = v
+            .split
+            .iter()
+            .map(|x| format!("`{}` {}", x.name, pct1(x.share)))
+            .collect();
+        let _ = writeln!(
+            o,
+            "**Variants** of the treatment arm: {} (salt `{}`, since {}); `audience.csv` says each shopper's, and a `reminder` gets the play with no incentive (docs/outcomes.md \"Variants\").\n",
+            split.join(", "),
+            v.salt,
+            v.since
+        );
+    }
     let _ = writeln!(o, "## Personas\n");
     let _ = writeln!(
         o,

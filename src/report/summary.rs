@@ -36,6 +36,9 @@ pub struct Summary {
     pub clustered: Clustered,
     /// The run's holdout (docs/outcomes.md), if any.
     pub holdout: Option<crate::model::holdout::Holdout>,
+    /// The variants inside the treatment arm (docs/outcomes.md "Variants"), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variants: Option<crate::model::variants::Variants>,
     /// The previous readout shown on the cards (`--outcomes`), if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outcomes: Option<crate::outcomes::previous::Previous>,
@@ -128,6 +131,7 @@ impl Clustered {
 /// What a run settled and writes, beyond the clustering.
 pub struct RunFound {
     pub holdout: Option<crate::model::holdout::Holdout>,
+    pub variants: Option<crate::model::variants::Variants>,
     pub personas: Vec<Persona>,
     pub propensity: Option<crate::propensity::shown::Shown>,
     /// The baseline and each persona's lineage (`segment --baseline`; none for `assign`).
@@ -159,6 +163,7 @@ impl RunFound {
         warnings.extend(arms.note.clone());
         RunFound {
             holdout: arms.holdout.clone(),
+            variants: arms.variants.clone(),
             personas: found.settled.personas.clone(),
             propensity: propensity.shown.clone(),
             baseline: found.identity.baseline.clone(),
@@ -214,6 +219,7 @@ impl Summary {
             features_left_out: f.left_out.clone(),
             clustered,
             holdout: run.holdout,
+            variants: run.variants,
             outcomes: None,
             personas: run.personas,
             propensity: run.propensity,

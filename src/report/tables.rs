@@ -43,17 +43,16 @@ impl Col<'_> {
 
 /// The assignments table: who is in which persona, how close, the runner-up, the features the
 /// clustering used (raw values), then whether the shopper is an outlier (1) or not (0), when
-/// their latest abandoned cart was last updated, and their arm and first listing since the
-/// holdout split began (when the run has a holdout).
+/// their latest abandoned cart was last updated, and their arm, variant (empty when held out)
+/// and first listing since the holdout split began (when the run has a holdout; the variant
+/// with variants).
 pub fn assignments<'a>(
     table: &'a FeatureTable,
-    assigned: &[Assignment],
-    outlier: &[bool],
-    arms: Option<&[Arm]>,
-    first_listed: Option<&'a [Option<i64>]>,
+    rows: &RunRows<'a>,
     personas: &'a [Persona],
     features_used: &[String],
 ) -> Vec<Col<'a>> {
+    let (assigned, outlier) = (rows.assigned, rows.outlier);
     let ids: Vec<&str> = assigned
         .iter()
         .map(|a| personas[a.persona].id.as_str())
@@ -99,10 +98,13 @@ pub fn assignments<'a>(
         "abandoned_at",
         Cow::Borrowed(&table.abandoned_at),
     ));
-    if let Some(arms) = arms {
+    if let Some(arms) = rows.arms {
         cols.push(Col::Text("arm", arms.iter().map(|a| a.name()).collect()));
     }
-    if let Some(first) = first_listed {
+    if let Some(v) = &rows.variants {
+        cols.push(Col::Text("variant", v.names().collect()));
+    }
+    if let Some(first) = rows.listing.map(|l| &l.first[..]) {
         cols.push(Col::Time("first_listed", Cow::Borrowed(first)));
     }
     cols
@@ -118,6 +120,8 @@ pub struct RunRows<'a> {
     pub listing: Option<&'a crate::model::listing::Carried>,
     /// Each shopper's return propensity and its reasons, when learned.
     pub propensity: Option<&'a crate::propensity::run::Scored>,
+    /// With variants inside the treatment arm: each shopper's.
+    pub variants: Option<crate::model::arms::VariantRows<'a>>,
 }
 
 /// The assignments file of a run (CSV, or Parquet when `parquet`): each shopper's features,
@@ -130,10 +134,7 @@ pub fn assignments_file(
 ) -> Result<Vec<u8>> {
     let mut cols = assignments(
         table,
-        rows.assigned,
-        rows.outlier,
-        rows.arms,
-        rows.listing.map(|l| &l.first[..]),
+        rows,
         &summary.personas,
         &summary.clustered.cluster_features,
     );
@@ -165,6 +166,7 @@ pub fn run_files(
                 arms,
                 &summary.personas,
                 scores,
+                rows.variants.as_ref(),
             )?)
         }
     };
@@ -406,17 +408,24 @@ pub fn to_parquet(cols: &[Col]) -> Result<Vec<u8>> {
     Ok(buf)
 }
 
+/// The offer of the `reminder` variant in audience.csv.
+pub const REMINDER_OFFER: &str = "none: a plain reminder (variant reminder)";
+
 /// audience.csv: the treatment arm only, the file to load into the messaging platform: each
 /// shopper's persona, its channels (in order, `;`-separated), first nudge and offer. Holdout
 /// shoppers are never in it. With a return propensity, its value too; when the no-discount rule
 /// is on (`Some(threshold)`), shoppers above the threshold get the play with no incentive
-/// (`offer` says so, `no_discount` = 1; docs/propensity.md "The no-discount rule").
+/// (`offer` says so, `no_discount` = 1; docs/propensity.md "The no-discount rule"). With
+/// variants, a last column `variant`, and the variant decides the offer: `reminder` none, any
+/// other the persona's, whatever the rule says (the experiment measures what the rule asserts;
+/// `no_discount` still marks where it would withhold the incentive).
 pub fn audience<'a>(
     table: &'a FeatureTable,
     assigned: &[Assignment],
     arms: &[Arm],
     personas: &'a [Persona],
     propensity: Option<(&[f64], Option<f64>)>,
+    variants: Option<&crate::model::arms::VariantRows>,
 ) -> Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let mut header = vec![
@@ -429,6 +438,9 @@ pub fn audience<'a>(
     ];
     if propensity.is_some() {
         header.extend(["return_propensity", "no_discount"]);
+    }
+    if variants.is_some() {
+        header.push("variant");
     }
     w.write_record(&header)?;
     let channels: Vec<String> = personas.iter().map(|p| p.play.channels.join(";")).collect();
@@ -457,6 +469,14 @@ pub fn audience<'a>(
             fmt_num(&mut number, Some(scores[i]));
             record.push(&number);
             record.push(if plain { "1" } else { "0" });
+        }
+        if let Some(v) = variants {
+            let name = v.of[i].map_or("", |j| v.variants.name(j));
+            record[5] = match name == crate::model::variants::REMINDER {
+                true => REMINDER_OFFER,
+                false => &p.play.offer,
+            };
+            record.push(name);
         }
         w.write_record(&record)?;
     }

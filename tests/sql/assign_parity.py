@@ -10,7 +10,7 @@ that is not a number as text, the others as doubles (DuckDB infers the same type
 PostgreSQL is the server of CARTSONA_PG_DSN (as for parity.py); Spark runs locally. Every expected row must come back in the same order; for shoppers whose margin
 exceeds 1e-9 (the feature values agree to about 1e-12, so exact ties may differ) the persona, the
 second persona, the outlier flag must be equal and the distance and margin within 1e-9; the arm
-must be equal for everyone. Exit 0 when everything agrees, 1 on a difference, 2 when it cannot run.
+and the variant (NULL in SQL for the held out, empty in the CSV) must be equal for everyone. Exit 0 when everything agrees, 1 on a difference, 2 when it cannot run.
 """
 import argparse
 import csv
@@ -109,7 +109,7 @@ def main():
     with open(a.expected, newline="") as f:
         expected = list(csv.DictReader(f))
     wanted = ["customer_id", "persona_id", "persona_name", "distance", "second_persona_id", "margin"]
-    wanted += [c for c in ("outlier", "arm") if c in expected[0]]
+    wanted += [c for c in ("outlier", "arm", "variant") if c in expected[0]]
     if names != wanted:
         print(f"columns differ: {names} against {wanted}")
         return 1
@@ -124,6 +124,9 @@ def main():
             break
         if "arm" in e and g["arm"] != e["arm"]:
             problems.append(f"{cid}: arm {g['arm']} against {e['arm']}")
+        # The held out: NULL in SQL, empty in the CSV.
+        if "variant" in e and (g["variant"] or "") != e["variant"]:
+            problems.append(f"{cid}: variant {g['variant']} against {e['variant']}")
         if float(e["margin"]) <= TOLERANCE:
             ties += 1
             continue
