@@ -69,6 +69,19 @@ fn formulas_agree_with_statsmodels_and_scipy() {
         .unwrap();
         close(lo, x(&c["ci"][0]), &format!("Welch low {c}"));
         close(hi, x(&c["ci"][1]), &format!("Welch high {c}"));
+        // The test of a variant against the reminder: scipy's p-value.
+        let w = cartsona::outcomes::bootstrap::welch_test(
+            &cartsona::outcomes::bootstrap::ArmRevenue {
+                n: u(&c["n_t"]),
+                recovered: &rt,
+            },
+            &cartsona::outcomes::bootstrap::ArmRevenue {
+                n: u(&c["n_h"]),
+                recovered: &rh,
+            },
+        )
+        .unwrap();
+        close(w.p_value, x(&c["p"]), &format!("Welch p {c}"));
     }
     for c in f["mde"].as_array().unwrap() {
         let family = u(&c["family"]) as usize;

@@ -282,4 +282,25 @@ fn outcomes_reads_each_variant_from_the_run() {
     assert_eq!(treatment["recovered"].as_u64().unwrap(), recovered);
     assert_eq!(o["overall_variants"]["pairs"].as_array().unwrap().len(), 1);
     assert_eq!(o["runs"][0]["variants"]["salt"], "cartsona-variants");
+    // In money: the incentive against the reminder, over the same shoppers, with its words.
+    let money = &o["overall_variants"]["against_reminder"][0];
+    assert_eq!(money["variant"], "incentive");
+    assert_eq!(money["n"], rows[1]["stats"]["n"]);
+    assert_eq!(money["reminder_n"], rows[0]["stats"]["n"]);
+    let rates = |r: &serde_json::Value| r["stats"]["rate"].as_f64().unwrap();
+    let gap = money["recovery_difference"].as_f64().unwrap();
+    assert!((gap - (rates(&rows[1]) - rates(&rows[0]))).abs() < 1e-12);
+    let (lo, d, hi) = (
+        money["ci_low"].as_f64().unwrap(),
+        money["net_revenue_per_shopper"].as_f64().unwrap(),
+        money["ci_high"].as_f64().unwrap(),
+    );
+    assert!(lo <= d && d <= hi);
+    let verdict = money["verdict"].as_str().unwrap();
+    assert!(["pays", "reminder_does_as_well", "inconclusive"].contains(&verdict));
+    let md = std::fs::read_to_string(out.join("outcomes.md")).unwrap();
+    assert!(
+        md.contains("- incentive against reminder: net revenue per listed shopper"),
+        "{md}"
+    );
 }

@@ -110,6 +110,28 @@ pub fn percentile_or_normal(
 /// (scipy's `ttest_ind(equal_var=False).confidence_interval()`). Zero-width when neither arm has
 /// any spread (no recovery at all); `None` when an arm has fewer than two shoppers.
 pub fn welch(t: &ArmRevenue<'_>, h: &ArmRevenue<'_>) -> Option<(f64, f64)> {
+    let w = welch_test(t, h)?;
+    let nt = t.n as f64;
+    Some((w.ci_low * nt, w.ci_high * nt))
+}
+
+/// Welch's test of mean_t − mean_h per shopper (the same moments as [`welch`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WelchTest {
+    pub difference: f64,
+    /// The 95% interval: d ± t(0.975, ν) × se.
+    pub ci_low: f64,
+    pub ci_high: f64,
+    /// sqrt(v_t + v_h).
+    pub se: f64,
+    /// Two-sided: 2 (1 − F_ν(|d| / se)); 1 when neither arm has any spread.
+    pub p_value: f64,
+}
+
+/// Welch's t-test of the difference in mean revenue per shopper, t − h (scipy's
+/// `ttest_ind(equal_var=False)`: its interval and its p-value); `None` when an arm has fewer
+/// than two shoppers.
+pub fn welch_test(t: &ArmRevenue<'_>, h: &ArmRevenue<'_>) -> Option<WelchTest> {
     if t.n < 2 || h.n < 2 {
         return None;
     }
@@ -119,13 +141,25 @@ pub fn welch(t: &ArmRevenue<'_>, h: &ArmRevenue<'_>) -> Option<(f64, f64)> {
     let d = mt - mh;
     let se = (vt + vh).sqrt();
     if se == 0.0 {
-        return Some((d * nt, d * nt));
+        return Some(WelchTest {
+            difference: d,
+            ci_low: d,
+            ci_high: d,
+            se,
+            p_value: 1.0,
+        });
     }
     let nu = (vt + vh).powi(2) / (vt * vt / (nt - 1.0) + vh * vh / (nh - 1.0));
-    let q = statrs::distribution::StudentsT::new(0.0, 1.0, nu)
-        .expect("positive degrees of freedom")
-        .inverse_cdf(0.975);
-    Some(((d - q * se) * nt, (d + q * se) * nt))
+    let dist =
+        statrs::distribution::StudentsT::new(0.0, 1.0, nu).expect("positive degrees of freedom");
+    let q = dist.inverse_cdf(0.975);
+    Some(WelchTest {
+        difference: d,
+        ci_low: d - q * se,
+        ci_high: d + q * se,
+        se,
+        p_value: (2.0 * (1.0 - dist.cdf((d / se).abs()))).min(1.0),
+    })
 }
 
 /// The mean and sample variance of an arm's revenue per shopper (zeros included).

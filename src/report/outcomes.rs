@@ -411,7 +411,7 @@ fn variants(r: &Readout, o: &mut String) {
         for x in t.rows.iter().filter(|x| x.note.is_some()) {
             let _ = writeln!(o, "- {}: {}", x.variant, x.note.as_deref().unwrap_or(""));
         }
-        for p in &t.pairs {
+        for p in t.pairs.iter().chain(&t.money) {
             let _ = writeln!(o, "- {p}");
         }
         let _ = writeln!(o);
@@ -437,6 +437,8 @@ struct VariantTable {
     best: Option<String>,
     rows: Vec<VariantCells>,
     pairs: Vec<String>,
+    /// Each variant against the reminder, in money (with a `reminder` variant).
+    money: Vec<String>,
 }
 
 /// A group's variant rows and its pairwise comparisons, as text.
@@ -486,7 +488,37 @@ fn variant_table(v: &crate::outcomes::breakdown::Variants) -> VariantTable {
         best: v.best.clone(),
         rows,
         pairs,
+        money: v.against_reminder.iter().map(against_reminder).collect(),
     }
+}
+
+/// "incentive against reminder, net revenue per listed shopper ...: the incentive pays".
+fn against_reminder(a: &crate::outcomes::breakdown::AgainstReminder) -> String {
+    use crate::outcomes::breakdown::IncentiveVerdict;
+    let interval = Estimate {
+        estimate: a.net_revenue_per_shopper,
+        ci_low: Some(a.ci_low),
+        ci_high: Some(a.ci_high),
+        method: "welch",
+    };
+    let words = match a.verdict {
+        IncentiveVerdict::Pays => "the incentive pays".to_string(),
+        IncentiveVerdict::ReminderDoesAsWell => {
+            "a plain reminder does as well for less".to_string()
+        }
+        IncentiveVerdict::Inconclusive => format!(
+            "inconclusive (could detect {} per shopper or more)",
+            money(a.mde)
+        ),
+    };
+    format!(
+        "{} against reminder: net revenue per listed shopper {}, p {} (Holm {}); recovery {}: {words}",
+        a.variant,
+        money_interval(&interval),
+        p_text(a.p_value),
+        p_text(a.p_holm),
+        pts(a.recovery_difference),
+    )
 }
 
 /// Uplift by return-propensity band: the test of the no-discount rule.

@@ -43,11 +43,15 @@ for p, nt, nh, family in [(0.08, 1000, 300, 1), (0.08, 480, 120, 5), (0.0, 2700,
     mde = None if q >= 1.0 or gap(1.0 - q - 1e-12) < 0 else float(brentq(gap, 1e-12, 1.0 - q - 1e-12, xtol=1e-13))
     out["mde"].append({"holdout_rate": p, "n_t": nt, "n_h": nh, "family": family, "mde": mde})
 # Welch's interval of the incremental revenue: (mean_t - mean_h) x n_t, by scipy's
-# ttest_ind(equal_var=False).confidence_interval(); arms as (n, revenues of the recovered).
+# ttest_ind(equal_var=False).confidence_interval(), and its two-sided p-value (the test of one
+# variant against the reminder); arms as (n, revenues of the recovered).
 out["welch"] = []
 for nt, rt, nh, rh in [(10, [50.0, 80.0], 5, [40.0]), (400, [55.0, 210.0, 90.5, 12.0, 300.0, 75.0], 120, [60.0, 35.5]),
-                       (30, [20.0] * 5, 12, [20.0, 30.0, 500.0]), (7, [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0], 3, [])]:
+                       (30, [20.0] * 5, 12, [20.0, 30.0, 500.0]), (7, [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0], 3, []),
+                       (2000, [80.0, 95.5, 120.0] * 60, 2000, [70.0, 88.0] * 40)]:
     xt = np.array(rt + [0.0] * (nt - len(rt))); xh = np.array(rh + [0.0] * (nh - len(rh)))
-    ci = stats.ttest_ind(xt, xh, equal_var=False).confidence_interval(0.95)
-    out["welch"].append({"n_t": nt, "t": rt, "n_h": nh, "h": rh, "ci": [float(ci.low) * nt, float(ci.high) * nt]})
+    r = stats.ttest_ind(xt, xh, equal_var=False)
+    ci = r.confidence_interval(0.95)
+    p = float(r.pvalue) if np.isfinite(r.pvalue) else 1.0  # no spread in either arm: no evidence
+    out["welch"].append({"n_t": nt, "t": rt, "n_h": nh, "h": rh, "ci": [float(ci.low) * nt, float(ci.high) * nt], "p": p})
 print(json.dumps(out, indent=1))
