@@ -302,6 +302,10 @@ pub struct RunOutArgs {
     /// personas.csv show the last measured effect of its play, matched by persona id.
     #[arg(long, value_name = "DIR")]
     pub outcomes: Option<PathBuf>,
+    /// With --outcomes: keep each play's incentive even where the readout found that a plain
+    /// reminder does as well for less (by default the offer becomes a plain reminder, saying why)
+    #[arg(long)]
+    pub keep_offers: bool,
 }
 
 #[derive(Debug, Args)]

@@ -304,3 +304,81 @@ fn outcomes_reads_each_variant_from_the_run() {
         "{md}"
     );
 }
+
+/// `segment --outcomes`: where the readout found that a plain reminder does as well as the
+/// incentive for less (here planted in outcomes.json for P1), the play's offer becomes a plain
+/// reminder saying why, for the incentive variant too, and the card says what was measured;
+/// `--keep-offers` keeps the incentive.
+#[test]
+fn an_incentive_that_does_not_pay_gives_way_to_a_reminder_unless_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let run = d.join("run");
+    on_sample(true, "segment", &run)
+        .args([
+            "--holdout",
+            "0.2",
+            "--variants",
+            "reminder=0.5,incentive=0.5",
+        ])
+        .args(["--as-of", "2025-02-01"])
+        .assert()
+        .success();
+    let readout = d.join("readout");
+    cartsona()
+        .args(["-q", "outcomes", "--run"])
+        .arg(&run)
+        .arg("--orders")
+        .arg(sample().join("next/orders.csv"))
+        .arg("--out")
+        .arg(&readout)
+        .assert()
+        .success();
+    let file = readout.join("outcomes.json");
+    let mut o = json(&file);
+    for v in o["variants"].as_array_mut().unwrap() {
+        if v["persona_id"] == "P1" {
+            v["against_reminder"][0]["verdict"] = "reminder_does_as_well".into();
+        }
+    }
+    std::fs::write(&file, serde_json::to_vec_pretty(&o).unwrap()).unwrap();
+    let next = |out: &str, keep: bool| {
+        let mut cmd = on_sample(true, "segment", &d.join(out));
+        cmd.args(["--as-of", "2025-02-01", "--baseline"]).arg(&run);
+        cmd.arg("--outcomes").arg(&readout);
+        if keep {
+            cmd.arg("--keep-offers");
+        }
+        cmd.assert().success();
+        read_csv(&d.join(out).join("audience.csv"))
+    };
+    let switched = next("switched", false);
+    let kept = next("kept", true);
+    let plain = |r: &BTreeMap<String, String>| r["offer"].starts_with("none: a plain reminder");
+    let (mut p1, mut others) = (0, 0);
+    for (s, k) in switched.iter().zip(&kept) {
+        assert_eq!(s["customer_id"], k["customer_id"]);
+        match (s["persona_id"].as_str(), s["variant"].as_str()) {
+            (_, "reminder") => assert!(plain(s) && plain(k)),
+            ("P1", _) => {
+                assert!(
+                    s["offer"].contains("a plain reminder did as well as the incentive for less")
+                );
+                assert!(!plain(k), "kept: {}", k["offer"]);
+                p1 += 1;
+            }
+            _ => {
+                assert_eq!(s["offer"], k["offer"]);
+                assert!(!plain(s));
+                others += 1;
+            }
+        }
+    }
+    assert!(p1 > 50 && others > 200, "{p1} {others}");
+    let report = std::fs::read_to_string(d.join("switched/report.md")).unwrap();
+    assert!(report.contains("**Offers switched to a plain reminder**"));
+    assert!(report
+        .contains("incentive against a plain reminder: a plain reminder does as well for less"));
+    let kept_report = std::fs::read_to_string(d.join("kept/report.md")).unwrap();
+    assert!(!kept_report.contains("Offers switched"));
+}

@@ -64,6 +64,7 @@ pub struct RunOutput<'a> {
     format: OutFormat,
     quiet: bool,
     previous: Option<Previous>,
+    keep_offers: bool,
 }
 
 /// The previous readout of `--outcomes`, read before the run's work so a bad path fails early.
@@ -87,6 +88,7 @@ impl<'a> RunOutput<'a> {
             format: args.format,
             quiet,
             previous,
+            keep_offers: args.keep_offers,
         }
     }
 
@@ -99,7 +101,7 @@ impl<'a> RunOutput<'a> {
         progress: &Progress,
     ) -> Result<()> {
         if let Some(mut previous) = self.previous {
-            previous.attach(&mut summary.personas);
+            previous.attach(&mut summary.personas, self.keep_offers);
             summary.outcomes = Some(previous);
         }
         progress.stage("writing assignments");

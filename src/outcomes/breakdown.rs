@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::readout::{self, ArmStats, Outcome, Verdict, ALPHA, DELAYS};
 use super::stats;
 use crate::model::holdout::Arm;
+pub use crate::personas::IncentiveVerdict;
 use crate::util::timefmt::DAY;
 
 /// One group of treated shoppers in an observational breakdown.
@@ -182,19 +183,6 @@ pub struct Variants {
     /// the reminder's (docs/outcomes.md "Does the incentive pay?").
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub against_reminder: Vec<AgainstReminder>,
-}
-
-/// What the answer to "does the incentive pay?" is, for one variant against the reminder.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum IncentiveVerdict {
-    /// More net revenue per listed shopper than the reminder (Holm-adjusted p < 0.05).
-    Pays,
-    /// Less net revenue per listed shopper than the reminder (Holm-adjusted p < 0.05): a plain
-    /// reminder does as well for less.
-    ReminderDoesAsWell,
-    /// Neither shown: never "no difference" (see `mde`).
-    Inconclusive,
 }
 
 /// One variant against the plain reminder, in money: the incentive's cost is in the net revenue

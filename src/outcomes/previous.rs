@@ -8,6 +8,7 @@ use anyhow::{anyhow, bail, Result};
 use serde::Serialize;
 
 use crate::io::read;
+use crate::personas::IncentiveVerdict;
 
 /// A previous readout, as `segment --outcomes` and `assign --outcomes` show it on the cards.
 #[derive(Debug, Clone, Serialize)]
@@ -23,6 +24,10 @@ pub struct Previous {
     pub retired: Vec<String>,
     /// Personas of this run the readout did not measure (new since).
     pub new: Vec<String>,
+    /// Personas whose play's offer became a plain reminder, because the readout found that one
+    /// does as well for less (unless `--keep-offers`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub offers_switched: Vec<String>,
 }
 
 /// Reads a previous readout's outcomes.json (`path` is its directory or the file).
@@ -47,6 +52,24 @@ pub fn previous(path: &std::path::Path) -> Result<Previous> {
         .flatten()
         .filter_map(|x| Some((x["persona_id"].as_str()?, x["best"].as_str()?)))
         .collect();
+    // The first variant against the reminder, per persona (outcomes.json `against_reminder`).
+    let incentive: BTreeMap<&str, crate::personas::IncentiveMeasured> = v["variants"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|x| {
+            let a = &x["against_reminder"][0];
+            let measured = crate::personas::IncentiveMeasured {
+                variant: a["variant"].as_str()?.to_string(),
+                verdict: serde_json::from_value(a["verdict"].clone()).ok()?,
+                net_revenue_per_shopper: f(&a["net_revenue_per_shopper"])?,
+                ci_low: f(&a["ci_low"])?,
+                ci_high: f(&a["ci_high"])?,
+                mde: f(&a["mde"])?,
+            };
+            Some((x["persona_id"].as_str()?, measured))
+        })
+        .collect();
     let mut personas = Vec::new();
     for p in v["personas"]
         .as_array()
@@ -67,6 +90,7 @@ pub fn previous(path: &std::path::Path) -> Result<Previous> {
             revenue_ci_low: f(&p["incremental_revenue"]["ci_low"]),
             revenue_ci_high: f(&p["incremental_revenue"]["ci_high"]),
             best_variant: best.get(id).map(|b| b.to_string()),
+            incentive: incentive.get(id).cloned(),
         };
         personas.push((
             id.to_string(),
@@ -81,12 +105,15 @@ pub fn previous(path: &std::path::Path) -> Result<Previous> {
         personas,
         retired: Vec::new(),
         new: Vec::new(),
+        offers_switched: Vec::new(),
     })
 }
 
 impl Previous {
     /// Puts each measured effect on the persona with the same id; notes the retired and new.
-    pub fn attach(&mut self, personas: &mut [crate::personas::Persona]) {
+    /// Where the readout found that a plain reminder does as well as the incentive for less,
+    /// the play's offer becomes a plain reminder saying why, unless `keep_offers`.
+    pub fn attach(&mut self, personas: &mut [crate::personas::Persona], keep_offers: bool) {
         for p in personas.iter_mut() {
             p.measured = self
                 .personas
@@ -95,6 +122,15 @@ impl Previous {
                 .map(|m| m.2.clone());
             if p.measured.is_none() {
                 self.new.push(p.id.clone());
+            }
+            let incentive = p.measured.as_ref().and_then(|m| m.incentive.as_ref());
+            let loses = incentive.filter(|i| i.verdict == IncentiveVerdict::ReminderDoesAsWell);
+            if let (Some(i), false) = (loses, keep_offers) {
+                p.play.offer = format!(
+                    "none: a plain reminder (readout {}: a plain reminder did as well as the {} for less)",
+                    self.dir, i.variant
+                );
+                self.offers_switched.push(p.id.clone());
             }
         }
         self.retired = self

@@ -63,6 +63,35 @@ pub struct Measured {
     pub revenue_ci_high: Option<f64>,
     /// The variant that beat every other, if one did.
     pub best_variant: Option<String>,
+    /// A variant against the plain reminder, in money (with a `reminder` variant).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incentive: Option<IncentiveMeasured>,
+}
+
+/// What the answer to "does the incentive pay?" is, for one variant against the reminder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IncentiveVerdict {
+    /// More net revenue per listed shopper than the reminder (Holm-adjusted p < 0.05).
+    Pays,
+    /// Less net revenue per listed shopper than the reminder (Holm-adjusted p < 0.05): a plain
+    /// reminder does as well for less.
+    ReminderDoesAsWell,
+    /// Neither shown: never "no difference" (see `mde`).
+    Inconclusive,
+}
+
+/// What the readout said of a variant against the plain reminder (outcomes.json
+/// `against_reminder`, docs/outcomes.md "Does the incentive pay?").
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct IncentiveMeasured {
+    pub variant: String,
+    pub verdict: IncentiveVerdict,
+    /// Net revenue per listed shopper, the variant's minus the reminder's, with its interval.
+    pub net_revenue_per_shopper: f64,
+    pub ci_low: f64,
+    pub ci_high: f64,
+    pub mde: f64,
 }
 
 impl Persona {

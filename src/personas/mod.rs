@@ -14,5 +14,6 @@ pub mod plays;
 pub mod profile;
 
 pub use describe::{
-    attach, attach_arms, build, differences, from_clusters, Measured, Persona, Personified,
+    attach, attach_arms, build, differences, from_clusters, IncentiveMeasured, IncentiveVerdict,
+    Measured, Persona, Personified,
 };

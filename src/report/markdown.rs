@@ -323,8 +323,18 @@ pub fn measured_text(m: &crate::personas::Measured) -> String {
         .best_variant
         .as_deref()
         .map_or(String::new(), |b| format!("; best variant {b}"));
+    let incentive = m.incentive.as_ref().map_or(String::new(), |i| {
+        let words = crate::report::outcomes::incentive_words(i.verdict, i.mde);
+        format!(
+            "; {} against a plain reminder: {words}, net revenue per listed shopper {} [{}, {}]",
+            i.variant,
+            money(i.net_revenue_per_shopper),
+            money(i.ci_low),
+            money(i.ci_high)
+        )
+    });
     format!(
-        "{uplift}, {verdict}; {} treated, {} held out{revenue}{best}.",
+        "{uplift}, {verdict}; {} treated, {} held out{revenue}{best}{incentive}.",
         m.treatment, m.holdout
     )
 }
@@ -338,6 +348,14 @@ fn retired_since_readout(o: &mut String, s: &Summary) {
             "Retired since the readout {}: {}.\n",
             prev.dir,
             prev.retired.join("; ")
+        );
+    }
+    if !prev.offers_switched.is_empty() {
+        let _ = writeln!(
+            o,
+            "**Offers switched to a plain reminder** (the readout {} found one does as well for less): {}; `--keep-offers` keeps the incentives.\n",
+            prev.dir,
+            prev.offers_switched.join(", ")
         );
     }
 }

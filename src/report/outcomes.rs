@@ -492,25 +492,32 @@ fn variant_table(v: &crate::outcomes::breakdown::Variants) -> VariantTable {
     }
 }
 
+/// A variant's verdict against the plain reminder, in words (`mde`: what it could detect).
+pub fn incentive_words(verdict: crate::personas::IncentiveVerdict, mde: f64) -> String {
+    use crate::personas::IncentiveVerdict;
+    match verdict {
+        IncentiveVerdict::Pays => "the incentive pays".to_string(),
+        IncentiveVerdict::ReminderDoesAsWell => {
+            "a plain reminder does as well for less".to_string()
+        }
+        IncentiveVerdict::Inconclusive => {
+            format!(
+                "inconclusive (could detect {} per shopper or more)",
+                money(mde)
+            )
+        }
+    }
+}
+
 /// "incentive against reminder, net revenue per listed shopper ...: the incentive pays".
 fn against_reminder(a: &crate::outcomes::breakdown::AgainstReminder) -> String {
-    use crate::outcomes::breakdown::IncentiveVerdict;
     let interval = Estimate {
         estimate: a.net_revenue_per_shopper,
         ci_low: Some(a.ci_low),
         ci_high: Some(a.ci_high),
         method: "welch",
     };
-    let words = match a.verdict {
-        IncentiveVerdict::Pays => "the incentive pays".to_string(),
-        IncentiveVerdict::ReminderDoesAsWell => {
-            "a plain reminder does as well for less".to_string()
-        }
-        IncentiveVerdict::Inconclusive => format!(
-            "inconclusive (could detect {} per shopper or more)",
-            money(a.mde)
-        ),
-    };
+    let words = incentive_words(a.verdict, a.mde);
     format!(
         "{} against reminder: net revenue per listed shopper {}, p {} (Holm {}); recovery {}: {words}",
         a.variant,
