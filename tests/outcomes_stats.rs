@@ -56,31 +56,20 @@ fn formulas_agree_with_statsmodels_and_scipy() {
     for c in f["welch"].as_array().unwrap() {
         let v = |k: &str| -> Vec<f64> { c[k].as_array().unwrap().iter().map(x).collect() };
         let (rt, rh) = (v("t"), v("h"));
-        let (lo, hi) = cartsona::outcomes::bootstrap::welch(
-            &cartsona::outcomes::bootstrap::ArmRevenue {
-                n: u(&c["n_t"]),
-                recovered: &rt,
-            },
-            &cartsona::outcomes::bootstrap::ArmRevenue {
-                n: u(&c["n_h"]),
-                recovered: &rh,
-            },
-        )
-        .unwrap();
+        use cartsona::outcomes::bootstrap::{welch, welch_test, ArmRevenue};
+        let t = ArmRevenue {
+            n: u(&c["n_t"]),
+            recovered: &rt,
+        };
+        let h = ArmRevenue {
+            n: u(&c["n_h"]),
+            recovered: &rh,
+        };
+        let (lo, hi) = welch(&t, &h).unwrap();
         close(lo, x(&c["ci"][0]), &format!("Welch low {c}"));
         close(hi, x(&c["ci"][1]), &format!("Welch high {c}"));
         // The test of a variant against the reminder: scipy's p-value.
-        let w = cartsona::outcomes::bootstrap::welch_test(
-            &cartsona::outcomes::bootstrap::ArmRevenue {
-                n: u(&c["n_t"]),
-                recovered: &rt,
-            },
-            &cartsona::outcomes::bootstrap::ArmRevenue {
-                n: u(&c["n_h"]),
-                recovered: &rh,
-            },
-        )
-        .unwrap();
+        let w = welch_test(&t, &h).unwrap();
         close(w.p_value, x(&c["p"]), &format!("Welch p {c}"));
     }
     for c in f["mde"].as_array().unwrap() {

@@ -233,14 +233,10 @@ fn bad_variant_settings_are_refused() {
     }
 }
 
-/// `outcomes` reads the variants out of the runs themselves (no entries file): each variant's
-/// shoppers are the run's treated shoppers with that variant, the variants partition the
-/// treatment arm (their shoppers and recoveries sum to the treatment arm's), each against the
-/// holdout and against each other.
-#[test]
-fn outcomes_reads_each_variant_from_the_run() {
-    let dir = tempfile::tempdir().unwrap();
-    let run = dir.path().join("run");
+/// A sample run with a 20% holdout and a 50/50 reminder/incentive split as of 2025-02-01, read
+/// out over the week after (`sample-data/next`); returns the run and readout directories.
+fn run_and_read_out(d: &Path) -> (PathBuf, PathBuf) {
+    let run = d.join("run");
     on_sample(true, "segment", &run)
         .args([
             "--holdout",
@@ -251,16 +247,27 @@ fn outcomes_reads_each_variant_from_the_run() {
         .args(["--as-of", "2025-02-01"])
         .assert()
         .success();
-    let out = dir.path().join("readout");
+    let readout = d.join("readout");
     cartsona()
         .args(["-q", "outcomes", "--run"])
         .arg(&run)
         .arg("--orders")
         .arg(sample().join("next/orders.csv"))
         .arg("--out")
-        .arg(&out)
+        .arg(&readout)
         .assert()
         .success();
+    (run, readout)
+}
+
+/// `outcomes` reads the variants out of the runs themselves (no entries file): each variant's
+/// shoppers are the run's treated shoppers with that variant, the variants partition the
+/// treatment arm (their shoppers and recoveries sum to the treatment arm's), each against the
+/// holdout and against each other.
+#[test]
+fn outcomes_reads_each_variant_from_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let (run, out) = run_and_read_out(dir.path());
     let o = json(&out.join("outcomes.json"));
     let rows = o["overall_variants"]["variants"].as_array().unwrap();
     let names: Vec<&str> = rows
@@ -313,27 +320,7 @@ fn outcomes_reads_each_variant_from_the_run() {
 fn an_incentive_that_does_not_pay_gives_way_to_a_reminder_unless_kept() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let run = d.join("run");
-    on_sample(true, "segment", &run)
-        .args([
-            "--holdout",
-            "0.2",
-            "--variants",
-            "reminder=0.5,incentive=0.5",
-        ])
-        .args(["--as-of", "2025-02-01"])
-        .assert()
-        .success();
-    let readout = d.join("readout");
-    cartsona()
-        .args(["-q", "outcomes", "--run"])
-        .arg(&run)
-        .arg("--orders")
-        .arg(sample().join("next/orders.csv"))
-        .arg("--out")
-        .arg(&readout)
-        .assert()
-        .success();
+    let (run, readout) = run_and_read_out(d);
     let file = readout.join("outcomes.json");
     let mut o = json(&file);
     for v in o["variants"].as_array_mut().unwrap() {

@@ -62,8 +62,9 @@ pub fn arms(
         personas::attach_arms(personas, labels, &held);
     }
     let variant = variants.as_ref().zip(arms.as_ref()).map(|(v, arms)| {
+        let variant_of = v.assigner();
         let treated = customers.iter().zip(arms);
-        let of = |(c, arm): (&String, &Arm)| (*arm == Arm::Treatment).then(|| v.of(c));
+        let of = |(c, arm): (&String, &Arm)| (*arm == Arm::Treatment).then(|| variant_of(c));
         treated.map(of).collect()
     });
     Ok(Arms {

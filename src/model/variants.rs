@@ -125,9 +125,16 @@ impl Variants {
 
     /// The index of a treated shopper's variant in `split`.
     pub fn of(&self, customer_id: &str) -> usize {
-        let u = hash_prefix(&self.salt, customer_id);
+        self.assigner()(customer_id)
+    }
+
+    /// [`Variants::of`] with the thresholds worked out once, for many shoppers.
+    pub fn assigner(&self) -> impl Fn(&str) -> usize + '_ {
         let t = thresholds(&self.split);
-        t.iter().position(|t| u < *t).unwrap_or(t.len())
+        move |customer_id| {
+            let u = hash_prefix(&self.salt, customer_id);
+            t.iter().position(|t| u < *t).unwrap_or(t.len())
+        }
     }
 
     /// The variant's name at `index`.

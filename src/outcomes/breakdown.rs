@@ -257,7 +257,7 @@ fn against_reminder(
         })
         .collect();
     let m = tested.len().max(1) as f64;
-    let adjusted = stats::holm(&tested.iter().map(|t| t.3.p_value).collect::<Vec<_>>());
+    let adjusted = stats::holm(&tested.iter().map(|(.., w)| w.p_value).collect::<Vec<_>>());
     // z(1 − 0.05 / 2m) + z(0.8): z_crit(α) is the two-sided critical value, so z_crit(0.4) = z(0.8).
     let power = stats::z_crit(ALPHA / m) + stats::z_crit(0.4);
     let rows = tested

@@ -238,9 +238,14 @@ pub fn arms(
             }
         }
     }
+    let assigners: Vec<_> = runs
+        .runs
+        .iter()
+        .map(|r| r.variants.as_ref().map(|v| (v, v.assigner())))
+        .collect();
     let variant_of = |s: &super::load::Listed| {
-        let v = runs.runs[s.run].variants.as_ref()?;
-        let name = v.name(v.of(&s.customer_id));
+        let (v, assign) = assigners[s.run].as_ref()?;
+        let name = v.name(assign(&s.customer_id));
         variants.iter().position(|n| n == name)
     };
     let arms = runs.shoppers.iter().map(|s| {
