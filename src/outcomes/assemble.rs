@@ -1,6 +1,6 @@
 //! The readout assembled: the runs' listed shoppers and their outcomes in, a [`Readout`] out (per
 //! persona and overall: the comparison, balance, breakdowns, variants, bands, gates; what was
-//! listed again and what the window could not see).
+//! listed again and what the window could not see; the per-shopper uplift and its test).
 
 use anyhow::Result;
 use serde::Serialize;
@@ -9,7 +9,7 @@ use super::breakdown::{Breakdown, ByDay, Variants};
 use super::checks::Gates;
 use super::load::{Entries, Exposure, RunInfo, Runs, Touches};
 use super::readout::{ArmSource, Comparison, OrderIn, Outcome, Population, ReadoutSettings};
-use super::{balance, bands, breakdown, checks, readout};
+use super::{balance, bands, breakdown, checks, readout, targeting, uplift};
 use crate::model::holdout::Arm;
 use crate::util::gate::Status;
 
@@ -67,6 +67,13 @@ pub struct Readout {
     /// Uplift by return-propensity band, when the runs have a propensity.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub by_propensity: Option<bands::Bands>,
+    /// Per-shopper uplift, tested on shoppers its model did not learn from (outcomes::targeting),
+    /// when the arms were randomized and each arm has enough recoveries to learn from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uplift: Option<targeting::Targeting>,
+    /// Why no per-shopper uplift was learned, when it was not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uplift_not_learned: Option<String>,
     /// `fail` when a gate failed (exit 1), else `pass`.
     pub status: Status,
     /// What the reader must know that no gate fails on (covariates out of balance).
@@ -158,6 +165,11 @@ pub fn build(inp: &ReadoutInputs<'_>, s: &ReadoutSettings) -> Result<Readout> {
         with_touches,
         s,
     );
+    let (uplift, uplift_not_learned) = if source == ArmSource::None {
+        (None, None)
+    } else {
+        per_shopper(inp.runs, &all, &personas, s)
+    };
     let status = if checks.failed().is_empty() {
         Status::Pass
     } else {
@@ -196,8 +208,35 @@ pub fn build(inp: &ReadoutInputs<'_>, s: &ReadoutSettings) -> Result<Readout> {
         checks,
         overall_variants,
         variants,
+        uplift,
+        uplift_not_learned,
         status,
     })
+}
+
+/// The per-shopper uplift and its test, or why it could not be learned.
+fn per_shopper(
+    runs: &Runs,
+    all: &[Outcome],
+    personas: &[PersonaReadout],
+    s: &ReadoutSettings,
+) -> (Option<targeting::Targeting>, Option<String>) {
+    let wins: Vec<bool> = runs
+        .personas
+        .iter()
+        .map(|(id, _)| {
+            personas
+                .iter()
+                .any(|p| &p.persona_id == id && p.comparison.verdict == readout::Verdict::Win)
+        })
+        .collect();
+    match uplift::score(all, runs, s.seed) {
+        Ok(scored) => (
+            Some(targeting::evaluate(scored, &wins, s.resamples, s.seed)),
+            None,
+        ),
+        Err(e) => (None, Some(format!("{e:#}"))),
+    }
 }
 
 /// One warning per persona whose arms differ by more than 0.1 standard deviations, and by more

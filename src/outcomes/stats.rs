@@ -69,7 +69,12 @@ pub fn z_test(x1: u64, n1: u64, x2: u64, n2: u64) -> (f64, f64) {
         return (0.0, 1.0);
     }
     let z = (p1 - p2) / se;
-    (z, 2.0 * normal().sf(z.abs()))
+    (z, two_sided_p(z))
+}
+
+/// The two-sided p-value of a standard normal statistic `z`.
+pub fn two_sided_p(z: f64) -> f64 {
+    2.0 * normal().sf(z.abs())
 }
 
 /// Holm's adjusted p-values, in the order given: sorted ascending, the i-th (from 0) of m is

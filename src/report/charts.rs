@@ -699,6 +699,63 @@ pub fn reliability(bins: &[crate::propensity::metrics::Bin]) -> String {
     })
 }
 
+/// The Qini curve of the per-shopper uplift (outcomes::targeting): incremental recoveries per
+/// listed shopper (points) when the top share by uplift is messaged, against random targeting
+/// (the straight line to the curve's end).
+pub fn qini(q: &crate::outcomes::targeting::Qini) -> String {
+    let ys = q.curve.iter().map(|p| p.incremental_recoveries * 100.0);
+    let (lo, hi) = ys.fold((0.0f64, 0.0f64), |(l, h), y| (l.min(y), h.max(y)));
+    let pad = ((hi - lo) * 0.1).max(0.01);
+    let (lo, hi) = (lo - pad, hi + pad);
+    let last = q
+        .curve
+        .last()
+        .map_or(0.0, |p| p.incremental_recoveries * 100.0);
+    svg(900, 300, |root| {
+        let mut chart = builder(
+            &root,
+            "Qini: incremental recoveries per 100 listed, messaging the top share by uplift",
+            16,
+            [10, 28, 56],
+        )
+        .build_cartesian_2d(0.0..1.0, lo..hi)
+        .map_err(err)?;
+        chart
+            .configure_mesh()
+            .light_line_style(WHITE)
+            .x_label_formatter(&|x| format!("{:.0}%", x * 100.0))
+            .y_labels(TICKS)
+            .y_label_formatter(&|y| tick(*y, hi - lo, TICKS, true))
+            .draw()
+            .map_err(err)?;
+        let curve: Vec<(f64, f64)> = q
+            .curve
+            .iter()
+            .map(|p| (p.share, p.incremental_recoveries * 100.0))
+            .collect();
+        for (name, points, c) in [
+            ("by uplift", curve, colour(0)),
+            ("random", vec![(0.0, 0.0), (1.0, last)], colour(7)),
+        ] {
+            chart
+                .draw_series(LineSeries::new(points, c.stroke_width(2)))
+                .map_err(err)?
+                .label(name)
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 16, y)], c.stroke_width(2))
+                });
+        }
+        chart
+            .configure_series_labels()
+            .border_style(BLACK)
+            .background_style(WHITE)
+            .position(SeriesLabelPosition::UpperLeft)
+            .draw()
+            .map_err(err)?;
+        Ok(())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::tick;

@@ -10,6 +10,7 @@ pub mod markdown;
 pub mod outcomes;
 mod summary;
 pub mod tables;
+pub mod targeting;
 
 pub use crate::util::numfmt::{money, pct1};
 pub use summary::{features_summary_path, Clustered, FeaturesSummary, RunFound, Summary};

@@ -12,30 +12,15 @@ use crate::outcomes::checks::p_text;
 use crate::outcomes::readout::{Comparison, Estimate, Verdict};
 use crate::outcomes::Readout;
 use crate::util::gate::Status;
-use crate::util::numfmt::{money, pct1};
+pub use crate::util::numfmt::pts;
+use crate::util::numfmt::{fixed, money, pct1};
+use crate::util::text::capital;
 use crate::util::text::md_cell;
 
 /// A rate, or "-" without shoppers: two decimals, the precision of the uplift beside it (at
 /// rates near 1%, one decimal made 1.4% and 1.0% sit beside "+0.5 pts").
 fn rate(r: Option<f64>) -> String {
     r.map_or("-".into(), |x| format!("{}%", fixed(x * 100.0, 2, false)))
-}
-
-/// Percentage points with a sign and two decimals: +3.21 pts (0 reads +0.00, never -0.00).
-pub fn pts(x: f64) -> String {
-    format!("{} pts", fixed(x * 100.0, 2, true))
-}
-
-/// `x` with `decimals` decimals (and a sign when `signed`), where a value that rounds to zero
-/// reads as zero: never "-0.00".
-fn fixed(x: f64, decimals: usize, signed: bool) -> String {
-    let scale = 10f64.powi(decimals as i32);
-    let v = (x * scale).round() / scale;
-    let v = if v == 0.0 { 0.0 } else { v };
-    match signed {
-        true => format!("{v:+.decimals$}"),
-        false => format!("{v:.decimals$}"),
-    }
 }
 
 /// Money with its 95% interval, rounded to what the interval supports: to a unit of a tenth of
@@ -371,13 +356,6 @@ fn breakdown(title: &str, b: &Option<Breakdown>, o: &mut String) {
     }
 }
 
-fn capital(s: &str) -> String {
-    let mut c = s.chars();
-    c.next().map_or(String::new(), |f| {
-        f.to_uppercase().collect::<String>() + c.as_str()
-    })
-}
-
 fn variants(r: &Readout, o: &mut String) {
     if r.variants.is_empty() && r.overall_variants.is_none() {
         return;
@@ -571,6 +549,7 @@ pub fn markdown(r: &Readout) -> String {
         &mut o,
     );
     variants(r, &mut o);
+    super::targeting::markdown(r, &mut o);
     let _ = writeln!(o, "\n## Gates\n");
     let _ = writeln!(o, "| gate | status | detail |");
     let _ = writeln!(o, "|---|---|---|");
@@ -639,7 +618,8 @@ fn html_row(label: String, c: &Comparison) -> ReadoutRow {
     }
 }
 
-/// outcomes.html: the markdown's content as one self-contained page with three charts.
+/// outcomes.html: the markdown's content as one self-contained page with three charts (four
+/// with the per-shopper uplift's Qini curve).
 pub fn html(r: &Readout) -> anyhow::Result<String> {
     let mut env = Environment::new();
     env.add_filter("pct", |v: Option<f64>| rate(v));
@@ -688,6 +668,8 @@ pub fn html(r: &Readout) -> anyhow::Result<String> {
         band_rows => band_rows,
         balance_rows => balance_rows,
         variant_tables => variant_tables,
+        targeting => super::targeting::view(r),
+        qini_chart => r.uplift.as_ref().map(|t| inline(charts::qini(&t.qini))),
         gates => gates,
         source => r.holdout.source.name(),
         failed => r.status == Status::Fail,

@@ -28,3 +28,20 @@ pub fn pct1(x: f64) -> String {
 pub fn pct0(x: f64) -> String {
     format!("{:.0}%", x * 100.0)
 }
+
+/// Percentage points with a sign and two decimals: +3.21 pts (0 reads +0.00, never -0.00).
+pub fn pts(x: f64) -> String {
+    format!("{} pts", fixed(x * 100.0, 2, true))
+}
+
+/// `x` with `decimals` decimals (and a sign when `signed`), where a value that rounds to zero
+/// reads as zero: never "-0.00".
+pub fn fixed(x: f64, decimals: usize, signed: bool) -> String {
+    let scale = 10f64.powi(decimals as i32);
+    let v = (x * scale).round() / scale;
+    let v = if v == 0.0 { 0.0 } else { v };
+    match signed {
+        true => format!("{v:+.decimals$}"),
+        false => format!("{v:.decimals$}"),
+    }
+}

@@ -18,6 +18,14 @@ pub fn md_cell(s: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// The text with its first letter upper-cased.
+pub fn capital(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map_or(String::new(), |f| {
+        f.to_uppercase().collect::<String>() + c.as_str()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
