@@ -111,3 +111,106 @@ fn the_readout_tests_the_uplift_and_says_what_its_gate_found_on_any_thread_count
     assert!(html.contains("Whom to message: per-shopper uplift") && html.contains("Qini"));
     assert!(html.contains(&words.replace('\'', "&#x27;")));
 }
+
+/// The readout's model applied by hand, as docs/outcomes.md writes it: each column standardized
+/// by `means` and `scales` (unknown: 0), uplift = sigmoid(b_T + z . w_T) − sigmoid(b_H + z . w_H).
+fn uplift_by_hand(
+    model: &serde_json::Value,
+    row: &std::collections::BTreeMap<String, String>,
+) -> f64 {
+    let nums = |k: &str| -> Vec<f64> {
+        model[k]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect()
+    };
+    let (means, scales) = (nums("means"), nums("scales"));
+    let z: Vec<f64> = model["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .enumerate()
+        .map(|(j, c)| {
+            let c = c.as_str().unwrap();
+            let raw = match c.strip_prefix("persona=") {
+                Some(id) => f64::from(u8::from(row["persona_id"] == id)),
+                None => row.get(c).and_then(|v| v.parse().ok()).unwrap_or(f64::NAN),
+            };
+            if raw.is_finite() {
+                (raw - means[j]) * scales[j]
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let p = |arm: &str| {
+        let m = &model[arm];
+        let w = m["coefficients"].as_array().unwrap();
+        let logit = m["intercept"].as_f64().unwrap()
+            + z.iter()
+                .zip(w)
+                .map(|(a, b)| a * b.as_f64().unwrap())
+                .sum::<f64>();
+        1.0 / (1.0 + (-logit).exp())
+    };
+    p("treatment") - p("holdout")
+}
+
+/// `segment --outcomes` and `assign --outcomes` score each shopper of the next run by the
+/// readout's model (assignments `uplift`), as the documented formula gives, and the report says
+/// what the readout's gate found.
+#[test]
+fn the_next_run_scores_each_shopper_by_the_readouts_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = run(dir.path());
+    let readout = dir.path().join("readout");
+    read_out(&first, &readout, "2");
+    let model = json(&readout.join("outcomes.json"))["uplift"]["model"].clone();
+    let (s, next) = (sample(), dir.path().join("next"));
+    let mut cmd = cartsona();
+    cmd.args(["-q", "segment", "--as-of", "2025-02-01", "--baseline"])
+        .arg(&first)
+        .arg("--outcomes")
+        .arg(&readout);
+    for kind in ["carts", "orders", "engagement"] {
+        cmd.arg(format!("--{kind}"))
+            .arg(s.join(format!("{kind}.csv")));
+    }
+    cmd.arg("--out").arg(&next).assert().success();
+    let rows = common::read_csv(&next.join("assignments.csv"));
+    assert!(rows.len() > 1000);
+    for row in &rows {
+        let want = uplift_by_hand(&model, row);
+        let got: f64 = row["uplift"].parse().unwrap();
+        assert!(
+            (got - want).abs() < 1e-12,
+            "{}: {got} vs {want}",
+            row["customer_id"]
+        );
+    }
+    let report = std::fs::read_to_string(next.join("report.md")).unwrap();
+    assert!(
+        report.contains("**Per-shopper uplift** (the readout"),
+        "{report}"
+    );
+    // assign with the same model and readout gives every shopper the same uplift.
+    let assigned = dir.path().join("assigned");
+    let mut cmd = cartsona();
+    cmd.args(["-q", "assign", "--as-of", "2025-02-01", "--model"])
+        .arg(next.join("model.json"))
+        .arg("--outcomes")
+        .arg(&readout);
+    for kind in ["carts", "orders", "engagement"] {
+        cmd.arg(format!("--{kind}"))
+            .arg(s.join(format!("{kind}.csv")));
+    }
+    cmd.arg("--out").arg(&assigned).assert().success();
+    let again = common::read_csv(&assigned.join("assignments.csv"));
+    assert_eq!(again.len(), rows.len());
+    for (a, b) in rows.iter().zip(&again) {
+        assert_eq!(a["customer_id"], b["customer_id"]);
+        assert_eq!(a["uplift"], b["uplift"], "{}", a["customer_id"]);
+    }
+}

@@ -105,8 +105,15 @@ impl<'a> RunOutput<'a> {
             summary.outcomes = Some(previous);
         }
         progress.stage("writing assignments");
+        let uplift = summary.outcomes.as_ref().and_then(|p| {
+            let ids: Vec<&str> = summary.personas.iter().map(|p| p.id.as_str()).collect();
+            let of: Vec<&str> = rows.assigned.iter().map(|a| ids[a.persona]).collect();
+            let scores = rows.propensity.map(|s| &s.scores[..]);
+            let m = p.uplift_model.as_ref()?;
+            Some(outcomes_load::uplift_scores(m, table, &of, scores))
+        });
         let parquet = self.format == OutFormat::Parquet;
-        let body = tables::assignments_file(table, &rows, &summary, parquet)?;
+        let body = tables::assignments_file(table, &rows, &summary, uplift.as_deref(), parquet)?;
         let staged = &self.staged;
         staged.write(run_dir::assignments_name(parquet), &body)?;
         drop(body);

@@ -28,6 +28,15 @@ pub struct Previous {
     /// does as well for less (unless `--keep-offers`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub offers_switched: Vec<String>,
+    /// What the readout's per-shopper uplift gate found, in words (None: the readout has none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uplift: Option<String>,
+    /// Whether that gate passed: targeting by uplift is supported by the readout.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub uplift_gate_passed: bool,
+    /// The readout's uplift model, which scores this run's shoppers (assignments `uplift`).
+    #[serde(skip)]
+    pub uplift_model: Option<super::uplift::UpliftModel>,
 }
 
 /// Reads a previous readout's outcomes.json (`path` is its directory or the file).
@@ -106,6 +115,62 @@ pub fn previous(path: &std::path::Path) -> Result<Previous> {
         retired: Vec::new(),
         new: Vec::new(),
         offers_switched: Vec::new(),
+        uplift: v["uplift"]["gate"]["words"]
+            .as_str()
+            .map(str::to_string)
+            .or_else(|| {
+                v["uplift_not_learned"].as_str().map(|why| {
+                    format!(
+                        "{}: no per-shopper uplift was learned ({why})",
+                        super::targeting::NO_EVIDENCE
+                    )
+                })
+            }),
+        uplift_gate_passed: v["uplift"]["gate"]["passed"].as_bool() == Some(true),
+        uplift_model: match &v["uplift"]["model"] {
+            serde_json::Value::Null => None,
+            m => Some(
+                serde_json::from_value(m.clone())
+                    .map_err(|e| anyhow!("--outcomes {name}: uplift.model is damaged ({e})"))?,
+            ),
+        },
+    })
+}
+
+/// Each shopper's uplift by the readout's model: its covariate columns read from the run's
+/// feature table (`return_propensity` from `propensity`; a column the run lacks is unknown, so
+/// at the learning shoppers' mean), its `persona=ID` columns from `persona_ids`, the shopper's
+/// persona id.
+pub fn uplift_scores(
+    model: &super::uplift::UpliftModel,
+    table: &crate::features::compute::FeatureTable,
+    persona_ids: &[&str],
+    propensity: Option<&[f64]>,
+) -> Vec<f64> {
+    use crate::features::compute::Values;
+    enum Source<'a> {
+        Nums(&'a crate::features::compute::Nums),
+        Slice(&'a [f64]),
+        Persona(&'a str),
+        Unknown,
+    }
+    let sources: Vec<Source> = model
+        .columns
+        .iter()
+        .map(|c| match (c.strip_prefix("persona="), c.as_str()) {
+            (Some(id), _) => Source::Persona(id),
+            (None, "return_propensity") => propensity.map_or(Source::Unknown, Source::Slice),
+            (None, name) => match table.column(name).map(|c| &c.values) {
+                Some(Values::Num(v)) => Source::Nums(v),
+                _ => Source::Unknown,
+            },
+        })
+        .collect();
+    model.score_each(persona_ids.len(), |i, j| match &sources[j] {
+        Source::Nums(v) => v.get(i).unwrap_or(f64::NAN),
+        Source::Slice(v) => v[i],
+        Source::Persona(id) => f64::from(u8::from(persona_ids[i] == *id)),
+        Source::Unknown => f64::NAN,
     })
 }
 

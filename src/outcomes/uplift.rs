@@ -68,6 +68,24 @@ impl UpliftModel {
         let z = self.standardize(raw);
         self.treatment.probability(&z) - self.holdout.probability(&z)
     }
+
+    /// The uplift of `n` shoppers, `value(i, j)` giving shopper i's raw value of column j (NaN:
+    /// unknown). On every thread; each shopper's value is the same on any count.
+    pub fn score_each(&self, n: usize, value: impl Fn(usize, usize) -> f64 + Sync) -> Vec<f64> {
+        use rayon::prelude::*;
+        (0..n)
+            .into_par_iter()
+            .map_init(
+                || vec![0.0; self.columns.len()],
+                |raw, i| {
+                    for (j, v) in raw.iter_mut().enumerate() {
+                        *v = value(i, j);
+                    }
+                    self.uplift(raw)
+                },
+            )
+            .collect()
+    }
 }
 
 /// A raw value standardized (NaN, unknown: the mean, so 0).

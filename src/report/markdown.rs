@@ -358,6 +358,18 @@ fn retired_since_readout(o: &mut String, s: &Summary) {
             prev.offers_switched.join(", ")
         );
     }
+    if let Some(words) = &prev.uplift {
+        let scored = if prev.uplift_model.is_some() {
+            "; `assignments` has each shopper's `uplift` by its model"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            o,
+            "**Per-shopper uplift** (the readout {}): {words}{scored}.\n",
+            prev.dir
+        );
+    }
 }
 
 /// One persona's section: why its name, its bullets and its recovery play.

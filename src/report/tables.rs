@@ -125,11 +125,13 @@ pub struct RunRows<'a> {
 }
 
 /// The assignments file of a run (CSV, or Parquet when `parquet`): each shopper's features,
-/// persona, outlier flag, arm, first listing and propensity.
+/// persona, outlier flag, arm, first listing and propensity, and with `--outcomes` of a readout
+/// that learned one, the uplift.
 pub fn assignments_file(
     table: &FeatureTable,
     rows: &RunRows,
     summary: &crate::report::Summary,
+    uplift: Option<&[f64]>,
     parquet: bool,
 ) -> Result<Vec<u8>> {
     let mut cols = assignments(
@@ -140,6 +142,12 @@ pub fn assignments_file(
     );
     if let Some(scored) = rows.propensity {
         add_propensity(&mut cols, &scored.scores, &scored.reasons);
+    }
+    if let Some(u) = uplift {
+        cols.push(Col::Num(
+            "uplift".into(),
+            u.iter().map(|&x| Some(x)).collect(),
+        ));
     }
     match parquet {
         true => to_parquet(&cols),
