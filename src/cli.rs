@@ -306,6 +306,19 @@ pub struct RunOutArgs {
     /// reminder does as well for less (by default the offer becomes a plain reminder, saying why)
     #[arg(long)]
     pub keep_offers: bool,
+    /// With --outcomes of a readout whose per-shopper uplift gate passed: which treated shoppers
+    /// audience.csv lists, ordered by uplift: all (the default, in file order), positive,
+    /// top:N% or budget:N. The cut shoppers stay in the treatment arm (the next readout
+    /// measures the targeted plays against the holdout); the holdout is never touched
+    #[arg(
+        long,
+        value_name = "all|positive|top:N%|budget:N",
+        default_value = "all"
+    )]
+    pub target: String,
+    /// Target by uplift even when the readout's gate found no evidence for it (warned)
+    #[arg(long)]
+    pub force_target: bool,
 }
 
 #[derive(Debug, Args)]

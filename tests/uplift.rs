@@ -214,3 +214,186 @@ fn the_next_run_scores_each_shopper_by_the_readouts_model() {
         assert_eq!(a["uplift"], b["uplift"], "{}", a["customer_id"]);
     }
 }
+
+/// `segment ... --baseline RUN --outcomes READOUT --as-of 2025-02-01` with `extra` flags.
+fn next_run(run: &Path, readout: &Path, out: &Path, extra: &[&str]) -> assert_cmd::Command {
+    let s = sample();
+    let mut cmd = cartsona();
+    cmd.args(["-q", "segment", "--as-of", "2025-02-01", "--baseline"])
+        .arg(run)
+        .arg("--outcomes")
+        .arg(readout)
+        .args(extra);
+    for kind in ["carts", "orders", "engagement"] {
+        cmd.arg(format!("--{kind}"))
+            .arg(s.join(format!("{kind}.csv")));
+    }
+    cmd.arg("--out").arg(out);
+    cmd
+}
+
+/// `--target` cuts audience.csv by uplift only where the readout's gate passed: refused (exit 2)
+/// when it did not or without a readout, forced with `--force-target`; the audience is the
+/// treatment arm's shoppers the target keeps, highest uplift first, never a held-out one.
+#[test]
+fn the_audience_is_cut_by_uplift_only_where_the_gate_passed() {
+    use predicates::prelude::PredicateBooleanExt;
+    use predicates::str::contains;
+    let dir = tempfile::tempdir().unwrap();
+    let first = run(dir.path());
+    let readout = dir.path().join("readout");
+    read_out(&first, &readout, "2");
+    let o = json(&readout.join("outcomes.json"));
+    // The sample's readout finds no evidence (its Qini interval includes zero).
+    assert_eq!(o["uplift"]["gate"]["passed"], false);
+    next_run(
+        &first,
+        &readout,
+        &dir.path().join("refused"),
+        &["--target", "top:30%"],
+    )
+    .assert()
+    .code(2)
+    .stderr(contains("--target top:30%: the readout").and(contains("no evidence")));
+    assert!(!dir.path().join("refused").exists());
+    let mut cmd = cartsona();
+    cmd.args(["-q", "segment", "--target", "positive", "--out"])
+        .arg(dir.path().join("alone"));
+    for kind in ["carts", "orders", "engagement"] {
+        cmd.arg(format!("--{kind}"))
+            .arg(sample().join(format!("{kind}.csv")));
+    }
+    cmd.assert()
+        .code(2)
+        .stderr(contains("--target positive: needs --outcomes"));
+    // Forced: the top 30% of the treated, by uplift.
+    let forced = dir.path().join("forced");
+    next_run(
+        &first,
+        &readout,
+        &forced,
+        &["--target", "top:30%", "--force-target"],
+    )
+    .assert()
+    .success();
+    let rows = common::read_csv(&forced.join("assignments.csv"));
+    let treated: Vec<_> = rows.iter().filter(|r| r["arm"] == "treatment").collect();
+    let audience = common::read_csv(&forced.join("audience.csv"));
+    assert_eq!(
+        audience.len(),
+        (0.3 * treated.len() as f64).round() as usize
+    );
+    let summary = json(&forced.join("summary.json"));
+    assert_eq!(summary["outcomes"]["target"]["forced"], true);
+    // A readout whose gate passed (planted in its outcomes.json): `positive` needs no force.
+    let mut planted = o.clone();
+    planted["uplift"]["gate"]["passed"] = serde_json::Value::Bool(true);
+    let passed = dir.path().join("passed-readout");
+    std::fs::create_dir(&passed).unwrap();
+    std::fs::write(passed.join("outcomes.json"), planted.to_string()).unwrap();
+    let cut = dir.path().join("cut");
+    next_run(&first, &passed, &cut, &["--target", "positive"])
+        .assert()
+        .success();
+    let rows = common::read_csv(&cut.join("assignments.csv"));
+    let uplift =
+        |r: &std::collections::BTreeMap<String, String>| -> f64 { r["uplift"].parse().unwrap() };
+    let mut want: Vec<_> = rows
+        .iter()
+        .filter(|r| r["arm"] == "treatment" && uplift(r) > 0.0)
+        .collect();
+    want.sort_by(|a, b| uplift(b).total_cmp(&uplift(a)));
+    let audience = common::read_csv(&cut.join("audience.csv"));
+    let got: Vec<(&str, &str)> = audience
+        .iter()
+        .map(|r| (r["customer_id"].as_str(), r["uplift"].as_str()))
+        .collect();
+    let want: Vec<(&str, &str)> = want
+        .iter()
+        .map(|r| (r["customer_id"].as_str(), r["uplift"].as_str()))
+        .collect();
+    assert_eq!(got, want);
+    assert!(!want.is_empty() && want.len() < treated.len());
+    let report = std::fs::read_to_string(cut.join("report.md")).unwrap();
+    assert!(
+        report.contains("**Audience cut by uplift** (`--target positive`)"),
+        "{report}"
+    );
+}
+
+/// A randomized table from outside the generator (tests/data/uplift/external.py: customers with
+/// five attributes, a control and two treatment variants drawn a third each, conversions with
+/// their value) goes through `segment --features` and `outcomes --entries`: the per-arm and
+/// per-variant counts, rates, Newcombe intervals and p-values equal statsmodels' (expected.json),
+/// and the per-shopper gate, on effects that are constant per variant, finds no evidence.
+#[test]
+fn a_randomized_table_from_outside_reads_out_as_statsmodels_does() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/uplift/external");
+    let want = json(&data.join("expected.json"));
+    let dir = tempfile::tempdir().unwrap();
+    let (run, out) = (dir.path().join("run"), dir.path().join("readout"));
+    cartsona()
+        .args([
+            "-q",
+            "segment",
+            "--as-of",
+            "2025-02-01T00:00:00Z",
+            "--features",
+        ])
+        .arg(data.join("features.csv"))
+        .arg("--out")
+        .arg(&run)
+        .assert()
+        .success();
+    cartsona()
+        .args([
+            "-q",
+            "outcomes",
+            "--orders-until",
+            "2025-02-15T00:00:00Z",
+            "--run",
+        ])
+        .arg(&run)
+        .arg("--entries")
+        .arg(data.join("entries.csv"))
+        .arg("--orders")
+        .arg(data.join("orders.csv"))
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    let o = json(&out.join("outcomes.json"));
+    let close = |a: &serde_json::Value, b: &serde_json::Value, what: &str| {
+        let (a, b) = (a.as_f64().unwrap(), b.as_f64().unwrap());
+        assert!((a - b).abs() < 1e-9, "{what}: {a} vs statsmodels {b}");
+    };
+    for arm in ["treatment", "holdout"] {
+        assert_eq!(o["overall"][arm]["n"], want[arm]["n"], "{arm}");
+        assert_eq!(
+            o["overall"][arm]["recovered"], want[arm]["recovered"],
+            "{arm}"
+        );
+        close(&o["overall"][arm]["rate"], &want[arm]["rate"], arm);
+    }
+    for key in ["absolute", "ci_low", "ci_high", "p_value"] {
+        close(&o["overall"]["uplift"][key], &want["uplift"][key], key);
+    }
+    let rows = o["overall_variants"]["variants"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    for r in rows {
+        let name = r["variant"].as_str().unwrap();
+        let w = &want["variants"][name];
+        assert_eq!(r["stats"]["n"], w["n"], "{name}");
+        assert_eq!(r["stats"]["recovered"], w["recovered"], "{name}");
+        close(&r["stats"]["rate"], &w["rate"], name);
+        close(&r["uplift"], &w["absolute"], name);
+        for key in ["ci_low", "ci_high", "p_value"] {
+            close(&r[key], &w[key], &format!("{name} {key}"));
+        }
+    }
+    let u = &o["uplift"];
+    assert_eq!(u["treatment_probability"], "estimated");
+    assert_eq!(u["tested_on"], 6000);
+    assert_eq!(u["gate"]["passed"], false);
+    assert!(u["qini"]["ci_low"].as_f64().unwrap() <= 0.0);
+}

@@ -32,9 +32,7 @@ pub fn arms(
     progress: &Progress,
 ) -> Result<Arms> {
     let arms = model_arms::arms(asked, before, as_of, &table.customers, labels, personas)?;
-    for w in &arms.said {
-        progress.warn(w);
-    }
+    arms.said.iter().for_each(|w| progress.warn(w));
     Ok(arms)
 }
 
@@ -46,8 +44,10 @@ pub fn figures(
     personas: &[Persona],
     arms: &Arms,
 ) -> Option<Propensity> {
-    let persona_ids: Vec<&str> = personas.iter().map(|p| p.id.as_str()).collect();
-    let treated = arms.treated();
+    let (persona_ids, treated): (Vec<&str>, _) = (
+        personas.iter().map(|p| p.id.as_str()).collect(),
+        arms.treated(),
+    );
     let groups = Groups {
         labels,
         persona_ids: &persona_ids,
@@ -67,12 +67,9 @@ pub struct RunOutput<'a> {
     keep_offers: bool,
 }
 
-/// The previous readout of `--outcomes`, read before the run's work so a bad path fails early.
+/// The previous readout of `--outcomes`, read and checked against `--target` before the work.
 pub fn previous(args: &RunOutArgs) -> Result<Option<Previous>> {
-    args.outcomes
-        .as_deref()
-        .map(outcomes_load::previous)
-        .transpose()
+    outcomes_load::asked(args.outcomes.as_deref(), &args.target, args.force_target)
 }
 
 impl<'a> RunOutput<'a> {
@@ -105,13 +102,12 @@ impl<'a> RunOutput<'a> {
             summary.outcomes = Some(previous);
         }
         progress.stage("writing assignments");
-        let uplift = summary.outcomes.as_ref().and_then(|p| {
-            let ids: Vec<&str> = summary.personas.iter().map(|p| p.id.as_str()).collect();
-            let of: Vec<&str> = rows.assigned.iter().map(|a| ids[a.persona]).collect();
-            let scores = rows.propensity.map(|s| &s.scores[..]);
-            let m = p.uplift_model.as_ref()?;
-            Some(outcomes_load::uplift_scores(m, table, &of, scores))
-        });
+        let (personas, propensity) = (&summary.personas, rows.propensity.map(|s| &s.scores[..]));
+        let scored = (summary.outcomes.as_mut())
+            .map(|p| p.score(table, personas, rows.assigned, propensity, rows.arms))
+            .unwrap_or_default();
+        scored.warning.iter().for_each(|w| progress.warn(w));
+        let (uplift, order) = (scored.uplift, scored.order);
         let parquet = self.format == OutFormat::Parquet;
         let body = tables::assignments_file(table, &rows, &summary, uplift.as_deref(), parquet)?;
         let staged = &self.staged;
@@ -124,7 +120,8 @@ impl<'a> RunOutput<'a> {
             ..summary
         };
         progress.stage("writing the other files");
-        tables::run_files(table, &rows, &summary, model)?.write(staged)?;
+        let audience = order.as_deref().zip(uplift.as_deref());
+        tables::run_files(table, &rows, &summary, model, audience)?.write(staged)?;
         self.staged.commit()?;
         progress.finish();
         if !self.quiet {

@@ -37,6 +37,129 @@ pub struct Previous {
     /// The readout's uplift model, which scores this run's shoppers (assignments `uplift`).
     #[serde(skip)]
     pub uplift_model: Option<super::uplift::UpliftModel>,
+    /// The audience cut by uplift (`--target`), when it was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<Targeted>,
+    /// `--target` and `--force-target` as asked.
+    #[serde(skip)]
+    pub asked_target: (super::targeting::Target, bool),
+    /// What `--force-target` overrode.
+    #[serde(skip)]
+    pub target_warning: Option<String>,
+}
+
+/// The next run's uplift and audience by a readout (`Previous::score`).
+#[derive(Default)]
+pub struct Scored {
+    /// Each shopper's uplift, when the readout has a model.
+    pub uplift: Option<Vec<f64>>,
+    /// The audience's shoppers in order, when `--target` cuts it.
+    pub order: Option<Vec<usize>>,
+    /// What `--force-target` overrode, to warn of.
+    pub warning: Option<String>,
+}
+
+/// `--outcomes` and `--target` as asked, read and checked before the run's work so a bad path or
+/// a target the readout does not support fails early.
+pub fn asked(
+    path: Option<&std::path::Path>,
+    target: &str,
+    force: bool,
+) -> Result<Option<Previous>> {
+    let target = super::targeting::Target::parse(target)?;
+    let Some(path) = path else {
+        if target != super::targeting::Target::All {
+            bail!(
+                "--target {}: needs --outcomes DIR, a readout whose per-shopper uplift gate passed",
+                target.name()
+            );
+        }
+        return Ok(None);
+    };
+    let mut p = previous(path)?;
+    p.target_warning = p.check_target(target, force)?;
+    p.asked_target = (target, force);
+    Ok(Some(p))
+}
+
+/// What `--target` did to audience.csv.
+#[derive(Debug, Clone, Serialize)]
+pub struct Targeted {
+    pub target: String,
+    /// Shoppers audience.csv lists, of the treatment arm's.
+    pub audience: usize,
+    pub treated: usize,
+    /// `--force-target` overrode a gate that found no evidence.
+    pub forced: bool,
+}
+
+impl Previous {
+    /// Checks `--target` against this readout: anything but `all` needs its uplift model, and
+    /// its gate passed or `force` (Ok(Some(warning)) then). Err names the flag.
+    pub fn check_target(
+        &self,
+        target: super::targeting::Target,
+        force: bool,
+    ) -> Result<Option<String>> {
+        if target == super::targeting::Target::All {
+            return Ok(None);
+        }
+        let name = target.name();
+        if self.uplift_model.is_none() {
+            bail!("--target {name}: the readout {} learned no per-shopper uplift ({}); give --outcomes a readout that did, or leave --target at all", self.dir, self.uplift.as_deref().unwrap_or("it has none"));
+        }
+        let words = self.uplift.as_deref().unwrap_or_default();
+        match (self.uplift_gate_passed, force) {
+            (true, _) => Ok(None),
+            (false, false) => bail!("--target {name}: the readout {} found {words}; the audience stays as the plays say (--force-target cuts it anyway)", self.dir),
+            (false, true) => Ok(Some(format!("--target {name} with --force-target: the readout {} found {words}; the audience is cut by an uplift no test supported", self.dir))),
+        }
+    }
+
+    /// This run's shoppers (`assigned` to `personas`) scored by the readout's uplift model
+    /// (`uplift_scores`), and the audience in order when `--target` cuts it (None: every
+    /// treated shopper in file order), recorded in `self.target`.
+    pub fn score(
+        &mut self,
+        table: &crate::features::compute::FeatureTable,
+        personas: &[crate::personas::Persona],
+        assigned: &[crate::cluster::nearest::Assignment],
+        propensity: Option<&[f64]>,
+        arms: Option<&[crate::model::holdout::Arm]>,
+    ) -> Scored {
+        let uplift = self.uplift_model.as_ref().map(|m| {
+            let of: Vec<&str> = assigned
+                .iter()
+                .map(|a| personas[a.persona].id.as_str())
+                .collect();
+            uplift_scores(m, table, &of, propensity)
+        });
+        let order = arms.and_then(|arms| self.audience_order(arms, uplift.as_deref()));
+        Scored {
+            uplift,
+            order,
+            warning: self.target_warning.clone(),
+        }
+    }
+
+    fn audience_order(
+        &mut self,
+        arms: &[crate::model::holdout::Arm],
+        uplift: Option<&[f64]>,
+    ) -> Option<Vec<usize>> {
+        let (target, force) = self.asked_target;
+        let u = uplift.filter(|_| target != super::targeting::Target::All)?;
+        let treated = crate::model::holdout::Arm::Treatment;
+        let arm: Vec<usize> = (0..arms.len()).filter(|&i| arms[i] == treated).collect();
+        let order = target.cut(&arm, u);
+        self.target = Some(Targeted {
+            target: target.name(),
+            audience: order.len(),
+            treated: arm.len(),
+            forced: force && !self.uplift_gate_passed,
+        });
+        Some(order)
+    }
 }
 
 /// Reads a previous readout's outcomes.json (`path` is its directory or the file).
@@ -127,6 +250,9 @@ pub fn previous(path: &std::path::Path) -> Result<Previous> {
                 })
             }),
         uplift_gate_passed: v["uplift"]["gate"]["passed"].as_bool() == Some(true),
+        target: None,
+        asked_target: (super::targeting::Target::All, false),
+        target_warning: None,
         uplift_model: match &v["uplift"]["model"] {
             serde_json::Value::Null => None,
             m => Some(

@@ -408,3 +408,109 @@ pub fn evaluate(scored: Scored, wins: &[bool], resamples: usize, seed: u64) -> T
         model: scored.model,
     }
 }
+
+/// Whom of the treatment arm audience.csv lists (`--target`): everyone (the default), those
+/// with a positive uplift, the top share by uplift, or a budget of messages.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Target {
+    All,
+    Positive,
+    /// The top share of the treatment arm, in (0, 1].
+    Top(f64),
+    /// At most this many shoppers.
+    Budget(usize),
+}
+
+impl Target {
+    /// Parses `all`, `positive`, `top:N%` (0 < N <= 100) or `budget:N` (N >= 1).
+    pub fn parse(s: &str) -> anyhow::Result<Target> {
+        let bad = || {
+            anyhow::anyhow!("--target '{s}': write all, positive, top:N% (e.g. top:30%) or budget:N (e.g. budget:5000)")
+        };
+        match s.trim() {
+            "all" => Ok(Target::All),
+            "positive" => Ok(Target::Positive),
+            t => {
+                if let Some(p) = t.strip_prefix("top:") {
+                    let n: f64 = p.trim_end_matches('%').parse().map_err(|_| bad())?;
+                    if !(n > 0.0 && n <= 100.0) {
+                        anyhow::bail!(
+                            "--target '{s}': the share must be above 0% and at most 100%"
+                        );
+                    }
+                    Ok(Target::Top(n / 100.0))
+                } else if let Some(b) = t.strip_prefix("budget:") {
+                    let n: usize = b.replace('_', "").parse().map_err(|_| bad())?;
+                    if n == 0 {
+                        anyhow::bail!("--target '{s}': a budget of 0 messages sends nothing");
+                    }
+                    Ok(Target::Budget(n))
+                } else {
+                    Err(bad())
+                }
+            }
+        }
+    }
+
+    /// The target as written.
+    pub fn name(self) -> String {
+        match self {
+            Target::All => "all".into(),
+            Target::Positive => "positive".into(),
+            Target::Top(s) => format!("top:{}%", s * 100.0),
+            Target::Budget(n) => format!("budget:{n}"),
+        }
+    }
+
+    /// The audience: the `treated` shoppers (indices) ordered by `uplift`, highest first (ties:
+    /// index order), then cut: uplift above 0, the first round(share × treated), or the first
+    /// `budget`. `All` keeps everyone in index order.
+    pub fn cut(self, treated: &[usize], uplift: &[f64]) -> Vec<usize> {
+        if self == Target::All {
+            return treated.to_vec();
+        }
+        let mut order = treated.to_vec();
+        order.sort_by(|&a, &b| uplift[b].total_cmp(&uplift[a]).then(a.cmp(&b)));
+        let keep = match self {
+            Target::All => order.len(),
+            Target::Positive => order.iter().take_while(|&&i| uplift[i] > 0.0).count(),
+            Target::Top(share) => ((share * order.len() as f64).round() as usize).min(order.len()),
+            Target::Budget(n) => n.min(order.len()),
+        };
+        order.truncate(keep);
+        order
+    }
+}
+
+#[cfg(test)]
+mod target_tests {
+    use super::Target;
+
+    #[test]
+    fn targets_parse_and_bad_ones_say_how_to_write_them() {
+        assert_eq!(Target::parse("all").unwrap(), Target::All);
+        assert_eq!(Target::parse("positive").unwrap(), Target::Positive);
+        assert_eq!(Target::parse("top:30%").unwrap(), Target::Top(0.3));
+        assert_eq!(Target::parse("top:100").unwrap(), Target::Top(1.0));
+        assert_eq!(Target::parse("budget:5_000").unwrap(), Target::Budget(5000));
+        for bad in ["top:0%", "top:120%", "budget:0", "budget:x", "some", "top:"] {
+            let e = Target::parse(bad).unwrap_err().to_string();
+            assert!(e.starts_with(&format!("--target '{bad}'")), "{e}");
+        }
+    }
+
+    #[test]
+    fn the_cut_orders_by_uplift_and_keeps_what_the_target_says() {
+        let uplift = [0.05, -0.02, 0.10, 0.05, 0.01, 0.30];
+        let treated = [0, 1, 2, 3, 4]; // 5 is held out: never in the audience
+        assert_eq!(Target::All.cut(&treated, &uplift), vec![0, 1, 2, 3, 4]);
+        assert_eq!(Target::Positive.cut(&treated, &uplift), vec![2, 0, 3, 4]);
+        // round(0.4 × 5) = 2; ties (0 and 3 at 0.05) in index order.
+        assert_eq!(Target::Top(0.4).cut(&treated, &uplift), vec![2, 0]);
+        assert_eq!(Target::Top(0.6).cut(&treated, &uplift), vec![2, 0, 3]);
+        assert_eq!(
+            Target::Budget(9).cut(&treated, &uplift),
+            vec![2, 0, 3, 4, 1]
+        );
+    }
+}

@@ -370,6 +370,16 @@ fn retired_since_readout(o: &mut String, s: &Summary) {
             prev.dir
         );
     }
+    if let Some(t) = &prev.target {
+        let _ = writeln!(
+            o,
+            "**Audience cut by uplift** (`--target {}`{}): audience.csv lists {} of the {} treated shoppers, highest uplift first; the others stay in the treatment arm unmessaged, so the next readout measures the targeted plays against the holdout.\n",
+            t.target,
+            if t.forced { ", forced past a gate that found no evidence" } else { "" },
+            t.audience,
+            t.treated
+        );
+    }
 }
 
 /// One persona's section: why its name, its bullets and its recovery play.

@@ -162,6 +162,7 @@ pub fn run_files(
     rows: &RunRows,
     summary: &crate::report::Summary,
     model: &crate::model::Model,
+    targeted: Option<(&[usize], &[f64])>,
 ) -> Result<crate::model::run_dir::RunFiles> {
     let audience = match rows.arms {
         None => None,
@@ -175,6 +176,7 @@ pub fn run_files(
                 &summary.personas,
                 scores,
                 rows.variants.as_ref(),
+                targeted,
             )?)
         }
     };
@@ -426,7 +428,9 @@ pub const REMINDER_OFFER: &str = "none: a plain reminder (variant reminder)";
 /// (`offer` says so, `no_discount` = 1; docs/propensity.md "The no-discount rule"). With
 /// variants, a last column `variant`, and the variant decides the offer: `reminder` none, any
 /// other the persona's, whatever the rule says (the experiment measures what the rule asserts;
-/// `no_discount` still marks where it would withhold the incentive).
+/// `no_discount` still marks where it would withhold the incentive). With `targeted` (`--target`:
+/// the audience's shoppers in order, and every shopper's uplift), only those, in that order, with
+/// a last column `uplift`.
 pub fn audience<'a>(
     table: &'a FeatureTable,
     assigned: &[Assignment],
@@ -434,6 +438,7 @@ pub fn audience<'a>(
     personas: &'a [Persona],
     propensity: Option<(&[f64], Option<f64>)>,
     variants: Option<&crate::model::arms::VariantRows>,
+    targeted: Option<(&[usize], &[f64])>,
 ) -> Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let mut header = vec![
@@ -450,16 +455,27 @@ pub fn audience<'a>(
     if variants.is_some() {
         header.push("variant");
     }
+    if targeted.is_some() {
+        header.push("uplift");
+    }
     w.write_record(&header)?;
     let channels: Vec<String> = personas.iter().map(|p| p.play.channels.join(";")).collect();
     let plain_offer = propensity
         .and_then(|(_, rule)| rule)
         .map(|above| format!("none: a plain reminder (return propensity above {above})"));
-    let mut number = String::new();
-    for (i, ((customer, a), arm)) in table.customers.iter().zip(assigned).zip(arms).enumerate() {
-        if *arm != Arm::Treatment {
-            continue;
+    let (mut number, mut uplift) = (String::new(), String::new());
+    let every: Vec<usize>;
+    let order = match targeted {
+        Some((order, _)) => order,
+        None => {
+            every = (0..arms.len())
+                .filter(|&i| arms[i] == Arm::Treatment)
+                .collect();
+            &every
         }
+    };
+    for &i in order {
+        let (customer, a) = (&table.customers[i], &assigned[i]);
         let p = &personas[a.persona];
         let mut record = vec![
             customer.as_str(),
@@ -485,6 +501,10 @@ pub fn audience<'a>(
                 false => &p.play.offer,
             };
             record.push(name);
+        }
+        if let Some((_, u)) = targeted {
+            fmt_num(&mut uplift, Some(u[i]));
+            record.push(&uplift);
         }
         w.write_record(&record)?;
     }
