@@ -600,6 +600,19 @@ pub struct GenerateArgs {
     /// docs/generator.md; needs --holdout).
     #[arg(long, value_name = "UPLIFTS", requires = "holdout")]
     pub uplift: Option<String>,
+    /// Split the experiment's treatment arm into variants by the variant rule, like
+    /// reminder=0.5,incentive=0.5: a `reminder` recovers with --reminder-uplift and no discount,
+    /// any other variant with the play's uplift and a 10% discount on the order it brings
+    /// (docs/generator.md). Not with --returns or --carryover.
+    #[arg(long, value_name = "NAME=SHARE,...", requires = "holdout", conflicts_with_all = ["returns", "carryover"])]
+    pub variants: Option<String>,
+    /// Salt of the variant rule [default: cartsona-variants]
+    #[arg(long, value_name = "TEXT", requires = "variants")]
+    pub variant_salt: Option<String>,
+    /// Uplift of a plain reminder per archetype, like deal-seeker=0.03 (defaults in
+    /// docs/generator.md; needs --variants).
+    #[arg(long, value_name = "UPLIFTS", requires = "variants")]
+    pub reminder_uplift: Option<String>,
     /// Plant returns: after an abandoned cart the shopper may come back and order (no cart id),
     /// with a probability that depends on what the features see (docs/generator.md); the orders
     /// after the last month's T and each shopper's planted probability of one go to DIR/next/.

@@ -91,7 +91,11 @@ pub fn run(args: &GenerateArgs, quiet: bool) -> Result<u8> {
             );
             let holdout = crate::model::holdout::Holdout::new(share, salt, &as_of)
                 .map_err(|e| anyhow::anyhow!("--holdout: {e}"))?;
-            Some(Experiment::new(holdout, args.uplift.as_deref())?)
+            let (spec, vsalt) = (args.variants.as_deref(), args.variant_salt.as_deref());
+            let variants = crate::synth::experiment::variants(spec, vsalt, salt, &as_of)?;
+            let mut e = Experiment::new(holdout, args.uplift.as_deref())?;
+            e.with_variants(variants, args.reminder_uplift.as_deref())?;
+            Some(e)
         }
     };
     let play_since =

@@ -22,7 +22,6 @@
 //! shuffle, so the scores are the same on any thread count).
 
 use anyhow::{bail, Result};
-use ndarray::Array2;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
@@ -36,6 +35,9 @@ use crate::propensity::logistic::{self, Logistic};
 pub const C: f64 = 1.0;
 /// Folds of the cross-fitting when the runs have one T.
 pub const FOLDS: usize = 5;
+/// Shoppers a model learns from at most (a seeded subsample above it): two logistic fits on
+/// 50,000 shoppers take a fraction of a second, and more moves the uplift's ranking little.
+pub const MAX_LEARN: usize = 50_000;
 /// Recoveries and non-recoveries each arm's learning shoppers must have at least.
 pub const MIN_EACH: usize = 10;
 /// What the method is, in words (outcomes.json `uplift.method`).
@@ -108,6 +110,9 @@ pub enum HonestTest {
     },
     /// K-fold cross-fitting within one experiment.
     CrossFit { folds: usize },
+    /// One experiment too large for the folds to be worth their cost: a seeded sample of
+    /// [`MAX_LEARN`] learns, every other shopper is tested.
+    SampleSplit,
 }
 
 /// A test shopper, scored by a model that did not learn from them.
@@ -138,34 +143,46 @@ pub struct Scored {
     pub model: UpliftModel,
 }
 
-/// The raw columns of every counted shopper: covariates, then persona indicators.
-fn design(all: &[Outcome], runs: &Runs) -> (Vec<String>, Array2<f64>) {
-    let mut columns = runs.covariates.clone();
-    columns.extend(runs.personas.iter().map(|(id, _)| format!("persona={id}")));
-    let c = runs.covariates.len();
-    let mut x = Array2::<f64>::zeros((all.len(), columns.len()));
-    for (mut row, o) in x.rows_mut().into_iter().zip(all) {
-        for (j, v) in runs.shoppers[o.listing].covariates.iter().enumerate() {
+/// The raw columns of the counted shoppers, read from their listings when needed (a matrix of
+/// every shopper would hold 176 MB at a million): covariates, then persona indicators.
+pub struct Design<'a> {
+    all: &'a [Outcome],
+    runs: &'a Runs,
+    pub columns: Vec<String>,
+}
+
+impl<'a> Design<'a> {
+    pub fn new(all: &'a [Outcome], runs: &'a Runs) -> Design<'a> {
+        let mut columns = runs.covariates.clone();
+        columns.extend(runs.personas.iter().map(|(id, _)| format!("persona={id}")));
+        Design { all, runs, columns }
+    }
+
+    /// Shopper i's raw row into `row` (NaN: unknown).
+    fn fill(&self, i: usize, row: &mut [f64]) {
+        let o = &self.all[i];
+        let c = self.runs.covariates.len();
+        row.fill(0.0);
+        for (j, v) in self.runs.shoppers[o.listing].covariates.iter().enumerate() {
             row[j] = f64::from(*v);
         }
         row[c + o.persona] = 1.0;
     }
-    (columns, x)
 }
 
-/// Learns the two arms' models on `rows` of `x`.
-pub fn learn(
-    x: &Array2<f64>,
-    rows: &[usize],
-    all: &[Outcome],
-    columns: &[String],
-) -> Result<UpliftModel> {
-    let d = x.ncols();
+/// Learns the two arms' models on the shoppers `rows`.
+pub fn learn(x: &Design<'_>, rows: &[usize]) -> Result<UpliftModel> {
+    let (all, d) = (x.all, x.columns.len());
+    let mut raw = ndarray::Array2::<f64>::zeros((rows.len(), d));
+    for (mut row, &i) in raw.rows_mut().into_iter().zip(rows) {
+        x.fill(i, row.as_slice_mut().expect("a standard-layout row"));
+    }
     let (mut means, mut scales) = (vec![0.0; d], vec![0.0; d]);
     for j in 0..d {
-        let known: Vec<f64> = rows
+        let known: Vec<f64> = raw
+            .column(j)
             .iter()
-            .map(|&i| x[[i, j]])
+            .copied()
             .filter(|v| v.is_finite())
             .collect();
         if known.len() < 2 {
@@ -178,12 +195,11 @@ pub fn learn(
     }
     let mut fits = Vec::with_capacity(2);
     for arm in [Arm::Treatment, Arm::Holdout] {
-        let mine: Vec<usize> = rows
-            .iter()
-            .copied()
-            .filter(|&i| all[i].arm == arm)
+        // Positions in `rows` (and `raw`) of this arm's shoppers.
+        let mine: Vec<usize> = (0..rows.len())
+            .filter(|&k| all[rows[k]].arm == arm)
             .collect();
-        let y: Vec<bool> = mine.iter().map(|&i| all[i].recovered).collect();
+        let y: Vec<bool> = mine.iter().map(|&k| all[rows[k]].recovered).collect();
         let back = y.iter().filter(|&&v| v).count();
         if back < MIN_EACH || y.len() - back < MIN_EACH {
             bail!(
@@ -192,11 +208,10 @@ pub fn learn(
                 y.len()
             );
         }
-        let mut z = Array2::<f64>::zeros((mine.len(), d));
-        for (mut row, &i) in z.rows_mut().into_iter().zip(&mine) {
-            let raw = x.row(i);
+        let mut z = ndarray::Array2::<f64>::zeros((mine.len(), d));
+        for (mut row, &k) in z.rows_mut().into_iter().zip(&mine) {
             for (j, v) in row.iter_mut().enumerate() {
-                *v = standardized(raw[j], means[j], scales[j]);
+                *v = standardized(raw[[k, j]], means[j], scales[j]);
             }
         }
         fits.push(logistic::fit(z.view(), &y, Some(C))?);
@@ -204,7 +219,7 @@ pub fn learn(
     let holdout = fits.pop().expect("two fits");
     let treatment = fits.pop().expect("two fits");
     Ok(UpliftModel {
-        columns: columns.to_vec(),
+        columns: x.columns.clone(),
         means,
         scales,
         treatment,
@@ -218,9 +233,35 @@ struct Split {
     test: Vec<usize>,
 }
 
-/// Which shoppers test which model: out of time when the runs have two T or more, else the
-/// folds.
-fn splits(all: &[Outcome], runs: &Runs, seed: u64) -> (HonestTest, Vec<Split>) {
+/// The shoppers in a seeded order (ChaCha8 from `seed` mixed with a fixed key): the folds and
+/// the learning subsamples follow it, so they are the same on any thread count.
+fn seeded_order(n: usize, seed: u64) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..n).collect();
+    let key = crate::util::mix::mix64(seed ^ 0x7570_6c69_6674_u64);
+    order.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(key));
+    order
+}
+
+/// At most [`MAX_LEARN`] of `rows`: the first in the seeded order (`position[i]`: shopper i's
+/// place in it), back in index order.
+fn subsample(mut rows: Vec<usize>, position: &[usize]) -> Vec<usize> {
+    if rows.len() > MAX_LEARN {
+        rows.sort_unstable_by_key(|&i| position[i]);
+        rows.truncate(MAX_LEARN);
+        rows.sort_unstable();
+    }
+    rows
+}
+
+/// Which shoppers test which model: out of time when the runs have two T or more (learned on a
+/// subsample of the earlier runs' shoppers), else the folds, or above [`FOLDS`] x [`MAX_LEARN`]
+/// / ([`FOLDS`] − 1) shoppers one sample split (the first [`MAX_LEARN`] of the seeded order
+/// learn, every other shopper is tested).
+fn splits(all: &[Outcome], runs: &Runs, order: &[usize]) -> (HonestTest, Vec<Split>) {
+    let mut position = vec![0; order.len()];
+    for (p, &i) in order.iter().enumerate() {
+        position[i] = p;
+    }
     let t_of = |o: &Outcome| runs.shoppers[o.listing].t;
     let newest = all.iter().map(t_of).max().unwrap_or(0);
     let (before, last): (Vec<usize>, Vec<usize>) =
@@ -239,17 +280,15 @@ fn splits(all: &[Outcome], runs: &Runs, seed: u64) -> (HonestTest, Vec<Split>) {
             learned_on: as_of(&|t| t < newest),
             tested_on: as_of(&|t| t == newest).join(", "),
         };
-        return (
-            test,
-            vec![Split {
-                learn: before,
-                test: last,
-            }],
-        );
+        let learn = subsample(before, &position);
+        return (test, vec![Split { learn, test: last }]);
     }
-    let mut order: Vec<usize> = (0..all.len()).collect();
-    let key = crate::util::mix::mix64(seed ^ 0x7570_6c69_6674_u64);
-    order.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(key));
+    if all.len() * (FOLDS - 1) > FOLDS * MAX_LEARN {
+        let (mut learn, mut test) = (order[..MAX_LEARN].to_vec(), order[MAX_LEARN..].to_vec());
+        learn.sort_unstable();
+        test.sort_unstable();
+        return (HonestTest::SampleSplit, vec![Split { learn, test }]);
+    }
     let folds = (0..FOLDS)
         .map(|k| {
             let (mut test, mut learn): (Vec<usize>, Vec<usize>) = (Vec::new(), Vec::new());
@@ -271,34 +310,53 @@ fn splits(all: &[Outcome], runs: &Runs, seed: u64) -> (HonestTest, Vec<Split>) {
 /// Learns and tests the uplift of `all` (randomized first exposures with an arm each). Err: why
 /// nothing could be learned (too few recoveries in an arm of a learning set).
 pub fn score(all: &[Outcome], runs: &Runs, seed: u64) -> Result<Scored> {
-    let (columns, x) = design(all, runs);
-    let every: Vec<usize> = (0..all.len()).collect();
-    let model = learn(&x, &every, all, &columns)?;
-    let (test, splits) = splits(all, runs, seed);
+    use rayon::prelude::*;
+    let x = Design::new(all, runs);
+    let order = seeded_order(all.len(), seed);
+    let (test, splits) = splits(all, runs, &order);
+    let mut position = vec![0; order.len()];
+    for (p, &i) in order.iter().enumerate() {
+        position[i] = p;
+    }
+    // The model for new months learns from every shopper (a seeded subsample above MAX_LEARN:
+    // with one split, the split's own learning shoppers, so it is fitted once).
+    let rows = subsample((0..all.len()).collect(), &position);
+    let model = learn(&x, &rows)?;
     let treated_share =
         all.iter().filter(|o| o.arm == Arm::Treatment).count() as f64 / all.len().max(1) as f64;
     let probability_known = all.iter().all(|o| o.planned_share.is_some());
     let mut shoppers = Vec::new();
     let mut learned_on = 0;
     for split in &splits {
-        let m = learn(&x, &split.learn, all, &columns)?;
+        let m = match split.learn == rows {
+            true => model.clone(),
+            false => learn(&x, &split.learn)?,
+        };
         learned_on = learned_on.max(split.learn.len());
-        shoppers.extend(split.test.iter().map(|&i| {
-            let o = &all[i];
-            ScoredShopper {
-                uplift: m.uplift(x.row(i).as_slice().expect("a standard-layout row")),
-                treated: o.arm == Arm::Treatment,
-                p_treated: if probability_known {
-                    1.0 - o.planned_share.unwrap_or(0.0)
-                } else {
-                    treated_share
+        let scored: Vec<ScoredShopper> = split
+            .test
+            .par_iter()
+            .map_init(
+                || vec![0.0; x.columns.len()],
+                |raw, &i| {
+                    x.fill(i, raw);
+                    let o = &all[i];
+                    ScoredShopper {
+                        uplift: m.uplift(raw),
+                        treated: o.arm == Arm::Treatment,
+                        p_treated: match probability_known {
+                            true => 1.0 - o.planned_share.unwrap_or(0.0),
+                            false => treated_share,
+                        },
+                        recovered: o.recovered,
+                        net_revenue: o.net_revenue,
+                        persona: o.persona,
+                        listing: o.listing,
+                    }
                 },
-                recovered: o.recovered,
-                net_revenue: o.net_revenue,
-                persona: o.persona,
-                listing: o.listing,
-            }
-        }));
+            )
+            .collect();
+        shoppers.extend(scored);
     }
     if matches!(test, HonestTest::CrossFit { .. }) {
         learned_on = all.len();

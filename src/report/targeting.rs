@@ -63,6 +63,10 @@ fn test_text(t: &Targeting) -> String {
             learned_on.join(", "),
             t.tested_on
         ),
+        HonestTest::SampleSplit => format!(
+            "on a sample split: learned on {} shoppers drawn by the seed, tested on the other {}",
+            t.learned_on, t.tested_on
+        ),
         HonestTest::CrossFit { folds } => format!(
             "by {folds}-fold cross-fitting over {} shoppers (one T: each fold scored by the model learned on the others)",
             t.tested_on

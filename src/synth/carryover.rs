@@ -164,10 +164,17 @@ fn experiment_after(
     };
     let mut touches = Vec::new();
     if treated {
-        experiment::touches(&mut rng, &customer, a, t, &mut |r| {
-            touches.push(r);
-            Ok(())
-        })?;
+        experiment::touches(
+            &mut rng,
+            &customer,
+            a,
+            t,
+            a == Archetype::DealSeeker,
+            &mut |r| {
+                touches.push(r);
+                Ok(())
+            },
+        )?;
     }
     let b = behaviour(a);
     let mut engaged = Vec::new();
@@ -307,6 +314,8 @@ pub fn next(
         base: l.base,
         uplift: l.uplift,
         recovered: l.order.is_some(),
+        variant: None,
+        reminder: None,
     })
 }
 

@@ -45,12 +45,84 @@ fn play(a: Archetype) -> [(&'static str, i64); 3] {
     }
 }
 
+/// The uplift of a plain reminder (no incentive) per archetype, with `--variants`: the
+/// first-time-anxious and high-value-loyal come back for the reminder as for the incentive (their
+/// incentive does not pay: it only costs its discount), the deal-seekers and mobile-impulse
+/// shoppers much less (their incentive pays).
+pub fn default_reminder(a: Archetype) -> f64 {
+    match a {
+        Archetype::FirstTimeAnxious => 0.08,
+        Archetype::HighValueLoyal => 0.10,
+        Archetype::DealSeeker => 0.03,
+        Archetype::MobileImpulse => 0.02,
+        Archetype::IndecisiveBrowser | Archetype::Buyer => 0.0,
+    }
+}
+
+/// The discount an incentive variant's recovery order carries, as a share of its value.
+pub const INCENTIVE_DISCOUNT: f64 = 0.1;
+
 /// What to simulate.
 #[derive(Debug, Clone)]
 pub struct Experiment {
     pub holdout: Holdout,
     /// (base rate, uplift) per archetype.
     pub rates: BTreeMap<Archetype, (f64, f64)>,
+    /// The variants inside the treatment arm (`--variants`), and a reminder's uplift per
+    /// archetype.
+    pub variants: Option<(crate::model::variants::Variants, BTreeMap<Archetype, f64>)>,
+}
+
+/// The variants of `generate --variants SPEC [--variant-salt SALT]` (None without), by the rule
+/// `segment --variants` applies, begun at `as_of`.
+pub fn variants(
+    spec: Option<&str>,
+    salt: Option<&str>,
+    holdout_salt: &str,
+    as_of: &str,
+) -> Result<Option<crate::model::variants::Variants>> {
+    use crate::model::variants;
+    let Some(spec) = spec else {
+        return Ok(None);
+    };
+    let split = variants::parse(spec).map_err(|e| anyhow::anyhow!("--variants '{spec}': {e}"))?;
+    let asked = variants::VariantsAsked {
+        split: Some(Some(split)),
+        salt: salt.map(str::to_string),
+    };
+    Ok(variants::resolve(&asked, None, Some(holdout_salt), as_of)?.0)
+}
+
+/// Parses `archetype=x,...` of `flag` into `rates` (each abandoning archetype's value), checking
+/// base + x stays in [0, 1] with `base` of the archetype.
+fn parse_rates(
+    flag: &str,
+    spec: Option<&str>,
+    base: impl Fn(Archetype) -> f64,
+    mut set: impl FnMut(Archetype, f64),
+) -> Result<()> {
+    for part in spec
+        .unwrap_or_default()
+        .split(',')
+        .filter(|s| !s.trim().is_empty())
+    {
+        let Some((name, value)) = part.split_once('=') else {
+            bail!("{flag} '{part}': write it like deal-seeker=0.1");
+        };
+        let Some(a) = Archetype::parse(name).filter(|a| *a != Archetype::Buyer) else {
+            bail!("{flag} '{part}': '{name}' is not an abandoning archetype (first-time-anxious, high-value-loyal, deal-seeker, indecisive-browser, mobile-impulse)");
+        };
+        let u: f64 = value
+            .trim()
+            .parse()
+            .map_err(|_| anyhow::anyhow!("{flag} '{part}': '{value}' is not a number"))?;
+        let b = base(a);
+        if !(u.is_finite() && (-b..=1.0 - b).contains(&u)) {
+            bail!("{flag} '{part}': base rate {b} + uplift must stay between 0 and 1");
+        }
+        set(a, u);
+    }
+    Ok(())
 }
 
 impl Experiment {
@@ -60,28 +132,63 @@ impl Experiment {
             .iter()
             .map(|a| (*a, default_rates(*a)))
             .collect();
-        for part in uplift
-            .unwrap_or_default()
-            .split(',')
-            .filter(|s| !s.trim().is_empty())
-        {
-            let Some((name, value)) = part.split_once('=') else {
-                bail!("--uplift '{part}': write it like deal-seeker=0.1");
-            };
-            let Some(a) = Archetype::parse(name).filter(|a| *a != Archetype::Buyer) else {
-                bail!("--uplift '{part}': '{name}' is not an abandoning archetype (first-time-anxious, high-value-loyal, deal-seeker, indecisive-browser, mobile-impulse)");
-            };
-            let u: f64 = value
-                .trim()
-                .parse()
-                .map_err(|_| anyhow::anyhow!("--uplift '{part}': '{value}' is not a number"))?;
-            let base = rates[&a].0;
-            if !(u.is_finite() && (-base..=1.0 - base).contains(&u)) {
-                bail!("--uplift '{part}': base rate {base} + uplift must stay between 0 and 1");
+        let base: BTreeMap<Archetype, f64> = rates.iter().map(|(a, r)| (*a, r.0)).collect();
+        parse_rates(
+            "--uplift",
+            uplift,
+            |a| base[&a],
+            |a, u| {
+                rates.insert(a, (base[&a], u));
+            },
+        )?;
+        Ok(Experiment {
+            holdout,
+            rates,
+            variants: None,
+        })
+    }
+
+    /// Splits the treatment arm into `variants` (if any), a reminder's uplift per archetype from
+    /// the defaults changed by `--reminder-uplift archetype=x,...`.
+    pub fn with_variants(
+        &mut self,
+        variants: Option<crate::model::variants::Variants>,
+        reminder: Option<&str>,
+    ) -> Result<()> {
+        let Some(v) = variants else {
+            return Ok(());
+        };
+        let mut uplift: BTreeMap<Archetype, f64> = Archetype::ALL
+            .iter()
+            .map(|a| (*a, default_reminder(*a)))
+            .collect();
+        let rates = &self.rates;
+        parse_rates(
+            "--reminder-uplift",
+            reminder,
+            |a| rates[&a].0,
+            |a, u| {
+                uplift.insert(a, u);
+            },
+        )?;
+        self.variants = Some((v, uplift));
+        Ok(())
+    }
+
+    /// A treated shopper's variant name (None without variants), their uplift, and whether
+    /// their recovery order carries the incentive's discount.
+    fn treated(&self, customer: &str, a: Archetype) -> (Option<&str>, f64, bool) {
+        let play = self.rates[&a].1;
+        match &self.variants {
+            None => (None, play, a == Archetype::DealSeeker),
+            Some((v, reminder)) => {
+                let name = v.name(v.of(customer));
+                match name == crate::model::variants::REMINDER {
+                    true => (Some(name), reminder[&a], false),
+                    false => (Some(name), play, true),
+                }
             }
-            rates.insert(a, (base, u));
         }
-        Ok(Experiment { holdout, rates })
     }
 }
 
@@ -109,6 +216,9 @@ pub enum NextRec {
         base: f64,
         uplift: f64,
         recovered: bool,
+        /// With `--variants`: the treated shopper's variant, and a reminder's planted uplift.
+        variant: Option<String>,
+        reminder: Option<f64>,
     },
 }
 
@@ -145,23 +255,29 @@ pub fn shopper(
             base: 0.0,
             uplift: 0.0,
             recovered: false,
+            variant: None,
+            reminder: e.variants.as_ref().map(|_| 0.0),
         });
     }
     let arm = e.holdout.arm(&customer);
     let (base, uplift) = e.rates[&a];
     let treated = arm == Arm::Treatment;
+    let (variant, effect, incentive) = match treated {
+        true => e.treated(&customer, a),
+        false => (None, 0.0, false),
+    };
     if treated {
-        touches(&mut rng, &customer, a, t, out)?;
+        touches(&mut rng, &customer, a, t, incentive, out)?;
     }
-    let p_back = base + if treated { uplift } else { 0.0 };
+    let p_back = base + effect;
     let recovered = rng.gen_bool(p_back.clamp(0.0, 1.0));
     if recovered {
         // Inside the window, an hour short of its end (a run whose T is the latest timestamp,
         // minutes before the month's end, still sees it).
         let at = t + rng.gen_range(MINUTE..WINDOW - HOUR);
         let value = money(&mut rng, cart_median);
-        let discounted = treated && a == Archetype::DealSeeker;
-        let discount = discounted.then(|| (value * 0.1 * 100.0).round() / 100.0);
+        let discounted = treated && incentive;
+        let discount = discounted.then(|| (value * INCENTIVE_DISCOUNT * 100.0).round() / 100.0);
         out(NextRec::Order {
             customer: customer.clone(),
             id: order_id(0),
@@ -189,6 +305,8 @@ pub fn shopper(
         base,
         uplift,
         recovered,
+        variant: variant.map(str::to_string),
+        reminder: e.variants.as_ref().map(|(_, r)| r[&a]),
     })
 }
 
@@ -253,7 +371,7 @@ pub fn shopper_with_returns(
     };
     let uplift = if treated { planted } else { 0.0 };
     if treated {
-        touches(&mut rng, &customer, a, t, out)?;
+        touches(&mut rng, &customer, a, t, a == Archetype::DealSeeker, out)?;
     }
     let in_window = |o: &[(i64, f64, String)]| o.iter().any(|(at, ..)| *at <= t + WINDOW);
     let b = base.probability;
@@ -296,6 +414,8 @@ pub fn shopper_with_returns(
         base: b,
         uplift: planted,
         recovered,
+        variant: None,
+        reminder: None,
     })
 }
 
@@ -305,16 +425,15 @@ pub fn touches(
     customer: &str,
     a: Archetype,
     t: i64,
+    incentive: bool,
     out: &mut impl FnMut(NextRec) -> Result<()>,
 ) -> Result<()> {
     let first = t + rng.gen_range(5 * MINUTE..3 * HOUR);
     for (step, (channel, hours)) in play(a).into_iter().enumerate() {
         let at = first + hours * HOUR;
-        let code = if a == Archetype::DealSeeker && step == 1 {
-            "SAVE10"
-        } else {
-            ""
-        };
+        // The code goes out with the second touch of a play whose incentive is a discount: the
+        // deal-seekers' without variants, every incentive variant's with them.
+        let code = if incentive && step == 1 { "SAVE10" } else { "" };
         out(NextRec::Touch {
             customer: customer.to_string(),
             at: at - at % SECOND,

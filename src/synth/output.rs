@@ -369,7 +369,8 @@ struct NextSinks {
 }
 
 impl NextSinks {
-    fn create(dir: &Path, parquet: bool, touches: bool) -> Result<NextSinks> {
+    /// `variants`: truth.csv gains `variant` and `reminder_uplift`.
+    fn create(dir: &Path, parquet: bool, touches: bool, variants: bool) -> Result<NextSinks> {
         use ColKind::*;
         let ext = if parquet { "parquet" } else { "csv" };
         let order_cols: Vec<(&'static str, ColKind)> = synth::ORDER_HEADER
@@ -386,14 +387,18 @@ impl NextSinks {
             ("discount_code", Text),
         ];
         let mut truth = csv::Writer::from_writer(Vec::new());
-        truth.write_record([
+        let mut header = vec![
             "customer_id",
             "archetype",
             "arm",
             "base_rate",
             "uplift",
             "recovered",
-        ])?;
+        ];
+        if variants {
+            header.extend(["variant", "reminder_uplift"]);
+        }
+        truth.write_record(&header)?;
         Ok(NextSinks {
             orders: TableSink::create(&dir.join(format!("orders.{ext}")), parquet, &order_cols)?,
             touches: match touches {
@@ -460,16 +465,24 @@ impl NextSinks {
                 base,
                 uplift,
                 recovered,
+                variant,
+                reminder,
             } => {
                 self.rows[2] += 1;
-                self.truth.write_record([
+                let (base, uplift) = (base.to_string(), uplift.to_string());
+                let mut record = vec![
                     customer.as_str(),
                     archetype.name(),
                     arm.map_or("", |a| a.name()),
-                    &base.to_string(),
-                    &uplift.to_string(),
+                    &base,
+                    &uplift,
                     if recovered { "1" } else { "0" },
-                ])?;
+                ];
+                let reminder = reminder.map(|r| r.to_string());
+                if let Some(r) = &reminder {
+                    record.extend([variant.as_deref().unwrap_or_default(), r]);
+                }
+                self.truth.write_record(&record)?;
                 Ok(())
             }
         }
@@ -493,7 +506,8 @@ fn write_next(
     parquet: bool,
 ) -> Result<serde_json::Value> {
     let (e, bases) = (plants.experiment, last.bases);
-    let mut sinks = NextSinks::create(&staged.subdir("next")?, parquet, e.is_some())?;
+    let variants = e.is_some_and(|e| e.variants.is_some());
+    let mut sinks = NextSinks::create(&staged.subdir("next")?, parquet, e.is_some(), variants)?;
     for (shopper, a) in last.archetypes.iter().enumerate() {
         let mut put = |r| sinks.put(r);
         match (bases, e, last.listings) {
@@ -546,6 +560,19 @@ fn write_next(
         out["holdout"] = serde_json::json!(e.holdout.share);
         out["salt"] = serde_json::json!(e.holdout.salt);
         out["rates"] = serde_json::json!(rates);
+        if let Some((v, reminder)) = &e.variants {
+            let reminder: BTreeMap<&str, f64> = reminder
+                .iter()
+                .filter(|(a, _)| **a != Archetype::Buyer)
+                .map(|(a, r)| (a.name(), *r))
+                .collect();
+            out["variants"] = serde_json::json!({
+                "split": v.spec(),
+                "salt": v.salt,
+                "reminder_uplift": reminder,
+                "incentive_discount": experiment::INCENTIVE_DISCOUNT,
+            });
+        }
     }
     if last.listings.is_some() {
         out["carryover"] = serde_json::json!({
