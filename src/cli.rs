@@ -447,6 +447,9 @@ pub struct OutcomesArgs {
     /// Without any holdout: report rates and attributed revenue only.
     #[arg(long)]
     pub no_holdout: bool,
+    /// Do not learn and test the per-shopper uplift (outcomes.json then has no `uplift`)
+    #[arg(long)]
+    pub no_uplift: bool,
     /// Whether order_value is before discounts (gross) or after them (net, as Shopify's Total):
     /// the net revenue takes discount_amount off gross values only [default: [orders] value_is,
     /// else gross]

@@ -397,3 +397,29 @@ fn a_randomized_table_from_outside_reads_out_as_statsmodels_does() {
     assert_eq!(u["gate"]["passed"], false);
     assert!(u["qini"]["ci_low"].as_f64().unwrap() <= 0.0);
 }
+
+/// `--no-uplift` skips the section and says so; the rest of the readout is the same bytes.
+#[test]
+fn no_uplift_skips_the_section_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = run(dir.path());
+    let (with, without) = (dir.path().join("with"), dir.path().join("without"));
+    read_out(&run, &with, "2");
+    cartsona()
+        .args(["-q", "outcomes", "--no-uplift", "--run"])
+        .arg(&run)
+        .arg("--orders")
+        .arg(sample().join("next/orders.csv"))
+        .arg("--out")
+        .arg(&without)
+        .assert()
+        .success();
+    let mut a = json(&with.join("outcomes.json"));
+    let b = json(&without.join("outcomes.json"));
+    assert!(b.get("uplift").is_none());
+    assert_eq!(b["uplift_not_learned"], "not asked: --no-uplift");
+    let map = a.as_object_mut().unwrap();
+    map.remove("uplift");
+    map.insert("uplift_not_learned".into(), b["uplift_not_learned"].clone());
+    assert_eq!(a, b);
+}

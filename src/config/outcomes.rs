@@ -101,6 +101,7 @@ fn outcome_settings(args: &crate::cli::OutcomesArgs, loaded: &Loaded) -> Result<
         seed: loaded.layer_or(SEED, args.seed, f.seed, d.seed).value,
         allow_partial: args.allow_partial,
         no_holdout: args.no_holdout,
+        no_uplift: args.no_uplift,
         expected_holdout: share(
             EXPECTED_HOLDOUT,
             args.expected_holdout,

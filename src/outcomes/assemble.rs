@@ -165,10 +165,10 @@ pub fn build(inp: &ReadoutInputs<'_>, s: &ReadoutSettings) -> Result<Readout> {
         with_touches,
         s,
     );
-    let (uplift, uplift_not_learned) = if source == ArmSource::None {
-        (None, None)
-    } else {
-        per_shopper(inp.runs, &all, &personas, s)
+    let (uplift, uplift_not_learned) = match (source, s.no_uplift) {
+        (ArmSource::None, _) => (None, None),
+        (_, true) => (None, Some("not asked: --no-uplift".to_string())),
+        _ => per_shopper(inp.runs, &all, &personas, s),
     };
     let status = if checks.failed().is_empty() {
         Status::Pass

@@ -27,6 +27,8 @@ pub struct ReadoutSettings {
     pub resamples: usize,
     pub allow_partial: bool,
     pub no_holdout: bool,
+    /// Skip the per-shopper uplift (`--no-uplift`).
+    pub no_uplift: bool,
     pub expected_holdout: Option<f64>,
     pub max_contamination: f64,
     pub max_pre_run: f64,
@@ -51,6 +53,7 @@ impl Default for ReadoutSettings {
             resamples: 2_000,
             allow_partial: false,
             no_holdout: false,
+            no_uplift: false,
             expected_holdout: None,
             max_contamination: 0.02,
             max_pre_run: 0.02,
