@@ -128,26 +128,15 @@ pub fn build(inp: &ReadoutInputs<'_>, s: &ReadoutSettings) -> Result<Readout> {
             .into_iter()
             .partition(|o| o.exposure != Exposure::Again);
     let with_touches = inp.touches.is_some();
-    let personas = persona_comparisons(inp.runs, &all, with_touches, source, s);
+    // The uplift is learned and scored beside the personas' comparisons (both on every thread).
+    let learn = source != ArmSource::None && !s.no_uplift;
+    let (personas, scored) = rayon::join(
+        || persona_comparisons(inp.runs, &all, with_touches, source, s),
+        || learn.then(|| uplift::score(&all, inp.runs, s.seed)),
+    );
     let mut overall = readout::compare(&all.iter().collect::<Vec<_>>(), with_touches, s);
     readout::judge([&mut overall], "comparison");
-    // The experiment's headline: each variant against the holdout over every persona.
-    let overall_variants = (!variant_names.is_empty())
-        .then(|| breakdown::variants("all", &all.iter().collect::<Vec<_>>(), &variant_names))
-        .flatten();
-    let variants = if variant_names.is_empty() {
-        Vec::new()
-    } else {
-        inp.runs
-            .personas
-            .iter()
-            .enumerate()
-            .filter_map(|(i, (id, _))| {
-                let group: Vec<&Outcome> = all.iter().filter(|o| o.persona == i).collect();
-                breakdown::variants(id, &group, &variant_names)
-            })
-            .collect()
-    };
+    let (overall_variants, variants) = variant_readouts(inp.runs, &all, &variant_names);
     let by_propensity = bands::by_propensity(
         &all,
         inp.runs.runs.iter().find_map(|r| r.no_discount_above),
@@ -165,10 +154,10 @@ pub fn build(inp: &ReadoutInputs<'_>, s: &ReadoutSettings) -> Result<Readout> {
         with_touches,
         s,
     );
-    let (uplift, uplift_not_learned) = match (source, s.no_uplift) {
+    let (uplift, uplift_not_learned) = match (source, scored) {
         (ArmSource::None, _) => (None, None),
-        (_, true) => (None, Some("not asked: --no-uplift".to_string())),
-        _ => per_shopper(inp.runs, &all, &personas, s),
+        (_, None) => (None, Some("not asked: --no-uplift".to_string())),
+        (_, Some(scored)) => per_shopper(inp.runs, scored, &personas, s),
     };
     let status = if checks.failed().is_empty() {
         Status::Pass
@@ -214,10 +203,33 @@ pub fn build(inp: &ReadoutInputs<'_>, s: &ReadoutSettings) -> Result<Readout> {
     })
 }
 
+/// Each variant against the holdout over every persona (the experiment's headline), and per
+/// persona (none without variants).
+fn variant_readouts(
+    runs: &Runs,
+    all: &[Outcome],
+    variant_names: &[String],
+) -> (Option<Variants>, Vec<Variants>) {
+    if variant_names.is_empty() {
+        return (None, Vec::new());
+    }
+    let overall = breakdown::variants("all", &all.iter().collect::<Vec<_>>(), variant_names);
+    let per_persona = runs
+        .personas
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (id, _))| {
+            let group: Vec<&Outcome> = all.iter().filter(|o| o.persona == i).collect();
+            breakdown::variants(id, &group, variant_names)
+        })
+        .collect();
+    (overall, per_persona)
+}
+
 /// The per-shopper uplift and its test, or why it could not be learned.
 fn per_shopper(
     runs: &Runs,
-    all: &[Outcome],
+    scored: Result<uplift::Scored>,
     personas: &[PersonaReadout],
     s: &ReadoutSettings,
 ) -> (Option<targeting::Targeting>, Option<String>) {
@@ -230,7 +242,7 @@ fn per_shopper(
                 .any(|p| &p.persona_id == id && p.comparison.verdict == readout::Verdict::Win)
         })
         .collect();
-    match uplift::score(all, runs, s.seed) {
+    match scored {
         Ok(scored) => (
             Some(targeting::evaluate(scored, &wins, s.resamples, s.seed)),
             None,

@@ -136,7 +136,8 @@ fn weight(s: &ScoredShopper) -> f64 {
 /// The test shoppers by uplift, highest first (ties: listing order).
 fn ranked(scored: &Scored) -> Vec<&ScoredShopper> {
     let mut r: Vec<&ScoredShopper> = scored.shoppers.iter().collect();
-    r.sort_by(|a, b| {
+    // Listings are unique, so the order is total and the same on any thread count.
+    r.par_sort_unstable_by(|a, b| {
         b.uplift
             .total_cmp(&a.uplift)
             .then(a.listing.cmp(&b.listing))
@@ -210,12 +211,8 @@ fn qini(points: &[Point], resamples: usize, seed: u64) -> Qini {
     let (q, area) = qini_curve(points, None);
     let n = points.len();
     if n > BOOTSTRAP_MAX {
-        let g: Vec<f64> = area_weights(n)
-            .iter()
-            .zip(points)
-            .map(|(w, p)| w * p.2)
-            .collect();
-        let (i, _) = hajek(points, &g);
+        let w = area_weights(n);
+        let (i, _) = hajek(points, |j| w[j] * points[j].2);
         return Qini {
             curve: curve(&q),
             area,
@@ -292,13 +289,13 @@ fn top_share(r: &[&ScoredShopper], share: f64) -> TopShare {
 /// sum of ω g over its sum of ω, ω the IPW weight), with its normal 95% interval from the
 /// linearization: shopper i contributes ψ = ±N ω (g − the arm's mean) / the arm's sum of ω, and
 /// se = sd(ψ) / sqrt(N). Also the two-sided p of the estimate = 0.
-fn hajek(points: &[Point], g: &[f64]) -> (Interval, f64) {
+fn hajek(points: &[Point], g: impl Fn(usize) -> f64) -> (Interval, f64) {
     let n = points.len() as f64;
     let mut sums = [[0.0; 2]; 2]; // [arm][sum ω, sum ω g], arm 0 treated
-    for ((treated, omega, _), gi) in points.iter().zip(g) {
+    for (i, (treated, omega, _)) in points.iter().enumerate() {
         let a = usize::from(!treated);
         sums[a][0] += omega;
-        sums[a][1] += omega * gi;
+        sums[a][1] += omega * g(i);
     }
     let mean = |a: usize| {
         if sums[a][0] > 0.0 {
@@ -308,10 +305,10 @@ fn hajek(points: &[Point], g: &[f64]) -> (Interval, f64) {
         }
     };
     let estimate = mean(0) - mean(1);
-    let psi = points.iter().zip(g).map(|((treated, omega, _), gi)| {
+    let psi = points.iter().enumerate().map(|(i, (treated, omega, _))| {
         let a = usize::from(!treated);
         let sign = if *treated { 1.0 } else { -1.0 };
-        sign * n * omega * (gi - mean(a)) / sums[a][0].max(f64::MIN_POSITIVE)
+        sign * n * omega * (g(i) - mean(a)) / sums[a][0].max(f64::MIN_POSITIVE)
     });
     let var = psi.map(|x| x * x).sum::<f64>() / (n - 1.0).max(1.0);
     let se = (var / n.max(1.0)).sqrt();
@@ -332,25 +329,22 @@ fn hajek(points: &[Point], g: &[f64]) -> (Interval, f64) {
 /// A policy's values, messaging the ranked shoppers for whom `message` is true: against no
 /// one, g = d y; against everyone, g = (d − 1) y (y recovered as 0/1, or net revenue).
 fn policy(name: String, r: &[&ScoredShopper], points: &[Point], message: &[bool]) -> Policy {
-    let per = |y: fn(&ScoredShopper) -> f64, against_all: bool| -> Vec<f64> {
-        r.iter()
-            .zip(message)
-            .map(|(s, &m)| match (against_all, m) {
-                (false, true) => y(s),
-                (true, false) => -y(s),
-                _ => 0.0,
-            })
-            .collect()
+    let per = |y: fn(&ScoredShopper) -> f64, against_all: bool| {
+        move |i: usize| match (against_all, message[i]) {
+            (false, true) => y(r[i]),
+            (true, false) => -y(r[i]),
+            _ => 0.0,
+        }
     };
     let recovered = |s: &ScoredShopper| f64::from(u8::from(s.recovered));
     let net = |s: &ScoredShopper| s.net_revenue;
-    let (net_vs_all, p) = hajek(points, &per(net, true));
+    let (net_vs_all, p) = hajek(points, per(net, true));
     Policy {
         name,
         messaged: message.iter().filter(|&&m| m).count() as f64 / r.len().max(1) as f64,
-        incremental_recoveries: hajek(points, &per(recovered, false)).0,
-        incremental_net_revenue: hajek(points, &per(net, false)).0,
-        recoveries_against_everyone: hajek(points, &per(recovered, true)).0,
+        incremental_recoveries: hajek(points, per(recovered, false)).0,
+        incremental_net_revenue: hajek(points, per(net, false)).0,
+        recoveries_against_everyone: hajek(points, per(recovered, true)).0,
         net_revenue_against_everyone: net_vs_all,
         p_value: Some(p),
         p_holm: None,
@@ -360,34 +354,28 @@ fn policy(name: String, r: &[&ScoredShopper], points: &[Point], message: &[bool]
 /// The policies: everyone, the personas whose play won (`wins[persona]`), the top 10/20/30% by
 /// uplift and those with a positive uplift. The last four are the gate's family (Holm).
 fn policies(r: &[&ScoredShopper], points: &[Point], wins: &[bool]) -> Vec<Policy> {
-    let mut out = vec![
-        policy("everyone listed".into(), r, points, &vec![true; r.len()]),
-        policy(
+    let n = r.len();
+    let mut asked: Vec<(String, Vec<bool>)> = vec![
+        ("everyone listed".into(), vec![true; n]),
+        (
             "the personas whose play won".into(),
-            r,
-            points,
-            &r.iter()
+            r.iter()
                 .map(|s| wins.get(s.persona) == Some(&true))
-                .collect::<Vec<_>>(),
+                .collect(),
         ),
     ];
     for share in TOP {
-        let k = (share * r.len() as f64).round() as usize;
-        let message: Vec<bool> = (0..r.len()).map(|i| i < k).collect();
-        out.push(policy(
-            format!("top {:.0}% by uplift", share * 100.0),
-            r,
-            points,
-            &message,
-        ));
+        let k = (share * n as f64).round() as usize;
+        let name = format!("top {:.0}% by uplift", share * 100.0);
+        asked.push((name, (0..n).map(|i| i < k).collect()));
     }
-    let positive: Vec<bool> = r.iter().map(|s| s.uplift > 0.0).collect();
-    out.push(policy(
-        "shoppers with a positive uplift".into(),
-        r,
-        points,
-        &positive,
-    ));
+    let positive = r.iter().map(|s| s.uplift > 0.0).collect();
+    asked.push(("shoppers with a positive uplift".into(), positive));
+    // The policies side by side on every thread (each a plain function of its shoppers).
+    let mut out: Vec<Policy> = asked
+        .into_par_iter()
+        .map(|(name, message)| policy(name, r, points, &message))
+        .collect();
     out[0].p_value = None;
     out[1].p_value = None;
     let family: Vec<f64> = out[2..].iter().map(|p| p.p_value.unwrap_or(1.0)).collect();
@@ -564,7 +552,7 @@ mod target_tests {
                 .zip(&p)
                 .map(|(w, x)| w * x.2)
                 .collect();
-            let (i, _) = hajek(&p, &g);
+            let (i, _) = hajek(&p, |j| g[j]);
             assert!(
                 (i.estimate - area).abs() < 1e-12,
                 "n {n}: {} vs {area}",
@@ -586,7 +574,7 @@ mod target_tests {
                 .zip(&p)
                 .map(|(w, x)| w * x.2)
                 .collect();
-            let (normal, _) = hajek(&p, &g);
+            let (normal, _) = hajek(&p, |j| g[j]);
             let (wb, wn) = (boot.ci_high - boot.ci_low, normal.ci_high - normal.ci_low);
             assert!(
                 (wn / wb - 1.0).abs() < 0.15,
