@@ -135,10 +135,19 @@ impl Previous {
             uplift_scores(m, table, &of, propensity)
         });
         let order = arms.and_then(|arms| self.audience_order(arms, uplift.as_deref()));
+        let (target, _) = self.asked_target;
+        let warning = match arms {
+            // No holdout, so no audience.csv to cut.
+            None if target != super::targeting::Target::All => Some(format!(
+                "--target {} does nothing: this run has no holdout, so no audience.csv (give --holdout SHARE, or a --baseline with one)",
+                target.name()
+            )),
+            _ => self.target_warning.clone(),
+        };
         Scored {
             uplift,
             order,
-            warning: self.target_warning.clone(),
+            warning,
         }
     }
 
