@@ -14,19 +14,24 @@ fn sample() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data")
 }
 
+/// The sample shop's carts, orders and engagement as a command's inputs.
+fn sample_inputs(cmd: &mut assert_cmd::Command) {
+    for kind in ["carts", "orders", "engagement"] {
+        cmd.arg(format!("--{kind}"))
+            .arg(sample().join(format!("{kind}.csv")));
+    }
+}
+
 fn json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 /// The sample shop's January run with 20% held out.
 fn run(d: &Path) -> PathBuf {
-    let (s, run) = (sample(), d.join("run"));
+    let run = d.join("run");
     let mut cmd = cartsona();
     cmd.args(["-q", "segment", "--holdout", "0.2", "--as-of", "2025-02-01"]);
-    for kind in ["carts", "orders", "engagement"] {
-        cmd.arg(format!("--{kind}"))
-            .arg(s.join(format!("{kind}.csv")));
-    }
+    sample_inputs(&mut cmd);
     cmd.arg("--out").arg(&run).assert().success();
     run
 }
@@ -168,16 +173,13 @@ fn the_next_run_scores_each_shopper_by_the_readouts_model() {
     let readout = dir.path().join("readout");
     read_out(&first, &readout, "2");
     let model = json(&readout.join("outcomes.json"))["uplift"]["model"].clone();
-    let (s, next) = (sample(), dir.path().join("next"));
+    let next = dir.path().join("next");
     let mut cmd = cartsona();
     cmd.args(["-q", "segment", "--as-of", "2025-02-01", "--baseline"])
         .arg(&first)
         .arg("--outcomes")
         .arg(&readout);
-    for kind in ["carts", "orders", "engagement"] {
-        cmd.arg(format!("--{kind}"))
-            .arg(s.join(format!("{kind}.csv")));
-    }
+    sample_inputs(&mut cmd);
     cmd.arg("--out").arg(&next).assert().success();
     let rows = common::read_csv(&next.join("assignments.csv"));
     assert!(rows.len() > 1000);
@@ -202,10 +204,7 @@ fn the_next_run_scores_each_shopper_by_the_readouts_model() {
         .arg(next.join("model.json"))
         .arg("--outcomes")
         .arg(&readout);
-    for kind in ["carts", "orders", "engagement"] {
-        cmd.arg(format!("--{kind}"))
-            .arg(s.join(format!("{kind}.csv")));
-    }
+    sample_inputs(&mut cmd);
     cmd.arg("--out").arg(&assigned).assert().success();
     let again = common::read_csv(&assigned.join("assignments.csv"));
     assert_eq!(again.len(), rows.len());
@@ -217,17 +216,13 @@ fn the_next_run_scores_each_shopper_by_the_readouts_model() {
 
 /// `segment ... --baseline RUN --outcomes READOUT --as-of 2025-02-01` with `extra` flags.
 fn next_run(run: &Path, readout: &Path, out: &Path, extra: &[&str]) -> assert_cmd::Command {
-    let s = sample();
     let mut cmd = cartsona();
     cmd.args(["-q", "segment", "--as-of", "2025-02-01", "--baseline"])
         .arg(run)
         .arg("--outcomes")
         .arg(readout)
         .args(extra);
-    for kind in ["carts", "orders", "engagement"] {
-        cmd.arg(format!("--{kind}"))
-            .arg(s.join(format!("{kind}.csv")));
-    }
+    sample_inputs(&mut cmd);
     cmd.arg("--out").arg(out);
     cmd
 }
@@ -259,10 +254,7 @@ fn the_audience_is_cut_by_uplift_only_where_the_gate_passed() {
     let mut cmd = cartsona();
     cmd.args(["-q", "segment", "--target", "positive", "--out"])
         .arg(dir.path().join("alone"));
-    for kind in ["carts", "orders", "engagement"] {
-        cmd.arg(format!("--{kind}"))
-            .arg(sample().join(format!("{kind}.csv")));
-    }
+    sample_inputs(&mut cmd);
     cmd.assert()
         .code(2)
         .stderr(contains("--target positive: needs --outcomes"));

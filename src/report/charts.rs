@@ -551,43 +551,54 @@ pub fn recovery_by_day(days: &[crate::outcomes::breakdown::ByDay]) -> String {
             .y_label_formatter(&|y| format!("{}%", tick(*y, max, TICKS, false)))
             .draw()
             .map_err(err)?;
-        for (i, (name, pick)) in [
-            (
-                "treatment",
-                (|d: &crate::outcomes::breakdown::ByDay| d.treatment) as fn(&_) -> Option<f64>,
-            ),
-            ("holdout", |d: &crate::outcomes::breakdown::ByDay| d.holdout),
-        ]
-        .into_iter()
-        .enumerate()
-        {
+        let arm = |pick: fn(&crate::outcomes::breakdown::ByDay) -> Option<f64>| {
             let points: Vec<(f64, f64)> = std::iter::once((0.0, 0.0))
                 .chain(
                     days.iter()
                         .filter_map(|d| pick(d).map(|r| (d.day as f64, r * 100.0))),
                 )
                 .collect();
+            // A line needs two points: an arm with no day known is left out.
             if points.len() < 2 {
-                continue;
+                Vec::new()
+            } else {
+                points
             }
-            let c = colour(if i == 0 { 0 } else { 5 });
-            chart
-                .draw_series(LineSeries::new(points, c.stroke_width(2)))
-                .map_err(err)?
-                .label(name)
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 16, y)], c.stroke_width(2))
-                });
-        }
-        chart
-            .configure_series_labels()
-            .border_style(BLACK)
-            .background_style(WHITE)
-            .position(SeriesLabelPosition::UpperLeft)
-            .draw()
-            .map_err(err)?;
-        Ok(())
+        };
+        lines(
+            &mut chart,
+            [
+                ("treatment", arm(|d| d.treatment), colour(0)),
+                ("holdout", arm(|d| d.holdout), colour(5)),
+            ],
+        )
     })
+}
+
+/// A named line of a chart: (legend name, points, colour).
+type Line<'n> = (&'n str, Vec<(f64, f64)>, RGBColor);
+
+/// Each (name, points, colour) as a 2-pixel line with its legend entry (none without points),
+/// then the legend, upper left: the line charts' common end.
+fn lines<'a, 'b: 'a, const N: usize>(
+    chart: &mut ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    series: [Line<'_>; N],
+) -> Result<(), String> {
+    for (name, points, c) in series.into_iter().filter(|s| !s.1.is_empty()) {
+        chart
+            .draw_series(LineSeries::new(points, c.stroke_width(2)))
+            .map_err(err)?
+            .label(name)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], c.stroke_width(2)));
+    }
+    chart
+        .configure_series_labels()
+        .border_style(BLACK)
+        .background_style(WHITE)
+        .position(SeriesLabelPosition::UpperLeft)
+        .draw()
+        .map_err(err)?;
+    Ok(())
 }
 
 /// Attributed revenue (what a platform would claim) next to the incremental revenue, per persona.
@@ -733,26 +744,13 @@ pub fn qini(q: &crate::outcomes::targeting::Qini) -> String {
             .iter()
             .map(|p| (p.share, p.incremental_recoveries * 100.0))
             .collect();
-        for (name, points, c) in [
-            ("by uplift", curve, colour(0)),
-            ("random", vec![(0.0, 0.0), (1.0, last)], colour(7)),
-        ] {
-            chart
-                .draw_series(LineSeries::new(points, c.stroke_width(2)))
-                .map_err(err)?
-                .label(name)
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 16, y)], c.stroke_width(2))
-                });
-        }
-        chart
-            .configure_series_labels()
-            .border_style(BLACK)
-            .background_style(WHITE)
-            .position(SeriesLabelPosition::UpperLeft)
-            .draw()
-            .map_err(err)?;
-        Ok(())
+        lines(
+            &mut chart,
+            [
+                ("by uplift", curve, colour(0)),
+                ("random", vec![(0.0, 0.0), (1.0, last)], colour(7)),
+            ],
+        )
     })
 }
 
