@@ -76,21 +76,21 @@ pub fn run(args: &OutcomesArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
     for w in &readout.warnings {
         progress.warn(w);
     }
-    let mut json = serde_json::to_vec_pretty(&readout)?;
-    json.push(b'\n');
-    staged.write("outcomes.json", &json)?;
-    staged.write("outcomes.md", render::markdown(&readout).as_bytes())?;
-    staged.write("outcomes.html", render::html(&readout)?.as_bytes())?;
-    staged.write("junit.xml", render::junit(&readout).as_bytes())?;
+    let scores = args.uplift_scores.then_some(&runs);
+    let files = render::files(&readout, scores)?;
+    for (name, bytes) in &files {
+        staged.write(name, bytes)?;
+    }
     progress.stage("moving the files into place");
     staged.commit()?;
     progress.finish();
-    report_line(&readout, args, quiet);
+    let names: Vec<&str> = files.iter().map(|f| f.0).collect();
+    report_line(&readout, args, quiet, &names);
     Ok(if readout.status == Status::Fail { 1 } else { 0 })
 }
 
 /// One line per persona and the gates, for a terminal (a failed gate also under --quiet).
-fn report_line(r: &outcomes::Readout, args: &OutcomesArgs, quiet: bool) {
+fn report_line(r: &outcomes::Readout, args: &OutcomesArgs, quiet: bool, names: &[&str]) {
     let failed = r.checks.failed();
     if quiet {
         if !failed.is_empty() {
@@ -138,8 +138,5 @@ fn report_line(r: &outcomes::Readout, args: &OutcomesArgs, quiet: bool) {
             failed.join(", ")
         );
     }
-    println!(
-        "wrote outcomes.json, outcomes.md, outcomes.html, junit.xml to {}",
-        args.out.display()
-    );
+    println!("wrote {} to {}", names.join(", "), args.out.display());
 }

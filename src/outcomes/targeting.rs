@@ -122,6 +122,9 @@ pub struct Targeting {
     pub gate: Gate,
     /// Learned on every counted shopper; `segment`/`assign --outcomes` score new months by it.
     pub model: UpliftModel,
+    /// The test shoppers with their out-of-sample uplift (`outcomes --uplift-scores` writes them).
+    #[serde(skip)]
+    pub tested: Vec<ScoredShopper>,
 }
 
 /// A shopper's inverse-probability weight in their arm: 1 / p treated, 1 / (1 − p) held out.
@@ -447,6 +450,7 @@ pub fn evaluate(scored: Scored, wins: &[bool], resamples: usize, seed: u64) -> T
         test: scored.test,
         learned_on: scored.learned_on,
         model: scored.model,
+        tested: scored.shoppers,
     }
 }
 

@@ -537,6 +537,26 @@ fn bands(r: &Readout, o: &mut String) {
     let _ = writeln!(o, "\nThe no-discount rule pays when the group above the threshold gains little from a message (its uplift near 0) while the lower bands gain more: those shoppers come back anyway, and an incentive would be spent on them for nothing.");
 }
 
+/// The readout directory's files, in the order the command lists them: outcomes.json, .md, .html,
+/// junit.xml, and with `runs` (`--uplift-scores`) uplift_scores.csv when an uplift was learned.
+pub fn files(
+    r: &Readout,
+    runs: Option<&crate::outcomes::load::Runs>,
+) -> anyhow::Result<Vec<(&'static str, Vec<u8>)>> {
+    let mut json = serde_json::to_vec_pretty(r)?;
+    json.push(b'\n');
+    let mut files = vec![
+        ("outcomes.json", json),
+        ("outcomes.md", markdown(r).into_bytes()),
+        ("outcomes.html", html(r)?.into_bytes()),
+        ("junit.xml", junit(r).into_bytes()),
+    ];
+    if let (Some(runs), Some(t)) = (runs, &r.uplift) {
+        files.push(("uplift_scores.csv", super::targeting::scores_csv(t, runs)?));
+    }
+    Ok(files)
+}
+
 pub fn markdown(r: &Readout) -> String {
     let mut o = String::new();
     header(r, &mut o);

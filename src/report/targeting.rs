@@ -179,3 +179,41 @@ pub fn markdown(r: &Readout, o: &mut String) {
         );
     }
 }
+
+/// `outcomes --uplift-scores`: uplift_scores.csv, each test shopper's out-of-sample uplift with
+/// what the Qini curve and the policies weigh (arm, P(treated), recovery, net revenue), highest
+/// uplift first (ties in listing order, as the curve ranks them), so an analyst can redo the
+/// curve or a policy's value from the file alone.
+pub fn scores_csv(t: &Targeting, runs: &crate::outcomes::load::Runs) -> anyhow::Result<Vec<u8>> {
+    let mut order: Vec<&crate::outcomes::uplift::ScoredShopper> = t.tested.iter().collect();
+    order.sort_by(|a, b| {
+        b.uplift
+            .total_cmp(&a.uplift)
+            .then(a.listing.cmp(&b.listing))
+    });
+    let mut w = csv::Writer::from_writer(Vec::with_capacity(order.len() * 72));
+    w.write_record([
+        "customer_id",
+        "as_of",
+        "persona_id",
+        "arm",
+        "p_treated",
+        "uplift",
+        "recovered",
+        "net_revenue",
+    ])?;
+    for s in order {
+        let listed = &runs.shoppers[s.listing];
+        w.write_record([
+            listed.customer_id.as_str(),
+            runs.runs[listed.run].as_of.as_str(),
+            runs.personas[s.persona].0.as_str(),
+            if s.treated { "treatment" } else { "holdout" },
+            &s.p_treated.to_string(),
+            &s.uplift.to_string(),
+            if s.recovered { "1" } else { "0" },
+            &s.net_revenue.to_string(),
+        ])?;
+    }
+    Ok(w.into_inner()?)
+}
