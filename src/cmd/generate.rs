@@ -95,6 +95,7 @@ pub fn run(args: &GenerateArgs, quiet: bool) -> Result<u8> {
             let variants = crate::synth::experiment::variants(spec, vsalt, salt, &as_of)?;
             let mut e = Experiment::new(holdout, args.uplift.as_deref())?;
             e.with_variants(variants, args.reminder_uplift.as_deref())?;
+            e.with_varies(args.uplift_varies)?;
             Some(e)
         }
     };

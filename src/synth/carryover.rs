@@ -272,7 +272,7 @@ pub fn next(
     let customer = customer_id(shopper);
     let Some(l) = last.filter(|l| l.month == p.months) else {
         if a == Archetype::Buyer {
-            return experiment::shopper(p, e, shopper, a, t, &mut |r| match r {
+            return experiment::shopper(p, e, shopper, a, t, 1.0, &mut |r| match r {
                 NextRec::Truth { .. } => Ok(()),
                 r => out(r),
             });

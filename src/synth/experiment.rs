@@ -71,7 +71,15 @@ pub struct Experiment {
     /// The variants inside the treatment arm (`--variants`), and a reminder's uplift per
     /// archetype.
     pub variants: Option<(crate::model::variants::Variants, BTreeMap<Archetype, f64>)>,
+    /// `--uplift-varies H`: each shopper's effects (the play's, the incentive's, the
+    /// reminder's) are their archetype's times [`Experiment::scale`] of their last abandoned
+    /// cart's value; 0 plants the archetype's effect for everyone.
+    pub varies: f64,
 }
+
+/// How far `--uplift-varies` may go either way: at 2, a cart two spreads above the archetype's
+/// median gets five times the archetype's effect and one two spreads below minus three times.
+pub const MAX_VARIES: f64 = 2.0;
 
 /// The variants of `generate --variants SPEC [--variant-salt SALT]` (None without), by the rule
 /// `segment --variants` applies, begun at `as_of`.
@@ -145,6 +153,7 @@ impl Experiment {
             holdout,
             rates,
             variants: None,
+            varies: 0.0,
         })
     }
 
@@ -173,6 +182,29 @@ impl Experiment {
         )?;
         self.variants = Some((v, uplift));
         Ok(())
+    }
+
+    /// Plants effects that vary within archetypes (`--uplift-varies H`, |H| <= [`MAX_VARIES`]).
+    pub fn with_varies(&mut self, h: Option<f64>) -> Result<()> {
+        let h = h.unwrap_or(0.0);
+        if !(h.is_finite() && h.abs() <= MAX_VARIES) {
+            bail!("--uplift-varies {h}: give a number between -{MAX_VARIES} and {MAX_VARIES}");
+        }
+        self.varies = h;
+        Ok(())
+    }
+
+    /// The factor on archetype `a`'s effects for a shopper whose last abandoned cart is worth
+    /// `value` (NaN: none): 1 + H z, z = ln(value / the archetype's median cart) / 0.45 (the
+    /// spread the generator draws cart values with, so z is a standard normal within an
+    /// archetype) clipped to [-2, 2]. What it depends on is what cartsona sees as
+    /// `last_abandoned_value` (docs/generator.md "Effects that vary inside archetypes").
+    pub fn scale(&self, a: Archetype, value: f64) -> f64 {
+        if self.varies == 0.0 || !(value > 0.0) {
+            return 1.0;
+        }
+        let z = (value / super::behaviour(a).cart_median).ln() / 0.45;
+        1.0 + self.varies * z.clamp(-2.0, 2.0)
     }
 
     /// A treated shopper's variant name (None without variants), their uplift, and whether
@@ -222,13 +254,16 @@ pub enum NextRec {
     },
 }
 
-/// One shopper after T: arm, touches, and whether (and when) they come back.
+/// One shopper after T: arm, touches, and whether (and when) they come back. `scale` is
+/// [`Experiment::scale`] of the shopper (1 without `--uplift-varies`): their effects are their
+/// archetype's times it, kept so that base + effect stays in [0, 1], and truth.csv gives them.
 pub fn shopper(
     p: &SynthParams,
     e: &Experiment,
     shopper: usize,
     a: Archetype,
     t: i64,
+    scale: f64,
     out: &mut impl FnMut(NextRec) -> Result<()>,
 ) -> Result<()> {
     let mut rng = stream(p.seed, shopper, p.months + 1, 7);
@@ -261,11 +296,17 @@ pub fn shopper(
     }
     let arm = e.holdout.arm(&customer);
     let (base, uplift) = e.rates[&a];
+    // The shopper's own effect: the archetype's, scaled, within [-base, 1 - base].
+    let own = |u: f64| match e.varies == 0.0 {
+        true => u,
+        false => (base + u * scale).clamp(0.0, 1.0) - base,
+    };
     let treated = arm == Arm::Treatment;
     let (variant, effect, incentive) = match treated {
         true => e.treated(&customer, a),
         false => (None, 0.0, false),
     };
+    let effect = own(effect);
     if treated {
         touches(&mut rng, &customer, a, t, incentive, out)?;
     }
@@ -303,10 +344,10 @@ pub fn shopper(
         archetype: a,
         arm: Some(arm),
         base,
-        uplift,
+        uplift: own(uplift),
         recovered,
         variant: variant.map(str::to_string),
-        reminder: e.variants.as_ref().map(|(_, r)| r[&a]),
+        reminder: e.variants.as_ref().map(|(_, r)| own(r[&a])),
     })
 }
 

@@ -203,6 +203,9 @@ pub fn write_shop(
     let mut manifest_months = Vec::new();
     let mut bases = Vec::new();
     let loop_experiment = plants.experiment.filter(|_| plants.carryover);
+    let varies = plants.experiment.is_some_and(|e| e.varies != 0.0);
+    // Each shopper's last abandoned cart's value at T (`--uplift-varies` scales effects by it).
+    let mut last_values = Vec::new();
     let mut listings = Listings::new()?;
     for m in 1..=p.months {
         let sub = if p.months == 1 {
@@ -241,6 +244,9 @@ pub fn write_shop(
                     bases.push(base);
                 }
             }
+            if varies && m == p.months {
+                last_values.push(last_abandoned_value(&recs));
+            }
             for r in recs {
                 sinks.put(r)?;
             }
@@ -263,6 +269,7 @@ pub fn write_shop(
             archetypes: &plan.archetypes[p.months - 1],
             bases: plants.returns.then_some(bases.as_slice()),
             listings: loop_experiment.map(|_| listings.last.as_slice()),
+            values: varies.then_some(last_values.as_slice()),
         };
         Some(write_next(p, plants, last, t, staged, parquet)?)
     } else {
@@ -494,6 +501,35 @@ struct Last<'a> {
     archetypes: &'a [Archetype],
     bases: Option<&'a [Base]>,
     listings: Option<&'a [Option<Listing>]>,
+    /// Each shopper's last abandoned cart's value (NaN: none), with `--uplift-varies`.
+    values: Option<&'a [f64]>,
+}
+
+/// The value of the abandoned cart (a cart without an order) last updated in `recs`, as
+/// `last_abandoned_value` reads it (NaN: none).
+fn last_abandoned_value(recs: &[Rec]) -> f64 {
+    let ordered: std::collections::HashSet<&str> = recs
+        .iter()
+        .filter_map(|r| match r {
+            Rec::Order { cart, .. } if !cart.is_empty() => Some(cart.as_str()),
+            _ => None,
+        })
+        .collect();
+    let mut last = (i64::MIN, f64::NAN);
+    for r in recs {
+        if let Rec::Cart {
+            cart,
+            updated_at,
+            value,
+            ..
+        } = r
+        {
+            if !ordered.contains(cart.as_str()) && *updated_at >= last.0 {
+                last = (*updated_at, *value);
+            }
+        }
+    }
+    last.1
 }
 
 /// After the last month's T: next/orders, next/touches (with an experiment) and next/truth.csv.
@@ -517,7 +553,11 @@ fn write_next(
             (None, Some(e), Some(l)) => {
                 carryover::next(p, e, shopper, *a, l[shopper].as_ref(), t, &mut put)?
             }
-            (None, Some(e), None) => experiment::shopper(p, e, shopper, *a, t, &mut put)?,
+            (None, Some(e), None) => {
+                let value = last.values.map_or(f64::NAN, |v| v[shopper]);
+                let scale = e.scale(*a, value);
+                experiment::shopper(p, e, shopper, *a, t, scale, &mut put)?
+            }
             (None, None, _) => unreachable!("next/ is written for returns or an experiment"),
         }
     }
@@ -560,6 +600,13 @@ fn write_next(
         out["holdout"] = serde_json::json!(e.holdout.share);
         out["salt"] = serde_json::json!(e.holdout.salt);
         out["rates"] = serde_json::json!(rates);
+        if e.varies != 0.0 {
+            out["uplift_varies"] = serde_json::json!({
+                "h": e.varies,
+                "by": "last abandoned cart value: effect x (1 + h z), z = ln(value / archetype median) / 0.45 clipped to [-2, 2]",
+                "truth": "truth.csv uplift (and reminder_uplift) per shopper",
+            });
+        }
         if let Some((v, reminder)) = &e.variants {
             let reminder: BTreeMap<&str, f64> = reminder
                 .iter()
