@@ -450,6 +450,11 @@ pub struct OutcomesArgs {
     /// Do not learn and test the per-shopper uplift (outcomes.json then has no `uplift`)
     #[arg(long)]
     pub no_uplift: bool,
+    /// Also write uplift_scores.csv: each tested shopper's out-of-sample uplift, arm,
+    /// P(treated), recovery and net revenue, highest uplift first (to audit the Qini curve and
+    /// the policies)
+    #[arg(long, conflicts_with = "no_uplift")]
+    pub uplift_scores: bool,
     /// Whether order_value is before discounts (gross) or after them (net, as Shopify's Total):
     /// the net revenue takes discount_amount off gross values only [default: [orders] value_is,
     /// else gross]
@@ -471,8 +476,8 @@ pub struct OutcomesArgs {
 
 #[derive(Debug, Args)]
 pub struct AssignArgs {
-    /// model.json of an earlier run.
-    #[arg(long, value_name = "FILE")]
+    /// An earlier run: its directory or its model.json.
+    #[arg(long, value_name = "RUN")]
     pub model: PathBuf,
     #[command(flatten)]
     pub inputs: RunInputArgs,
@@ -603,6 +608,11 @@ pub struct GenerateArgs {
     /// docs/generator.md; needs --holdout).
     #[arg(long, value_name = "UPLIFTS", requires = "holdout")]
     pub uplift: Option<String>,
+    /// Effects that vary inside archetypes: each shopper's effects are their archetype's times
+    /// 1 + H z, z their last abandoned cart's value against the archetype's median in spreads
+    /// (clipped to +-2; docs/generator.md); truth.csv gives each shopper's. Between -2 and 2.
+    #[arg(long, value_name = "H", requires = "holdout", conflicts_with_all = ["returns", "carryover"])]
+    pub uplift_varies: Option<f64>,
     /// Split the experiment's treatment arm into variants by the variant rule, like
     /// reminder=0.5,incentive=0.5: a `reminder` recovers with --reminder-uplift and no discount,
     /// any other variant with the play's uplift and a 10% discount on the order it brings

@@ -169,6 +169,38 @@ fn model_round_trip_gives_identical_assignments() {
     }
 }
 
+/// Regression (assign_model_refused_a_run_directory): `assign --model RUN` failed with "Is a
+/// directory" where every other flag naming a run takes the directory or its model.json.
+#[test]
+fn assign_model_takes_the_run_directory_as_its_model_json() {
+    let dir = TempDir::new().unwrap();
+    planted(dir.path());
+    let run = segment(dir.path(), dir.path(), "run", &AS_OF);
+    for (model, out) in [(run.clone(), "by-dir"), (run.join("model.json"), "by-file")] {
+        cartsona()
+            .args(["-q", "assign", "--model"])
+            .arg(model)
+            .arg("--carts")
+            .arg(dir.path().join("carts.csv"))
+            .arg("--orders")
+            .arg(dir.path().join("orders.csv"))
+            .arg("--engagement")
+            .arg(dir.path().join("engagement.csv"))
+            .args(AS_OF)
+            .arg("--out")
+            .arg(dir.path().join(out))
+            .assert()
+            .success();
+    }
+    for f in ["assignments.csv", "model.json", "summary.json"] {
+        assert_eq!(
+            std::fs::read(dir.path().join("by-dir").join(f)).unwrap(),
+            std::fs::read(dir.path().join("by-file").join(f)).unwrap(),
+            "{f}"
+        );
+    }
+}
+
 #[test]
 fn model_json_holds_what_reuse_needs() {
     let dir = TempDir::new().unwrap();

@@ -21,11 +21,13 @@ use crate::model::Model;
 use crate::report::tables::RunRows;
 
 pub fn run(args: &AssignArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
-    let model = run_dir::model(&args.model)?;
+    // The run directory or its model.json, as --baseline and --model elsewhere.
+    let model_file = run_dir::model_path(&args.model);
+    let model = run_dir::model(&model_file)?;
     if let Some(dialect) = args.emit_sql {
         return emit_sql(args, &model, config::dialect(dialect), loaded);
     }
-    let params = config::assign_params(&model, &args.model, args.as_of.as_deref())?;
+    let params = config::assign_params(&model, &model_file, args.as_of.as_deref())?;
     let asked = config::holdout(&args.holdout, loaded)?;
     let previous = run_output::previous(&args.output)?;
     let staged = StagedDir::new(&args.output.out, args.output.force, "--out")?;
@@ -43,7 +45,6 @@ pub fn run(args: &AssignArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
         mut personas,
     } = segmented::assign(&model, &table)?;
     let k = model.personas.len();
-    let model_file = run_dir::model_path(&args.model);
     let before = Some((&model, model_file.as_path()));
     let arms = run_output::arms(
         &asked,
@@ -130,7 +131,14 @@ fn emit_sql(
     if args.holdout.holdout.is_some() || args.holdout.holdout_salt.is_some() {
         bail!("--emit-sql assigns arms by the model's holdout: drop --holdout and --holdout-salt");
     }
-    let query = crate::model::sql::assign_query(model, dialect, &config::features_table(loaded));
+    if args.output.target != "all" || args.output.force_target {
+        bail!("--emit-sql writes no audience.csv for --target to cut: drop --target and --force-target");
+    }
+    // With --outcomes, the readout's per-shopper uplift too.
+    let previous = run_output::previous(&args.output)?;
+    let uplift = (previous.as_ref().and_then(|p| p.uplift_model.as_ref())).map(|u| u.sql());
+    let table = config::features_table(loaded);
+    let query = crate::model::sql::assign_query(model, dialect, &table, uplift.as_ref());
     let out = &args.output.out;
     match out.as_os_str() == "-" {
         true => crate::util::progress::to_stdout(query.as_bytes())?,

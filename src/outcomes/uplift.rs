@@ -65,6 +65,17 @@ impl UpliftModel {
             .collect()
     }
 
+    /// The model's parts for `assign --emit-sql` (model::sql).
+    pub fn sql(&self) -> crate::model::sql::UpliftSql<'_> {
+        crate::model::sql::UpliftSql {
+            columns: &self.columns,
+            means: &self.means,
+            scales: &self.scales,
+            treatment: &self.treatment,
+            holdout: &self.holdout,
+        }
+    }
+
     /// The expected change in recovery probability if the shopper is messaged.
     pub fn uplift(&self, raw: &[f64]) -> f64 {
         let z = self.standardize(raw);

@@ -9,8 +9,10 @@ The features file is loaded as the table `features`: customer_id and every colum
 that is not a number as text, the others as doubles (DuckDB infers the same types itself).
 PostgreSQL is the server of CARTSONA_PG_DSN (as for parity.py); Spark runs locally. Every expected row must come back in the same order; for shoppers whose margin
 exceeds 1e-9 (the feature values agree to about 1e-12, so exact ties may differ) the persona, the
-second persona, the outlier flag must be equal and the distance and margin within 1e-9; the arm
-and the variant (NULL in SQL for the held out, empty in the CSV) must be equal for everyone. Exit 0 when everything agrees, 1 on a difference, 2 when it cannot run.
+second persona, the outlier flag must be equal and the distance, margin and uplift (with
+`--outcomes`) within 1e-9; the arm, the variant (NULL in SQL for the held out, empty in the CSV)
+and the return propensity (when the model has one; within 1e-9) for everyone. The propensity's
+reasons are words, not computed in SQL. Exit 0 when everything agrees, 1 on a difference, 2 when it cannot run.
 """
 import argparse
 import csv
@@ -109,7 +111,7 @@ def main():
     with open(a.expected, newline="") as f:
         expected = list(csv.DictReader(f))
     wanted = ["customer_id", "persona_id", "persona_name", "distance", "second_persona_id", "margin"]
-    wanted += [c for c in ("outlier", "arm", "variant") if c in expected[0]]
+    wanted += [c for c in ("outlier", "arm", "variant", "return_propensity", "uplift") if c in expected[0]]
     if names != wanted:
         print(f"columns differ: {names} against {wanted}")
         return 1
@@ -127,6 +129,10 @@ def main():
         # The held out: NULL in SQL, empty in the CSV.
         if "variant" in e and (g["variant"] or "") != e["variant"]:
             problems.append(f"{cid}: variant {g['variant']} against {e['variant']}")
+        # The scores depend on the features alone (and the persona, for the uplift's indicators:
+        # compared below with the persona), so every shopper's propensity is compared.
+        if "return_propensity" in e and not close(float(g["return_propensity"]), float(e["return_propensity"])):
+            problems.append(f"{cid}: return_propensity {g['return_propensity']} against {e['return_propensity']}")
         if float(e["margin"]) <= TOLERANCE:
             ties += 1
             continue
@@ -136,7 +142,7 @@ def main():
                 problems.append(f"{cid}: {c} {g[c]} against {e[c]}")
         if "outlier" in e and int(g["outlier"]) != int(e["outlier"]):
             problems.append(f"{cid}: outlier {g['outlier']} against {e['outlier']}")
-        for c in ("distance", "margin"):
+        for c in ("distance", "margin") + (("uplift",) if "uplift" in e else ()):
             if not close(float(g[c]), float(e[c])):
                 problems.append(f"{cid}: {c} {g[c]} against {e[c]}")
     if problems:
