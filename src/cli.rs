@@ -447,6 +447,11 @@ pub struct OutcomesArgs {
     /// Without any holdout: report rates and attributed revenue only.
     #[arg(long)]
     pub no_holdout: bool,
+    /// The cost of one incentive that is not a discount (a gift, free shipping), taken off the
+    /// net revenue of each recovered shopper of a variant other than `reminder` [default:
+    /// [outcomes] incentive_cost, else 0]
+    #[arg(long, value_name = "AMOUNT")]
+    pub incentive_cost: Option<f64>,
     /// Do not learn and test the per-shopper uplift (outcomes.json then has no `uplift`)
     #[arg(long)]
     pub no_uplift: bool,

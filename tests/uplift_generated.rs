@@ -239,8 +239,8 @@ fn false_passes(first: u64, seeds: u64) -> (usize, usize) {
     passes
 }
 
-/// False-pass odds: at the 1-2% the 100-seed run measured, 2 or more passes of 6 happen with
-/// odds 0.2-0.6% per kind.
+/// The 100-seed run measured 0 passes of 100 for each kind (the 95% upper bound of the rate is
+/// 3%); at 3%, 2 or more passes of 6 happen with odds 1.2% per kind, at 1% with 0.15%.
 #[test]
 fn without_effects_that_vary_inside_personas_the_gate_finds_no_evidence() {
     let (constant, defaults) = false_passes(1, 6);
@@ -255,7 +255,7 @@ fn without_effects_that_vary_inside_personas_the_gate_finds_no_evidence() {
 }
 
 /// The Done means' count: at least 95 of 100 seeds say "no evidence" (run with `--ignored`;
-/// about 10 minutes).
+/// 8 minutes here; measured 2026-12-07: the gate passed on 0 of 100 for each kind).
 #[test]
 #[ignore]
 fn without_effects_that_vary_inside_personas_the_gate_finds_no_evidence_on_100_seeds() {

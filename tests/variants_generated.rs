@@ -111,3 +111,111 @@ fn the_incentive_verdicts_match_what_the_generator_planted() {
     seen.sort();
     assert_eq!(seen, ["deal-seeker", "high-value-loyal"]);
 }
+
+/// `--incentive-cost 5` (an incentive that is not a discount, or not only one) takes 5 off the
+/// net revenue of each recovered shopper of the `incentive` variant: every group's difference
+/// against the reminder moves by exactly -5 x (the incentive variant's recovered / n), counted
+/// from the same outcomes.json; the reminder pays nothing. Without a variant that carries an
+/// incentive the readout warns that the cost is not counted.
+#[test]
+fn an_incentive_cost_is_taken_off_each_recovered_incentive_shopper() {
+    let dir = tempfile::tempdir().unwrap();
+    let shop = dir.path().join("shop");
+    cartsona()
+        .args(["-q", "generate", "--shoppers", "8000", "--holdout", "0.3"])
+        .args(["--variants", SPLIT, "--out"])
+        .arg(&shop)
+        .assert()
+        .success();
+    let run = segment(
+        dir.path(),
+        &shop,
+        "run",
+        &["-q", "--holdout", "0.3", "--variants", SPLIT],
+    );
+    let read = |name: &str, extra: &[&str]| -> serde_json::Value {
+        let out = dir.path().join(name);
+        let code = cartsona()
+            .args(["-q", "outcomes", "--no-uplift", "--run"])
+            .arg(&run)
+            .arg("--orders")
+            .arg(shop.join("next/orders.csv"))
+            .args(extra)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap()
+            .status
+            .code();
+        assert!(matches!(code, Some(0 | 1)), "{code:?}");
+        serde_json::from_str(&std::fs::read_to_string(out.join("outcomes.json")).unwrap()).unwrap()
+    };
+    let (plain, costed) = (
+        read("plain", &[]),
+        read("costed", &["--incentive-cost", "5"]),
+    );
+    assert_eq!(costed["incentive_cost"], 5.0);
+    assert!(plain.get("incentive_cost").is_none());
+    let groups = |o: &serde_json::Value| -> Vec<serde_json::Value> {
+        let mut g = o["variants"].as_array().unwrap().clone();
+        g.push(o["overall_variants"].clone());
+        g
+    };
+    let mut checked = 0;
+    for (p, c) in groups(&plain).iter().zip(groups(&costed)) {
+        let incentive = p["variants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["variant"] == "incentive")
+            .unwrap();
+        let (n, back) = (
+            incentive["stats"]["n"].as_f64().unwrap(),
+            incentive["stats"]["recovered"].as_f64().unwrap(),
+        );
+        let (before, after) = (
+            p["against_reminder"][0]["net_revenue_per_shopper"]
+                .as_f64()
+                .unwrap(),
+            c["against_reminder"][0]["net_revenue_per_shopper"]
+                .as_f64()
+                .unwrap(),
+        );
+        let want = before - 5.0 * back / n;
+        assert!(
+            (after - want).abs() < 1e-9,
+            "{}: {after} against {want}",
+            p["persona_id"]
+        );
+        checked += 1;
+    }
+    assert!(checked >= 4, "{checked}");
+    // A shop without variants: the cost cannot be counted, and the readout says so.
+    let no_variants = segment(dir.path(), &shop, "run-plain", &["-q", "--holdout", "0.3"]);
+    let out = dir.path().join("no-variants");
+    let o = cartsona()
+        .args(["outcomes", "--no-uplift", "--incentive-cost", "5", "--run"])
+        .arg(&no_variants)
+        .arg("--orders")
+        .arg(shop.join("next/orders.csv"))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("--incentive-cost 5 is not counted"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // A negative cost is refused, naming the flag.
+    cartsona()
+        .args(["outcomes", "--incentive-cost=-1", "--run"])
+        .arg(&run)
+        .arg("--orders")
+        .arg(shop.join("next/orders.csv"))
+        .arg("--out")
+        .arg(dir.path().join("refused"))
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("--incentive-cost"));
+}

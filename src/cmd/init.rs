@@ -256,6 +256,9 @@ fn holdout_and_outcomes() -> String {
 # more than this share of listed shoppers was messaged before their run listed them.\n\
 # max_contamination = {}\n\
 # max_pre_run = {}\n\
+# The cost of one incentive that is not a discount (a gift, free shipping), taken off the net\n\
+# revenue of each recovered shopper of a variant other than reminder.\n\
+# incentive_cost = 5.0                       # example\n\
 # How far the orders export reaches, when it is complete beyond its last order.\n\
 # orders_until = \"2025-02-08T00:00:00Z\"   # example\n\n\
 [orders]\n\

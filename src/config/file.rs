@@ -83,6 +83,7 @@ pub struct FileOutcomes {
     pub max_contamination: Option<f64>,
     pub max_pre_run: Option<f64>,
     pub orders_until: Option<String>,
+    pub incentive_cost: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -77,6 +77,7 @@ pub mod outcomes {
     pub const MAX_PRE_RUN: Key = Key::new("--max-pre-run", "outcomes", "max_pre_run");
     pub const ORDERS_UNTIL: Key = Key::new("--orders-until", "outcomes", "orders_until");
     pub const VALUE_IS: Key = Key::new("--order-value-is", "orders", "value_is");
+    pub const INCENTIVE_COST: Key = Key::new("--incentive-cost", "outcomes", "incentive_cost");
 }
 
 /// The thresholds of `drift` (`[drift]`), in the order of its flags, each with what it means:

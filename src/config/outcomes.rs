@@ -121,6 +121,16 @@ fn outcome_settings(args: &crate::cli::OutcomesArgs, loaded: &Loaded) -> Result<
         value_is_net: loaded
             .layer(VALUE_IS, args.order_value_is, loaded.file.orders.value_is)
             .is_some_and(|v| v.value == crate::cli::ValueIs::Net),
+        incentive_cost: match loaded.layer(INCENTIVE_COST, args.incentive_cost, f.incentive_cost) {
+            None => 0.0,
+            Some(s) => {
+                s.check(
+                    |v| v.is_finite() && *v >= 0.0,
+                    "give an amount of 0 or more, in the orders' currency".to_string(),
+                )?
+                .value
+            }
+        },
         ..d
     })
 }

@@ -44,6 +44,9 @@ pub struct Readout {
     pub resamples: usize,
     /// `gross` or `net`: what order_value held (the net revenue's definition).
     pub order_value_is: &'static str,
+    /// `--incentive-cost`: taken off each recovered incentive shopper's net revenue.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incentive_cost: Option<f64>,
     /// Set with --allow-partial when the orders stop before some window ends: what is missing.
     pub partial: Option<String>,
     pub latest_order: Option<String>,
@@ -121,10 +124,12 @@ pub fn build(inp: &ReadoutInputs<'_>, s: &ReadoutSettings) -> Result<Readout> {
         anyhow::bail!("the orders stop too early: {p}. Read out when the orders cover every window, say how far the export reaches with --orders-until TIME when it is complete beyond its last order, or pass --allow-partial (every output then says so)");
     }
     let (arms, variant_names, source) = readout::arms(inp.runs, inp.entries, s.no_holdout)?;
+    let reminder = crate::model::variants::REMINDER;
+    let costly: Vec<bool> = variant_names.iter().map(|v| v != reminder).collect();
     // Only first listings since the split began are randomized within persona, band and
     // variant (docs/outcomes.md "First exposure"); the others are reported apart.
     let (all, again): (Vec<Outcome>, Vec<Outcome>) =
-        readout::outcomes(inp.runs, &arms, inp.orders, inp.touches, s)
+        readout::outcomes(inp.runs, &arms, inp.orders, inp.touches, s, &costly)
             .into_iter()
             .partition(|o| o.exposure != Exposure::Again);
     let with_touches = inp.touches.is_some();
@@ -172,6 +177,7 @@ pub fn build(inp: &ReadoutInputs<'_>, s: &ReadoutSettings) -> Result<Readout> {
         seed: s.seed,
         resamples: s.resamples,
         order_value_is: if s.value_is_net { "net" } else { "gross" },
+        incentive_cost: (s.incentive_cost > 0.0).then_some(s.incentive_cost),
         partial,
         latest_order: inp.latest_order.map(fmt),
         orders_until: s.orders_until.map(fmt),
@@ -191,7 +197,7 @@ pub fn build(inp: &ReadoutInputs<'_>, s: &ReadoutSettings) -> Result<Readout> {
         by_delay: with_touches.then(|| breakdown::by_delay(&all)),
         by_day: breakdown::by_day(&all, s.window),
         by_propensity,
-        warnings: balance_warnings(&personas),
+        warnings: [balance_warnings(&personas), cost_warning(s, &costly)].concat(),
         overall,
         personas,
         checks,
@@ -224,6 +230,17 @@ fn variant_readouts(
         })
         .collect();
     (overall, per_persona)
+}
+
+/// `--incentive-cost` without a variant that carries an incentive counts nothing: said.
+fn cost_warning(s: &ReadoutSettings, costly: &[bool]) -> Vec<String> {
+    match s.incentive_cost > 0.0 && !costly.contains(&true) {
+        true => vec![format!(
+            "--incentive-cost {} is not counted: no run (or entry) splits its treatment arm into a variant other than reminder",
+            s.incentive_cost
+        )],
+        false => Vec::new(),
+    }
 }
 
 /// The per-shopper uplift and its test, or why it could not be learned.

@@ -34,6 +34,9 @@ pub struct ReadoutSettings {
     pub max_pre_run: f64,
     /// The orders carry discount_amount (set by the command from the orders' columns).
     pub discount_amounts: bool,
+    /// The cost of one incentive that is not a discount, taken off the net revenue of each
+    /// recovered shopper of a variant other than `reminder` (`--incentive-cost`; 0: none).
+    pub incentive_cost: f64,
     /// `order_value` is already net of discounts (`[orders] value_is = "net"`, `--order-value-is
     /// net`; Shopify's Total is).
     pub value_is_net: bool,
@@ -58,6 +61,7 @@ impl Default for ReadoutSettings {
             max_contamination: 0.02,
             max_pre_run: 0.02,
             discount_amounts: false,
+            incentive_cost: 0.0,
             value_is_net: false,
             orders_until: None,
         }
@@ -269,13 +273,15 @@ pub fn partial(runs: &Runs, latest_order: Option<i64>, window: i64) -> Option<(i
     }
 }
 
-/// Turns each counted shopper into an [`Outcome`].
+/// Turns each counted shopper into an [`Outcome`]. `costly[v]`: variant v carries an incentive
+/// (any but `reminder`), whose `s.incentive_cost` a recovered shopper of it costs.
 pub fn outcomes(
     runs: &Runs,
     arms: &[ArmOf],
     orders: &[Vec<OrderIn>],
     touches: Option<&Touches>,
     s: &ReadoutSettings,
+    costly: &[bool],
 ) -> Vec<Outcome> {
     let none: Vec<super::load::Touch> = Vec::new();
     let mut out = Vec::with_capacity(runs.shoppers.len());
@@ -320,6 +326,9 @@ pub fn outcomes(
             if last > 0 && ord.at - ts[last - 1].sent_at <= s.attribution_window {
                 o.attributed += ord.value;
             }
+        }
+        if o.recovered && variant.is_some_and(|v| costly.get(v) == Some(&true)) {
+            o.net_revenue -= s.incentive_cost;
         }
         out.push(o);
     }

@@ -227,6 +227,9 @@ fn comparisons(r: &Readout, o: &mut String) {
     if d.incremental_revenue_net.is_some() {
         let _ = writeln!(o, "Incremental revenue net of discounts (both arms' discounts taken out, order values {}): {}.", r.order_value_is, revenue(&d.incremental_revenue_net));
     }
+    if let Some(cost) = r.incentive_cost {
+        let _ = writeln!(o, "Net revenue also takes {} off each recovered shopper of a variant that carries an incentive (--incentive-cost).", money(cost));
+    }
     listed_again(r, o);
     balance(r, o);
     let _ = writeln!(o, "\nInconclusive is not \"no effect\": the smallest uplift each comparison could call a win with 80% power, at the level Holm gives its family's first step (5% over the comparisons judged together), is given beside it. Incremental revenue: Welch's 95% interval of the difference in revenue per shopper, times the treated shoppers.");
