@@ -247,6 +247,18 @@ pub fn assign_query(model: &Model, d: Dialect, table: &str, uplift: Option<&Upli
     });
     let _ = writeln!(q, "flagged AS (\n  SELECT nearest.*, {far} AS far,\n    MIN({far}) OVER (PARTITION BY persona) AS all_far\n  FROM nearest\n),");
     let from = scored_ctes(&mut q, model, d, table, uplift);
+    let select = select_list(model, d, uplift.is_some());
+    let _ = writeln!(
+        q,
+        "SELECT\n  {}\nFROM {from}\nORDER BY {};",
+        select.join(",\n  "),
+        d.bytewise("customer_id")
+    );
+    q
+}
+
+/// The final SELECT's columns, in assignments.csv's order.
+fn select_list(model: &Model, d: Dialect, uplift: bool) -> Vec<String> {
     let mut select = vec![
         "customer_id".to_string(),
         format!(
@@ -264,7 +276,7 @@ pub fn assign_query(model: &Model, d: Dialect, table: &str, uplift: Option<&Upli
         ),
         "margin".to_string(),
     ];
-    if threshold.is_some() {
+    if model.outlier_threshold.is_some() {
         select.push("CASE WHEN all_far = 1 THEN 0 ELSE far END AS outlier".into());
     }
     if let Some(h) = &model.holdout {
@@ -296,16 +308,10 @@ pub fn assign_query(model: &Model, d: Dialect, table: &str, uplift: Option<&Upli
     if model.propensity.is_some() {
         select.push("return_propensity".into());
     }
-    if uplift.is_some() {
+    if uplift {
         select.push("uplift".into());
     }
-    let _ = writeln!(
-        q,
-        "SELECT\n  {}\nFROM {from}\nORDER BY {};",
-        select.join(",\n  "),
-        d.bytewise("customer_id")
-    );
-    q
+    select
 }
 
 /// After `flagged`: `assigned` (with the return propensity when the model has one), then the

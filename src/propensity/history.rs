@@ -218,6 +218,37 @@ pub fn earliest_timestamp(ds: &Dataset) -> Option<i64> {
     carts.chain(orders).chain(events).min()
 }
 
+/// An upper bound on the positive labels the training points can give, from the rows alone
+/// (issue 33: a stage that will produce nothing costs nothing): the distinct (point, customer)
+/// pairs where the customer has a cart row at or before the point (created or updated; an
+/// abandoner has one) and an order in the point's label window (t, t + w]. The points are
+/// `t_end - k w` (weeks::plan), so the windows do not overlap and each order falls in at most
+/// one. One pass over the carts and one over the orders.
+pub fn positives_bound(ds: &Dataset, t_end: i64, w: i64, train: &[i64]) -> usize {
+    let mut earliest = vec![i64::MAX; ds.customers.len()];
+    for c in &ds.carts {
+        let at = c.created_at.unwrap_or(c.updated_at).min(c.updated_at);
+        let e = &mut earliest[c.customer as usize];
+        *e = (*e).min(at);
+    }
+    let mut pairs: Vec<(i64, u32)> = ds
+        .orders
+        .iter()
+        .filter_map(|o| {
+            if o.ordered_at > t_end {
+                return None;
+            }
+            // The point whose window (t, t + w] holds the order: t = t_end - k w.
+            let k = (t_end - o.ordered_at) / w + 1;
+            let t = t_end - k * w;
+            (earliest[o.customer as usize] <= t && train.contains(&t)).then_some((t, o.customer))
+        })
+        .collect();
+    pairs.sort_unstable();
+    pairs.dedup();
+    pairs.len()
+}
+
 /// Each customer's order times, sorted.
 fn order_times(ds: &Dataset) -> Vec<Vec<i64>> {
     let mut times = vec![Vec::new(); ds.customers.len()];

@@ -3,7 +3,7 @@
 //! (`history::sample_fraction`), the sampled rows with open carts restored, and notes on why the
 //! past weeks may be approximate. Out: [`Past`], or why the data cannot give it ([`NotLearned`]).
 
-use super::learn::NotLearned;
+use super::learn::{NotLearned, MIN_POSITIVES};
 use super::{history, weeks};
 use crate::features::compute::{self, FeatureParams, FeatureSummary, FeatureTable};
 use crate::ingest::schema::{Dataset, TableKind};
@@ -79,6 +79,19 @@ pub fn past(ds: &Dataset, params: &FeatureParams, span: Span) -> Result<Past, No
             short.covered, short.uncovered
         ))
     })?;
+    // Before setting anything aside or computing a single past week: can the training weeks
+    // give enough positive labels at all? (A one-month shop cannot; it used to find out after
+    // computing every past week's features, a tenth of the run.)
+    let bound = history::positives_bound(ds, t, window, &plan.train);
+    if bound < MIN_POSITIVES {
+        let held = match bound {
+            0 => "no abandoners".to_string(),
+            n => format!("at most {n} abandoners"),
+        };
+        return Err(NotLearned::history(format!(
+            "the past weeks it trains on hold {held} coming back within the window (at least {MIN_POSITIVES} are needed)"
+        )));
+    }
     let fraction = history::sample_fraction(ds, plan.train.len());
     let mut notes = Vec::new();
     let points: Vec<i64> = [plan.report, plan.calibration]
