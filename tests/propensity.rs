@@ -281,9 +281,9 @@ fn too_little_history_notes_once_and_writes_no_column() {
     assert!(!header(&short).contains("return_propensity"));
     let summary = json(&short.join("summary.json"));
     let p = &summary["propensity"];
-    // Issue 33: found out from the rows alone (the sample's training week holds at most 7
-    // shoppers who abandoned before it and ordered in its window), before any past week's
-    // features are computed.
+    // Issue 33: found out from the rows alone (the sample's training week holds no shopper with
+    // a cart a day old by then who ordered in its window), before any past week's features are
+    // computed.
     assert!(p["not_learned"]
         .as_str()
         .unwrap()
@@ -857,7 +857,7 @@ fn a_one_month_shop_spends_no_time_learning_a_propensity() {
         .success();
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
     assert!(
-        stderr.contains("note: no return propensity yet: the past weeks it trains on hold at most"),
+        stderr.contains("note: no return propensity yet: the past weeks it trains on hold no abandoners coming back"),
         "{stderr}"
     );
     let summary = json(&run.join("summary.json"));

@@ -207,24 +207,43 @@ pub fn single_rows_open_at(ds: &Dataset, points: &[i64]) -> f64 {
     }
 }
 
-/// The earliest timestamp anywhere in the inputs (where the data starts).
-pub fn earliest_timestamp(ds: &Dataset) -> Option<i64> {
-    let carts = ds
-        .carts
-        .iter()
-        .map(|c| c.created_at.unwrap_or(c.updated_at).min(c.updated_at));
-    let orders = ds.orders.iter().map(|o| o.ordered_at);
-    let events = ds.events.iter().map(|e| e.occurred_at);
-    carts.chain(orders).chain(events).min()
+/// The earliest timestamp of any input (a cart's creation or update, an order, an event) and the
+/// latest (as `compute::latest_timestamp`), in one pass over each table on every thread: the events alone
+/// are most of the rows (issue 33: the two scans were most of what a shop without enough history
+/// paid for finding out).
+pub fn span(ds: &Dataset) -> Option<(i64, i64)> {
+    fn both<T: Sync>(rows: &[T], at: impl Fn(&T) -> (i64, i64) + Sync + Send) -> (i64, i64) {
+        rows.par_iter()
+            .with_min_len(1 << 16)
+            .map(at)
+            .reduce(|| (i64::MAX, i64::MIN), |a, b| (a.0.min(b.0), a.1.max(b.1)))
+    }
+    let carts = both(&ds.carts, |c| {
+        let created = c.created_at.unwrap_or(c.updated_at);
+        (created.min(c.updated_at), c.updated_at.max(created))
+    });
+    let orders = both(&ds.orders, |o| (o.ordered_at, o.ordered_at));
+    let events = both(&ds.events, |e| (e.occurred_at, e.occurred_at));
+    let (lo, hi) = [carts, orders, events]
+        .into_iter()
+        .fold((i64::MAX, i64::MIN), |a, b| (a.0.min(b.0), a.1.max(b.1)));
+    (lo <= hi).then_some((lo, hi))
 }
 
 /// An upper bound on the positive labels the training points can give, from the rows alone
 /// (issue 33: a stage that will produce nothing costs nothing): the distinct (point, customer)
-/// pairs where the customer has a cart row at or before the point (created or updated; an
-/// abandoner has one) and an order in the point's label window (t, t + w]. The points are
-/// `t_end - k w` (weeks::plan), so the windows do not overlap and each order falls in at most
+/// pairs where the customer has a cart row at least `abandon_after` before the point (created or
+/// updated: an abandoner at t has a cart whose latest row by t, or the row `open_carts` restores
+/// at its creation, is that old) and an order in the point's label window (t, t + w]. The points
+/// are `t_end - k w` (weeks::plan), so the windows do not overlap and each order falls in at most
 /// one. One pass over the carts and one over the orders.
-pub fn positives_bound(ds: &Dataset, t_end: i64, w: i64, train: &[i64]) -> usize {
+pub fn positives_bound(
+    ds: &Dataset,
+    t_end: i64,
+    w: i64,
+    abandon_after: i64,
+    train: &[i64],
+) -> usize {
     let mut earliest = vec![i64::MAX; ds.customers.len()];
     for c in &ds.carts {
         let at = c.created_at.unwrap_or(c.updated_at).min(c.updated_at);
@@ -241,7 +260,8 @@ pub fn positives_bound(ds: &Dataset, t_end: i64, w: i64, train: &[i64]) -> usize
             // The point whose window (t, t + w] holds the order: t = t_end - k w.
             let k = (t_end - o.ordered_at) / w + 1;
             let t = t_end - k * w;
-            (earliest[o.customer as usize] <= t && train.contains(&t)).then_some((t, o.customer))
+            let old_enough = earliest[o.customer as usize] <= t - abandon_after;
+            (old_enough && train.contains(&t)).then_some((t, o.customer))
         })
         .collect();
     pairs.sort_unstable();

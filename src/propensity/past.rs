@@ -62,13 +62,13 @@ pub fn past(ds: &Dataset, params: &FeatureParams, span: Span) -> Result<Past, No
             "there is no orders input, so a return cannot be told",
         ));
     }
-    let latest = compute::latest_timestamp(ds);
+    let span_of_rows = history::span(ds);
     // A label window is complete only as far as the orders themselves reach (issue 31: judged by
     // the latest timestamp of any input, a lagging orders export labelled its newest weeks 0).
     let orders_end = ds.orders.iter().map(|o| o.ordered_at).max();
     let (Some(t), Some(start), Some(end)) = (
-        params.as_of.or(latest),
-        history::earliest_timestamp(ds),
+        params.as_of.or(span_of_rows.map(|s| s.1)),
+        span_of_rows.map(|s| s.0),
         orders_end,
     ) else {
         return Err(NotLearned::other("the inputs hold no rows (or no orders)"));
@@ -82,7 +82,7 @@ pub fn past(ds: &Dataset, params: &FeatureParams, span: Span) -> Result<Past, No
     // Before setting anything aside or computing a single past week: can the training weeks
     // give enough positive labels at all? (A one-month shop cannot; it used to find out after
     // computing every past week's features, a tenth of the run.)
-    let bound = history::positives_bound(ds, t, window, &plan.train);
+    let bound = history::positives_bound(ds, t, window, params.abandon_after, &plan.train);
     if bound < MIN_POSITIVES {
         let held = match bound {
             0 => "no abandoners".to_string(),
