@@ -42,7 +42,6 @@ pub fn run(args: &SegmentArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
     inputs::warn_left_out(&features_summary.left_out, &progress);
     let advice = " (check --as-of, --abandon-after and --lookback)";
     require_two_abandoners(&features_summary, &format!("{advice}{}", features.hint))?;
-    progress.stage("building the clustering matrix");
     let clustering = &settings.clustering;
     let base_model = baseline.as_ref().map(|(model, _)| model);
     let of_baseline = base_model.map(|m| (m.feature_names(), &m.scaler));
@@ -62,6 +61,7 @@ pub fn run(args: &SegmentArgs, loaded: &Loaded, quiet: bool) -> Result<u8> {
         )
     });
     let mut propensity = learn_propensity(features.past, propensity_asked, &table, &progress)?;
+    progress.stage("building the clustering matrix");
     let (scaler, x, matrix_report) = matrix::fit(&table, &wanted)?;
     for (feature, why) in &matrix_report.dropped {
         progress.warn(&format!("clustering feature {feature} not used: {why}"));
