@@ -200,7 +200,7 @@ impl Experiment {
     /// archetype) clipped to [-2, 2]. What it depends on is what cartsona sees as
     /// `last_abandoned_value` (docs/generator.md "Effects that vary inside archetypes").
     pub fn scale(&self, a: Archetype, value: f64) -> f64 {
-        if self.varies == 0.0 || !(value > 0.0) {
+        if self.varies == 0.0 || value.is_nan() || value <= 0.0 {
             return 1.0;
         }
         let z = (value / super::behaviour(a).cart_median).ln() / 0.45;
