@@ -1198,3 +1198,63 @@ fn orders_from_a_real_event_log_through_the_preset() {
         "someone came back"
     );
 }
+
+/// Regression (outcomes_over_every_run_with_only_the_newest_orders_was_silent): reading out two
+/// monthly runs with only the newest month's orders counted every shopper of the first run as
+/// not recovered, without a word (the latest order was late enough for the partial-window
+/// rule). Now a run of 100 or more counted shoppers with no recovery at all is warned about,
+/// naming the run and its window; with every month's orders there is no such warning.
+#[test]
+fn orders_that_miss_an_earlier_runs_window_are_warned_about() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let shop = d.join("shop");
+    cartsona()
+        .args([
+            "-q",
+            "generate",
+            "--shoppers",
+            "3000",
+            "--months",
+            "2",
+            "--holdout",
+            "0.3",
+            "--out",
+        ])
+        .arg(&shop)
+        .assert()
+        .success();
+    let run1 = common::segment(
+        d,
+        &shop.join("month-1"),
+        "run1",
+        &["-q", "--holdout", "0.3"],
+    );
+    let run2 = common::segment(
+        d,
+        &shop.join("month-2"),
+        "run2",
+        &["-q", "--baseline", run1.to_str().unwrap()],
+    );
+    let read = |out: &str, orders: &[&str]| -> String {
+        let mut cmd = cartsona();
+        cmd.args(["outcomes", "--no-uplift", "--run"])
+            .arg(&run1)
+            .arg("--run")
+            .arg(&run2);
+        for o in orders {
+            cmd.arg("--orders").arg(shop.join(o));
+        }
+        let output = cmd.arg("--out").arg(d.join(out)).output().unwrap();
+        assert!(matches!(output.status.code(), Some(0 | 1)), "{output:?}");
+        String::from_utf8_lossy(&output.stderr).to_string()
+    };
+    let newest_only = read("newest-only", &["next/orders.csv"]);
+    assert!(
+        newest_only.contains("warning: run ")
+            && newest_only.contains("has an order in their window"),
+        "{newest_only}"
+    );
+    let every = read("every", &["month-2/orders.csv", "next/orders.csv"]);
+    assert!(!every.contains("has an order in their window"), "{every}");
+}

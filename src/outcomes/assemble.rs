@@ -197,7 +197,12 @@ pub fn build(inp: &ReadoutInputs<'_>, s: &ReadoutSettings) -> Result<Readout> {
         by_delay: with_touches.then(|| breakdown::by_delay(&all)),
         by_day: breakdown::by_day(&all, s.window),
         by_propensity,
-        warnings: [balance_warnings(&personas), cost_warning(s, &costly)].concat(),
+        warnings: [
+            balance_warnings(&personas),
+            cost_warning(s, &costly),
+            uncovered_runs(inp.runs, &all, &again, s.window),
+        ]
+        .concat(),
         overall,
         personas,
         checks,
@@ -230,6 +235,39 @@ fn variant_readouts(
         })
         .collect();
     (overall, per_persona)
+}
+
+/// Shoppers a run must count before [`uncovered_runs`] reads its zero recoveries as orders
+/// missing rather than chance (at a 1% recovery rate, 100 shoppers all miss with odds 0.37; at
+/// 5%, 0.006: the warning says to check, not that the orders are wrong).
+const UNCOVERED_MIN: usize = 100;
+
+/// One warning per run of [`UNCOVERED_MIN`] counted shoppers or more none of whom has an order in
+/// their window: most likely the orders given do not cover that run's window (e.g. only the newest
+/// month's export, when reading out every run so far), which would count all its shoppers as
+/// not recovered. The latest-order rule (`partial`) cannot see this: the newest run's orders are
+/// late enough.
+fn uncovered_runs(runs: &Runs, all: &[Outcome], again: &[Outcome], window: i64) -> Vec<String> {
+    let mut n = vec![0usize; runs.runs.len()];
+    let mut back = vec![0usize; runs.runs.len()];
+    for o in all.iter().chain(again) {
+        let r = runs.shoppers[o.listing].run;
+        n[r] += 1;
+        back[r] += usize::from(o.recovered);
+    }
+    let fmt = crate::util::timefmt::format_timestamp;
+    (runs.runs.iter().enumerate())
+        .filter(|(r, _)| n[*r] >= UNCOVERED_MIN && back[*r] == 0)
+        .map(|(r, info)| {
+            format!(
+                "run {} (as of {}): none of its {} counted shoppers has an order in their window up to {}: do the orders given cover it? (give every month's orders export when reading out earlier runs)",
+                info.dir,
+                info.as_of,
+                n[r],
+                fmt(info.t + window)
+            )
+        })
+        .collect()
 }
 
 /// `--incentive-cost` without a variant that carries an incentive counts nothing: said.
