@@ -286,13 +286,31 @@ fn device_index(d: Device) -> usize {
 
 /// The latest timestamp anywhere in the inputs, the default T.
 pub fn latest_timestamp(ds: &Dataset) -> Option<i64> {
-    let carts = ds
-        .carts
-        .iter()
-        .map(|c| c.updated_at.max(c.created_at.unwrap_or(i64::MIN)));
-    let orders = ds.orders.iter().map(|o| o.ordered_at);
-    let events = ds.events.iter().map(|e| e.occurred_at);
-    carts.chain(orders).chain(events).max()
+    span(ds).map(|(_, latest)| latest)
+}
+
+/// The earliest timestamp of any input (a cart's creation or update, an order, an event) and the
+/// latest (the default T), in one pass over each table on every thread: the events alone are most
+/// of the rows (issue 33: the propensity's two sequential scans were most of what a shop without
+/// enough history paid for finding out).
+pub fn span(ds: &Dataset) -> Option<(i64, i64)> {
+    fn both<T: Sync>(rows: &[T], at: impl Fn(&T) -> (i64, i64) + Sync + Send) -> (i64, i64) {
+        use rayon::prelude::*;
+        rows.par_iter()
+            .with_min_len(1 << 16)
+            .map(at)
+            .reduce(|| (i64::MAX, i64::MIN), |a, b| (a.0.min(b.0), a.1.max(b.1)))
+    }
+    let carts = both(&ds.carts, |c| {
+        let created = c.created_at.unwrap_or(c.updated_at);
+        (created.min(c.updated_at), c.updated_at.max(created))
+    });
+    let orders = both(&ds.orders, |o| (o.ordered_at, o.ordered_at));
+    let events = both(&ds.events, |e| (e.occurred_at, e.occurred_at));
+    let (lo, hi) = [carts, orders, events]
+        .into_iter()
+        .fold((i64::MAX, i64::MIN), |a, b| (a.0.min(b.0), a.1.max(b.1)));
+    (lo <= hi).then_some((lo, hi))
 }
 
 /// The summary of a precomputed features table (`--features`): what the table itself tells;

@@ -207,29 +207,6 @@ pub fn single_rows_open_at(ds: &Dataset, points: &[i64]) -> f64 {
     }
 }
 
-/// The earliest timestamp of any input (a cart's creation or update, an order, an event) and the
-/// latest (as `compute::latest_timestamp`), in one pass over each table on every thread: the events alone
-/// are most of the rows (issue 33: the two scans were most of what a shop without enough history
-/// paid for finding out).
-pub fn span(ds: &Dataset) -> Option<(i64, i64)> {
-    fn both<T: Sync>(rows: &[T], at: impl Fn(&T) -> (i64, i64) + Sync + Send) -> (i64, i64) {
-        rows.par_iter()
-            .with_min_len(1 << 16)
-            .map(at)
-            .reduce(|| (i64::MAX, i64::MIN), |a, b| (a.0.min(b.0), a.1.max(b.1)))
-    }
-    let carts = both(&ds.carts, |c| {
-        let created = c.created_at.unwrap_or(c.updated_at);
-        (created.min(c.updated_at), c.updated_at.max(created))
-    });
-    let orders = both(&ds.orders, |o| (o.ordered_at, o.ordered_at));
-    let events = both(&ds.events, |e| (e.occurred_at, e.occurred_at));
-    let (lo, hi) = [carts, orders, events]
-        .into_iter()
-        .fold((i64::MAX, i64::MIN), |a, b| (a.0.min(b.0), a.1.max(b.1)));
-    (lo <= hi).then_some((lo, hi))
-}
-
 /// An upper bound on the positive labels the training points can give, from the rows alone
 /// (issue 33: a stage that will produce nothing costs nothing): the distinct (point, customer)
 /// pairs where the customer has a cart row at least `abandon_after` before the point (created or

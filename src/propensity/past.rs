@@ -62,7 +62,7 @@ pub fn past(ds: &Dataset, params: &FeatureParams, span: Span) -> Result<Past, No
             "there is no orders input, so a return cannot be told",
         ));
     }
-    let span_of_rows = history::span(ds);
+    let span_of_rows = compute::span(ds);
     // A label window is complete only as far as the orders themselves reach (issue 31: judged by
     // the latest timestamp of any input, a lagging orders export labelled its newest weeks 0).
     let orders_end = ds.orders.iter().map(|o| o.ordered_at).max();

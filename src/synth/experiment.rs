@@ -195,15 +195,15 @@ impl Experiment {
     }
 
     /// The factor on archetype `a`'s effects for a shopper whose last abandoned cart is worth
-    /// `value` (NaN: none): 1 + H z, z = ln(value / the archetype's median cart) / 0.45 (the
-    /// spread the generator draws cart values with, so z is a standard normal within an
+    /// `value` (NaN: none): 1 + H z, z = ln(value / the archetype's median cart) / 0.45
+    /// ([`super::CART_SPREAD`], the spread cart values are drawn with, so z is a standard normal within an
     /// archetype) clipped to [-2, 2]. What it depends on is what cartsona sees as
     /// `last_abandoned_value` (docs/generator.md "Effects that vary inside archetypes").
     pub fn scale(&self, a: Archetype, value: f64) -> f64 {
         if self.varies == 0.0 || value.is_nan() || value <= 0.0 {
             return 1.0;
         }
-        let z = (value / super::behaviour(a).cart_median).ln() / 0.45;
+        let z = (value / super::behaviour(a).cart_median).ln() / super::CART_SPREAD;
         1.0 + self.varies * z.clamp(-2.0, 2.0)
     }
 
@@ -502,7 +502,7 @@ fn new_cart_returns(
     use rand_distr::{Distribution, Exp, LogNormal};
     let b = super::behaviour(a);
     let delay = Exp::new(1.0 / returns::MEAN_DELAY as f64).expect("a positive rate");
-    let value = LogNormal::new(b.cart_median.ln(), 0.45).expect("a valid sigma");
+    let value = LogNormal::new(b.cart_median.ln(), super::CART_SPREAD).expect("a valid sigma");
     let mean = base.carts_per_day * (2 * WINDOW) as f64 / crate::util::timefmt::DAY as f64;
     for k in 0..poisson(rng, mean) {
         let left = t + rng.gen_range(SECOND..=2 * WINDOW);

@@ -18,4 +18,4 @@ pub use shoppers::{
     plan, Archetype, Mix, Rec, ShopPlan, SynthParams, CARRYOVER_CARTS_BEFORE_END,
     CARRYOVER_CARTS_FROM, CART_HEADER, EVENT_HEADER, ORDER_HEADER,
 };
-use shoppers::{behaviour, money, pick, poisson, stream, DEVICES, STEPS};
+use shoppers::{behaviour, money, pick, poisson, stream, CART_SPREAD, DEVICES, STEPS};

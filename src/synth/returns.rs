@@ -282,7 +282,7 @@ fn integrate(a: Archetype, orders_year: usize) -> f64 {
             let mut mean = 0.0;
             for k in 0..STEPS {
                 let z = -10.0 + (k as f64 + 0.5) * h;
-                let value = (b.cart_median.ln() + 0.45 * z).exp();
+                let value = (b.cart_median.ln() + super::CART_SPREAD * z).exp();
                 let density = (-0.5 * z * z).exp() / (2.0 * std::f64::consts::PI).sqrt();
                 mean += probability(a, orders_year, step, device, value) * density * h;
             }
@@ -383,7 +383,8 @@ mod tests {
         let a = Archetype::HighValueLoyal;
         let b = crate::synth::behaviour(a);
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
-        let value = rand_distr::LogNormal::new(b.cart_median.ln(), 0.45).unwrap();
+        let value =
+            rand_distr::LogNormal::new(b.cart_median.ln(), crate::synth::CART_SPREAD).unwrap();
         let draws = 200_000;
         let mean: f64 = (0..draws)
             .map(|_| {

@@ -548,8 +548,12 @@ pub(super) fn poisson(rng: &mut ChaCha8Rng, mean: f64) -> u32 {
     Poisson::new(mean).map_or(0, |d| d.sample(rng) as u32)
 }
 
+/// The log-normal spread (sigma of ln value) of every cart and order value the generator draws
+/// around an archetype's median.
+pub const CART_SPREAD: f64 = 0.45;
+
 pub(super) fn money(rng: &mut ChaCha8Rng, median: f64) -> f64 {
-    let v: f64 = LogNormal::new(median.ln(), 0.45).map_or(median, |d| d.sample(rng));
+    let v: f64 = LogNormal::new(median.ln(), CART_SPREAD).map_or(median, |d| d.sample(rng));
     (v.max(1.0) * 100.0).round() / 100.0
 }
 
