@@ -21,17 +21,31 @@ fn main() {
         None => version.to_string(),
     };
     println!("cargo:rustc-env=CARTSONA_VERSION={shown}");
-    // Rerun when HEAD moves: HEAD itself (a checkout) and the branch it points to (a commit).
-    let git = Path::new(".git");
-    if git.is_dir() {
-        println!("cargo:rerun-if-changed=.git/HEAD");
-        println!("cargo:rerun-if-changed=.git/packed-refs");
-        if let Ok(head) = std::fs::read_to_string(git.join("HEAD")) {
-            if let Some(branch) = head.trim().strip_prefix("ref: ") {
-                println!("cargo:rerun-if-changed=.git/{branch}");
+    // Rerun when HEAD moves: HEAD itself (a checkout) and the branch it points to (a commit),
+    // wherever git keeps them (`--git-path`: in a worktree `.git` is a file, and HEAD and the
+    // refs lie in different directories; reading `.git/HEAD` there left the version stale).
+    let git_path = |p: &str| -> Option<String> {
+        let o = Command::new("git")
+            .args(["rev-parse", "--git-path", p])
+            .output()
+            .ok()
+            .filter(|o| o.status.success())?;
+        let s = String::from_utf8(o.stdout).ok()?.trim().to_string();
+        (!s.is_empty()).then_some(s)
+    };
+    match git_path("HEAD") {
+        Some(head) if Path::new(&head).is_file() => {
+            println!("cargo:rerun-if-changed={head}");
+            if let Some(packed) = git_path("packed-refs").filter(|p| Path::new(p).is_file()) {
+                println!("cargo:rerun-if-changed={packed}");
+            }
+            let branch = std::fs::read_to_string(&head).unwrap_or_default();
+            if let Some(branch) = branch.trim().strip_prefix("ref: ") {
+                if let Some(path) = git_path(branch) {
+                    println!("cargo:rerun-if-changed={path}");
+                }
             }
         }
-    } else {
-        println!("cargo:rerun-if-changed=build.rs");
+        _ => println!("cargo:rerun-if-changed=build.rs"),
     }
 }
