@@ -237,7 +237,11 @@ fn load_file(
     // Parquet says how many rows it holds: room for exactly that many, instead of doubling.
     if let Some(n) = read::row_count(src) {
         match kind {
-            TableKind::Carts => ds.carts.reserve_exact(n),
+            // And for as many new cart ids: most snapshots name a cart of their own.
+            TableKind::Carts => {
+                ds.carts.reserve_exact(n);
+                ds.carts_ids.reserve(n);
+            }
             TableKind::Orders => ds.orders.reserve_exact(n),
             TableKind::Engagement => ds.events.reserve_exact(n),
         }
@@ -250,16 +254,36 @@ fn load_file(
         reported = reported.max(batch.done);
         // Checked and typed on every thread, then committed (interned, de-duplicated, pushed) in
         // file order: the same ids, counts and first problem as reading row by row.
+        // A decoded Parquet slice is checked column by column, CSV and derived rows row by row.
+        let columns = batch.columns();
         let mut parsed: Vec<Parsed<'_>> = Vec::with_capacity(PARSE_ROWS.min(batch.len()));
         for start in (0..batch.len()).step_by(PARSE_ROWS) {
             let before: &Dataset = ds;
-            (start..batch.len().min(start + PARSE_ROWS))
-                .into_par_iter()
-                .map_init(Vec::new, |cells, i| {
-                    let (line, ragged) = batch.row(i, cells);
-                    parse_row(before, kind, specs, line, ragged, cells, epochs)
-                })
-                .collect_into_vec(&mut parsed);
+            let end = batch.len().min(start + PARSE_ROWS);
+            if let Some((columns, first)) = &columns {
+                let runs: Vec<usize> = (start..end).step_by(CHECK_ROWS).collect();
+                let checked: Vec<Vec<Parsed<'_>>> = runs
+                    .into_par_iter()
+                    .map(|s| {
+                        let rows = s..end.min(s + CHECK_ROWS);
+                        check_columns(before, kind, columns, *first, rows, epochs)
+                    })
+                    .collect();
+                let checked = checked.into_iter().flatten();
+                commit_all(ds, orders_seen, &file, checked, &mut st, bad_rows)?;
+                continue;
+            } else {
+                (start..end)
+                    .into_par_iter()
+                    .map_init(
+                        || (Vec::new(), Recent::default()),
+                        |(cells, recent), i| {
+                            let at = batch.row(i, cells);
+                            parse_row(before, kind, at, cells, epochs, recent)
+                        },
+                    )
+                    .collect_into_vec(&mut parsed);
+            }
             commit_all(ds, orders_seen, &file, parsed.drain(..), &mut st, bad_rows)?;
         }
         Ok(())
@@ -287,6 +311,10 @@ fn load_file(
 /// Rows parsed on all threads before they are committed: the interner the parse looks ids up in
 /// is at most this many rows old, and the parsed rows stay in cache-sized memory.
 const PARSE_ROWS: usize = 1 << 14;
+
+/// Rows of a Parquet slice one thread checks column by column at a time ([`check_columns`]):
+/// their values (24 bytes a column) stay in the core's cache between the columns.
+const CHECK_ROWS: usize = 1 << 8;
 
 /// Commits parsed rows in order; a rejected row stops the read (`--on-bad-rows fail`) or is
 /// counted with its reason and kept as an example.
@@ -710,6 +738,61 @@ impl<'b> Id<'b> {
     }
 }
 
+/// Ids looked up recently, per kind of id (customer, cart, page): exports often hold a
+/// customer's rows one after the other, and a page or a customer comes back within a slice;
+/// comparing a dozen bytes, or two addresses, costs a fraction of a hash-table lookup. One per run
+/// of rows checked on one thread; a text not found here is looked up as usual, so the ids are the
+/// same either way.
+#[derive(Default)]
+struct Recent<'b> {
+    customer: IdCache<'b>,
+    cart: IdCache<'b>,
+    page: IdCache<'b>,
+}
+
+/// The last text looked up and its id, and the ids of texts by where they lie in memory: a
+/// decoded Parquet dictionary page hands every row of one value the same bytes (the same address
+/// and length), so a value seen before in the slice is found without reading it.
+struct IdCache<'b> {
+    last: Option<(&'b str, Id<'b>)>,
+    placed: [Option<(usize, usize, Id<'b>)>; PLACES],
+}
+
+const PLACES: usize = 64;
+
+impl Default for IdCache<'_> {
+    fn default() -> Self {
+        IdCache {
+            last: None,
+            placed: [None; PLACES],
+        }
+    }
+}
+
+impl<'b> IdCache<'b> {
+    /// [`Id::of`], through the cache. Texts at one address with one length are equal: the batch
+    /// they lie in does not change while its rows are checked.
+    fn id(&mut self, interner: &Interner, s: &'b str) -> Id<'b> {
+        if let Some((t, id)) = self.last {
+            if t == s {
+                return id;
+            }
+        }
+        let at = s.as_ptr() as usize;
+        let slot = (at.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) % PLACES;
+        let id = match self.placed[slot] {
+            Some((a, n, id)) if a == at && n == s.len() => id,
+            _ => {
+                let id = Id::of(interner, s);
+                self.placed[slot] = Some((at, s.len(), id));
+                id
+            }
+        };
+        self.last = Some((s, id));
+        id
+    }
+}
+
 /// One row checked and typed, its ids still text. Rows are parsed on several threads (a batch at a
 /// time) and committed in file order by [`commit`], which alone touches the dataset.
 enum Parsed<'b> {
@@ -753,12 +836,12 @@ fn bad<'b>(error: RowError) -> Parsed<'b> {
 fn parse_row<'b>(
     ds: &Dataset,
     kind: TableKind,
-    specs: &[ColSpec],
-    line: u64,
-    ragged: Option<(usize, usize)>,
+    (line, ragged): (u64, Option<(usize, usize)>),
     cells: &[Cell<'b>],
     epochs: Option<EpochUnit>,
+    recent: &mut Recent<'b>,
 ) -> Parsed<'b> {
+    let specs = kind.columns();
     if let Some((found, expected)) = ragged {
         return bad(problem(
             line,
@@ -776,20 +859,152 @@ fn parse_row<'b>(
             Err(e) => return bad(e),
         }
     }
+    typed_row(ds, kind, &vals, line, recent)
+}
+
+/// The typed row of `kind` from its checked values.
+fn typed_row<'b>(
+    ds: &Dataset,
+    kind: TableKind,
+    vals: &[Val<'b>],
+    line: u64,
+    recent: &mut Recent<'b>,
+) -> Parsed<'b> {
     match kind {
-        TableKind::Carts => cart_row(ds, &vals, line),
-        TableKind::Orders => order_row(ds, &vals, line),
-        TableKind::Engagement => event_row(ds, &vals),
+        TableKind::Carts => cart_row(ds, vals, line, recent),
+        TableKind::Orders => order_row(ds, vals, line, recent),
+        TableKind::Engagement => event_row(ds, vals, recent),
+    }
+}
+
+/// Rows `rows` of a decoded Parquet slice (`first`: the file's row number before the slice),
+/// checked a column at a time over the column's typed array, then made into typed rows in order.
+/// The same rules and messages as [`parse_row`]: a row's problem is its first column's in the
+/// canonical order, and a value is judged by the same functions; only the loop is turned, so that
+/// each column's type is looked at once per run of rows instead of once per cell, and a timestamp
+/// or an amount is a range check on a number.
+fn check_columns<'b>(
+    ds: &Dataset,
+    kind: TableKind,
+    columns: &[Option<&read::Column<'b>>],
+    first: u64,
+    rows: std::ops::Range<usize>,
+    epochs: Option<EpochUnit>,
+) -> Vec<Parsed<'b>> {
+    let n = rows.len();
+    let specs = kind.columns();
+    // Column after column, each a run of `n` values written in order.
+    let mut vals = vec![Val::Empty; specs.len() * n];
+    let mut errors: Vec<Option<Box<RowError>>> = vec![None; n];
+    for (c, (spec, col)) in specs.iter().zip(columns).enumerate() {
+        let vals = &mut vals[c * n..(c + 1) * n];
+        let errors = &mut errors[..];
+        let line = |i: usize| first + i as u64 + 1;
+        // The common case writes its value in place; anything else goes through `settle`.
+        let cells = vals.iter_mut().zip(errors.iter_mut()).zip(rows.clone());
+        match (col, spec.ty) {
+            (Some(read::Column::Time(v)), ColType::Timestamp) => {
+                for ((val, err), i) in cells {
+                    match v.get(i) {
+                        Some(t) if timefmt::plausible(t) => *val = Val::Time(t),
+                        Some(t) => {
+                            settle(val, err, typed_cell(spec, &Cell::Time(t), line(i), epochs))
+                        }
+                        None => settle(val, err, parse_cell(spec, &Cell::Null, line(i), epochs)),
+                    }
+                }
+            }
+            (Some(read::Column::Num(v)), ColType::Amount) => {
+                for ((val, err), i) in cells {
+                    match v.get(i) {
+                        Some(x) if x.is_finite() && x >= 0.0 => *val = Val::Num(x),
+                        Some(x) => {
+                            settle(val, err, typed_cell(spec, &Cell::Num(x), line(i), epochs))
+                        }
+                        None => settle(val, err, parse_cell(spec, &Cell::Null, line(i), epochs)),
+                    }
+                }
+            }
+            (Some(read::Column::Text(t)), ColType::Id | ColType::Text) => {
+                for ((val, err), i) in cells {
+                    match t.get(i).and_then(|s| Cell::Text(s).text()) {
+                        Some(s) => *val = Val::Text(s),
+                        None => settle(val, err, parse_cell(spec, &Cell::Null, line(i), epochs)),
+                    }
+                }
+            }
+            // Enumerations (device, checkout step, event type), and numbers or timestamps stored
+            // as text: a value the row before had (the same Arrow view, so the same text) is not
+            // parsed again.
+            (Some(read::Column::Text(t)), _) => {
+                let mut last: Option<(u128, Val<'b>)> = None;
+                for ((val, err), i) in cells {
+                    let key = t.key(i);
+                    match (key, last) {
+                        (Some(k), Some((lk, v))) if k == lk => *val = v,
+                        _ => {
+                            let cell = t.get(i).map_or(Cell::Null, Cell::Text);
+                            let v = parse_cell(spec, &cell, line(i), epochs);
+                            last = key.zip(v.as_ref().ok().copied());
+                            settle(val, err, v);
+                        }
+                    }
+                }
+            }
+            (Some(col), _) => {
+                for ((val, err), i) in cells {
+                    settle(val, err, parse_cell(spec, &col.cell(i), line(i), epochs));
+                }
+            }
+            // A column the file lacks is empty (a required one was refused with the header).
+            (None, _) if !spec.required => {}
+            (None, _) => {
+                for ((val, err), i) in cells {
+                    settle(val, err, parse_cell(spec, &Cell::Text(""), line(i), epochs));
+                }
+            }
+        }
+    }
+    let mut recent = Recent::default();
+    errors
+        .into_iter()
+        .zip(rows)
+        .enumerate()
+        .map(|(r, (e, i))| match e {
+            Some(e) => Parsed::Bad {
+                ids: None,
+                error: e,
+            },
+            None => {
+                let row: [Val<'b>; MAX_COLUMNS] = std::array::from_fn(|c| {
+                    if c < specs.len() {
+                        vals[c * n + r]
+                    } else {
+                        Val::Empty
+                    }
+                });
+                typed_row(ds, kind, &row, first + i as u64 + 1, &mut recent)
+            }
+        })
+        .collect()
+}
+
+/// Keeps a checked value, or the row's first problem (the columns are checked in order).
+fn settle<'b>(val: &mut Val<'b>, err: &mut Option<Box<RowError>>, v: Result<Val<'b>, RowError>) {
+    match v {
+        Ok(v) => *val = v,
+        Err(e) => {
+            err.get_or_insert_with(|| Box::new(e));
+        }
     }
 }
 
 /// A cart snapshot's typed row.
-fn cart_row<'b>(ds: &Dataset, vals: &[Val<'b>], line: u64) -> Parsed<'b> {
-    let customer = Id::of(
-        &ds.customers,
-        text(&vals[C::CUSTOMER_ID]).unwrap_or_default(),
-    );
-    let cart = Id::of(&ds.carts_ids, text(&vals[C::CART_ID]).unwrap_or_default());
+fn cart_row<'b>(ds: &Dataset, vals: &[Val<'b>], line: u64, recent: &mut Recent<'b>) -> Parsed<'b> {
+    let customer = text(&vals[C::CUSTOMER_ID]).unwrap_or_default();
+    let customer = recent.customer.id(&ds.customers, customer);
+    let cart = text(&vals[C::CART_ID]).unwrap_or_default();
+    let cart = recent.cart.id(&ds.carts_ids, cart);
     let updated_at = time(&vals[C::UPDATED_AT]).unwrap_or_default();
     let created_at = time(&vals[C::CREATED_AT]);
     if let Some(c) = created_at.filter(|c| *c > updated_at) {
@@ -834,7 +1049,7 @@ fn cart_row<'b>(ds: &Dataset, vals: &[Val<'b>], line: u64) -> Parsed<'b> {
 }
 
 /// An order's typed row and the hashes that tell a repeated order from a conflicting one.
-fn order_row<'b>(ds: &Dataset, vals: &[Val<'b>], line: u64) -> Parsed<'b> {
+fn order_row<'b>(ds: &Dataset, vals: &[Val<'b>], line: u64, recent: &mut Recent<'b>) -> Parsed<'b> {
     let customer_name = text(&vals[O::CUSTOMER_ID]).unwrap_or_default();
     let order_id = text(&vals[O::ORDER_ID]).unwrap_or_default();
     let ordered_at = time(&vals[O::ORDERED_AT]).unwrap_or_default();
@@ -864,8 +1079,8 @@ fn order_row<'b>(ds: &Dataset, vals: &[Val<'b>], line: u64) -> Parsed<'b> {
         device: device(&vals[O::DEVICE]),
     };
     Parsed::Order {
-        customer: Id::of(&ds.customers, customer_name),
-        cart: cart.map(|c| Id::of(&ds.carts_ids, c)),
+        customer: recent.customer.id(&ds.customers, customer_name),
+        cart: cart.map(|c| recent.cart.id(&ds.carts_ids, c)),
         order_id,
         line,
         id,
@@ -875,7 +1090,7 @@ fn order_row<'b>(ds: &Dataset, vals: &[Val<'b>], line: u64) -> Parsed<'b> {
 }
 
 /// An engagement event's typed row; unknown event types are kept and counted.
-fn event_row<'b>(ds: &Dataset, vals: &[Val<'b>]) -> Parsed<'b> {
+fn event_row<'b>(ds: &Dataset, vals: &[Val<'b>], recent: &mut Recent<'b>) -> Parsed<'b> {
     let (event, unknown) = match vals[E::EVENT_TYPE] {
         Val::Event(Event::Unknown, name) => (Event::Unknown, Some(name)),
         Val::Event(e, _) => (e, None),
@@ -889,11 +1104,11 @@ fn event_row<'b>(ds: &Dataset, vals: &[Val<'b>]) -> Parsed<'b> {
         device(&vals[E::DEVICE]),
     );
     Parsed::Event {
-        customer: Id::of(
+        customer: recent.customer.id(
             &ds.customers,
             text(&vals[E::CUSTOMER_ID]).unwrap_or_default(),
         ),
-        page: text(&vals[E::PAGE]).map(|p| Id::of(&ds.pages, p)),
+        page: text(&vals[E::PAGE]).map(|p| recent.page.id(&ds.pages, p)),
         unknown,
         row,
     }

@@ -20,7 +20,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 
 use anyhow::{bail, Context, Result};
-use polars::prelude::*;
+use polars::prelude::{Column as PlColumn, *};
+use polars_arrow::array::{Array, Utf8ViewArray};
 use rayon::prelude::*;
 
 use crate::util::timefmt;
@@ -272,7 +273,7 @@ enum BatchRows<'a> {
         width: usize,
     },
     Parquet {
-        views: &'a [View<'a>],
+        columns: &'a [Column<'a>],
         first: u64,
         len: usize,
     },
@@ -322,10 +323,10 @@ impl<'a> Batch<'a> {
                 let ragged = (record.len() != *width).then_some((record.len(), *width));
                 (lines[i], ragged)
             }
-            BatchRows::Parquet { views, first, .. } => {
+            BatchRows::Parquet { columns, first, .. } => {
                 cells.extend(self.wanted.iter().map(|pos| match pos {
                     None => Cell::Text(""),
-                    Some(p) => views[*p].cell(i),
+                    Some(p) => columns[*p].cell(i),
                 }));
                 (first + i as u64 + 1, None)
             }
@@ -338,6 +339,19 @@ impl<'a> Batch<'a> {
                 ((start + i) as u64 + 1, None)
             }
         }
+    }
+}
+
+impl<'a> Batch<'a> {
+    /// A decoded Parquet slice's columns, one per wanted column (`None`: the file lacks it), and
+    /// the 0-based row number of its first row within the file; `None` for CSV and derived tables,
+    /// which come row by row ([`Batch::row`]).
+    pub fn columns(&self) -> Option<(Vec<Option<&Column<'a>>>, u64)> {
+        let BatchRows::Parquet { columns, first, .. } = &self.rows else {
+            return None;
+        };
+        let wanted = self.wanted.iter().map(|pos| pos.map(|p| &columns[p]));
+        Some((wanted.collect(), *first))
     }
 }
 
@@ -739,11 +753,12 @@ fn scan_parquet(
     select: impl Select,
     mut on_batch: impl OnBatch,
 ) -> Result<u64> {
-    let unreadable =
-        |e: PolarsError| anyhow::anyhow!("{}: not a readable Parquet file: {e}", src.display());
     let mut reader = ParquetReader::new(open(src)?);
-    let schema = reader.schema().map_err(unreadable)?;
-    let metadata = reader.get_metadata().map_err(unreadable)?.clone();
+    let schema = reader.schema().map_err(|e| unreadable(src, e))?;
+    let metadata = reader
+        .get_metadata()
+        .map_err(|e| unreadable(src, e))?
+        .clone();
     let names: Vec<String> = schema.iter_names().map(|s| s.to_string()).collect();
     let wanted = select(&names)?;
     // The distinct selected columns, in file order, and where each wanted column is among them.
@@ -755,45 +770,78 @@ fn scan_parquet(
         .map(|w| w.map(|i| projection.binary_search(&i).expect("projected")))
         .collect();
     let want_of = projected_wants(&position, projection.len(), wants);
-    let mut rows = 0u64;
-    for slice in slices(&metadata) {
-        let prepared: Vec<Prepared> = if projection.is_empty() {
-            Vec::new()
-        } else {
-            let mut part = ParquetReader::new(open(src)?)
-                .with_projection(Some(projection.clone()))
-                .with_slice(Some((slice.0, slice.1)));
-            part.set_metadata(metadata.clone());
-            let df = part.finish().map_err(unreadable)?;
-            if df.height() != slice.1 {
-                bail!(
-                    "{}: not a readable Parquet file: rows {}..{} gave {} rows",
-                    src.display(),
-                    slice.0 + 1,
-                    slice.0 + slice.1,
-                    df.height()
-                );
+    // Slices are decoded on a thread of their own, one ahead of the caller's checks: decoding
+    // overlaps checking, and at most two slices are held at once.
+    std::thread::scope(|scope| {
+        let (tx, rx) = mpsc::sync_channel::<Result<Vec<Prepared>>>(1);
+        let slices = slices(&metadata);
+        let todo = slices.clone();
+        let (projection, want_of) = (&projection, &want_of);
+        let metadata = &metadata;
+        scope.spawn(move || {
+            for slice in todo {
+                let decoded = decode(src, metadata, projection, want_of, slice);
+                if tx.send(decoded).is_err() {
+                    return;
+                }
             }
-            // One column per thread (rayon keeps the order).
-            df.columns()
-                .par_iter()
-                .zip(&want_of)
-                .map(|(c, w)| prepare(src, c, *w))
-                .collect::<Result<_>>()?
-        };
-        let views: Vec<View<'_>> = prepared.iter().map(Prepared::view).collect();
-        on_batch(&Batch {
-            rows: BatchRows::Parquet {
-                views: &views,
-                first: rows,
-                len: slice.1,
-            },
-            wanted: &position,
-            done: slice.2,
-        })?;
-        rows += slice.1 as u64;
+        });
+        let mut rows = 0u64;
+        for slice in slices {
+            let prepared = rx
+                .recv()
+                .map_err(|_| anyhow::anyhow!("{}: the decoding thread stopped", src.display()))??;
+            let columns: Vec<Column<'_>> = prepared.iter().map(Prepared::column).collect();
+            on_batch(&Batch {
+                rows: BatchRows::Parquet {
+                    columns: &columns,
+                    first: rows,
+                    len: slice.1,
+                },
+                wanted: &position,
+                done: slice.2,
+            })?;
+            rows += slice.1 as u64;
+        }
+        Ok(rows)
+    })
+}
+
+fn unreadable(src: &Source, e: PolarsError) -> anyhow::Error {
+    anyhow::anyhow!("{}: not a readable Parquet file: {e}", src.display())
+}
+
+/// Decodes one slice's projected columns, each prepared for what is wanted of it.
+fn decode(
+    src: &Source,
+    metadata: &polars::io::parquet::metadata::FileMetadataRef,
+    projection: &[usize],
+    want_of: &[ValueType],
+    slice: (usize, usize, u64),
+) -> Result<Vec<Prepared>> {
+    if projection.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(rows)
+    let mut part = ParquetReader::new(open(src)?)
+        .with_projection(Some(projection.to_vec()))
+        .with_slice(Some((slice.0, slice.1)));
+    part.set_metadata(metadata.clone());
+    let df = part.finish().map_err(|e| unreadable(src, e))?;
+    if df.height() != slice.1 {
+        bail!(
+            "{}: not a readable Parquet file: rows {}..{} gave {} rows",
+            src.display(),
+            slice.0 + 1,
+            slice.0 + slice.1,
+            df.height()
+        );
+    }
+    // One column per thread (rayon keeps the order).
+    df.columns()
+        .par_iter()
+        .zip(want_of)
+        .map(|(c, w)| prepare(src, c, *w))
+        .collect()
 }
 
 /// What is wanted of each projected column: text unless every wanted column it holds agrees.
@@ -844,44 +892,108 @@ fn slices(metadata: &polars::io::parquet::read::FileMetadata) -> Vec<(usize, usi
     slices
 }
 
-/// One decoded column of a slice, in the form its cells are handed over.
+/// One decoded column of a slice, owned, in one Arrow array (rechunked), in the form it is
+/// handed over ([`Column`]).
 enum Prepared {
     /// A string column (stored as such, or an integer or dictionary column cast to text).
-    Strings(Column),
+    Strings(StringChunked),
     /// Text made by cartsona (timestamps as RFC 3339, floats in shortest round-trip form).
     Owned(Vec<Option<String>>),
-    Time(Vec<Option<i64>>),
-    Num(Vec<Option<f64>>),
-    Int(Vec<Option<i64>>),
-}
-
-/// A prepared column indexed by row.
-enum View<'a> {
-    Str(Vec<Option<&'a str>>),
-    Time(&'a [Option<i64>]),
-    Num(&'a [Option<f64>]),
-    Int(&'a [Option<i64>]),
+    /// Microseconds since the epoch.
+    Time(Int64Chunked),
+    Num(Float64Chunked),
+    Int(Int64Chunked),
 }
 
 impl Prepared {
-    fn view(&self) -> View<'_> {
+    fn column(&self) -> Column<'_> {
         match self {
-            Prepared::Strings(c) => View::Str(c.str().expect("a string column").iter().collect()),
-            Prepared::Owned(v) => View::Str(v.iter().map(|s| s.as_deref()).collect()),
-            Prepared::Time(v) => View::Time(v),
-            Prepared::Num(v) => View::Num(v),
-            Prepared::Int(v) => View::Int(v),
+            Prepared::Strings(c) => Column::Text(Texts::Arrow(c.downcast_as_array())),
+            Prepared::Owned(v) => Column::Text(Texts::Owned(v)),
+            Prepared::Time(c) => Column::Time(Values::of(c.downcast_as_array())),
+            Prepared::Num(c) => Column::Num(Values::of(c.downcast_as_array())),
+            Prepared::Int(c) => Column::Int(Values::of(c.downcast_as_array())),
         }
     }
 }
 
-impl<'a> View<'a> {
-    fn cell(&self, row: usize) -> Cell<'a> {
+/// One column of a decoded Parquet slice, read in place (no copy, no text made of a typed value):
+/// the checks of `ingest::load` go down a whole column at a time. Rows are indexed from the
+/// slice's start.
+pub enum Column<'a> {
+    Text(Texts<'a>),
+    /// Microseconds since the epoch (UTC): a timestamp of any unit or time zone, or a date.
+    Time(Values<'a, i64>),
+    Num(Values<'a, f64>),
+    Int(Values<'a, i64>),
+}
+
+impl<'a> Column<'a> {
+    /// Row `i` as a [`Cell`] (what a row-by-row scan sees).
+    pub fn cell(&self, i: usize) -> Cell<'a> {
         match self {
-            View::Str(v) => v[row].map_or(Cell::Null, Cell::Text),
-            View::Time(v) => v[row].map_or(Cell::Null, Cell::Time),
-            View::Num(v) => v[row].map_or(Cell::Null, Cell::Num),
-            View::Int(v) => v[row].map_or(Cell::Null, Cell::Int),
+            Column::Text(t) => t.get(i).map_or(Cell::Null, Cell::Text),
+            Column::Time(v) => v.get(i).map_or(Cell::Null, Cell::Time),
+            Column::Num(v) => v.get(i).map_or(Cell::Null, Cell::Num),
+            Column::Int(v) => v.get(i).map_or(Cell::Null, Cell::Int),
+        }
+    }
+}
+
+/// A text column: an Arrow string-view array as decoded, or text cartsona made.
+pub enum Texts<'a> {
+    Arrow(&'a Utf8ViewArray),
+    Owned(&'a [Option<String>]),
+}
+
+impl<'a> Texts<'a> {
+    /// Row `i`'s text as stored (untrimmed); `None` for a null.
+    #[inline]
+    pub fn get(&self, i: usize) -> Option<&'a str> {
+        match self {
+            Texts::Arrow(a) => {
+                if a.validity().is_some_and(|v| !v.get_bit(i)) {
+                    return None;
+                }
+                Some(a.value(i))
+            }
+            Texts::Owned(v) => v[i].as_deref(),
+        }
+    }
+    /// A key of row `i`'s text such that equal keys mean equal texts (not the converse): the
+    /// Arrow view (length and bytes when 12 bytes or fewer, else length, prefix, buffer and
+    /// offset: a dictionary page's repeated value shares one). Lets a caller skip the work for a
+    /// value the row before had. `None` for a null or made text.
+    #[inline]
+    pub fn key(&self, i: usize) -> Option<u128> {
+        match self {
+            Texts::Arrow(a) if a.validity().is_none_or(|v| v.get_bit(i)) => {
+                Some(a.views()[i].as_u128())
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A column of fixed-width values and its nulls, as Arrow holds them.
+pub struct Values<'a, T> {
+    values: &'a [T],
+    validity: Option<&'a polars_arrow::bitmap::Bitmap>,
+}
+
+impl<'a, T: Copy + polars_arrow::types::NativeType> Values<'a, T> {
+    fn of(a: &'a polars_arrow::array::PrimitiveArray<T>) -> Values<'a, T> {
+        Values {
+            values: a.values().as_slice(),
+            validity: a.validity(),
+        }
+    }
+    /// Row `i`'s value; `None` for a null.
+    #[inline]
+    pub fn get(&self, i: usize) -> Option<T> {
+        match self.validity {
+            Some(v) if !v.get_bit(i) => None,
+            _ => Some(self.values[i]),
         }
     }
 }
@@ -896,52 +1008,53 @@ fn micros(unit: TimeUnit, v: i64) -> i64 {
     }
 }
 
-/// Decodes one column of a slice for what is wanted of it. Timestamps are instants whatever their
-/// time zone (Parquet stores UTC; a timestamp without a zone is read as UTC); dates are midnight
-/// UTC. Integers wanted as text become their decimal text, dictionary (categorical) strings their
-/// text.
-fn prepare(src: &Source, col: &Column, want: ValueType) -> Result<Prepared> {
+/// Decodes one column of a slice for what is wanted of it, into one Arrow array. Timestamps are
+/// instants whatever their time zone (Parquet stores UTC; a timestamp without a zone is read as
+/// UTC); dates are midnight UTC. Integers wanted as text become their decimal text, dictionary
+/// (categorical) strings their text.
+fn prepare(src: &Source, col: &PlColumn, want: ValueType) -> Result<Prepared> {
     let name = col.name().to_string();
     let fail =
         |e: PolarsError| anyhow::anyhow!("{}: column {name}: cannot read: {e}", src.display());
     let dtype = col.dtype().clone();
     Ok(match (&dtype, want) {
         (DataType::Datetime(unit, _), ValueType::Time) => {
-            let ca = col.datetime().map_err(fail)?;
-            Prepared::Time(
-                ca.physical()
-                    .iter()
-                    .map(|v| v.map(|v| micros(*unit, v)))
-                    .collect(),
-            )
+            let ca = col
+                .datetime()
+                .map_err(fail)?
+                .physical()
+                .rechunk()
+                .into_owned();
+            Prepared::Time(match unit {
+                TimeUnit::Microseconds => ca,
+                _ => ca.apply_values(|v| micros(*unit, v)),
+            })
         }
         (DataType::Date, ValueType::Time) => {
             let ca = col.date().map_err(fail)?;
-            Prepared::Time(
-                ca.physical()
-                    .iter()
-                    .map(|v| v.map(|d| d as i64 * timefmt::DAY))
-                    .collect(),
-            )
+            let days = ca.physical().cast(&DataType::Int64).map_err(fail)?;
+            let days = days.i64().map_err(fail)?.rechunk().into_owned();
+            Prepared::Time(days.apply_values(|d| d * timefmt::DAY))
         }
         (dt, ValueType::Number) if dt.is_float() || dt.is_integer() || dt.is_decimal() => {
             let c = col.cast(&DataType::Float64).map_err(fail)?;
-            Prepared::Num(c.f64().map_err(fail)?.iter().collect())
+            Prepared::Num(c.f64().map_err(fail)?.rechunk().into_owned())
         }
         (dt, ValueType::Whole | ValueType::Time) if dt.is_integer() => {
             let c = col.cast(&DataType::Int64).map_err(fail)?;
-            Prepared::Int(c.i64().map_err(fail)?.iter().collect())
+            Prepared::Int(c.i64().map_err(fail)?.rechunk().into_owned())
         }
-        (DataType::String, _) => Prepared::Strings(col.clone()),
+        (DataType::String, _) => Prepared::Strings(col.str().map_err(fail)?.rechunk().into_owned()),
         (dt, _) if dt.is_integer() || dt.is_categorical() || dt.is_enum() || dt.is_bool() => {
-            Prepared::Strings(col.cast(&DataType::String).map_err(fail)?)
+            let c = col.cast(&DataType::String).map_err(fail)?;
+            Prepared::Strings(c.str().map_err(fail)?.rechunk().into_owned())
         }
         _ => Prepared::Owned(column_text(src, col)?),
     })
 }
 
 /// A column as text, the way the text path and the other formats write it.
-fn column_text(src: &Source, col: &Column) -> Result<Vec<Option<String>>> {
+fn column_text(src: &Source, col: &PlColumn) -> Result<Vec<Option<String>>> {
     let name = col.name().to_string();
     let fail =
         |e: PolarsError| anyhow::anyhow!("{}: column {name}: cannot read: {e}", src.display());
@@ -1027,9 +1140,9 @@ mod tests {
         let path = dir.path().join("t.parquet");
         let part = |ids: &[&str], times: &[i64], notes: &[Option<&str>]| {
             DataFrame::new_infer_height(vec![
-                Column::new("note".into(), notes.to_vec()),
-                Column::new("id".into(), ids.to_vec()),
-                Column::new("at".into(), times.to_vec())
+                PlColumn::new("note".into(), notes.to_vec()),
+                PlColumn::new("id".into(), ids.to_vec()),
+                PlColumn::new("at".into(), times.to_vec())
                     .cast(&DataType::Datetime(
                         TimeUnit::Microseconds,
                         Some(TimeZone::UTC),
