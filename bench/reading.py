@@ -1,15 +1,17 @@
 #!/usr/bin/env python3
-"""Issue 19's reading targets, measured side by side: cartsona's reading stage from CSV and from
+"""Issue 19's and 33's reading targets, measured side by side: cartsona's reading stage from CSV and from
 Parquet against the floors polars (Python) sets on the same files, and against another cartsona
 binary (the one before a change).
 
 Generates a shop (default 300k shoppers) as CSV and as Parquet (cartsona's generator), and writes a
 third copy as Parquet with polars-py (timestamps parsed to UTC datetimes, polars' defaults), so the
 typed reader is measured on files it did not write. Then, for --rounds alternated rounds, times:
-- the floors: polars `read_parquet` of the three files; polars `read_csv` + timestamp parsing +
-  a per-customer group-by (count, max time, sum value) of the three CSV files;
+- the floors: polars `read_parquet` of the three files; the same + a per-customer group-by (the
+  Parquet floor, issue 33); polars `read_csv` + timestamp parsing + a per-customer group-by
+  (count, max time) of the three CSV files (the CSV floor);
 - `cartsona segment --timings` of each binary (--bin, and --baseline when given) from each form,
-  keeping the wall time, the peak memory and the stage "reading and validating inputs".
+  keeping the wall time, the peak memory, the stage "reading and validating inputs" and every
+  stage's share of the run.
 Prints the medians and the ratios, and writes them to WORK/reading.json.
 
 Run it in bench/run.py's virtual environment (it has polars):
@@ -60,6 +62,19 @@ def floor_parquet(shop):
     return time.perf_counter() - start
 
 
+def floor_parquet_group(shop):
+    """Read Parquet, timestamps as instants (parsed when stored as text), group by customer: the
+    Parquet counterpart of floor_csv (issue 33)."""
+    import polars as pl
+    start = time.perf_counter()
+    for kind, at in KINDS:
+        df = pl.read_parquet(shop / f"{kind}.parquet")
+        if df.schema[at] == pl.String:
+            df = df.with_columns(pl.col(at).str.to_datetime(time_zone="UTC"))
+        df.group_by("customer_id").agg(pl.len(), pl.col(at).max())
+    return time.perf_counter() - start
+
+
 def floor_csv(shop):
     """Read, parse timestamps, group by customer: the least any tool does with these files."""
     import polars as pl
@@ -90,9 +105,21 @@ def segment(exe, shop, ext, work, env):
         cmd += [f"--{kind}", shop / f"{kind}.{ext}"]
     wall, peak = timed(cmd, env)
     summary = json.loads((out / "summary.json").read_text())
-    reading = sum(t["seconds"] for t in summary["timings"] if t["stage"].startswith("reading"))
+    timings = summary["timings"]
+    reading = sum(t["seconds"] for t in timings if t["stage"].startswith("reading"))
     assignments = (out / "assignments.csv").read_bytes()
-    return wall, peak, reading, assignments
+    # Each stage's share of the stages' total (issue 33); the candidate fits of choosing k and the
+    # propensity's stages summed under one name each.
+    total = sum(t["seconds"] for t in timings) or 1.0
+    shares = {}
+    for t in timings:
+        stage = t["stage"]
+        if stage.startswith("choosing k"):
+            stage = "choosing k (all)"
+        elif "propensity" in stage:
+            stage = "the propensity (all its stages)"
+        shares[stage] = shares.get(stage, 0.0) + t["seconds"] / total
+    return wall, peak, reading, assignments, shares
 
 
 def main():
@@ -124,11 +151,15 @@ def main():
             in_child("parquet", forms["parquet"]))
         samples.setdefault("floor csv (polars read+parse+group-by)", []).append(
             in_child("csv", forms["csv"]))
+        samples.setdefault("floor parquet (polars read+group-by)", []).append(
+            in_child("parquet-group", forms["parquet"]))
         for name, b in bins.items():
             for form, d in forms.items():
                 ext = "csv" if form == "csv" else "parquet"
-                wall, peak, reading, assignments = segment(b, d, ext, work, env)
+                wall, peak, reading, assignments, shares = segment(b, d, ext, work, env)
                 key = f"{name} {form}"
+                for stage, share in shares.items():
+                    samples.setdefault(f"{key} share: {stage}", []).append(share)
                 samples.setdefault(f"{key} reading", []).append(reading)
                 samples.setdefault(f"{key} segment", []).append(wall)
                 samples.setdefault(f"{key} peak MB", []).append(peak)
@@ -139,11 +170,16 @@ def main():
         print(f"{k:48s} {v:10.2f}")
     fp = med["floor parquet (polars read_parquet)"]
     fc = med["floor csv (polars read+parse+group-by)"]
+    fg = med["floor parquet (polars read+group-by)"]
     ratios = {
         "parquet reading / polars read_parquet": med["new parquet reading"] / fp,
         "polars-parquet reading / polars read_parquet": med["new polars-parquet reading"] / fp,
         "segment parquet / segment csv": med["new parquet segment"] / med["new csv segment"],
+        "segment polars-parquet / segment csv":
+            med["new polars-parquet segment"] / med["new csv segment"],
         "segment csv / csv floor": med["new csv segment"] / fc,
+        "segment parquet / parquet floor": med["new parquet segment"] / fg,
+        "segment polars-parquet / parquet floor": med["new polars-parquet segment"] / fg,
     }
     if "baseline csv reading" in med:
         ratios["csv reading: baseline / new"] = med["baseline csv reading"] / med["new csv reading"]
@@ -165,6 +201,8 @@ if __name__ == "__main__":
         if sys.argv[2] == "write":
             polars_parquet(shop / "csv", shop / "polars")
         else:
-            print({"parquet": floor_parquet, "csv": floor_csv}[sys.argv[2]](shop))
+            floors = {"parquet": floor_parquet, "csv": floor_csv,
+                      "parquet-group": floor_parquet_group}
+            print(floors[sys.argv[2]](shop))
         sys.exit(0)
     sys.exit(main())

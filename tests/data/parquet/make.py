@@ -18,6 +18,14 @@ typed/   carts, orders and engagement as a warehouse writes them:
               event_type and device dictionaries, session_id, page.
   Row groups of 5 rows, so every file spans several.
 bad/     one problem each, at a known row: see tests/inputs_parquet.rs.
+columnar/ (issue 33: the column-by-column checks of Parquet, tests/inputs_columnar.rs):
+  carts-wide: 23 rows in row groups of 5; ids as LARGE_STRING, device as a dictionary with nulls,
+              checkout_step with blanks around it, updated_at TIMESTAMP(s, Europe/Berlin),
+              created_at TIMESTAMP(ns) without a zone (some null), cart_value FLOAT32 (values
+              exact in binary), item_count INT16 with nulls, and four columns cartsona does not
+              read (int16, string, bool, timestamp); its CSV twin written here.
+  carts-bad:  15 rows in row groups of 5; in the third group row 11 has device 'phone', row 13
+              item_count -2, row 15 a null cart_value.
 """
 import csv
 import datetime as dt
@@ -165,12 +173,66 @@ def bad():
     }), os.path.join(HERE, "bad", "carts-epochs.parquet"), row_group_size=5)
 
 
+def columnar():
+    d = os.path.join(HERE, "columnar")
+    os.makedirs(d, exist_ok=True)
+    n = 23
+    berlin = dt.timezone(dt.timedelta(hours=1))  # January: CET, UTC+1
+    upd_s = [T0 + 86400 * (i % 20) + 3600 * i for i in range(n)]
+    created_ns = [None if i % 4 == 0 else (upd_s[i] - 600) * 10**9 + 123456789 for i in range(n)]
+    devices = [None if i % 6 == 5 else DEVICES[i % 3] for i in range(n)]
+    steps = [" payment " if i % 5 == 0 else STEPS[i % 4] for i in range(n)]
+    values = [12.5 + 0.25 * i for i in range(n)]
+    items = [None if i % 7 == 3 else 1 + i % 5 for i in range(n)]
+    table = pa.table({
+        "customer_id": pa.array([f"cus_{i % 9:04d}" for i in range(n)], pa.large_string()),
+        "cart_id": pa.array([f"cart_{i:05d}_with_a_long_name" for i in range(n)], pa.large_string()),
+        "sku_count": pa.array([i for i in range(n)], pa.int16()),
+        "updated_at": pa.array(
+            [dt.datetime.fromtimestamp(t, berlin) for t in upd_s], pa.timestamp("s", tz="Europe/Berlin")),
+        "created_at": pa.array(created_ns, pa.timestamp("ns")),
+        "note": pa.array([f"note {i}" for i in range(n)]),
+        "cart_value": pa.array(values, pa.float32()),
+        "item_count": pa.array(items, pa.int16()),
+        "is_test": pa.array([i % 2 == 0 for i in range(n)]),
+        "device": pa.array(devices, pa.string()).dictionary_encode(),
+        "checkout_step": pa.array(steps),
+        "exported_at": pa.array([T0 * 10**6] * n, pa.timestamp("us", tz="UTC")),
+    })
+    pq.write_table(table, os.path.join(d, "carts-wide.parquet"), row_group_size=5)
+    with open(os.path.join(d, "carts-wide.csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["customer_id", "cart_id", "created_at", "updated_at", "cart_value",
+                    "item_count", "device", "checkout_step"])
+        for i in range(n):
+            created = "" if created_ns[i] is None else rfc3339((upd_s[i] - 600) * 10**6 + 123456)
+            w.writerow([f"cus_{i % 9:04d}", f"cart_{i:05d}_with_a_long_name", created,
+                        rfc3339(upd_s[i] * 10**6), repr(values[i]),
+                        "" if items[i] is None else items[i], devices[i] or "", steps[i]])
+    m = 15
+    devices = [DEVICES[i % 3] for i in range(m)]
+    devices[10] = "phone"
+    items = [1 + i % 4 for i in range(m)]
+    items[12] = -2
+    values = [20.0 + i for i in range(m)]
+    values[14] = None
+    pq.write_table(pa.table({
+        "customer_id": pa.array([f"c{i}" for i in range(m)]),
+        "cart_id": pa.array([f"k{i}" for i in range(m)]),
+        "updated_at": pa.array([(T0 + i * 3600) * 10**6 for i in range(m)], pa.timestamp("us", tz="UTC")),
+        "cart_value": pa.array(values, pa.float64()),
+        "item_count": pa.array(items, pa.int32()),
+        "device": pa.array(devices),
+    }), os.path.join(d, "carts-bad.parquet"), row_group_size=5)
+
+
 if __name__ == "__main__":
     os.makedirs(os.path.join(HERE, "typed"), exist_ok=True)
     carts()
     orders()
     engagement()
     bad()
+    columnar()
     with open(os.path.join(HERE, "typed", "cartsona.toml"), "w") as f:
         f.write("# engagement.occurred_at holds Unix milliseconds (both files)\n"
                 "[columns]\nepochs = \"ms\"\n")
