@@ -190,7 +190,8 @@ def main():
         print(f"{k:48s} {v:10.2f}")
     print(f"assignments identical across binaries and forms: {same}")
     (work / "reading.json").write_text(json.dumps(
-        {"shoppers": args.shoppers, "rounds": args.rounds, "medians": med, "ratios": ratios,
+        {"shoppers": args.shoppers, "rounds": args.rounds, "medians": med, "samples": samples,
+         "ratios": ratios,
          "identical_assignments": same}, indent=2))
     return 0
 
