@@ -170,3 +170,46 @@ fn regression_crlf_files_reported_every_line_one_too_low() {
         );
     }
 }
+
+/// A quoted line break on both sides of the batch boundary (issue 33: the trap of parallel CSV
+/// readers that cut a file into chunks at line breaks): the last record of the first batch and
+/// the first of the second each hold one (LF and CRLF). No row is lost or split on 1 and 2
+/// threads, and a bad row after them is named by its physical line (row 16,390 of the data is on
+/// line 16,393: one for the header, one per quoted line break before it).
+#[test]
+fn quoted_line_breaks_on_both_sides_of_a_batch_boundary_keep_every_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = String::from("customer_id,cart_id,updated_at,cart_value,discount_code\n");
+    let n = BATCH + 10;
+    for i in 1..=n {
+        let code = match i {
+            i if i == BATCH => "\"END OF\nBATCH\"",
+            i if i == BATCH + 1 => "\"START OF\r\nBATCH\"",
+            _ => "",
+        };
+        let value = if i == BATCH + 6 { "-1" } else { "4.5" };
+        s.push_str(&format!("c{i},k{i},2025-01-02T00:00:00Z,{value},{code}\n"));
+    }
+    std::fs::write(dir.path().join("carts.csv"), s).unwrap();
+    for threads in ["1", "2"] {
+        let out = cartsona()
+            .current_dir(dir.path())
+            .env("RAYON_NUM_THREADS", threads)
+            .args(["validate", "--carts", "carts.csv"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{text}");
+        assert!(
+            text.contains(&format!("(carts): {n} rows read, 1 rejected")),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!(
+                "line {}, column cart_value: '-1' is negative",
+                BATCH + 6 + 1 + 2
+            )),
+            "{text}"
+        );
+    }
+}

@@ -3,13 +3,17 @@
 //!
 //! Every problem names the file, line, column and value. What happens to a bad row is the caller's
 //! choice ([`BadRows`]): stop at the first one, or drop it and count it. Nothing is dropped
-//! silently. Rows are parsed cell by cell against the column specs of `ingest::schema`.
+//! silently. Cells are judged against the column specs of `ingest::schema` by one set of rules
+//! (`parse_cell`, `typed_cell`).
 //!
 //! Shaped in two steps so that it uses every core and stays deterministic: a batch's rows are
-//! parsed in parallel into [`Parsed`] rows (typed values, ids looked up in the interners as they
+//! checked in parallel into [`Parsed`] rows (typed values, ids looked up in the interners as they
 //! were before the chunk), then committed one by one in file order (new ids interned, repeated
 //! orders told apart, rows pushed, problems counted). Ids, counts, the first bad row and every
-//! output are what reading row by row would give, on any thread count.
+//! output are what reading row by row would give, on any thread count. CSV and derived rows are
+//! checked row by row (`parse_row`); a decoded Parquet slice column by column over its Arrow
+//! arrays (`check_columns`, issue 33: a row's problem is still its first column's, so both give the
+//! same messages, and CSV and Parquet inputs byte-identical outputs).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -254,36 +258,11 @@ fn load_file(
         reported = reported.max(batch.done);
         // Checked and typed on every thread, then committed (interned, de-duplicated, pushed) in
         // file order: the same ids, counts and first problem as reading row by row.
-        // A decoded Parquet slice is checked column by column, CSV and derived rows row by row.
         let columns = batch.columns();
         let mut parsed: Vec<Parsed<'_>> = Vec::with_capacity(PARSE_ROWS.min(batch.len()));
         for start in (0..batch.len()).step_by(PARSE_ROWS) {
-            let before: &Dataset = ds;
-            let end = batch.len().min(start + PARSE_ROWS);
-            if let Some((columns, first)) = &columns {
-                let runs: Vec<usize> = (start..end).step_by(CHECK_ROWS).collect();
-                let checked: Vec<Vec<Parsed<'_>>> = runs
-                    .into_par_iter()
-                    .map(|s| {
-                        let rows = s..end.min(s + CHECK_ROWS);
-                        check_columns(before, kind, columns, *first, rows, epochs)
-                    })
-                    .collect();
-                let checked = checked.into_iter().flatten();
-                commit_all(ds, orders_seen, &file, checked, &mut st, bad_rows)?;
-                continue;
-            } else {
-                (start..end)
-                    .into_par_iter()
-                    .map_init(
-                        || (Vec::new(), Recent::default()),
-                        |(cells, recent), i| {
-                            let at = batch.row(i, cells);
-                            parse_row(before, kind, at, cells, epochs, recent)
-                        },
-                    )
-                    .collect_into_vec(&mut parsed);
-            }
+            let rows = start..batch.len().min(start + PARSE_ROWS);
+            check_rows(ds, kind, batch, &columns, rows, epochs, &mut parsed);
             commit_all(ds, orders_seen, &file, parsed.drain(..), &mut st, bad_rows)?;
         }
         Ok(())
@@ -306,6 +285,48 @@ fn load_file(
         },
         present_for_kind,
     ))
+}
+
+/// Checks rows `rows` of a batch on every thread into `parsed`, in file order: a decoded Parquet
+/// slice (`columns`, from [`read::Batch::columns`]) column by column, CSV and derived rows row by
+/// row. Ids are looked up in `ds`'s interners as they are before these rows.
+fn check_rows<'b>(
+    ds: &Dataset,
+    kind: TableKind,
+    batch: &read::Batch<'b>,
+    columns: &Option<(Vec<Option<&read::Column<'b>>>, u64)>,
+    rows: std::ops::Range<usize>,
+    epochs: Option<EpochUnit>,
+    parsed: &mut Vec<Parsed<'b>>,
+) {
+    if let Some((columns, first)) = columns {
+        let end = rows.end;
+        let runs: Vec<usize> = rows.step_by(CHECK_ROWS).collect();
+        let checked: Vec<Vec<Parsed<'b>>> = runs
+            .into_par_iter()
+            .map(|s| {
+                check_columns(
+                    ds,
+                    kind,
+                    columns,
+                    *first,
+                    s..end.min(s + CHECK_ROWS),
+                    epochs,
+                )
+            })
+            .collect();
+        parsed.extend(checked.into_iter().flatten());
+        return;
+    }
+    rows.into_par_iter()
+        .map_init(
+            || (Vec::new(), Recent::default()),
+            |(cells, recent), i| {
+                let at = batch.row(i, cells);
+                parse_row(ds, kind, at, cells, epochs, recent)
+            },
+        )
+        .collect_into_vec(parsed);
 }
 
 /// Rows parsed on all threads before they are committed: the interner the parse looks ids up in
@@ -919,72 +940,7 @@ fn check_columns<'b>(
     let mut errors: Vec<Option<Box<RowError>>> = vec![None; n];
     for (c, (spec, col)) in specs.iter().zip(columns).enumerate() {
         let vals = &mut vals[c * n..(c + 1) * n];
-        let errors = &mut errors[..];
-        let line = |i: usize| first + i as u64 + 1;
-        // The common case writes its value in place; anything else goes through `settle`.
-        let cells = vals.iter_mut().zip(errors.iter_mut()).zip(rows.clone());
-        match (col, spec.ty) {
-            (Some(read::Column::Time(v)), ColType::Timestamp) => {
-                for ((val, err), i) in cells {
-                    match v.get(i) {
-                        Some(t) if timefmt::plausible(t) => *val = Val::Time(t),
-                        Some(t) => {
-                            settle(val, err, typed_cell(spec, &Cell::Time(t), line(i), epochs))
-                        }
-                        None => settle(val, err, parse_cell(spec, &Cell::Null, line(i), epochs)),
-                    }
-                }
-            }
-            (Some(read::Column::Num(v)), ColType::Amount) => {
-                for ((val, err), i) in cells {
-                    match v.get(i) {
-                        Some(x) if x.is_finite() && x >= 0.0 => *val = Val::Num(x),
-                        Some(x) => {
-                            settle(val, err, typed_cell(spec, &Cell::Num(x), line(i), epochs))
-                        }
-                        None => settle(val, err, parse_cell(spec, &Cell::Null, line(i), epochs)),
-                    }
-                }
-            }
-            (Some(read::Column::Text(t)), ColType::Id | ColType::Text) => {
-                for ((val, err), i) in cells {
-                    match t.get(i).and_then(|s| Cell::Text(s).text()) {
-                        Some(s) => *val = Val::Text(s),
-                        None => settle(val, err, parse_cell(spec, &Cell::Null, line(i), epochs)),
-                    }
-                }
-            }
-            // Enumerations (device, checkout step, event type), and numbers or timestamps stored
-            // as text: a value the row before had (the same Arrow view, so the same text) is not
-            // parsed again.
-            (Some(read::Column::Text(t)), _) => {
-                let mut last: Option<(u128, Val<'b>)> = None;
-                for ((val, err), i) in cells {
-                    let key = t.key(i);
-                    match (key, last) {
-                        (Some(k), Some((lk, v))) if k == lk => *val = v,
-                        _ => {
-                            let cell = t.get(i).map_or(Cell::Null, Cell::Text);
-                            let v = parse_cell(spec, &cell, line(i), epochs);
-                            last = key.zip(v.as_ref().ok().copied());
-                            settle(val, err, v);
-                        }
-                    }
-                }
-            }
-            (Some(col), _) => {
-                for ((val, err), i) in cells {
-                    settle(val, err, parse_cell(spec, &col.cell(i), line(i), epochs));
-                }
-            }
-            // A column the file lacks is empty (a required one was refused with the header).
-            (None, _) if !spec.required => {}
-            (None, _) => {
-                for ((val, err), i) in cells {
-                    settle(val, err, parse_cell(spec, &Cell::Text(""), line(i), epochs));
-                }
-            }
-        }
+        check_column(spec, *col, (first, rows.clone()), epochs, vals, &mut errors);
     }
     let mut recent = Recent::by_address();
     errors
@@ -1008,6 +964,79 @@ fn check_columns<'b>(
             }
         })
         .collect()
+}
+
+/// One column of rows `rows` of a slice (`first`: the file's row number before it) into `vals`
+/// (one per row); a row's first problem into `errors` ([`check_columns`]).
+fn check_column<'b>(
+    spec: &ColSpec,
+    col: Option<&read::Column<'b>>,
+    (first, rows): (u64, std::ops::Range<usize>),
+    epochs: Option<EpochUnit>,
+    vals: &mut [Val<'b>],
+    errors: &mut [Option<Box<RowError>>],
+) {
+    let line = |i: usize| first + i as u64 + 1;
+    // The common case writes its value in place; anything else goes through `settle`.
+    let cells = vals.iter_mut().zip(errors.iter_mut()).zip(rows);
+    match (col, spec.ty) {
+        (Some(read::Column::Time(v)), ColType::Timestamp) => {
+            for ((val, err), i) in cells {
+                match v.get(i) {
+                    Some(t) if timefmt::plausible(t) => *val = Val::Time(t),
+                    Some(t) => settle(val, err, typed_cell(spec, &Cell::Time(t), line(i), epochs)),
+                    None => settle(val, err, parse_cell(spec, &Cell::Null, line(i), epochs)),
+                }
+            }
+        }
+        (Some(read::Column::Num(v)), ColType::Amount) => {
+            for ((val, err), i) in cells {
+                match v.get(i) {
+                    Some(x) if x.is_finite() && x >= 0.0 => *val = Val::Num(x),
+                    Some(x) => settle(val, err, typed_cell(spec, &Cell::Num(x), line(i), epochs)),
+                    None => settle(val, err, parse_cell(spec, &Cell::Null, line(i), epochs)),
+                }
+            }
+        }
+        (Some(read::Column::Text(t)), ColType::Id | ColType::Text) => {
+            for ((val, err), i) in cells {
+                match t.get(i).and_then(|s| Cell::Text(s).text()) {
+                    Some(s) => *val = Val::Text(s),
+                    None => settle(val, err, parse_cell(spec, &Cell::Null, line(i), epochs)),
+                }
+            }
+        }
+        // Enumerations (device, checkout step, event type), and numbers or timestamps stored
+        // as text: a value the row before had (the same Arrow view, so the same text) is not
+        // parsed again.
+        (Some(read::Column::Text(t)), _) => {
+            let mut last: Option<(u128, Val<'b>)> = None;
+            for ((val, err), i) in cells {
+                let key = t.key(i);
+                match (key, last) {
+                    (Some(k), Some((lk, v))) if k == lk => *val = v,
+                    _ => {
+                        let cell = t.get(i).map_or(Cell::Null, Cell::Text);
+                        let v = parse_cell(spec, &cell, line(i), epochs);
+                        last = key.zip(v.as_ref().ok().copied());
+                        settle(val, err, v);
+                    }
+                }
+            }
+        }
+        (Some(col), _) => {
+            for ((val, err), i) in cells {
+                settle(val, err, parse_cell(spec, &col.cell(i), line(i), epochs));
+            }
+        }
+        // A column the file lacks is empty (a required one was refused with the header).
+        (None, _) if !spec.required => {}
+        (None, _) => {
+            for ((val, err), i) in cells {
+                settle(val, err, parse_cell(spec, &Cell::Text(""), line(i), epochs));
+            }
+        }
+    }
 }
 
 /// Keeps a checked value, or the row's first problem (the columns are checked in order).

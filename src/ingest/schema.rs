@@ -290,7 +290,7 @@ impl Interner {
         let entry = table.entry(
             h,
             |&id| slice(bytes, ends, id) == s,
-            |&id| std::hash::BuildHasher::hash_one(&*hasher, slice(bytes, ends, id)),
+            rehash(hasher, bytes, ends),
         );
         match entry {
             hashbrown::hash_table::Entry::Occupied(e) => *e.get(),
@@ -314,9 +314,7 @@ impl Interner {
             hasher,
         } = self;
         ends.reserve(n);
-        table.reserve(n, |&id| {
-            std::hash::BuildHasher::hash_one(&*hasher, slice(bytes, ends, id))
-        });
+        table.reserve(n, rehash(hasher, bytes, ends));
     }
     pub fn get(&self, s: &str) -> Option<u32> {
         self.lookup(s).ok()
@@ -338,6 +336,15 @@ impl Interner {
     pub fn is_empty(&self) -> bool {
         self.ends.is_empty()
     }
+}
+
+/// The hash of a handle's string, for the table to move handles when it grows.
+fn rehash<'a>(
+    hasher: &'a foldhash::fast::FixedState,
+    bytes: &'a str,
+    ends: &'a [u64],
+) -> impl Fn(&u32) -> u64 + 'a {
+    move |&id| std::hash::BuildHasher::hash_one(hasher, slice(bytes, ends, id))
 }
 
 /// String `id` of an interner's buffer.

@@ -2,13 +2,15 @@
 //! caller-supplied function in batches ([`scan_batches`]) or one by one ([`scan`]).
 //!
 //! One validator (`ingest::load`) checks CSV and Parquet alike and names the file, line and column
-//! of every problem: CSV cells arrive as text; Parquet cells arrive as text too, except where the
-//! caller says it wants a timestamp, a number or a whole number ([`ValueType`]) and the column is stored
-//! as one ([`Cell::Time`], [`Cell::Num`], [`Cell::Int`]): nothing is formatted only to be parsed
-//! again. CSV goes through the `csv` crate (streaming, BOM and CRLF handled, quoted fields), its
-//! records read ahead on a thread of their own, lines counted here (exact for CRLF too); Parquet
-//! through polars, a row-group slice at a time, only the selected columns. Each batch says how
-//! many of the file's stored bytes lie before its end, for a progress bar.
+//! of every problem. CSV cells arrive as text, row by row: the `csv` crate (streaming, BOM and
+//! CRLF handled, quoted fields), its records read ahead on a thread of their own, lines counted
+//! here (exact for CRLF too). Parquet arrives as columns ([`Batch::columns`], [`Column`]): polars
+//! decodes a slice of at most 262,144 rows at a time (only the selected columns) on a thread of
+//! its own, one slice ahead, into one Arrow array per column, read in place; a column the caller
+//! wants as a timestamp, a number or a whole number ([`ValueType`]) and the file stores as one
+//! comes typed, anything else as text: nothing is formatted only to be parsed again. A Parquet
+//! batch can be read row by row too ([`Batch::row`]), for callers that want cells. Each batch says
+//! how many of the file's stored bytes lie before its end, for a progress bar.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
