@@ -773,7 +773,8 @@ fn scan_parquet(
         .collect();
     let want_of = projected_wants(&position, projection.len(), wants);
     // Slices are decoded on a thread of their own, one ahead of the caller's checks: decoding
-    // overlaps checking, and at most two slices are held at once.
+    // overlaps checking; at most three slices are held at once (the one checked, one decoded and
+    // waiting, one being decoded).
     std::thread::scope(|scope| {
         let (tx, rx) = mpsc::sync_channel::<Result<Vec<Prepared>>>(1);
         let slices = slices(&metadata);
