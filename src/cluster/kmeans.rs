@@ -9,9 +9,16 @@
 //! This module implements that seeding and plain Lloyd iterations; bench/ and
 //! bench/kmeans_vs_sklearn.py compare the inertia with scikit-learn's.
 //!
-//! Determinism: each restart has its own seeded stream; the assignment step works on fixed-size
-//! chunks whose partial sums are added in chunk order, so the result is the same whatever the
-//! number of threads.
+//! Determinism: each restart has its own seeded stream and the restarts run side by side, the
+//! first with the lowest inertia winning; the assignment step works on fixed-size chunks whose
+//! partial sums are added in chunk order, so the result is the same whatever the number of
+//! threads.
+//!
+//! Speed (issue 33): distances are computed for [`LANES`] rows side by side (each row's sum over
+//! the features in the same order as one row alone, so the same bits), and the chunk loops are
+//! compiled twice, for the baseline and for AVX2, by the `multiversion` crate, which picks one at
+//! run time. No fused multiply-add is enabled, so both give the same bits. Choosing k's fits and
+//! the stability refits became 2x faster on the 6.2M-row bench month (bench/RESULTS.md).
 
 use linfa::dataset::DatasetBase;
 use linfa::param_guard::ParamGuard;
@@ -164,6 +171,7 @@ pub fn nearest(x: ArrayView1<f64>, centroids: &Array2<f64>) -> (usize, f64) {
 /// [`nearest`] on plain slices (`centroids`: k rows of `row.len()` values, row after row): the
 /// same arithmetic in the same order, without ndarray's per-row views, which took most of the
 /// time of the assignment step (perf, bench/RESULTS.md).
+#[inline(always)]
 fn nearest_in(row: &[f64], centroids: &[f64]) -> (usize, f64) {
     let mut best = (0, f64::INFINITY);
     for (j, c) in centroids.chunks_exact(row.len().max(1)).enumerate() {
@@ -175,6 +183,53 @@ fn nearest_in(row: &[f64], centroids: &[f64]) -> (usize, f64) {
     best
 }
 
+/// Rows whose distances are computed side by side by [`nearest_block`] and [`sq_dists_block`].
+const LANES: usize = 8;
+
+/// `rows` (LANES rows of `d` values, row after row) as `d` columns of LANES values, in `t`.
+#[inline(always)]
+fn transpose(rows: &[f64], d: usize, t: &mut [f64]) {
+    for (lane, row) in rows.chunks_exact(d.max(1)).enumerate() {
+        for (dim, v) in row.iter().enumerate() {
+            t[dim * LANES + lane] = *v;
+        }
+    }
+}
+
+/// [`nearest_in`] for LANES rows at once (`t`: the rows as columns, [`transpose`]): each row's
+/// squared distances are the same sums in the same order, so the same bits and the same labels;
+/// only LANES independent sums now run side by side instead of one chain of dependent adds, which
+/// bound the assignment step (issue 33: 2-3x faster on 13 features).
+#[inline(always)]
+fn nearest_block(t: &[f64], centroids: &[f64], d: usize) -> ([usize; LANES], [f64; LANES]) {
+    let mut best_j = [0usize; LANES];
+    let mut best = [f64::INFINITY; LANES];
+    for (j, c) in centroids.chunks_exact(d.max(1)).enumerate() {
+        let acc = sq_dists_block(t, c);
+        for lane in 0..LANES {
+            if acc[lane] < best[lane] {
+                best[lane] = acc[lane];
+                best_j[lane] = j;
+            }
+        }
+    }
+    (best_j, best)
+}
+
+/// Squared distances of LANES transposed rows (`t`) to `c`, each summed over the features in order
+/// from 0 (as [`sq_dist`] and [`nearest_in`]: the same bits).
+#[inline(always)]
+fn sq_dists_block(t: &[f64], c: &[f64]) -> [f64; LANES] {
+    let mut acc = [0.0f64; LANES];
+    for (col, &cv) in t.chunks_exact(LANES).zip(c) {
+        for (a, &v) in acc.iter_mut().zip(col) {
+            let u = v - cv;
+            *a += u * u;
+        }
+    }
+    acc
+}
+
 struct Step {
     labels: Vec<usize>,
     sums: Array2<f64>,
@@ -182,6 +237,45 @@ struct Step {
     inertia: f64,
     /// Per point squared distance to its centroid.
     dists: Vec<f64>,
+}
+
+/// One chunk's labels, distances, per-cluster sums and counts.
+type Partial = (Vec<usize>, Vec<f64>, Array2<f64>, Vec<usize>);
+
+/// The assignment step on rows `lo..hi` of `xs` (`d` values each) with `k` centroids `cs`.
+/// Compiled for the baseline and for AVX2, chosen at run time (multiversion): the same operations
+/// in the same order, so the same bits, four f64 lanes per instruction instead of two.
+#[multiversion::multiversion(targets("x86_64+avx2"))]
+fn assign_chunk(xs: &[f64], cs: &[f64], d: usize, k: usize, lo: usize, hi: usize) -> Partial {
+    let mut labels = Vec::with_capacity(hi - lo);
+    let mut dists = Vec::with_capacity(hi - lo);
+    let mut sums = vec![0.0; k * d];
+    let mut counts = vec![0usize; k];
+    let mut t = vec![0.0; d * LANES];
+    let whole = lo + (hi - lo) / LANES * LANES;
+    for b in (lo..whole).step_by(LANES) {
+        transpose(&xs[b * d..(b + LANES) * d], d, &mut t);
+        let (js, ds) = nearest_block(&t, cs, d);
+        labels.extend_from_slice(&js);
+        dists.extend_from_slice(&ds);
+    }
+    for i in whole..hi {
+        let (j, dist) = nearest_in(&xs[i * d..(i + 1) * d], cs);
+        labels.push(j);
+        dists.push(dist);
+    }
+    // The sums row by row in row order, as before (the same bits).
+    for (i, &j) in (lo..hi).zip(&labels) {
+        counts[j] += 1;
+        for (s, v) in sums[j * d..(j + 1) * d]
+            .iter_mut()
+            .zip(&xs[i * d..(i + 1) * d])
+        {
+            *s += v;
+        }
+    }
+    let sums = Array2::from_shape_vec((k, d), sums).expect("k x d");
+    (labels, dists, sums, counts)
 }
 
 /// The assignment step: nearest centroid for every point, with per-cluster sums.
@@ -192,29 +286,11 @@ fn assign(x: &Array2<f64>, centroids: &Array2<f64>) -> Step {
     let xs = xs.as_slice().expect("standard layout");
     let cs = centroids.as_standard_layout();
     let cs = cs.as_slice().expect("standard layout");
-    /// One chunk's labels, distances, per-cluster sums and counts.
-    type Partial = (Vec<usize>, Vec<f64>, Array2<f64>, Vec<usize>);
     let parts: Vec<Partial> = (0..n.div_ceil(CHUNK))
         .into_par_iter()
         .map(|c| {
-            let lo = c * CHUNK;
-            let hi = (lo + CHUNK).min(n);
-            let mut labels = Vec::with_capacity(hi - lo);
-            let mut dists = Vec::with_capacity(hi - lo);
-            let mut sums = vec![0.0; k * d];
-            let mut counts = vec![0usize; k];
-            for i in lo..hi {
-                let row = &xs[i * d..(i + 1) * d];
-                let (j, dist) = nearest_in(row, cs);
-                labels.push(j);
-                dists.push(dist);
-                counts[j] += 1;
-                for (s, v) in sums[j * d..(j + 1) * d].iter_mut().zip(row) {
-                    *s += v;
-                }
-            }
-            let sums = Array2::from_shape_vec((k, d), sums).expect("k x d");
-            (labels, dists, sums, counts)
+            let (lo, hi) = (c * CHUNK, ((c + 1) * CHUNK).min(n));
+            assign_chunk(xs, cs, d, k, lo, hi)
         })
         .collect();
     let mut step = Step {
@@ -264,9 +340,12 @@ fn seed_centroids(x: &Array2<f64>, k: usize, rng: &mut ChaCha8Rng) -> Array2<f64
     let (n, d) = x.dim();
     let trials = 2 + (k as f64).ln().floor() as usize;
     let mut centroids = Array2::<f64>::zeros((k, d));
+    let xs = x.as_standard_layout();
+    let xs = xs.as_slice().expect("standard layout");
+    let row = |i: usize| &xs[i * d..(i + 1) * d];
     let first = rng.gen_range(0..n);
     centroids.row_mut(0).assign(&x.row(first));
-    let mut closest: Vec<f64> = x.outer_iter().map(|r| sq_dist(r, x.row(first))).collect();
+    let mut closest: Vec<f64> = sq_dists_to(xs, n, d, row(first));
     let mut potential: f64 = closest.iter().sum();
     for c in 1..k {
         let mut cumulative = Vec::with_capacity(n);
@@ -283,11 +362,10 @@ fn seed_centroids(x: &Array2<f64>, k: usize, rng: &mut ChaCha8Rng) -> Array2<f64
             } else {
                 rng.gen_range(0..n)
             };
-            let cand = x.row(candidate);
-            let dists: Vec<f64> = (0..n)
-                .into_par_iter()
-                .with_min_len(CHUNK)
-                .map(|i| closest[i].min(sq_dist(x.row(i), cand)))
+            let dists: Vec<f64> = sq_dists_to(xs, n, d, row(candidate))
+                .into_iter()
+                .zip(&closest)
+                .map(|(v, c)| c.min(v))
                 .collect();
             let pot: f64 = dists.chunks(CHUNK).map(|c| c.iter().sum::<f64>()).sum();
             if best.as_ref().is_none_or(|b| pot < b.0) {
@@ -300,6 +378,38 @@ fn seed_centroids(x: &Array2<f64>, k: usize, rng: &mut ChaCha8Rng) -> Array2<f64
         potential = pot;
     }
     centroids
+}
+
+/// The squared distance of each of the `n` rows of `xs` (`d` values each) to `c`: the same bits
+/// as [`sq_dist`], [`LANES`] rows side by side, [`CHUNK`] rows per task.
+fn sq_dists_to(xs: &[f64], n: usize, d: usize, c: &[f64]) -> Vec<f64> {
+    let parts: Vec<Vec<f64>> = (0..n.div_ceil(CHUNK))
+        .into_par_iter()
+        .map(|ch| sq_dists_chunk(xs, d, c, ch * CHUNK, ((ch + 1) * CHUNK).min(n)))
+        .collect();
+    parts.concat()
+}
+
+/// [`sq_dists_to`] on rows `lo..hi`; compiled as [`assign_chunk`].
+#[multiversion::multiversion(targets("x86_64+avx2"))]
+fn sq_dists_chunk(xs: &[f64], d: usize, c: &[f64], lo: usize, hi: usize) -> Vec<f64> {
+    let mut out = Vec::with_capacity(hi - lo);
+    let mut t = vec![0.0; d * LANES];
+    let whole = lo + (hi - lo) / LANES * LANES;
+    for b in (lo..whole).step_by(LANES) {
+        transpose(&xs[b * d..(b + LANES) * d], d, &mut t);
+        out.extend_from_slice(&sq_dists_block(&t, c));
+    }
+    for i in whole..hi {
+        let row = &xs[i * d..(i + 1) * d];
+        out.push(
+            row.iter()
+                .zip(c)
+                .map(|(a, b)| (a - b) * (a - b))
+                .sum::<f64>(),
+        );
+    }
+    out
 }
 
 fn run_once(x: &Array2<f64>, p: &ValidKMeansParams, rng: &mut ChaCha8Rng, tol: f64) -> KMeansModel {
@@ -459,15 +569,17 @@ impl<T> Fit<Array2<f64>, T, KMeansError> for ValidKMeansParams {
         if p.minibatch_above.is_some_and(|above| n > above) {
             return Ok(run_minibatch(x, p, tol));
         }
-        let mut best: Option<KMeansModel> = None;
-        for r in 0..p.n_init {
-            let mut rng = ChaCha8Rng::seed_from_u64(restart_seed(p.seed, r));
-            let mut m = run_once(x, p, &mut rng, tol);
-            m.best_restart = r;
-            if best.as_ref().is_none_or(|b| m.inertia < b.inertia) {
-                best = Some(m);
-            }
-        }
+        // Restarts side by side (each on its own seeded stream); the first with the lowest
+        // inertia wins, as when they ran one after the other: rayon's reduce keeps the order.
+        let best = (0..p.n_init)
+            .into_par_iter()
+            .map(|r| {
+                let mut rng = ChaCha8Rng::seed_from_u64(restart_seed(p.seed, r));
+                let mut m = run_once(x, p, &mut rng, tol);
+                m.best_restart = r;
+                m
+            })
+            .reduce_with(|a, b| if b.inertia < a.inertia { b } else { a });
         Ok(best.expect("n_init >= 1"))
     }
 }
@@ -635,5 +747,66 @@ mod tests {
         assert_eq!(a.labels, b.labels);
         assert_eq!(a.inertia.to_bits(), b.inertia.to_bits());
         assert_eq!(a.centroids, b.centroids);
+    }
+
+    /// The assignment step and the seeding's distances, LANES rows side by side (and on AVX2 where
+    /// the processor has it), give the same bits as the row-by-row sums they replaced: labels,
+    /// squared distances, per-cluster sums and counts, on a row count that is not a multiple of
+    /// LANES, with ties between centres (the lower index wins) and 13 features as the matrix has.
+    #[test]
+    fn block_distances_are_the_same_bits_as_row_by_row() {
+        let (n, d, k) = (4_099 + 4_096, 13, 5);
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let x = Array2::from_shape_fn((n, d), |(i, j)| {
+            // Every 17th row lies on centre 0's values exactly: a tie with centre 1 (a copy).
+            if i % 17 == 0 {
+                (j as f64) * 0.25
+            } else {
+                rng.gen::<f64>() * 4.0 - 2.0
+            }
+        });
+        let mut c =
+            Array2::from_shape_fn((k, d), |(r, j)| (r as f64 - 2.0) * 0.3 + j as f64 * 0.01);
+        for j in 0..d {
+            c[[0, j]] = j as f64 * 0.25;
+            c[[1, j]] = j as f64 * 0.25;
+        }
+        let step = assign(&x, &c);
+        let mut sums = Array2::<f64>::zeros((k, d));
+        let mut counts = vec![0usize; k];
+        for i in 0..n {
+            let (j, dist) = nearest(x.row(i), &c);
+            let by_row = sq_dist(x.row(i), c.row(j));
+            assert_eq!(step.labels[i], j, "row {i}");
+            assert_eq!(step.dists[i].to_bits(), dist.to_bits(), "row {i}");
+            assert_eq!(dist.to_bits(), by_row.to_bits(), "row {i}");
+            if i % 17 == 0 {
+                assert_eq!(j, 0, "a tie goes to the lower index");
+            }
+        }
+        // The sums chunk by chunk, row order within each, chunks added in order.
+        for lo in (0..n).step_by(CHUNK) {
+            let mut part = Array2::<f64>::zeros((k, d));
+            for i in lo..(lo + CHUNK).min(n) {
+                let j = step.labels[i];
+                counts[j] += 1;
+                part.row_mut(j).zip_mut_with(&x.row(i), |s, v| *s += v);
+            }
+            sums += &part;
+        }
+        assert_eq!(step.counts, counts);
+        assert_eq!(
+            step.sums.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            sums.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+        );
+        let xs = x.as_slice().unwrap();
+        let to = sq_dists_to(xs, n, d, c.row(3).as_slice().unwrap());
+        for (i, v) in to.iter().enumerate() {
+            assert_eq!(
+                v.to_bits(),
+                sq_dist(x.row(i), c.row(3)).to_bits(),
+                "row {i}"
+            );
+        }
     }
 }

@@ -43,10 +43,23 @@ pub fn calinski_harabasz(x: &Array2<f64>, m: &KMeansModel) -> f64 {
 /// Davies-Bouldin: mean over clusters of the worst (s_i + s_j) / d(c_i, c_j), with s the mean
 /// distance of a cluster's points to its centroid. Lower is better.
 pub fn davies_bouldin(x: &Array2<f64>, m: &KMeansModel) -> f64 {
-    let k = m.centroids.nrows();
+    let (k, d) = m.centroids.dim();
     let mut spread = vec![0.0; k];
-    for (i, &l) in m.labels.iter().enumerate() {
-        spread[l] += dist(x.row(i), m.centroids.row(l));
+    // On plain slices: the same sums as `dist` on rows, without ndarray's per-row views (four
+    // times faster on 260k rows, issue 33).
+    let (xs, cs) = (x.as_standard_layout(), m.centroids.as_standard_layout());
+    let (xs, cs) = (
+        xs.as_slice().expect("standard"),
+        cs.as_slice().expect("standard"),
+    );
+    for (row, &l) in xs.chunks_exact(d.max(1)).zip(&m.labels) {
+        let c = &cs[l * d..(l + 1) * d];
+        spread[l] += row
+            .iter()
+            .zip(c)
+            .map(|(a, b)| (a - b) * (a - b))
+            .sum::<f64>()
+            .sqrt();
     }
     for (s, &n) in spread.iter_mut().zip(&m.sizes) {
         *s /= n.max(1) as f64;

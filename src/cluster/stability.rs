@@ -7,9 +7,10 @@
 //! between its shoppers in the resample and any cluster of the refit (over the distinct rows of
 //! the resample). A persona's stability is the mean over the resamples in which it has a shopper.
 //! "stable" from 0.75, "weak" from 0.5, "dissolves" below (Hennig's reading). The resamples are
-//! drawn in batches of four; from eight on, resampling stops once every persona's mean is known to
-//! a standard error of 0.02 and lies two standard errors from each threshold ([`settled`]):
-//! well-separated personas (Jaccard near 1 in every resample) then cost 8 refits instead of 20.
+//! drawn in batches of four; after each batch, resampling stops once every persona's mean is known
+//! to a standard error of 0.02 and lies t(0.975, n - 1) standard errors from each threshold
+//! ([`settled`]): well-separated personas (Jaccard near 1 in every resample) then cost 4 refits
+//! instead of 20.
 //!
 //! Deterministic: every resample has its own seeded stream and fit, and the results are gathered
 //! in resample order, whatever the number of threads.
@@ -22,6 +23,7 @@ use ndarray::{Array2, Axis};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
+use statrs::distribution::{ContinuousCDF, StudentsT};
 
 use crate::cluster::kmeans::KMeansParams;
 
@@ -107,8 +109,8 @@ fn stability_with(
 
 /// Resamples drawn together (on every thread) before the stopping rule looks again.
 const BATCH: usize = 4;
-/// Resamples drawn before the stopping rule may stop.
-pub const MIN_RESAMPLES: usize = 8;
+/// Resamples drawn before the stopping rule may stop (one batch).
+pub const MIN_RESAMPLES: usize = 4;
 /// The standard error of a persona's mean Jaccard below which it is known well enough.
 pub const SETTLED_SE: f64 = 0.02;
 
@@ -118,9 +120,12 @@ fn seen(per: &[Vec<Option<f64>>], p: usize) -> Vec<f64> {
 }
 
 /// Whether a persona's stability is known well enough to stop: its mean's standard error
-/// (sample sd / sqrt(n)) at most [`SETTLED_SE`], and the mean at least two standard errors from
-/// each label's threshold (so more resamples would not change its label but by a 2.3% chance).
-/// A persona no resample has seen is settled (more would not see it either, almost surely).
+/// (sample sd / sqrt(n)) at most [`SETTLED_SE`], and the mean at least t(0.975, n - 1) standard
+/// errors from each label's threshold: Student's quantile, not 2, because the sd is itself
+/// estimated from as few as four resamples (3.18 at four, 2.36 at eight, 2.09 at twenty), so
+/// more resamples would change its label by a 2.5% chance at most on either side (normal
+/// Jaccards). A persona no resample has seen is settled (more would not see it either, almost
+/// surely).
 fn settled(seen: &[f64]) -> bool {
     let n = seen.len() as f64;
     if seen.len() < 2 {
@@ -129,7 +134,10 @@ fn settled(seen: &[f64]) -> bool {
     let mean = seen.iter().sum::<f64>() / n;
     let var = seen.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
     let se = (var / n).sqrt();
-    se <= SETTLED_SE && [STABLE, WEAK].iter().all(|t| (mean - t).abs() >= 2.0 * se)
+    let t = StudentsT::new(0.0, 1.0, n - 1.0)
+        .expect("n - 1 >= 1 degrees of freedom")
+        .inverse_cdf(0.975);
+    se <= SETTLED_SE && [STABLE, WEAK].iter().all(|th| (mean - th).abs() >= t * se)
 }
 
 /// For each persona, the best Jaccard similarity with a cluster of one refit, over the distinct
@@ -224,7 +232,7 @@ mod tests {
     }
 
     /// Stopping early keeps every label and moves no figure by more than 0.02 on the blobs and
-    /// the cut ball (the blobs stop at 8 resamples; the pieces, whose Jaccards vary, may not).
+    /// the cut ball (the blobs stop at 4 resamples; the pieces, whose Jaccards vary, may not).
     #[test]
     fn stopping_early_keeps_every_label() {
         let mut rng = ChaCha8Rng::seed_from_u64(4);
@@ -275,6 +283,20 @@ mod tests {
         assert!(!settled(&near));
         assert!(settled(&[]));
         assert!(!settled(&[0.9]));
+        // Four at 0.77 and 0.83: mean 0.80, sd 0.034641, se 0.017321. 0.05 from 0.75 is 2.9 se:
+        // two se would settle it, Student's t(0.975, 3) = 3.1824 se (0.0551) does not.
+        assert!(!settled(&[0.77, 0.77, 0.83, 0.83]));
+        // The same spread over eight: se 0.011339, t(0.975, 7) se = 0.0268 < 0.05: settled.
+        assert!(settled(&[0.77, 0.83, 0.77, 0.83, 0.77, 0.83, 0.77, 0.83]));
+        // The quantiles against scipy.stats.t.ppf(0.975, df).
+        for (df, want) in [
+            (3.0, 3.182446305284263),
+            (7.0, 2.3646242510102993),
+            (19.0, 2.093024054408263),
+        ] {
+            let t = StudentsT::new(0.0, 1.0, df).unwrap().inverse_cdf(0.975);
+            assert!((t - want).abs() < 1e-6, "df {df}: {t} against {want}");
+        }
     }
 
     #[test]
