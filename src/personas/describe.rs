@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use ndarray::Array2;
+use rayon::prelude::*;
 
 use super::evidence::{bullets, Evidence};
 use super::names::{compose, distinguish, RULES};
@@ -114,7 +115,9 @@ pub fn build(
     let (overall_t, overall_raw) = overall(table);
     let last_value = table.value_at_stake();
     let known = table.stake_known().then_some(last_value.as_slice());
+    // The clusters' profiles on all threads, gathered in cluster order (the same bits).
     let mut drafts: Vec<Draft> = (0..k)
+        .into_par_iter()
         .map(|cl| {
             let members: Vec<usize> = (0..n).filter(|&i| labels[i] == cl).collect();
             profile(table, cl, &members, &overall_t, known)

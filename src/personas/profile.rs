@@ -96,24 +96,30 @@ pub struct Draft {
 pub type Overall = BTreeMap<String, (f64, f64)>;
 
 pub fn overall(table: &FeatureTable) -> (Overall, Overall) {
+    // The columns on all threads, each summed in row order as before (the same bits).
+    let stats: Vec<(&str, (f64, f64), f64)> = table
+        .columns
+        .par_iter()
+        .filter_map(|c| match &c.values {
+            Values::Num(v) => {
+                let known: Vec<f64> = v.known().map(|x| transformed(c.name, x)).collect();
+                if known.is_empty() {
+                    return None;
+                }
+                let m = known.iter().sum::<f64>() / known.len() as f64;
+                let s = (known.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / known.len() as f64)
+                    .sqrt();
+                let raw_mean = v.known().sum::<f64>() / known.len() as f64;
+                Some((c.name, (m, s), raw_mean))
+            }
+            Values::Cat(_) => None,
+        })
+        .collect();
     let mut overall_t: Overall = BTreeMap::new();
     let mut overall_raw: Overall = BTreeMap::new();
-    for c in &table.columns {
-        if let Values::Num(v) = &c.values {
-            let known: Vec<f64> = v.known().map(|x| transformed(c.name, x)).collect();
-            let raw: Vec<f64> = v.known().collect();
-            if known.is_empty() {
-                continue;
-            }
-            let m = known.iter().sum::<f64>() / known.len() as f64;
-            let s =
-                (known.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / known.len() as f64).sqrt();
-            overall_t.insert(c.name.to_string(), (m, s));
-            overall_raw.insert(
-                c.name.to_string(),
-                (raw.iter().sum::<f64>() / raw.len() as f64, 0.0),
-            );
-        }
+    for (name, t, raw_mean) in stats {
+        overall_t.insert(name.to_string(), t);
+        overall_raw.insert(name.to_string(), (raw_mean, 0.0));
     }
     (overall_t, overall_raw)
 }
@@ -171,13 +177,14 @@ pub fn profile(
                     "primary_device" => &mut d.devices,
                     _ => continue,
                 };
+                // Counted by the borrowed text, then shared out (whole counts: the same bits as
+                // adding 1.0 per shopper).
+                let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
                 for &i in members {
-                    *target
-                        .entry(v[i].unwrap_or("unknown").to_string())
-                        .or_insert(0.0) += 1.0;
+                    *counts.entry(v[i].unwrap_or("unknown")).or_insert(0) += 1;
                 }
-                for x in target.values_mut() {
-                    *x /= size.max(1) as f64;
+                for (level, count) in counts {
+                    target.insert(level.to_string(), count as f64 / size.max(1) as f64);
                 }
             }
         }
