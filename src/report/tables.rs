@@ -514,10 +514,9 @@ pub fn audience<'a>(
 /// Formats a number the way every CSV output does, into `buf` (cleared first): shortest
 /// round-trip form, empty for a gap.
 pub fn fmt_num(buf: &mut String, v: Option<f64>) {
-    use std::fmt::Write as _;
     buf.clear();
     if let Some(x) = v {
-        write!(buf, "{x}").expect("formatting into a String");
+        crate::util::numfmt::plain(buf, x);
     }
 }
 
