@@ -118,8 +118,36 @@ fn canonical(s: &[u8]) -> Option<i64> {
 
 /// Formats microseconds since the epoch as RFC 3339 in UTC (`2025-01-31T00:00:00Z`), with
 /// fractional seconds only when there are any.
+///
+/// Years 0-9999 are laid out digit by digit (the CSV outputs write one per shopper; chrono's
+/// `format` reads its pattern again for each); other years through chrono, which writes them
+/// with a sign. A test compares both with chrono's text on random instants.
 pub fn format_timestamp(micros: i64) -> String {
+    use chrono::{Datelike, Timelike};
     match Utc.timestamp_micros(micros).single() {
+        Some(dt) if (0..=9999).contains(&dt.year()) => {
+            // Digits of `v` in `width` places, after the separator `sep` (0: none).
+            fn put(out: &mut Vec<u8>, sep: u8, v: u32, width: u32) {
+                if sep != 0 {
+                    out.push(sep);
+                }
+                for place in (0..width).rev() {
+                    out.push(b'0' + (v / 10u32.pow(place) % 10) as u8);
+                }
+            }
+            let mut out = Vec::with_capacity(27);
+            put(&mut out, 0, dt.year() as u32, 4);
+            put(&mut out, b'-', dt.month(), 2);
+            put(&mut out, b'-', dt.day(), 2);
+            put(&mut out, b'T', dt.hour(), 2);
+            put(&mut out, b':', dt.minute(), 2);
+            put(&mut out, b':', dt.second(), 2);
+            if micros % SECOND != 0 {
+                put(&mut out, b'.', dt.nanosecond() / 1_000, 6);
+            }
+            out.push(b'Z');
+            String::from_utf8(out).expect("ASCII digits")
+        }
         Some(dt) if micros % SECOND == 0 => dt.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
         Some(dt) => dt.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
         None => micros.to_string(),
@@ -164,6 +192,37 @@ pub fn format_duration(micros: i64) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn format_timestamp_writes_what_chrono_writes() {
+        use chrono::{TimeZone, Utc};
+        use rand::{Rng, SeedableRng};
+        let chrono_text = |micros: i64| {
+            let dt = Utc.timestamp_micros(micros).single().expect("in range");
+            match micros % super::SECOND {
+                0 => dt.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                _ => dt.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+            }
+        };
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(33);
+        // Years -300 to 10300 (both ways of writing them), whole seconds and not.
+        let (lo, hi) = (
+            -71_000_000_000i64 * super::SECOND,
+            263_000_000_000 * super::SECOND,
+        );
+        for _ in 0..100_000 {
+            let micros = rng.gen_range(lo..hi);
+            assert_eq!(super::format_timestamp(micros), chrono_text(micros));
+            let whole = micros - micros.rem_euclid(super::SECOND);
+            assert_eq!(super::format_timestamp(whole), chrono_text(whole));
+        }
+        assert_eq!(super::format_timestamp(0), "1970-01-01T00:00:00Z");
+        assert_eq!(
+            super::format_timestamp(1_500_001),
+            "1970-01-01T00:00:01.500001Z"
+        );
+        assert_eq!(super::format_timestamp(-1), "1969-12-31T23:59:59.999999Z");
+    }
+
     use super::*;
 
     const JAN1: i64 = 1_735_689_600 * SECOND; // 2025-01-01T00:00:00Z
