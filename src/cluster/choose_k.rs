@@ -18,11 +18,12 @@ use anyhow::{bail, Result};
 use linfa::dataset::DatasetBase;
 use linfa::param_guard::ParamGuard;
 use linfa::traits::Fit;
-use ndarray::{Array2, Axis};
+use ndarray::{Array1, Array2, Axis};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::cluster::kmeans::{self, KMeansModel, KMeansParams};
-use crate::cluster::metrics::{calinski_harabasz, davies_bouldin, silhouette, silhouettes};
+use crate::cluster::metrics::{calinski_harabasz_about, davies_bouldin, silhouette, silhouettes};
 use crate::cluster::sampling::uniform_rows;
 use crate::util::numfmt::pct1;
 
@@ -183,11 +184,24 @@ fn silhouette_rows(n: usize, seed: u64) -> Vec<usize> {
 
 /// The metrics of one k, given its silhouette.
 fn k_row(x: &Array2<f64>, model: &KMeansModel, k: usize, silhouette: f64, rules: &Rules) -> KRow {
+    let overall = x.mean_axis(Axis(0)).expect("n > 0");
+    k_row_about(x, &overall, model, k, silhouette, rules)
+}
+
+/// [`k_row`] given the mean of every row (`overall`, as `x.mean_axis(Axis(0))`).
+fn k_row_about(
+    x: &Array2<f64>,
+    overall: &Array1<f64>,
+    model: &KMeansModel,
+    k: usize,
+    silhouette: f64,
+    rules: &Rules,
+) -> KRow {
     let (smallest_size, smallest_share, smallest_value_share, why) = rules.judge(&model.labels, k);
     KRow {
         k,
         silhouette,
-        calinski_harabasz: calinski_harabasz(x, model),
+        calinski_harabasz: calinski_harabasz_about(overall, model, x.nrows()),
         davies_bouldin: davies_bouldin(x, model),
         inertia: model.inertia,
         smallest_share,
@@ -328,8 +342,6 @@ fn candidates(
     on_stage: &mut impl FnMut(&str),
 ) -> Result<Candidates> {
     let n = x.nrows();
-    let mut table = Vec::new();
-    let mut models = Vec::new();
     let sampled = (lo < hi && n > CHOOSE_SAMPLE).then(|| {
         x.select(
             Axis(0),
@@ -337,30 +349,48 @@ fn candidates(
         )
     });
     let choosing = if lo < hi { "choosing k: " } else { "" };
-    for k in lo..=hi {
-        let model = match &sampled {
-            None => {
-                on_stage(&format!("{choosing}clustering with k = {k}"));
-                fit_k(x, p, k)?
-            }
-            Some(xs) => {
-                on_stage(&format!(
-                    "{choosing}clustering with k = {k} on a sample of {CHOOSE_SAMPLE} abandoners"
-                ));
-                kmeans::evaluate(x, &fit_k(xs, p, k)?.centroids)
-            }
-        };
-        // Silhouettes are computed together after the loop, on one sample.
-        table.push(k_row(x, &model, k, f64::NAN, rules));
-        models.push(model);
-    }
+    let ks = match lo < hi {
+        true => format!("k = {lo} to {hi}"),
+        false => format!("k = {lo}"),
+    };
+    // Every k's fit at once (each k's restarts side by side within it): the two threads stay
+    // busy to the end instead of waiting for each k's slowest restart. Each fit is the same as
+    // alone, and they are gathered in k order.
+    let fits: Vec<Result<KMeansModel>> = match &sampled {
+        None => {
+            on_stage(&format!("{choosing}clustering with {ks}"));
+            (lo..=hi).into_par_iter().map(|k| fit_k(x, p, k)).collect()
+        }
+        Some(xs) => {
+            on_stage(&format!(
+                "{choosing}clustering with {ks} on a sample of {CHOOSE_SAMPLE} abandoners"
+            ));
+            (lo..=hi)
+                .into_par_iter()
+                .map(|k| Ok(kmeans::evaluate(x, &fit_k(xs, p, k)?.centroids)))
+                .collect()
+        }
+    };
+    let models = fits.into_iter().collect::<Result<Vec<_>>>()?;
     let sample = silhouette_rows(n, p.seed);
     on_stage(&format!("{choosing}silhouettes of every k"));
     let sets: Vec<(&[usize], usize)> = models
         .iter()
         .map(|m| (m.labels.as_slice(), m.centroids.nrows()))
         .collect();
-    for (row, s) in table.iter_mut().zip(silhouettes(x, &sets, &sample)) {
+    // The other measures of every k beside the silhouettes (the overall mean once for all).
+    let overall = x.mean_axis(Axis(0)).expect("n > 0");
+    let (scores, mut table) = rayon::join(
+        || silhouettes(x, &sets, &sample),
+        || {
+            models
+                .par_iter()
+                .enumerate()
+                .map(|(i, m)| k_row_about(x, &overall, m, lo + i, f64::NAN, rules))
+                .collect::<Vec<KRow>>()
+        },
+    );
+    for (row, s) in table.iter_mut().zip(scores) {
         row.silhouette = s;
     }
     Ok(Candidates {
