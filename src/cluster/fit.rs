@@ -103,9 +103,9 @@ pub fn assess(
     let k = fitted.selection.k;
     let threshold = outliers::threshold(distances);
     let outlier = outliers::flag(distances, labels, k, threshold);
-    let xf = x.select(Axis(0), &fitted.fit_rows);
     let lf: Vec<usize> = fitted.fit_rows.iter().map(|&i| labels[i]).collect();
-    let stability = stability::stability(&xf, &lf, k, p.seed, p.restarts, resamples)?;
+    let stability =
+        stability::stability_of(x, &fitted.fit_rows, &lf, k, (p.seed, p.restarts), resamples)?;
     Ok(Assessment {
         threshold,
         outlier,
