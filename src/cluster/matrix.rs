@@ -8,6 +8,7 @@
 
 use anyhow::{bail, Result};
 use ndarray::Array2;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::features::catalogue::{transform_of, Transform};
@@ -144,78 +145,35 @@ impl<'a> Wanted<'a> {
 
 /// Fits the scaler on `table` using the `wanted` features.
 pub fn fit(table: &FeatureTable, wanted: &Wanted) -> Result<(Scaler, Array2<f64>, MatrixReport)> {
+    // The features on all threads (each computed as alone), then gathered in order: the first
+    // error, drop and fill in feature order, as one after another.
+    let fitted: Vec<Result<OneFeature>> = wanted
+        .features
+        .par_iter()
+        .map(|name| fit_one(table, wanted, name))
+        .collect();
     let mut report = MatrixReport::default();
     let mut features = Vec::new();
-    for name in wanted.features {
-        let Some(values) = numeric(table, name) else {
-            if let Some(flag) = wanted.chosen_by {
-                let known: Vec<&str> = table
-                    .columns
-                    .iter()
-                    .filter(|c| matches!(c.values, Values::Num(_)))
-                    .map(|c| c.name)
-                    .collect();
-                bail!(
-                    "{flag}: '{name}' is not a numeric feature of this data (its source column or file is missing, or it is categorical); available: {}",
-                    known.join(", ")
-                );
+    let mut columns = Vec::new();
+    for (name, one) in wanted.features.iter().zip(fitted) {
+        match one? {
+            OneFeature::Dropped(why) => report.dropped.push((name.clone(), why)),
+            OneFeature::Kept {
+                feature,
+                scaled,
+                gaps,
+                without_variance,
+            } => {
+                if without_variance {
+                    report.kept_without_variance.push(name.clone());
+                }
+                if gaps > 0 {
+                    report.filled.push((name.clone(), gaps));
+                }
+                features.push(feature);
+                columns.push(scaled);
             }
-            report.dropped.push((
-                name.clone(),
-                "not computed for this data (see the left-out features)".into(),
-            ));
-            continue;
-        };
-        let mut known: Vec<f64> = values.known().collect();
-        if known.is_empty() {
-            report
-                .dropped
-                .push((name.clone(), "no abandoner has a value".into()));
-            continue;
         }
-        let fill = quantile_selected(&mut known, 0.5);
-        let gaps = values.len() - known.len();
-        let transform = transform_of(name);
-        let mut sf = ScaledFeature {
-            name: name.clone(),
-            transform,
-            fill,
-            clip_low: f64::NEG_INFINITY,
-            clip_high: f64::INFINITY,
-            mean: 0.0,
-            sd: 1.0,
-        };
-        let mut prepared: Vec<f64> = values.iter().map(|v| sf.prepare(v)).collect();
-        sf.clip_low = quantile_selected(&mut prepared, CLIP_LOW);
-        sf.clip_high = quantile_selected(&mut prepared, CLIP_HIGH);
-        let clipped: Vec<f64> = values.iter().map(|v| sf.prepare(v)).collect();
-        let n = clipped.len() as f64;
-        let mean = clipped.iter().sum::<f64>() / n;
-        let var = clipped.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n;
-        let sd = var.sqrt();
-        // Also catches a NaN sd.
-        let sd = if sd.is_nan() || sd <= 1e-12 * mean.abs().max(1.0) {
-            let kept = wanted
-                .baseline
-                .and_then(|b| b.features.iter().find(|f| f.name == *name));
-            let Some(base) = kept else {
-                report.dropped.push((
-                    name.clone(),
-                    "no variance among abandoners (after clipping)".into(),
-                ));
-                continue;
-            };
-            report.kept_without_variance.push(name.clone());
-            base.sd
-        } else {
-            sd
-        };
-        sf.mean = mean;
-        sf.sd = sd;
-        if gaps > 0 {
-            report.filled.push((name.clone(), gaps));
-        }
-        features.push(sf);
     }
     if features.is_empty() {
         bail!(
@@ -223,9 +181,99 @@ pub fn fit(table: &FeatureTable, wanted: &Wanted) -> Result<(Scaler, Array2<f64>
             table.customers.len()
         );
     }
-    let scaler = Scaler { features };
-    let matrix = apply(&scaler, table)?;
-    Ok((scaler, matrix, report))
+    let n = table.customers.len();
+    let matrix = Array2::from_shape_fn((n, columns.len()), |(i, j)| columns[j][i]);
+    Ok((Scaler { features }, matrix, report))
+}
+
+/// One wanted feature fitted: left out and why, or its scaler and its scaled column.
+enum OneFeature {
+    Dropped(String),
+    Kept {
+        feature: ScaledFeature,
+        /// Every row's `feature.scale(value)`.
+        scaled: Vec<f64>,
+        gaps: usize,
+        /// No variance here, so the baseline's sd was kept.
+        without_variance: bool,
+    },
+}
+
+/// Fits one feature: the fill (median), the clip bounds (quantiles of the transformed values),
+/// mean and sd. Each value is transformed once (log1p was three times per value, issue 33) and
+/// clipped and scaled from there: the same arithmetic as [`ScaledFeature::scale`], so the same
+/// bits as [`apply`] gives.
+fn fit_one(table: &FeatureTable, wanted: &Wanted, name: &String) -> Result<OneFeature> {
+    let Some(values) = numeric(table, name) else {
+        if let Some(flag) = wanted.chosen_by {
+            let known: Vec<&str> = table
+                .columns
+                .iter()
+                .filter(|c| matches!(c.values, Values::Num(_)))
+                .map(|c| c.name)
+                .collect();
+            bail!(
+                "{flag}: '{name}' is not a numeric feature of this data (its source column or file is missing, or it is categorical); available: {}",
+                known.join(", ")
+            );
+        }
+        return Ok(OneFeature::Dropped(
+            "not computed for this data (see the left-out features)".into(),
+        ));
+    };
+    let mut known: Vec<f64> = values.known().collect();
+    if known.is_empty() {
+        return Ok(OneFeature::Dropped("no abandoner has a value".into()));
+    }
+    let fill = quantile_selected(&mut known, 0.5);
+    drop(known);
+    let gaps = values.len() - values.known().count();
+    let mut sf = ScaledFeature {
+        name: name.clone(),
+        transform: transform_of(name),
+        fill,
+        clip_low: f64::NEG_INFINITY,
+        clip_high: f64::INFINITY,
+        mean: 0.0,
+        sd: 1.0,
+    };
+    // `prepare` with infinite clip bounds: the transformed values.
+    let transformed: Vec<f64> = values.iter().map(|v| sf.prepare(v)).collect();
+    let mut order = transformed.clone();
+    sf.clip_low = quantile_selected(&mut order, CLIP_LOW);
+    sf.clip_high = quantile_selected(&mut order, CLIP_HIGH);
+    drop(order);
+    let clipped: Vec<f64> = transformed
+        .into_iter()
+        .map(|t| t.clamp(sf.clip_low, sf.clip_high))
+        .collect();
+    let n = clipped.len() as f64;
+    let mean = clipped.iter().sum::<f64>() / n;
+    let var = clipped.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n;
+    let sd = var.sqrt();
+    // Also catches a NaN sd.
+    let (sd, without_variance) = if sd.is_nan() || sd <= 1e-12 * mean.abs().max(1.0) {
+        let kept = wanted
+            .baseline
+            .and_then(|b| b.features.iter().find(|f| f.name == *name));
+        let Some(base) = kept else {
+            return Ok(OneFeature::Dropped(
+                "no variance among abandoners (after clipping)".into(),
+            ));
+        };
+        (base.sd, true)
+    } else {
+        (sd, false)
+    };
+    sf.mean = mean;
+    sf.sd = sd;
+    let scaled = clipped.iter().map(|c| (c - sf.mean) / sf.sd).collect();
+    Ok(OneFeature::Kept {
+        feature: sf,
+        scaled,
+        gaps,
+        without_variance,
+    })
 }
 
 /// Applies a fitted scaler to a features table.
