@@ -5,6 +5,7 @@
 
 use anyhow::Result;
 use ndarray::{Array2, Axis};
+use rayon::prelude::*;
 
 use crate::cluster::choose_k::{self, SelectParams, Selection, CHOOSE_SAMPLE, WORKABLE};
 use crate::cluster::kmeans;
@@ -74,6 +75,7 @@ pub fn left_out(x: &Array2<f64>, p: &SelectParams) -> Result<Vec<bool>> {
     let big: Vec<usize> = (0..k).filter(|&c| first.sizes[c] >= min_size).collect();
     let centres = first.centroids.select(Axis(0), &big);
     let d: Vec<f64> = (0..n)
+        .into_par_iter()
         .map(|i| kmeans::nearest(x.row(i), &centres).1.sqrt())
         .collect();
     let t = outliers::threshold(&d);

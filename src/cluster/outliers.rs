@@ -8,6 +8,7 @@
 //! shoppers. The threshold goes into model.json, so `assign` flags new shoppers by the same rule.
 
 use crate::cluster::matrix::quantile_sorted;
+use rayon::prelude::*;
 
 /// At most this share of abandoners is flagged.
 pub const MAX_SHARE: f64 = 0.01;
@@ -21,7 +22,8 @@ pub fn threshold(distances: &[f64]) -> f64 {
         return f64::INFINITY;
     }
     let mut d = distances.to_vec();
-    d.sort_unstable_by(f64::total_cmp);
+    // On all threads: under a total order the sorted values are the same bits.
+    d.par_sort_unstable_by(f64::total_cmp);
     let (q1, q3) = (quantile_sorted(&d, 0.25), quantile_sorted(&d, 0.75));
     let fence = q3 + FENCE_IQR * (q3 - q1);
     fence.max(quantile_sorted(&d, 1.0 - MAX_SHARE))
