@@ -349,29 +349,21 @@ fn candidates(
         )
     });
     let choosing = if lo < hi { "choosing k: " } else { "" };
-    let ks = match lo < hi {
-        true => format!("k = {lo} to {hi}"),
-        false => format!("k = {lo}"),
-    };
-    // Every k's fit at once (each k's restarts side by side within it): the two threads stay
-    // busy to the end instead of waiting for each k's slowest restart. Each fit is the same as
-    // alone, and they are gathered in k order.
-    let fits: Vec<Result<KMeansModel>> = match &sampled {
-        None => {
-            on_stage(&format!("{choosing}clustering with {ks}"));
-            (lo..=hi).into_par_iter().map(|k| fit_k(x, p, k)).collect()
-        }
-        Some(xs) => {
-            on_stage(&format!(
-                "{choosing}clustering with {ks} on a sample of {CHOOSE_SAMPLE} abandoners"
-            ));
-            (lo..=hi)
-                .into_par_iter()
-                .map(|k| Ok(kmeans::evaluate(x, &fit_k(xs, p, k)?.centroids)))
-                .collect()
-        }
-    };
-    let models = fits.into_iter().collect::<Result<Vec<_>>>()?;
+    let mut models = Vec::new();
+    for k in lo..=hi {
+        models.push(match &sampled {
+            None => {
+                on_stage(&format!("{choosing}clustering with k = {k}"));
+                fit_k(x, p, k)?
+            }
+            Some(xs) => {
+                on_stage(&format!(
+                    "{choosing}clustering with k = {k} on a sample of {CHOOSE_SAMPLE} abandoners"
+                ));
+                kmeans::evaluate(x, &fit_k(xs, p, k)?.centroids)
+            }
+        });
+    }
     let sample = silhouette_rows(n, p.seed);
     on_stage(&format!("{choosing}silhouettes of every k"));
     let sets: Vec<(&[usize], usize)> = models
