@@ -153,6 +153,12 @@ fn sq_dist(a: ArrayView1<f64>, b: ArrayView1<f64>) -> f64 {
     a.iter().zip(b.iter()).map(|(x, y)| (x - y) * (x - y)).sum()
 }
 
+/// [`sq_dist`] on plain slices: the same sum in the same order, so the same bits.
+#[inline(always)]
+pub(crate) fn sq_dist_slices(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
+}
+
 /// Index and squared distance of the nearest centroid (ties: the lower index).
 pub fn nearest(x: ArrayView1<f64>, centroids: &Array2<f64>) -> (usize, f64) {
     if let (Some(row), Some(c)) = (x.as_slice(), centroids.as_slice()) {
@@ -175,7 +181,7 @@ pub fn nearest(x: ArrayView1<f64>, centroids: &Array2<f64>) -> (usize, f64) {
 fn nearest_in(row: &[f64], centroids: &[f64]) -> (usize, f64) {
     let mut best = (0, f64::INFINITY);
     for (j, c) in centroids.chunks_exact(row.len().max(1)).enumerate() {
-        let d: f64 = row.iter().zip(c).map(|(a, b)| (a - b) * (a - b)).sum();
+        let d = sq_dist_slices(row, c);
         if d < best.1 {
             best = (j, d);
         }
@@ -401,13 +407,7 @@ fn sq_dists_chunk(xs: &[f64], d: usize, c: &[f64], lo: usize, hi: usize) -> Vec<
         out.extend_from_slice(&sq_dists_block(&t, c));
     }
     for i in whole..hi {
-        let row = &xs[i * d..(i + 1) * d];
-        out.push(
-            row.iter()
-                .zip(c)
-                .map(|(a, b)| (a - b) * (a - b))
-                .sum::<f64>(),
-        );
+        out.push(sq_dist_slices(&xs[i * d..(i + 1) * d], c));
     }
     out
 }

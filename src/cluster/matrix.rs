@@ -225,9 +225,9 @@ fn fit_one(table: &FeatureTable, wanted: &Wanted, name: &String) -> Result<OneFe
     if known.is_empty() {
         return Ok(OneFeature::Dropped("no abandoner has a value".into()));
     }
+    let gaps = values.len() - known.len();
     let fill = quantile_selected(&mut known, 0.5);
     drop(known);
-    let gaps = values.len() - values.known().count();
     let mut sf = ScaledFeature {
         name: name.clone(),
         transform: transform_of(name),

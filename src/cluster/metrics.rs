@@ -4,7 +4,7 @@
 
 use ndarray::{Array2, ArrayView1};
 
-use crate::cluster::kmeans::KMeansModel;
+use crate::cluster::kmeans::{sq_dist_slices, KMeansModel};
 
 /// Euclidean distance of two rows.
 pub fn dist(a: ArrayView1<f64>, b: ArrayView1<f64>) -> f64 {
@@ -62,12 +62,7 @@ pub fn davies_bouldin(x: &Array2<f64>, m: &KMeansModel) -> f64 {
     );
     for (row, &l) in xs.chunks_exact(d.max(1)).zip(&m.labels) {
         let c = &cs[l * d..(l + 1) * d];
-        spread[l] += row
-            .iter()
-            .zip(c)
-            .map(|(a, b)| (a - b) * (a - b))
-            .sum::<f64>()
-            .sqrt();
+        spread[l] += sq_dist_slices(row, c).sqrt();
     }
     for (s, &n) in spread.iter_mut().zip(&m.sizes) {
         *s /= n.max(1) as f64;

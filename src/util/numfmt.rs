@@ -54,19 +54,16 @@ pub fn fixed(x: f64, decimals: usize, signed: bool) -> String {
 /// the tests below). The CSV outputs spend most of their time here (issue 33).
 pub fn plain(buf: &mut String, x: f64) {
     use std::fmt::Write as _;
-    if !x.is_finite() || (x == 0.0 && x.is_sign_negative()) {
-        write!(buf, "{x}").expect("formatting into a String");
-        return;
-    }
-    if x == x.trunc() && x.abs() < 9.0e15 {
+    if x == x.trunc() && x.abs() < 9.0e15 && !(x == 0.0 && x.is_sign_negative()) {
         buf.push_str(itoa::Buffer::new().format(x as i64));
         return;
     }
-    if fraction_bits(x) < 27 {
-        // ryu breaks a tie between two shortest digit strings to the even one, Rust upwards
-        // (849466754730028.25: ryu .2, Rust .3). A tie needs x to equal a decimal of at most 18
-        // significant digits, but x = N / 2^f (N odd) has at least floor(0.69897 f) + 1 of them:
-        // 19 or more from f = 26 on. Below that (halves, quarters, large numbers), Rust's own.
+    // Rust's own for what is not finite, -0, and numbers that could tie: ryu breaks a tie between
+    // two shortest digit strings to the even one, Rust upwards (849466754730028.25: ryu .2, Rust
+    // .3). A tie needs x to equal a decimal of at most 18 significant digits, but x = N / 2^f (N
+    // odd) has at least floor(0.69897 f) + 1 of them: 19 or more from f = 26 on. Below that
+    // (halves, quarters, large numbers), Rust's own.
+    if !x.is_finite() || x == 0.0 || fraction_bits(x) < 27 {
         write!(buf, "{x}").expect("formatting into a String");
         return;
     }
