@@ -162,13 +162,17 @@ struct OrdersSeen {
     seen: HashMap<u128, (u32, u64, u64), foldhash::fast::FixedState>,
 }
 
-fn hash_of<T: std::hash::Hash + ?Sized>(salt: u8, value: &T) -> u64 {
-    use std::hash::{DefaultHasher, Hasher};
-    // DefaultHasher::new() has fixed keys: the same value hashes the same in every run.
-    let mut h = DefaultHasher::new();
-    h.write_u8(salt);
-    value.hash(&mut h);
-    h.finish()
+/// An order id's 128-bit hash: XXH3-128 (already in polars' tree), one pass over the id where two
+/// seeded SipHashes made two (3% of reading an orders file).
+fn order_id_hash(id: &str) -> u128 {
+    xxhash_rust::xxh3::xxh3_128(id.as_bytes())
+}
+
+/// A 64-bit hash of an order's contents (compared only between rows of one order id): foldhash's
+/// quality hasher with a fixed seed, the same in every run.
+fn contents_hash<T: std::hash::Hash>(value: &T) -> u64 {
+    use std::hash::BuildHasher;
+    foldhash::quality::FixedState::with_seed(0).hash_one(value)
 }
 
 /// A session id as a 64-bit hash: only told apart within one customer, so odds of a collision
@@ -178,6 +182,7 @@ fn session_hash(s: &str) -> u64 {
     foldhash::fast::FixedState::with_seed(3).hash_one(s)
 }
 
+#[derive(Default)]
 struct FileState {
     rows_rejected: u64,
     reasons: BTreeMap<&'static str, ReasonCount>,
@@ -231,24 +236,22 @@ fn load_file(
             &mut present,
         )
     };
-    let mut st = FileState {
-        rows_rejected: 0,
-        reasons: BTreeMap::new(),
-        unknown_events: BTreeMap::new(),
-        duplicate_orders: 0,
+    // The ids known before the file stay as they are while it is read (every thread's checks
+    // look ids up in them); the ids it adds are interned apart, in file order, and appended at
+    // its end.
+    let known = Names::take(ds);
+    let mut sink = Sink {
+        ds,
+        known: &known,
+        added: Names::default(),
+        orders_seen,
+        file: &file,
+        st: FileState::default(),
+        bad_rows: settings.bad_rows,
     };
-    let bad_rows = settings.bad_rows;
     // Parquet says how many rows it holds: room for exactly that many, instead of doubling.
     if let Some(n) = read::row_count(src) {
-        match kind {
-            // And for as many new cart ids: most snapshots name a cart of their own.
-            TableKind::Carts => {
-                ds.carts.reserve_exact(n);
-                ds.carts_ids.reserve(n);
-            }
-            TableKind::Orders => ds.orders.reserve_exact(n),
-            TableKind::Engagement => ds.events.reserve_exact(n),
-        }
+        sink.reserve(kind, n);
     }
     let wants: Vec<ValueType> = specs.iter().map(|s| want(s.ty)).collect();
     let epochs = settings.epochs;
@@ -257,16 +260,25 @@ fn load_file(
         advance(batch.done.saturating_sub(reported));
         reported = reported.max(batch.done);
         // Checked and typed on every thread, then committed (interned, de-duplicated, pushed) in
-        // file order: the same ids, counts and first problem as reading row by row.
+        // file order: the same ids, counts and first problem as reading row by row. The commit
+        // of one piece runs beside the checks of the next (they read only the known ids, it
+        // writes only the added ones), so the serial part costs no wall time of its own.
         let columns = batch.columns();
-        let mut parsed: Vec<Parsed<'_>> = Vec::with_capacity(PARSE_ROWS.min(batch.len()));
-        for start in (0..batch.len()).step_by(PARSE_ROWS) {
-            let rows = start..batch.len().min(start + PARSE_ROWS);
-            check_rows(ds, kind, batch, &columns, rows, epochs, &mut parsed);
-            commit_all(ds, orders_seen, &file, parsed.drain(..), &mut st, bad_rows)?;
+        let check = |rows| check_rows(&known, kind, batch, &columns, rows, epochs);
+        let pieces = (0..batch.len())
+            .step_by(PARSE_ROWS)
+            .map(|start| start..batch.len().min(start + PARSE_ROWS));
+        let mut ready = Vec::new();
+        for rows in pieces {
+            let (committed, checked) = rayon::join(|| sink.commit_all(ready), || check(rows));
+            committed?;
+            ready = checked;
         }
-        Ok(())
+        sink.commit_all(ready)
     })?;
+    let st = sink.st;
+    let added = sink.added;
+    known.put_back(added, ds);
     // The file's last bytes (a Parquet footer, a CSV's last partial buffer): the bar ends at its
     // total.
     advance(read::stored_bytes([src]).saturating_sub(reported));
@@ -287,26 +299,26 @@ fn load_file(
     ))
 }
 
-/// Checks rows `rows` of a batch on every thread into `parsed`, in file order: a decoded Parquet
-/// slice (`columns`, from [`read::Batch::columns`]) column by column, CSV and derived rows row by
-/// row. Ids are looked up in `ds`'s interners as they are before these rows.
+/// Checks rows `rows` of a batch on every thread, in file order (runs of rows, each as checked on
+/// one thread: not copied into one vector): a decoded Parquet slice (`columns`, from
+/// [`read::Batch::columns`]) column by column, CSV and derived rows row by row. Ids are looked up
+/// among the ids `known` before the file.
 fn check_rows<'b>(
-    ds: &Dataset,
+    known: &Names,
     kind: TableKind,
     batch: &read::Batch<'b>,
     columns: &Option<(Vec<Option<&read::Column<'b>>>, u64)>,
     rows: std::ops::Range<usize>,
     epochs: Option<EpochUnit>,
-    parsed: &mut Vec<Parsed<'b>>,
-) {
+) -> Vec<Vec<Parsed<'b>>> {
     if let Some((columns, first)) = columns {
         let end = rows.end;
         let runs: Vec<usize> = rows.step_by(CHECK_ROWS).collect();
-        let checked: Vec<Vec<Parsed<'b>>> = runs
+        return runs
             .into_par_iter()
             .map(|s| {
                 check_columns(
-                    ds,
+                    known,
                     kind,
                     columns,
                     *first,
@@ -315,62 +327,112 @@ fn check_rows<'b>(
                 )
             })
             .collect();
-        parsed.extend(checked.into_iter().flatten());
-        return;
     }
+    let mut parsed = Vec::with_capacity(rows.len());
     rows.into_par_iter()
         .map_init(
             || (Vec::new(), Recent::default()),
             |(cells, recent), i| {
                 let at = batch.row(i, cells);
-                parse_row(ds, kind, at, cells, epochs, recent)
+                parse_row(known, kind, at, cells, epochs, recent)
             },
         )
-        .collect_into_vec(parsed);
+        .collect_into_vec(&mut parsed);
+    vec![parsed]
 }
 
-/// Rows parsed on all threads before they are committed: the interner the parse looks ids up in
-/// is at most this many rows old, and the parsed rows stay in cache-sized memory.
+/// Rows checked on all threads at a time, then committed while the next ones are checked: the
+/// parsed rows stay in cache-sized memory.
 const PARSE_ROWS: usize = 1 << 14;
 
 /// Rows of a Parquet slice one thread checks column by column at a time ([`check_columns`]):
 /// their values (24 bytes a column) stay in the core's cache between the columns.
 const CHECK_ROWS: usize = 1 << 8;
 
-/// Commits parsed rows in order; a rejected row stops the read (`--on-bad-rows fail`) or is
-/// counted with its reason and kept as an example.
-fn commit_all<'b>(
-    ds: &mut Dataset,
-    orders_seen: &mut OrdersSeen,
-    file: &str,
-    parsed: impl Iterator<Item = Parsed<'b>>,
-    st: &mut FileState,
-    bad_rows: BadRows,
-) -> Result<()> {
-    for p in parsed {
-        let Err((reason, problem)) = commit(ds, orders_seen, file, p, st) else {
-            continue;
-        };
-        if bad_rows == BadRows::Fail {
-            bail!(
-                "{file}: line {}, column {}: {} (use --on-bad-rows skip to drop such rows and count them, or `cartsona validate` to list them all)",
-                problem.line,
-                problem.column,
-                problem.message
-            );
-        }
-        st.rows_rejected += 1;
-        let entry = st.reasons.entry(reason).or_insert_with(|| ReasonCount {
-            reason: reason.to_string(),
-            rows: 0,
-            examples: Vec::new(),
-        });
-        entry.rows += 1;
-        if entry.examples.len() < EXAMPLES_PER_REASON {
-            entry.examples.push(problem);
+/// A dataset's three interners, moved out of it while a file is read ([`load_file`]).
+#[derive(Default)]
+struct Names {
+    customers: Interner,
+    carts: Interner,
+    pages: Interner,
+}
+
+impl Names {
+    fn take(ds: &mut Dataset) -> Names {
+        Names {
+            customers: std::mem::take(&mut ds.customers),
+            carts: std::mem::take(&mut ds.carts_ids),
+            pages: std::mem::take(&mut ds.pages),
         }
     }
-    Ok(())
+    /// The ids known before a file followed by those it added, back into `ds`.
+    fn put_back(self, added: Names, ds: &mut Dataset) {
+        ds.customers = self.customers.append(added.customers);
+        ds.carts_ids = self.carts.append(added.carts);
+        ds.pages = self.pages.append(added.pages);
+    }
+}
+
+/// Where a file's checked rows go, in file order: the dataset's rows (its interners are moved
+/// out while the file is read), the ids the file adds, numbered after the `known` ones, the order
+/// ids seen and the file's counts. Only the commit writes to it, on one thread at a time.
+struct Sink<'a> {
+    ds: &'a mut Dataset,
+    known: &'a Names,
+    added: Names,
+    orders_seen: &'a mut OrdersSeen,
+    file: &'a str,
+    st: FileState,
+    bad_rows: BadRows,
+}
+
+impl Sink<'_> {
+    /// Room for `n` rows of `kind`, and for as many new cart ids: most snapshots name a cart of
+    /// their own.
+    fn reserve(&mut self, kind: TableKind, n: usize) {
+        match kind {
+            TableKind::Carts => {
+                self.ds.carts.reserve_exact(n);
+                self.added.carts.reserve(n);
+            }
+            TableKind::Orders => {
+                self.ds.orders.reserve_exact(n);
+                self.orders_seen.seen.reserve(n);
+            }
+            TableKind::Engagement => self.ds.events.reserve_exact(n),
+        }
+    }
+
+    /// Commits parsed rows in order; a rejected row stops the read (`--on-bad-rows fail`) or is
+    /// counted with its reason and kept as an example.
+    fn commit_all(&mut self, parsed: Vec<Vec<Parsed<'_>>>) -> Result<()> {
+        for p in parsed.into_iter().flatten() {
+            let Err((reason, problem)) = self.commit(p) else {
+                continue;
+            };
+            if self.bad_rows == BadRows::Fail {
+                bail!(
+                    "{}: line {}, column {}: {} (use --on-bad-rows skip to drop such rows and count them, or `cartsona validate` to list them all)",
+                    self.file,
+                    problem.line,
+                    problem.column,
+                    problem.message
+                );
+            }
+            let st = &mut self.st;
+            st.rows_rejected += 1;
+            let entry = st.reasons.entry(reason).or_insert_with(|| ReasonCount {
+                reason: reason.to_string(),
+                rows: 0,
+                examples: Vec::new(),
+            });
+            entry.rows += 1;
+            if entry.examples.len() < EXAMPLES_PER_REASON {
+                entry.examples.push(problem);
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The optional columns of `kind` that every one of `sources` has (through `[columns.*]`), read
@@ -737,8 +799,8 @@ fn device(v: &Val<'_>) -> Option<Device> {
     }
 }
 
-/// An id looked up in the dataset's interner as it was before the batch (on any thread), or,
-/// when not there yet, its text for [`commit`] to intern in file order: every row gets the id that
+/// An id looked up among the ids known before the file (on any thread), or, when not there,
+/// its text for [`Sink::commit`] to intern in file order: every row gets the id that
 /// reading one by one would have given it, and most lookups leave the serial part.
 #[derive(Clone, Copy)]
 enum Id<'b> {
@@ -751,10 +813,16 @@ impl<'b> Id<'b> {
     fn of(interner: &Interner, s: &'b str) -> Id<'b> {
         interner.lookup(s).map_or_else(|h| Id::New(s, h), Id::Known)
     }
-    fn intern(self, interner: &mut Interner) -> u32 {
+    /// The id for good: a known one as it is, a new one interned among the ids the file `added`
+    /// (every interner hashes alike, so the hash `known` gave serves), numbered after the
+    /// `known` ones.
+    fn settle(self, known: &Interner, added: &mut Interner) -> u32 {
         match self {
             Id::Known(id) => id,
-            Id::New(s, h) => interner.intern_hashed(s, h),
+            Id::New(s, h) => {
+                let id = known.len() + added.intern_hashed(s, h) as usize;
+                u32::try_from(id).expect("fewer than 2^32 distinct ids")
+            }
         }
     }
 }
@@ -876,7 +944,7 @@ fn bad<'b>(error: RowError) -> Parsed<'b> {
 }
 
 fn parse_row<'b>(
-    ds: &Dataset,
+    known: &Names,
     kind: TableKind,
     (line, ragged): (u64, Option<(usize, usize)>),
     cells: &[Cell<'b>],
@@ -901,21 +969,21 @@ fn parse_row<'b>(
             Err(e) => return bad(e),
         }
     }
-    typed_row(ds, kind, &vals, line, recent)
+    typed_row(known, kind, &vals, line, recent)
 }
 
 /// The typed row of `kind` from its checked values.
 fn typed_row<'b>(
-    ds: &Dataset,
+    known: &Names,
     kind: TableKind,
     vals: &[Val<'b>],
     line: u64,
     recent: &mut Recent<'b>,
 ) -> Parsed<'b> {
     match kind {
-        TableKind::Carts => cart_row(ds, vals, line, recent),
-        TableKind::Orders => order_row(ds, vals, line, recent),
-        TableKind::Engagement => event_row(ds, vals, recent),
+        TableKind::Carts => cart_row(known, vals, line, recent),
+        TableKind::Orders => order_row(known, vals, line, recent),
+        TableKind::Engagement => event_row(known, vals, recent),
     }
 }
 
@@ -926,7 +994,7 @@ fn typed_row<'b>(
 /// each column's type is looked at once per run of rows instead of once per cell, and a timestamp
 /// or an amount is a range check on a number.
 fn check_columns<'b>(
-    ds: &Dataset,
+    known: &Names,
     kind: TableKind,
     columns: &[Option<&read::Column<'b>>],
     first: u64,
@@ -960,7 +1028,7 @@ fn check_columns<'b>(
                         Val::Empty
                     }
                 });
-                typed_row(ds, kind, &row, first + i as u64 + 1, &mut recent)
+                typed_row(known, kind, &row, first + i as u64 + 1, &mut recent)
             }
         })
         .collect()
@@ -1050,11 +1118,11 @@ fn settle<'b>(val: &mut Val<'b>, err: &mut Option<Box<RowError>>, v: Result<Val<
 }
 
 /// A cart snapshot's typed row.
-fn cart_row<'b>(ds: &Dataset, vals: &[Val<'b>], line: u64, recent: &mut Recent<'b>) -> Parsed<'b> {
+fn cart_row<'b>(known: &Names, vals: &[Val<'b>], line: u64, recent: &mut Recent<'b>) -> Parsed<'b> {
     let customer = text(&vals[C::CUSTOMER_ID]).unwrap_or_default();
-    let customer = recent.customer.id(&ds.customers, customer);
+    let customer = recent.customer.id(&known.customers, customer);
     let cart = text(&vals[C::CART_ID]).unwrap_or_default();
-    let cart = recent.cart.id(&ds.carts_ids, cart);
+    let cart = recent.cart.id(&known.carts, cart);
     let updated_at = time(&vals[C::UPDATED_AT]).unwrap_or_default();
     let created_at = time(&vals[C::CREATED_AT]);
     if let Some(c) = created_at.filter(|c| *c > updated_at) {
@@ -1099,7 +1167,12 @@ fn cart_row<'b>(ds: &Dataset, vals: &[Val<'b>], line: u64, recent: &mut Recent<'
 }
 
 /// An order's typed row and the hashes that tell a repeated order from a conflicting one.
-fn order_row<'b>(ds: &Dataset, vals: &[Val<'b>], line: u64, recent: &mut Recent<'b>) -> Parsed<'b> {
+fn order_row<'b>(
+    known: &Names,
+    vals: &[Val<'b>],
+    line: u64,
+    recent: &mut Recent<'b>,
+) -> Parsed<'b> {
     let customer_name = text(&vals[O::CUSTOMER_ID]).unwrap_or_default();
     let order_id = text(&vals[O::ORDER_ID]).unwrap_or_default();
     let ordered_at = time(&vals[O::ORDERED_AT]).unwrap_or_default();
@@ -1107,18 +1180,15 @@ fn order_row<'b>(ds: &Dataset, vals: &[Val<'b>], line: u64, recent: &mut Recent<
     let cart = text(&vals[O::CART_ID]);
     let code = text(&vals[O::DISCOUNT_CODE]);
     let amount = num(&vals[O::DISCOUNT_AMOUNT]);
-    let fingerprint = hash_of(
-        0,
-        &(
-            (customer_name, ordered_at, value.to_bits()),
-            (cart, code, text(&vals[O::CHANNEL])),
-            (
-                amount.map(f64::to_bits),
-                device(&vals[O::DEVICE]).map(Device::name),
-            ),
+    let fingerprint = contents_hash(&(
+        (customer_name, ordered_at, value.to_bits()),
+        (cart, code, text(&vals[O::CHANNEL])),
+        (
+            amount.map(f64::to_bits),
+            device(&vals[O::DEVICE]).map(Device::name),
         ),
-    );
-    let id = (u128::from(hash_of(1, order_id)) << 64) | u128::from(hash_of(2, order_id));
+    ));
+    let id = order_id_hash(order_id);
     let row = OrderRow {
         customer: 0,
         ordered_at,
@@ -1129,8 +1199,8 @@ fn order_row<'b>(ds: &Dataset, vals: &[Val<'b>], line: u64, recent: &mut Recent<
         device: device(&vals[O::DEVICE]),
     };
     Parsed::Order {
-        customer: recent.customer.id(&ds.customers, customer_name),
-        cart: cart.map(|c| recent.cart.id(&ds.carts_ids, c)),
+        customer: recent.customer.id(&known.customers, customer_name),
+        cart: cart.map(|c| recent.cart.id(&known.carts, c)),
         order_id,
         line,
         id,
@@ -1140,7 +1210,7 @@ fn order_row<'b>(ds: &Dataset, vals: &[Val<'b>], line: u64, recent: &mut Recent<
 }
 
 /// An engagement event's typed row; unknown event types are kept and counted.
-fn event_row<'b>(ds: &Dataset, vals: &[Val<'b>], recent: &mut Recent<'b>) -> Parsed<'b> {
+fn event_row<'b>(known: &Names, vals: &[Val<'b>], recent: &mut Recent<'b>) -> Parsed<'b> {
     let (event, unknown) = match vals[E::EVENT_TYPE] {
         Val::Event(Event::Unknown, name) => (Event::Unknown, Some(name)),
         Val::Event(e, _) => (e, None),
@@ -1155,88 +1225,94 @@ fn event_row<'b>(ds: &Dataset, vals: &[Val<'b>], recent: &mut Recent<'b>) -> Par
     );
     Parsed::Event {
         customer: recent.customer.id(
-            &ds.customers,
+            &known.customers,
             text(&vals[E::CUSTOMER_ID]).unwrap_or_default(),
         ),
-        page: text(&vals[E::PAGE]).map(|p| recent.page.id(&ds.pages, p)),
+        page: text(&vals[E::PAGE]).map(|p| recent.page.id(&known.pages, p)),
         unknown,
         row,
     }
 }
 
-/// Puts a parsed row into the dataset, in file order: interns its ids, counts a repeated order
-/// once, and returns a rejected row's problem.
-fn commit(
-    ds: &mut Dataset,
-    orders_seen: &mut OrdersSeen,
-    file: &str,
-    parsed: Parsed<'_>,
-    st: &mut FileState,
-) -> Result<(), RowError> {
-    match parsed {
-        Parsed::Cart {
-            customer,
-            cart,
-            mut row,
-        } => {
-            row.customer = customer.intern(&mut ds.customers);
-            row.cart = cart.intern(&mut ds.carts_ids);
-            ds.carts.push(row);
-        }
-        Parsed::Order {
-            customer,
-            cart,
-            order_id,
-            line,
-            id,
-            fingerprint,
-            mut row,
-        } => {
-            row.customer = customer.intern(&mut ds.customers);
-            if let Some(&(first_file, first_line, first)) = orders_seen.seen.get(&id) {
-                let first_file = &orders_seen.files[first_file as usize];
-                if first == fingerprint {
-                    st.duplicate_orders += 1;
-                    return Ok(());
+impl Sink<'_> {
+    /// Puts a parsed row into the dataset, in file order: interns its ids, counts a repeated
+    /// order once, and returns a rejected row's problem.
+    fn commit(&mut self, parsed: Parsed<'_>) -> Result<(), RowError> {
+        let (known, added, ds) = (self.known, &mut self.added, &mut *self.ds);
+        let customer_id =
+            |id: Id<'_>, added: &mut Names| id.settle(&known.customers, &mut added.customers);
+        let cart_id = |id: Id<'_>, added: &mut Names| id.settle(&known.carts, &mut added.carts);
+        match parsed {
+            Parsed::Cart {
+                customer,
+                cart,
+                mut row,
+            } => {
+                row.customer = customer_id(customer, added);
+                row.cart = cart_id(cart, added);
+                ds.carts.push(row);
+            }
+            Parsed::Order {
+                customer,
+                cart,
+                order_id,
+                line,
+                id,
+                fingerprint,
+                mut row,
+            } => {
+                row.customer = customer_id(customer, added);
+                let seen = &mut *self.orders_seen;
+                if seen.files.last().is_none_or(|f| f != self.file) {
+                    seen.files.push(self.file.to_string());
                 }
-                return Err(problem(
-                    line,
-                    "order_id",
-                    order_id,
-                    "duplicate_order_id",
-                    format!("order_id '{order_id}' appears again with different contents (first at {first_file} line {first_line})"),
-                ));
+                let file_index = (seen.files.len() - 1) as u32;
+                match seen.seen.entry(id) {
+                    std::collections::hash_map::Entry::Occupied(e) => {
+                        let &(first_file, first_line, first) = e.get();
+                        if first == fingerprint {
+                            self.st.duplicate_orders += 1;
+                            return Ok(());
+                        }
+                        let first_file = &seen.files[first_file as usize];
+                        return Err(problem(
+                            line,
+                            "order_id",
+                            order_id,
+                            "duplicate_order_id",
+                            format!("order_id '{order_id}' appears again with different contents (first at {first_file} line {first_line})"),
+                        ));
+                    }
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        e.insert((file_index, line, fingerprint));
+                    }
+                }
+                row.cart = cart.map(|c| cart_id(c, added));
+                ds.orders.push(row);
             }
-            if orders_seen.files.last().is_none_or(|f| f != file) {
-                orders_seen.files.push(file.to_string());
+            Parsed::Event {
+                customer,
+                page,
+                unknown,
+                mut row,
+            } => {
+                row.customer = customer_id(customer, added);
+                if let Some(name) = unknown {
+                    *self.st.unknown_events.entry(name.to_string()).or_default() += 1;
+                }
+                row.set_page(page.map(|p| p.settle(&known.pages, &mut added.pages)));
+                ds.events.push(row);
             }
-            let file_index = (orders_seen.files.len() - 1) as u32;
-            orders_seen.seen.insert(id, (file_index, line, fingerprint));
-            row.cart = cart.map(|c| c.intern(&mut ds.carts_ids));
-            ds.orders.push(row);
+            Parsed::Bad { ids, error } => {
+                if let Some((customer, cart)) = ids {
+                    customer_id(customer, added);
+                    cart_id(cart, added);
+                }
+                return Err(*error);
+            }
         }
-        Parsed::Event {
-            customer,
-            page,
-            unknown,
-            mut row,
-        } => {
-            row.customer = customer.intern(&mut ds.customers);
-            if let Some(name) = unknown {
-                *st.unknown_events.entry(name.to_string()).or_default() += 1;
-            }
-            row.set_page(page.map(|p| p.intern(&mut ds.pages)));
-            ds.events.push(row);
-        }
-        Parsed::Bad { ids, error } => {
-            if let Some((customer, cart)) = ids {
-                customer.intern(&mut ds.customers);
-                cart.intern(&mut ds.carts_ids);
-            }
-            return Err(*error);
-        }
+        Ok(())
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -1282,6 +1358,52 @@ mod tests {
         assert_eq!(calls.iter().sum::<u64>(), total);
         // Several steps, not one jump at the end (3 CSV batches at least).
         assert!(calls.iter().filter(|n| **n > 0).count() >= 3, "{calls:?}");
+    }
+
+    /// The ids of a file are handed out in file order although they are interned apart from the
+    /// ids known before it, beside the checks of the next rows (issue 33): across pieces, batches
+    /// and files, a customer's or a cart's id is its place in the order of first sight, counted
+    /// here independently of the reader.
+    #[test]
+    fn ids_follow_first_sight_across_pieces_and_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut paths = Vec::new();
+        let mut texts: Vec<(String, String)> = Vec::new();
+        for f in 0..2u64 {
+            let path = dir.path().join(format!("carts-{f}.csv"));
+            let mut text = String::from("customer_id,cart_id,updated_at,cart_value\n");
+            for i in 0..40_000u64 {
+                // Customers come back across pieces and files; new ones keep appearing.
+                let customer = format!("c{}", (i * 7919 + f * 13) % (25_000 + f * 10_000));
+                let cart = format!("k{}", (i * 104_729 + f) % 60_000);
+                text.push_str(&format!("{customer},{cart},2025-01-02T00:00:00Z,1.5\n"));
+                texts.push((customer, cart));
+            }
+            std::fs::write(&path, text).unwrap();
+            paths.push(path);
+        }
+        let inputs = vec![(TableKind::Carts, read::expand(&paths, "--carts").unwrap())];
+        let settings = ReadSettings {
+            csv: read::CsvOptions { delimiter: b',' },
+            bad_rows: BadRows::Fail,
+            columns: BTreeMap::new(),
+            epochs: None,
+        };
+        let (ds, _) = load(&inputs, &settings, &|_| {}).unwrap();
+        let first_sight = |names: &mut HashMap<String, u32>, s: &str| {
+            let n = names.len() as u32;
+            *names.entry(s.to_string()).or_insert(n)
+        };
+        let (mut customers, mut carts) = (HashMap::new(), HashMap::new());
+        assert_eq!(ds.carts.len(), texts.len());
+        for (row, (customer, cart)) in ds.carts.iter().zip(&texts) {
+            assert_eq!(row.customer, first_sight(&mut customers, customer));
+            assert_eq!(row.cart, first_sight(&mut carts, cart));
+            assert_eq!(ds.customers.name(row.customer), customer);
+            assert_eq!(ds.carts_ids.name(row.cart), cart);
+        }
+        assert_eq!(ds.customers.len(), customers.len());
+        assert_eq!(ds.carts_ids.len(), carts.len());
     }
 
     /// parse_row keeps a row's values in a fixed array of MAX_COLUMNS.

@@ -316,6 +316,21 @@ impl Interner {
         ends.reserve(n);
         table.reserve(n, rehash(hasher, bytes, ends));
     }
+    /// `self`'s strings, then `other`'s, none of which `self` holds: string `i` of `other`
+    /// becomes `self.len() + i`. An empty `self` takes `other` as it is (the first file of a
+    /// kind: nothing to copy).
+    pub fn append(mut self, other: Interner) -> Interner {
+        if self.is_empty() {
+            return other;
+        }
+        self.reserve(other.len());
+        for i in 0..other.len() {
+            let n = self.len();
+            let id = self.intern(other.name(i as u32));
+            debug_assert_eq!(id as usize, n, "an appended string was known already");
+        }
+        self
+    }
     pub fn get(&self, s: &str) -> Option<u32> {
         self.lookup(s).ok()
     }
@@ -511,6 +526,27 @@ mod tests {
         assert_eq!(i.intern("b"), 0);
         assert_eq!((i.get("a"), i.get("zz")), (Some(1), None));
         assert_eq!((i.name(0), i.name(1), i.len()), ("b", "a", 2));
+    }
+
+    /// Appending numbers the other interner's strings after one's own, in their order, and finds
+    /// them all; an empty interner takes the other as it is.
+    #[test]
+    fn appended_strings_follow_in_order() {
+        let mut a = Interner::default();
+        a.intern("x");
+        a.intern("y");
+        let mut b = Interner::default();
+        b.intern("z");
+        b.intern("w");
+        let both = a.append(b);
+        assert_eq!(both.len(), 4);
+        for (id, s) in ["x", "y", "z", "w"].iter().enumerate() {
+            assert_eq!((both.name(id as u32), both.get(s)), (*s, Some(id as u32)));
+        }
+        let mut c = Interner::default();
+        c.intern("q");
+        let taken = Interner::default().append(c);
+        assert_eq!((taken.len(), taken.get("q")), (1, Some(0)));
     }
 
     /// Every event, device, session and page comes back as it went in, in 24 bytes.
