@@ -265,9 +265,14 @@ fn load_file(
         // writes only the added ones), so the serial part costs no wall time of its own.
         let columns = batch.columns();
         let check = |rows| check_rows(&known, kind, batch, &columns, rows, epochs);
+        let piece = if columns.is_some() {
+            PARSE_ROWS_PARQUET
+        } else {
+            PARSE_ROWS
+        };
         let pieces = (0..batch.len())
-            .step_by(PARSE_ROWS)
-            .map(|start| start..batch.len().min(start + PARSE_ROWS));
+            .step_by(piece)
+            .map(|start| start..batch.len().min(start + piece));
         let mut ready = Vec::new();
         for rows in pieces {
             let (committed, checked) = rayon::join(|| sink.commit_all(ready), || check(rows));
@@ -342,8 +347,12 @@ fn check_rows<'b>(
 }
 
 /// Rows checked on all threads at a time, then committed while the next ones are checked: the
-/// parsed rows stay in cache-sized memory.
-const PARSE_ROWS: usize = 1 << 14;
+/// parsed rows stay in cache-sized memory. A CSV batch (16,384 records, `io::read`) in four
+/// pieces, so that three of its four commits overlap checks; a Parquet slice (262,144 rows) in
+/// pieces four times larger: measured on a 6.2M-row month, 1<<12 for CSV reading 1.68-1.86 s
+/// against 1.97-2.09 s with 1<<14, and for Parquet 1.40-1.59 s against 1.31-1.39 s.
+const PARSE_ROWS: usize = 1 << 12;
+const PARSE_ROWS_PARQUET: usize = 1 << 14;
 
 /// Rows of a Parquet slice one thread checks column by column at a time ([`check_columns`]):
 /// their values (24 bytes a column) stay in the core's cache between the columns.
