@@ -275,8 +275,13 @@ fn load_file(
             .map(|start| start..batch.len().min(start + piece));
         let mut ready = Vec::new();
         for rows in pieces {
-            let (committed, checked) = rayon::join(|| sink.commit_all(ready), || check(rows));
-            committed?;
+            // The checks on the pool's threads, the commit on this one (its rows and ids grow in
+            // this thread's memory, as before the overlap).
+            let mut checked = Vec::new();
+            rayon::in_place_scope(|scope| {
+                scope.spawn(|_| checked = check(rows));
+                sink.commit_all(std::mem::take(&mut ready))
+            })?;
             ready = checked;
         }
         sink.commit_all(ready)
