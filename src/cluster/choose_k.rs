@@ -23,7 +23,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::cluster::kmeans::{self, KMeansModel, KMeansParams};
-use crate::cluster::metrics::{calinski_harabasz_about, davies_bouldin, silhouette, silhouettes};
+use crate::cluster::metrics::{calinski_harabasz, davies_bouldin, silhouette, silhouettes};
 use crate::cluster::sampling::uniform_rows;
 use crate::util::numfmt::pct1;
 
@@ -201,7 +201,7 @@ fn k_row_about(
     KRow {
         k,
         silhouette,
-        calinski_harabasz: calinski_harabasz_about(overall, model, x.nrows()),
+        calinski_harabasz: calinski_harabasz(overall, model, x.nrows()),
         davies_bouldin: davies_bouldin(x, model),
         inertia: model.inertia,
         smallest_share,

@@ -24,17 +24,9 @@ pub fn silhouette(x: &Array2<f64>, labels: &[usize], k: usize, sample: &[usize])
 pub use crate::cluster::silhouette::silhouettes;
 
 /// Calinski-Harabasz: between-cluster dispersion over within-cluster dispersion, each divided by
-/// its degrees of freedom.
-pub fn calinski_harabasz(x: &Array2<f64>, m: &KMeansModel) -> f64 {
-    match x.nrows() {
-        0 => 0.0,
-        n => calinski_harabasz_about(&x.mean_axis(ndarray::Axis(0)).expect("n > 0"), m, n),
-    }
-}
-
-/// [`calinski_harabasz`] given the mean of the `n` rows (`overall`): choosing k computes it once
-/// for every k.
-pub fn calinski_harabasz_about(overall: &ndarray::Array1<f64>, m: &KMeansModel, n: usize) -> f64 {
+/// its degrees of freedom. `overall` is the mean of the `n` rows the model was measured on
+/// (choosing k computes it once for every k).
+pub fn calinski_harabasz(overall: &ndarray::Array1<f64>, m: &KMeansModel, n: usize) -> f64 {
     let (n, k) = (n as f64, m.centroids.nrows() as f64);
     if k < 2.0 || n <= k || m.inertia <= 0.0 {
         return 0.0;

@@ -109,6 +109,24 @@ impl ValidationReport {
 
 const EXAMPLES_PER_REASON: usize = 5;
 
+/// Counts one rejected row under its reason, keeping the first few as examples (`example` is
+/// made only for those): the one tally of `load` and of the presets' exports.
+pub(crate) fn tally(
+    reasons: &mut BTreeMap<&'static str, ReasonCount>,
+    reason: &'static str,
+    example: impl FnOnce() -> Problem,
+) {
+    let entry = reasons.entry(reason).or_insert_with(|| ReasonCount {
+        reason: reason.to_string(),
+        rows: 0,
+        examples: Vec::new(),
+    });
+    entry.rows += 1;
+    if entry.examples.len() < EXAMPLES_PER_REASON {
+        entry.examples.push(example());
+    }
+}
+
 /// Reads and validates every input file; returns the typed dataset and the report. Calls
 /// `advance` with the bytes of the files (as stored) read since its last call, batch by batch,
 /// for a progress bar (`&|_| {}` when nobody watches).
@@ -249,6 +267,10 @@ fn load_file(
         st: FileState::default(),
         bad_rows: settings.bad_rows,
     };
+    if kind == TableKind::Orders {
+        // A repeated order names where it was first seen: the file is the last one listed.
+        sink.orders_seen.files.push(file.clone());
+    }
     // Parquet says how many rows it holds: room for exactly that many, instead of doubling.
     if let Some(n) = read::row_count(src) {
         sink.reserve(kind, n);
@@ -433,17 +455,8 @@ impl Sink<'_> {
                     problem.message
                 );
             }
-            let st = &mut self.st;
-            st.rows_rejected += 1;
-            let entry = st.reasons.entry(reason).or_insert_with(|| ReasonCount {
-                reason: reason.to_string(),
-                rows: 0,
-                examples: Vec::new(),
-            });
-            entry.rows += 1;
-            if entry.examples.len() < EXAMPLES_PER_REASON {
-                entry.examples.push(problem);
-            }
+            self.st.rows_rejected += 1;
+            tally(&mut self.st.reasons, reason, || problem);
         }
         Ok(())
     }
@@ -1277,9 +1290,6 @@ impl Sink<'_> {
             } => {
                 row.customer = customer_id(customer, added);
                 let seen = &mut *self.orders_seen;
-                if seen.files.last().is_none_or(|f| f != self.file) {
-                    seen.files.push(self.file.to_string());
-                }
                 let file_index = (seen.files.len() - 1) as u32;
                 match seen.seen.entry(id) {
                     std::collections::hash_map::Entry::Occupied(e) => {

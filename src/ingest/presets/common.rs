@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use anyhow::{bail, Result};
 
-use crate::ingest::load::{FileReport, Problem, ReasonCount};
+use crate::ingest::load::{tally, FileReport, Problem, ReasonCount};
 use crate::ingest::schema::{BadRows, TableKind};
 use crate::io::read::{Source, Table};
 
@@ -60,24 +60,18 @@ impl FileLog {
             );
         }
         self.rejected += 1;
-        let entry = self.reasons.entry(reason).or_insert_with(|| ReasonCount {
-            reason: reason.to_string(),
-            rows: 0,
-            examples: Vec::new(),
-        });
-        entry.rows += 1;
-        if entry.examples.len() < 5 {
+        tally(&mut self.reasons, reason, || {
             let mut shown: String = value.chars().take(80).collect();
             if shown.len() < value.len() {
                 shown.push('…');
             }
-            entry.examples.push(Problem {
+            Problem {
                 line,
                 column: column.to_string(),
                 value: shown,
                 message,
-            });
-        }
+            }
+        });
         Ok(())
     }
 
