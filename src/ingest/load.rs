@@ -281,35 +281,9 @@ fn load_file(
     let rows_read = read::scan_batches(src, settings.csv, Some(&wants), select, |batch| {
         advance(batch.done.saturating_sub(reported));
         reported = reported.max(batch.done);
-        // Checked and typed on every thread, then committed (interned, de-duplicated, pushed) in
-        // file order: the same ids, counts and first problem as reading row by row. The commit
-        // of one piece runs beside the checks of the next (they read only the known ids, it
-        // writes only the added ones), so the serial part costs no wall time of its own.
-        let columns = batch.columns();
-        let check = |rows| check_rows(&known, kind, batch, &columns, rows, epochs);
-        let piece = if columns.is_some() {
-            PARSE_ROWS_PARQUET
-        } else {
-            PARSE_ROWS
-        };
-        let pieces = (0..batch.len())
-            .step_by(piece)
-            .map(|start| start..batch.len().min(start + piece));
-        let mut ready = Vec::new();
-        for rows in pieces {
-            // The checks on the pool's threads, the commit on this one (its rows and ids grow in
-            // this thread's memory, as before the overlap).
-            let mut checked = Vec::new();
-            rayon::in_place_scope(|scope| {
-                scope.spawn(|_| checked = check(rows));
-                sink.commit_all(std::mem::take(&mut ready))
-            })?;
-            ready = checked;
-        }
-        sink.commit_all(ready)
+        check_and_commit(&mut sink, kind, batch, epochs)
     })?;
-    let st = sink.st;
-    let added = sink.added;
+    let (st, added) = (sink.st, sink.added);
     known.put_back(added, ds);
     // The file's last bytes (a Parquet footer, a CSV's last partial buffer): the bar ends at its
     // total.
@@ -329,6 +303,41 @@ fn load_file(
         },
         present_for_kind,
     ))
+}
+
+/// One batch checked and typed on every thread, then committed (interned, de-duplicated,
+/// pushed) in file order: the same ids, counts and first problem as reading row by row. The commit
+/// of one piece runs beside the checks of the next (they read only the known ids, it writes only
+/// the added ones), so the serial part costs no wall time of its own.
+fn check_and_commit(
+    sink: &mut Sink<'_>,
+    kind: TableKind,
+    batch: &read::Batch<'_>,
+    epochs: Option<EpochUnit>,
+) -> Result<()> {
+    let columns = batch.columns();
+    let known = sink.known;
+    let check = |rows| check_rows(known, kind, batch, &columns, rows, epochs);
+    let piece = if columns.is_some() {
+        PARSE_ROWS_PARQUET
+    } else {
+        PARSE_ROWS
+    };
+    let pieces = (0..batch.len())
+        .step_by(piece)
+        .map(|start| start..batch.len().min(start + piece));
+    let mut ready = Vec::new();
+    for rows in pieces {
+        // The checks on the pool's threads, the commit on this one (its rows and ids grow in
+        // this thread's memory, as before the overlap).
+        let mut checked = Vec::new();
+        rayon::in_place_scope(|scope| {
+            scope.spawn(|_| checked = check(rows));
+            sink.commit_all(std::mem::take(&mut ready))
+        })?;
+        ready = checked;
+    }
+    sink.commit_all(ready)
 }
 
 /// Checks rows `rows` of a batch on every thread, in file order (runs of rows, each as checked on
