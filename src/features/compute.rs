@@ -245,25 +245,101 @@ pub struct FeatureSummary {
     pub left_out: Vec<LeftOut>,
 }
 
-#[derive(Default, Clone)]
-struct Acc {
-    first_seen: Option<i64>,
-    // Carts.
-    abandoned: u32,
-    abandoned_total: f64,
-    /// (updated_at, cart id name, value) of the latest abandoned cart in lookback.
-    last: Option<(i64, u32, f64)>,
-    max_step: Option<u8>,
-    // Orders in history.
-    orders: u32,
+/// Per-customer accumulators, one vector per pass, each allocated when its pass starts (issue 33:
+/// one 160-byte accumulator per customer, allocated before the first pass while every input row
+/// was still held, was a fifth of the 100M-row peak; the orders' part now comes first, before the
+/// carts' and the engagement's exist, and the orders' rows are freed before the carts' part is
+/// allocated). `None`-like values are sentinels ([`NO_TIME`], [`NO_STEP`]), as in the rows.
+struct Accs {
+    /// The earliest timestamp of each customer (a cart's creation or update, an order, an event),
+    /// or [`NEVER`].
+    first_seen: Vec<i64>,
+    /// The orders pass's part (empty before it).
+    history: Vec<History>,
+    /// The carts pass's part (empty before it).
+    abandoned: Vec<Abandoned>,
+    /// Devices of carts and sessions in history: the carts pass allocates them, sessions add to
+    /// them.
+    devices: Vec<[u32; 4]>,
+    /// The engagement pass's part (empty without an engagement input).
+    engaged: Vec<Engaged>,
+}
+
+/// No timestamp (no instant the inputs accept is this early).
+const NO_TIME: i64 = i64::MIN;
+/// Nothing seen yet (every instant is earlier).
+const NEVER: i64 = i64::MAX;
+/// No checkout step.
+const NO_STEP: u8 = u8::MAX;
+
+/// Orders in history and the discounts of orders and carts in history (32 bytes).
+#[derive(Clone, Copy)]
+struct History {
     revenue: f64,
-    last_order: Option<i64>,
-    // Devices of carts and sessions in history.
-    device_counts: [u32; 4],
-    // Discounts over orders and carts in history.
+    /// The latest order in history, or [`NO_TIME`].
+    last_order: i64,
+    orders: u32,
     disc_num: u32,
     disc_den: u32,
-    // Engagement.
+}
+
+impl Default for History {
+    fn default() -> History {
+        History {
+            revenue: 0.0,
+            last_order: NO_TIME,
+            orders: 0,
+            disc_num: 0,
+            disc_den: 0,
+        }
+    }
+}
+
+impl History {
+    fn last_order(&self) -> Option<i64> {
+        (self.last_order != NO_TIME).then_some(self.last_order)
+    }
+}
+
+/// The abandoned carts in lookback (40 bytes).
+#[derive(Clone, Copy)]
+struct Abandoned {
+    total: f64,
+    /// (updated_at, cart id, value) of the latest; `last_at` [`NO_TIME`]: none.
+    last_at: i64,
+    last_value: f64,
+    last_cart: u32,
+    count: u32,
+    /// The deepest checkout step, or [`NO_STEP`].
+    max_step: u8,
+}
+
+impl Default for Abandoned {
+    fn default() -> Abandoned {
+        Abandoned {
+            total: 0.0,
+            last_at: NO_TIME,
+            last_value: 0.0,
+            last_cart: 0,
+            count: 0,
+            max_step: NO_STEP,
+        }
+    }
+}
+
+impl Abandoned {
+    /// (updated_at, cart id, value) of the latest abandoned cart in lookback.
+    fn last(&self) -> Option<(i64, u32, f64)> {
+        (self.last_at != NO_TIME).then_some((self.last_at, self.last_cart, self.last_value))
+    }
+    fn max_step(&self) -> Option<u8> {
+        (self.max_step != NO_STEP).then_some(self.max_step)
+    }
+}
+
+/// Engagement counts (40 bytes).
+#[derive(Default, Clone, Copy)]
+struct Engaged {
     sessions_30d: u32,
     sessions_hist: u32,
     page_views_hist: u32,
@@ -276,8 +352,56 @@ struct Acc {
     sms_clicks_90d: u32,
 }
 
-fn seen(acc: &mut Acc, t: i64) {
-    acc.first_seen = Some(acc.first_seen.map_or(t, |f| f.min(t)));
+/// No engagement (a shop without an engagement input).
+const NOT_ENGAGED: Engaged = Engaged {
+    sessions_30d: 0,
+    sessions_hist: 0,
+    page_views_hist: 0,
+    product_views: 0,
+    info_page_views: 0,
+    cart_removals: 0,
+    email_sent: 0,
+    email_open: 0,
+    email_clicks_90d: 0,
+    sms_clicks_90d: 0,
+};
+
+/// One customer's accumulators, as the formulas read them.
+#[derive(Clone, Copy)]
+struct Acc<'a> {
+    first_seen: Option<i64>,
+    h: &'a History,
+    a: &'a Abandoned,
+    devices: &'a [u32; 4],
+    e: &'a Engaged,
+}
+
+impl Accs {
+    fn new(customers: usize) -> Accs {
+        Accs {
+            first_seen: vec![NEVER; customers],
+            history: Vec::new(),
+            abandoned: Vec::new(),
+            devices: Vec::new(),
+            engaged: Vec::new(),
+        }
+    }
+    fn seen(&mut self, c: u32, t: i64) {
+        let f = &mut self.first_seen[c as usize];
+        *f = (*f).min(t);
+    }
+    /// Customer `c`'s accumulators (after every pass).
+    fn of(&self, c: u32) -> Acc<'_> {
+        let c = c as usize;
+        let f = self.first_seen[c];
+        Acc {
+            first_seen: (f != NEVER).then_some(f),
+            h: &self.history[c],
+            a: &self.abandoned[c],
+            devices: &self.devices[c],
+            e: self.engaged.get(c).unwrap_or(&NOT_ENGAGED),
+        }
+    }
 }
 
 fn device_index(d: Device) -> usize {
@@ -302,7 +426,7 @@ pub fn span(ds: &Dataset) -> Option<(i64, i64)> {
             .reduce(|| (i64::MAX, i64::MIN), |a, b| (a.0.min(b.0), a.1.max(b.1)))
     }
     let carts = both(&ds.carts, |c| {
-        let created = c.created_at.unwrap_or(c.updated_at);
+        let created = c.created_at().unwrap_or(c.updated_at);
         (created.min(c.updated_at), c.updated_at.max(created))
     });
     let orders = both(&ds.orders, |o| (o.ordered_at, o.ordered_at));
@@ -356,10 +480,16 @@ pub fn summary_of_table(table: &FeatureTable, p: &FeatureParams, as_of: i64) -> 
 /// each input's rows as soon as their pass is done.
 pub fn compute(mut ds: Dataset, p: &FeatureParams) -> Result<(FeatureTable, FeatureSummary)> {
     let at = as_of(&ds, p)?;
-    let mut passes = cart_and_order_passes(&ds, p, at.0);
-    // Each input's rows are freed as soon as their pass is done, so the engagement pass and the
-    // table never sit beside rows no longer needed (issue 8: 100M rows under 8 GB; issue 19: 5).
-    (ds.carts, ds.orders, ds.carts_ids) = Default::default();
+    // Each input's rows are freed as soon as their pass is done, and each pass's accumulators are
+    // allocated when it starts, so no pass sits beside rows no longer needed (issue 8: 100M rows
+    // under 8 GB; issue 19: 5; issue 33: 4). The orders go first: their rows are freed before
+    // the carts' accumulators exist.
+    let mut passes = Passes::new(ds.customers.len());
+    let ordered = orders(&ds, p, at.0, &mut passes);
+    ds.orders = Default::default();
+    carts_pass(&ds, p, at.0, &ordered, &mut passes);
+    drop(ordered);
+    (ds.carts, ds.carts_ids) = Default::default();
     engagement_pass(&ds, p, at.0, &mut passes);
     (ds.events, ds.pages) = Default::default();
     Ok(finish(&ds, p, at, passes))
@@ -369,7 +499,10 @@ pub fn compute(mut ds: Dataset, p: &FeatureParams) -> Result<(FeatureTable, Feat
 /// propensity's past as-of points compute features from one dataset many times, issue 20).
 pub fn compute_at(ds: &Dataset, p: &FeatureParams) -> Result<(FeatureTable, FeatureSummary)> {
     let at = as_of(ds, p)?;
-    let mut passes = cart_and_order_passes(ds, p, at.0);
+    let mut passes = Passes::new(ds.customers.len());
+    let ordered = orders(ds, p, at.0, &mut passes);
+    carts_pass(ds, p, at.0, &ordered, &mut passes);
+    drop(ordered);
     engagement_pass(ds, p, at.0, &mut passes);
     Ok(finish(ds, p, at, passes))
 }
@@ -385,28 +518,40 @@ fn as_of(ds: &Dataset, p: &FeatureParams) -> Result<(i64, &'static str)> {
     })
 }
 
-/// The accumulators after the passes over the rows, and the counts on the way.
+/// The accumulators of the passes over the rows, and the counts on the way.
 struct Passes {
-    acc: Vec<Acc>,
+    accs: Accs,
     /// Rows after T: carts, orders, events.
     after: [u64; 3],
     counts: CartCounts,
 }
 
-/// Steps 1-3: latest snapshots, orders, abandonment.
-fn cart_and_order_passes(ds: &Dataset, p: &FeatureParams, t: i64) -> Passes {
-    let mut acc = vec![Acc::default(); ds.customers.len()];
-    let mut after = [0u64; 3];
-    let latest = latest_snapshots(ds, t, &mut acc, &mut after[0]);
-    let (order_times, ordered_cart) = orders(ds, p, t, &mut acc, &mut after[1]);
-    let counts = abandonment(ds, p, t, &latest, &order_times, &ordered_cart, &mut acc);
-    Passes { acc, after, counts }
+impl Passes {
+    fn new(customers: usize) -> Passes {
+        Passes {
+            accs: Accs::new(customers),
+            after: [0; 3],
+            counts: CartCounts {
+                carts: 0,
+                abandoned: 0,
+                in_lookback: 0,
+            },
+        }
+    }
+}
+
+/// Steps 1 and 3: the latest snapshots, then abandonment (which reads what the orders pass,
+/// step 2, left).
+fn carts_pass(ds: &Dataset, p: &FeatureParams, t: i64, ordered: &Ordered, passes: &mut Passes) {
+    let accs = &mut passes.accs;
+    let latest = latest_snapshots(ds, t, accs, &mut passes.after[0]);
+    passes.counts = abandonment(ds, p, t, &latest, ordered, accs);
 }
 
 /// Step 4: engagement, when there is an engagement input.
 fn engagement_pass(ds: &Dataset, p: &FeatureParams, t: i64, passes: &mut Passes) {
     if ds.present.has_kind(TableKind::Engagement) {
-        engagement(ds, p, t, &mut passes.acc, &mut passes.after[2]);
+        engagement(ds, p, t, &mut passes.accs, &mut passes.after[2]);
     }
 }
 
@@ -418,22 +563,28 @@ fn finish(
     (t, as_of_source): (i64, &'static str),
     passes: Passes,
 ) -> (FeatureTable, FeatureSummary) {
-    let Passes { acc, after, counts } = passes;
+    let Passes {
+        accs,
+        after,
+        counts,
+    } = passes;
     // Median AOV over every customer with orders in history.
-    let mut aov_by_customer: Vec<f64> = acc
+    let mut aov_by_customer: Vec<f64> = accs
+        .history
         .iter()
-        .filter(|ac| ac.orders > 0)
-        .map(|ac| ac.revenue / ac.orders as f64)
+        .filter(|h| h.orders > 0)
+        .map(|h| h.revenue / h.orders as f64)
         .collect();
     let median_aov = median(&mut aov_by_customer);
     // Abandoners, sorted by customer id.
-    let mut abandoners: Vec<u32> = (0..acc.len() as u32)
-        .filter(|&c| acc[c as usize].abandoned > 0)
+    let mut abandoners: Vec<u32> = (0..accs.abandoned.len() as u32)
+        .filter(|&c| accs.abandoned[c as usize].count > 0)
         .collect();
     abandoners.sort_by(|x, y| ds.customers.name(*x).cmp(ds.customers.name(*y)));
     let left_out = left_out(&ds.present);
     let rows = Rows {
-        rows: abandoners.iter().map(|&c| &acc[c as usize]).collect(),
+        accs: &accs,
+        rows: &abandoners,
         t,
         history_days: p.history as f64 / DAY as f64,
         median_aov,
@@ -448,16 +599,8 @@ fn finish(
         })
         .collect();
     // fold from +0.0: an empty f64 sum is -0.0.
-    let value_at_stake = rows
-        .rows
-        .iter()
-        .map(|a| last_value(a))
-        .fold(0.0, |s, v| s + v);
-    let abandoned_value_sum = rows
-        .rows
-        .iter()
-        .map(|a| a.abandoned_total)
-        .fold(0.0, |s, v| s + v);
+    let value_at_stake = rows.each().map(last_value).fold(0.0, |s, v| s + v);
+    let abandoned_value_sum = rows.each().map(|a| a.a.total).fold(0.0, |s, v| s + v);
     let summary = FeatureSummary {
         as_of: timefmt::format_timestamp(t),
         as_of_source,
@@ -485,7 +628,7 @@ fn finish(
             .map(|&c| ds.customers.name(c).to_string())
             .collect(),
         columns,
-        abandoned_at: rows.rows.iter().map(|a| a.last.map(|l| l.0)).collect(),
+        abandoned_at: rows.each().map(|a| a.a.last().map(|l| l.0)).collect(),
     };
     (table, summary)
 }
@@ -496,7 +639,7 @@ const NO_ROW: u32 = u32::MAX;
 /// Step 1: the latest snapshot of each cart at or before T (ties on updated_at go to the row read
 /// last), as an index into `ds.carts` per cart id ([`NO_ROW`]: none at or before T; 4 bytes per
 /// cart where `Option<usize>` took 16); counts the cart rows after T.
-fn latest_snapshots(ds: &Dataset, t: i64, acc: &mut [Acc], after: &mut u64) -> Vec<u32> {
+fn latest_snapshots(ds: &Dataset, t: i64, accs: &mut Accs, after: &mut u64) -> Vec<u32> {
     assert!(
         ds.carts.len() < NO_ROW as usize,
         "fewer than 2^32 - 1 cart rows"
@@ -507,10 +650,7 @@ fn latest_snapshots(ds: &Dataset, t: i64, acc: &mut [Acc], after: &mut u64) -> V
             *after += 1;
             continue;
         }
-        seen(
-            &mut acc[c.customer as usize],
-            c.created_at.unwrap_or(c.updated_at),
-        );
+        accs.seen(c.customer, c.created_at().unwrap_or(c.updated_at));
         let slot = &mut latest[c.cart as usize];
         if *slot == NO_ROW || c.updated_at >= ds.carts[*slot as usize].updated_at {
             *slot = i as u32;
@@ -519,40 +659,46 @@ fn latest_snapshots(ds: &Dataset, t: i64, acc: &mut [Acc], after: &mut u64) -> V
     latest
 }
 
-/// Orders at or before T: history aggregates per customer, each customer's sorted order times,
-/// and which carts an order carries.
-fn orders(
-    ds: &Dataset,
-    p: &FeatureParams,
-    t: i64,
-    acc: &mut [Acc],
-    after: &mut u64,
-) -> (OrderTimes, Vec<bool>) {
+/// What abandonment needs of the orders once their rows are gone: each customer's sorted order
+/// times and which carts an order carries.
+struct Ordered {
+    times: OrderTimes,
+    carts: Vec<bool>,
+}
+
+/// Step 2, orders at or before T: history aggregates per customer (allocated here), and what
+/// abandonment needs of them.
+fn orders(ds: &Dataset, p: &FeatureParams, t: i64, passes: &mut Passes) -> Ordered {
     let hist_start = t - p.history; // history is (T - H, T]
     let mut ordered_cart = vec![false; ds.carts_ids.len()];
     let orders_have_discount = ds.present.has(TableKind::Orders, "discount_code")
         || ds.present.has(TableKind::Orders, "discount_amount");
+    let accs = &mut passes.accs;
+    accs.history = vec![History::default(); accs.first_seen.len()];
     for o in &ds.orders {
         if o.ordered_at > t {
-            *after += 1;
+            passes.after[1] += 1;
             continue;
         }
-        let ac = &mut acc[o.customer as usize];
-        seen(ac, o.ordered_at);
+        accs.seen(o.customer, o.ordered_at);
         if let Some(c) = o.cart {
             ordered_cart[c as usize] = true;
         }
         if o.ordered_at > hist_start {
-            ac.orders += 1;
-            ac.revenue += o.value;
-            ac.last_order = Some(ac.last_order.map_or(o.ordered_at, |l| l.max(o.ordered_at)));
+            let h = &mut accs.history[o.customer as usize];
+            h.orders += 1;
+            h.revenue += o.value;
+            h.last_order = h.last_order.max(o.ordered_at);
             if orders_have_discount {
-                ac.disc_den += 1;
-                ac.disc_num += o.discount as u32;
+                h.disc_den += 1;
+                h.disc_num += o.discount as u32;
             }
         }
     }
-    (OrderTimes::of(ds, t), ordered_cart)
+    Ordered {
+        times: OrderTimes::of(ds, t),
+        carts: ordered_cart,
+    }
 }
 
 /// Each customer's order times at or before T, sorted: one array of times grouped by customer
@@ -606,16 +752,15 @@ struct CartCounts {
     in_lookback: u64,
 }
 
-/// Steps 2 and 3: which latest snapshots are abandoned, and the lookback aggregates of each
-/// abandoner; devices and discounts of carts in history on the way.
+/// Step 3: which latest snapshots are abandoned, and the lookback aggregates of each abandoner
+/// (allocated here); devices and discounts of carts in history on the way.
 fn abandonment(
     ds: &Dataset,
     p: &FeatureParams,
     t: i64,
     latest: &[u32],
-    order_times: &OrderTimes,
-    ordered_cart: &[bool],
-    acc: &mut [Acc],
+    ordered: &Ordered,
+    accs: &mut Accs,
 ) -> CartCounts {
     let a = p.abandon_after;
     let (hist_start, look_start) = (t - p.history, t - p.lookback);
@@ -625,20 +770,23 @@ fn abandonment(
         abandoned: 0,
         in_lookback: 0,
     };
+    accs.abandoned = vec![Abandoned::default(); accs.first_seen.len()];
+    accs.devices = vec![[0; 4]; accs.first_seen.len()];
     for &i in latest.iter().filter(|&&i| i != NO_ROW) {
         let c = &ds.carts[i as usize];
         counts.carts += 1;
-        let ac = &mut acc[c.customer as usize];
+        let who = c.customer as usize;
         if c.updated_at > hist_start {
             if let Some(d) = c.device {
-                ac.device_counts[device_index(d)] += 1;
+                accs.devices[who][device_index(d)] += 1;
             }
             if carts_have_discount {
-                ac.disc_den += 1;
-                ac.disc_num += c.discount as u32;
+                let h = &mut accs.history[who];
+                h.disc_den += 1;
+                h.disc_num += c.discount as u32;
             }
         }
-        let times = order_times.of_customer(c.customer);
+        let times = ordered.times.of_customer(c.customer);
         let first_at_or_after = times.partition_point(|&x| x < c.updated_at);
         let ordered_within = times
             .get(first_at_or_after)
@@ -646,7 +794,7 @@ fn abandonment(
         let abandoned = c.value > 0.0
             && c.updated_at <= t - a
             && !ordered_within
-            && !ordered_cart[c.cart as usize];
+            && !ordered.carts[c.cart as usize];
         if !abandoned {
             continue;
         }
@@ -655,9 +803,10 @@ fn abandonment(
             continue;
         }
         counts.in_lookback += 1;
-        ac.abandoned += 1;
-        ac.abandoned_total += c.value;
-        let newer = match ac.last {
+        let ab = &mut accs.abandoned[who];
+        ab.count += 1;
+        ab.total += c.value;
+        let newer = match ab.last() {
             None => true,
             Some((u, cart, _)) => {
                 c.updated_at > u
@@ -665,31 +814,42 @@ fn abandonment(
             }
         };
         if newer {
-            ac.last = Some((c.updated_at, c.cart, c.value));
+            (ab.last_at, ab.last_cart, ab.last_value) = (c.updated_at, c.cart, c.value);
         }
         if let Some(s) = c.checkout_step {
-            ac.max_step = Some(ac.max_step.map_or(s, |m| m.max(s)));
+            ab.max_step = ab.max_step().map_or(s, |m| m.max(s));
         }
     }
     counts
 }
 
-/// The abandoners' accumulators, in output order, and what the formulas need besides.
+/// The abandoners (customers, in output order), their accumulators, and what the formulas need
+/// besides.
 struct Rows<'a> {
-    rows: Vec<&'a Acc>,
+    accs: &'a Accs,
+    rows: &'a [u32],
     t: i64,
     history_days: f64,
     median_aov: Option<f64>,
 }
 
-fn last_value(a: &Acc) -> f64 {
-    a.last.map_or(0.0, |l| l.2)
+impl Rows<'_> {
+    /// Each abandoner's accumulators, in output order.
+    fn each(&self) -> impl Iterator<Item = Acc<'_>> + '_ {
+        self.rows.iter().map(|&c| self.accs.of(c))
+    }
+}
+
+fn last_value(a: Acc<'_>) -> f64 {
+    a.a.last().map_or(0.0, |l| l.2)
 }
 
 /// Whether `name` has a formula (the catalogue's unit test asks).
 pub fn has_formula(name: &str) -> bool {
+    let accs = Accs::new(0);
     let empty = Rows {
-        rows: Vec::new(),
+        accs: &accs,
+        rows: &[],
         t: 0,
         history_days: 0.0,
         median_aov: None,
@@ -702,66 +862,67 @@ pub fn has_formula(name: &str) -> bool {
 fn formula(name: &str, r: &Rows<'_>) -> Option<Values> {
     let t = r.t;
     let days = |x: i64| (t - x) as f64 / DAY as f64;
-    let num = |f: &dyn Fn(&Acc) -> Option<f64>| Values::Num(r.rows.iter().map(|a| f(a)).collect());
-    let count =
-        |f: &dyn Fn(&Acc) -> u32| Values::Num(r.rows.iter().map(|a| Some(f(a) as f64)).collect());
-    let cat = |f: &dyn Fn(&Acc) -> Option<&'static str>| {
-        Values::Cat(r.rows.iter().map(|a| f(a)).collect())
-    };
-    let aov = |a: &Acc| {
-        if a.orders > 0 {
-            Some(a.revenue / a.orders as f64)
+    let num = |f: &dyn Fn(Acc) -> Option<f64>| Values::Num(r.each().map(f).collect());
+    let count = |f: &dyn Fn(Acc) -> u32| Values::Num(r.each().map(|a| Some(f(a) as f64)).collect());
+    let cat = |f: &dyn Fn(Acc) -> Option<&'static str>| Values::Cat(r.each().map(f).collect());
+    let aov = |a: Acc| {
+        if a.h.orders > 0 {
+            Some(a.h.revenue / a.h.orders as f64)
         } else {
             r.median_aov
         }
     };
     Some(match name {
         "last_abandoned_value" => num(&|a| Some(last_value(a))),
-        "abandoned_value_total" => num(&|a| Some(a.abandoned_total)),
-        "abandoned_carts" => count(&|a| a.abandoned),
-        "orders" => count(&|a| a.orders),
-        "revenue" => num(&|a| Some(a.revenue)),
-        "has_ordered" => count(&|a| (a.orders > 0) as u32),
+        "abandoned_value_total" => num(&|a| Some(a.a.total)),
+        "abandoned_carts" => count(&|a| a.a.count),
+        "orders" => count(&|a| a.h.orders),
+        "revenue" => num(&|a| Some(a.h.revenue)),
+        "has_ordered" => count(&|a| (a.h.orders > 0) as u32),
         "aov" => num(&aov),
         "cart_to_aov" => num(&|a| aov(a).filter(|v| *v > 0.0).map(|v| last_value(a) / v)),
-        "days_since_abandon" => num(&|a| a.last.map(|l| days(l.0))),
-        "days_since_last_order" => num(&|a| Some(a.last_order.map_or(r.history_days, days))),
+        "days_since_abandon" => num(&|a| a.a.last().map(|l| days(l.0))),
+        "days_since_last_order" => num(&|a| Some(a.h.last_order().map_or(r.history_days, days))),
         "tenure_days" => num(&|a| a.first_seen.map(days)),
         "mobile_share" => num(&|a| {
-            let known: u32 = a.device_counts.iter().sum();
-            let mobile = a.device_counts[device_index(Device::Mobile)]
-                + a.device_counts[device_index(Device::Tablet)];
+            let known: u32 = a.devices.iter().sum();
+            let mobile =
+                a.devices[device_index(Device::Mobile)] + a.devices[device_index(Device::Tablet)];
             (known > 0).then(|| mobile as f64 / known as f64)
         }),
         "primary_device" => cat(&|a| {
-            let best = (0..4).rev().max_by_key(|&i| a.device_counts[i])?;
-            (a.device_counts[best] > 0).then(|| Device::ALL[best].name())
+            let best = (0..4).rev().max_by_key(|&i| a.devices[i])?;
+            (a.devices[best] > 0).then(|| Device::ALL[best].name())
         }),
-        "max_checkout_depth" => num(&|a| a.max_step.map(|s| s as f64 / 3.0)),
+        "max_checkout_depth" => num(&|a| a.a.max_step().map(|s| s as f64 / 3.0)),
         "discount_share" => {
-            num(&|a| (a.disc_den > 0).then(|| a.disc_num as f64 / a.disc_den as f64))
+            num(&|a| (a.h.disc_den > 0).then(|| a.h.disc_num as f64 / a.h.disc_den as f64))
         }
-        "sessions_30d" => count(&|a| a.sessions_30d),
+        "sessions_30d" => count(&|a| a.e.sessions_30d),
         "page_views_per_session" => num(&|a| {
-            (a.sessions_hist > 0).then(|| a.page_views_hist as f64 / a.sessions_hist as f64)
+            (a.e.sessions_hist > 0).then(|| a.e.page_views_hist as f64 / a.e.sessions_hist as f64)
         }),
-        "product_views" => count(&|a| a.product_views),
-        "info_page_views" => count(&|a| a.info_page_views),
-        "cart_removals" => count(&|a| a.cart_removals),
+        "product_views" => count(&|a| a.e.product_views),
+        "info_page_views" => count(&|a| a.e.info_page_views),
+        "cart_removals" => count(&|a| a.e.cart_removals),
         "email_open_rate" => num(&|a| {
-            (a.email_sent > 0).then(|| (a.email_open as f64 / a.email_sent as f64).min(1.0))
+            (a.e.email_sent > 0).then(|| (a.e.email_open as f64 / a.e.email_sent as f64).min(1.0))
         }),
-        "email_clicks_90d" => count(&|a| a.email_clicks_90d),
-        "sms_clicks_90d" => count(&|a| a.sms_clicks_90d),
+        "email_clicks_90d" => count(&|a| a.e.email_clicks_90d),
+        "sms_clicks_90d" => count(&|a| a.e.sms_clicks_90d),
         // An order after the latest abandoned cart (one at or within A of it would have made the
         // cart not abandoned; one carrying its id too): the shopper came back without it.
-        "ordered_since_abandon" => {
-            count(&|a| u32::from(a.last.zip(a.last_order).is_some_and(|(l, o)| o > l.0)))
-        }
+        "ordered_since_abandon" => count(&|a| {
+            u32::from(
+                a.a.last()
+                    .zip(a.h.last_order())
+                    .is_some_and(|(l, o)| o > l.0),
+            )
+        }),
         "lifecycle_stage" => cat(&|a| {
-            Some(match a.last_order {
-                _ if a.orders == 0 => "new",
-                _ if a.orders >= 3 => "loyal",
+            Some(match a.h.last_order() {
+                _ if a.h.orders == 0 => "new",
+                _ if a.h.orders >= 3 => "loyal",
                 Some(l) if l > t - 90 * DAY => "active",
                 _ => "lapsing",
             })
@@ -770,7 +931,7 @@ fn formula(name: &str, r: &Rows<'_>) -> Option<Values> {
     })
 }
 
-fn engagement(ds: &Dataset, p: &FeatureParams, t: i64, acc: &mut [Acc], after: &mut u64) {
+fn engagement(ds: &Dataset, p: &FeatureParams, t: i64, accs: &mut Accs, after: &mut u64) {
     let hist_start = t - p.history;
     let look_start = t - p.lookback;
     let start_30d = t - 30 * DAY;
@@ -779,14 +940,15 @@ fn engagement(ds: &Dataset, p: &FeatureParams, t: i64, acc: &mut [Acc], after: &
     let info_page: Vec<bool> = (0..ds.pages.len() as u32)
         .map(|i| p.info_pages.is_match(ds.pages.name(i)))
         .collect();
+    accs.engaged = vec![Engaged::default(); accs.first_seen.len()];
     for e in &ds.events {
         if e.occurred_at > t {
             *after += 1;
             continue;
         }
         let x = e.occurred_at;
-        let ac = &mut acc[e.customer as usize];
-        seen(ac, x);
+        accs.seen(e.customer, x);
+        let ac = &mut accs.engaged[e.customer as usize];
         let hist = x > hist_start;
         let look = x > look_start;
         match e.event() {
@@ -806,7 +968,7 @@ fn engagement(ds: &Dataset, p: &FeatureParams, t: i64, acc: &mut [Acc], after: &
             _ => {}
         }
     }
-    sessions(ds, t, hist_start, start_30d, acc);
+    sessions(ds, t, hist_start, start_30d, accs);
 }
 
 /// Sessions: a distinct (customer, session_id); a session_start without a session_id is a session
@@ -816,7 +978,8 @@ fn engagement(ds: &Dataset, p: &FeatureParams, t: i64, acc: &mut [Acc], after: &
 /// The events of each customer are gathered with a counting sort (4 bytes per event) and their
 /// sessions told apart by sorting that customer's few keys: a map of every session took 1.9 GB at
 /// 100M rows (issue 8).
-fn sessions(ds: &Dataset, t: i64, hist_start: i64, start_30d: i64, acc: &mut [Acc]) {
+fn sessions(ds: &Dataset, t: i64, hist_start: i64, start_30d: i64, accs: &mut Accs) {
+    let customers = accs.first_seen.len();
     assert!(
         ds.events.len() < u32::MAX as usize,
         "fewer than 2^32 events"
@@ -827,17 +990,17 @@ fn sessions(ds: &Dataset, t: i64, hist_start: i64, start_30d: i64, acc: &mut [Ac
         None if e.event() == Event::SessionStart => Some(2 * row as u64),
         None => None,
     };
-    let mut start = vec![0u32; acc.len() + 1];
+    let mut start = vec![0u32; customers + 1];
     for (row, e) in ds.events.iter().enumerate() {
         if e.occurred_at <= t && key(row, e).is_some() {
             start[e.customer as usize + 1] += 1;
         }
     }
-    for c in 0..acc.len() {
+    for c in 0..customers {
         start[c + 1] += start[c];
     }
     let mut next = start.clone();
-    let mut rows = vec![0u32; start[acc.len()] as usize];
+    let mut rows = vec![0u32; start[customers] as usize];
     for (row, e) in ds.events.iter().enumerate() {
         if e.occurred_at <= t && key(row, e).is_some() {
             let at = &mut next[e.customer as usize];
@@ -848,7 +1011,7 @@ fn sessions(ds: &Dataset, t: i64, hist_start: i64, start_30d: i64, acc: &mut [Ac
     drop(next);
     // (key, time, row, device) of one customer's events.
     let mut scratch: Vec<(u64, i64, u32, Option<Device>)> = Vec::new();
-    for (c, ac) in acc.iter_mut().enumerate() {
+    for (c, (ac, devices)) in accs.engaged.iter_mut().zip(&mut accs.devices).enumerate() {
         scratch.clear();
         for &row in &rows[start[c] as usize..start[c + 1] as usize] {
             let e = &ds.events[row as usize];
@@ -864,7 +1027,7 @@ fn sessions(ds: &Dataset, t: i64, hist_start: i64, start_30d: i64, acc: &mut [Ac
                 ac.sessions_hist += 1;
                 // Sorted by (time, row) within the session: the first with a device.
                 if let Some(d) = session.iter().find_map(|s| s.3) {
-                    ac.device_counts[device_index(d)] += 1;
+                    devices[device_index(d)] += 1;
                 }
             }
         }
@@ -901,8 +1064,17 @@ mod tests {
                 size_of::<CartRow>(),
                 size_of::<OrderRow>()
             ),
-            (24, 56, 48)
+            (24, 40, 40)
         );
-        assert_eq!(size_of::<Acc>(), 160);
+        // Per customer, each allocated when its pass starts (was one 160-byte accumulator).
+        assert_eq!(
+            (
+                size_of::<History>(),
+                size_of::<Abandoned>(),
+                size_of::<[u32; 4]>(),
+                size_of::<Engaged>()
+            ),
+            (32, 40, 16, 40)
+        );
     }
 }

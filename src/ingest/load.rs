@@ -24,8 +24,8 @@ use crate::ingest::schema::cart_col as C;
 use crate::ingest::schema::event_col as E;
 use crate::ingest::schema::order_col as O;
 use crate::ingest::schema::{
-    BadRows, CartRow, ColSpec, ColType, Dataset, Device, Event, EventRow, Interner, OrderRow,
-    ReadSettings, TableKind, CHECKOUT_STEPS, EVENT_NAMES,
+    Amount, BadRows, CartRow, ColSpec, ColType, Dataset, Device, Event, EventRow, Interner,
+    OrderRow, ReadSettings, TableKind, CHECKOUT_STEPS, EVENT_NAMES,
 };
 use rayon::prelude::*;
 
@@ -595,7 +595,8 @@ enum Val<'a> {
     Text(&'a str),
     Time(i64),
     Num(f64),
-    Count(u32),
+    /// A count in range (`item_count`: checked, not kept).
+    Count,
     Device(Device),
     Step(u8),
     Event(Event, &'a str),
@@ -783,7 +784,7 @@ fn checked_count<'a>(
     line: u64,
 ) -> Result<Val<'a>, RowError> {
     if (0..=u32::MAX as i64).contains(&v) {
-        return Ok(Val::Count(v as u32));
+        return Ok(Val::Count);
     }
     let shown = &shown();
     if v < 0 {
@@ -804,7 +805,7 @@ fn checked_count<'a>(
             format!("'{}' is too large for {}", short(shown), spec.name),
         ));
     }
-    Ok(Val::Count(v as u32))
+    Ok(Val::Count)
 }
 
 fn text<'a>(v: &Val<'a>) -> Option<&'a str> {
@@ -1178,23 +1179,17 @@ fn cart_row<'b>(known: &Names, vals: &[Val<'b>], line: u64, recent: &mut Recent<
             error: Box::new(error),
         };
     }
-    let row = CartRow {
-        customer: 0,
-        cart: 0,
+    let row = CartRow::new(
         updated_at,
-        value: num(&vals[C::CART_VALUE]).unwrap_or_default(),
+        num(&vals[C::CART_VALUE]).unwrap_or_default(),
         created_at,
-        item_count: match vals[C::ITEM_COUNT] {
-            Val::Count(n) => Some(n),
-            _ => None,
-        },
-        device: device(&vals[C::DEVICE]),
-        checkout_step: match vals[C::CHECKOUT_STEP] {
+        device(&vals[C::DEVICE]),
+        match vals[C::CHECKOUT_STEP] {
             Val::Step(s) => Some(s),
             _ => None,
         },
-        discount: text(&vals[C::DISCOUNT_CODE]).is_some(),
-    };
+        text(&vals[C::DISCOUNT_CODE]).is_some(),
+    );
     Parsed::Cart {
         customer,
         cart,
@@ -1231,7 +1226,7 @@ fn order_row<'b>(
         value,
         cart: None,
         discount: code.is_some() || amount.is_some_and(|a| a > 0.0),
-        discount_amount: amount,
+        discount_amount: amount.map(|a| Amount::new(a).expect("a finite amount")),
         device: device(&vals[O::DEVICE]),
     };
     Parsed::Order {

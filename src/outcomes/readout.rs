@@ -735,7 +735,7 @@ pub fn orders_by_shopper(
                 at: o.ordered_at,
                 value: o.value,
                 discount: o.discount,
-                discount_amount: o.discount_amount,
+                discount_amount: o.discount_amount.map(crate::ingest::schema::Amount::get),
             });
         }
     }

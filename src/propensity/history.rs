@@ -168,7 +168,7 @@ pub fn open_carts(ds: &mut Dataset) {
         .filter(|&&i| i != u32::MAX)
         .filter_map(|&i| {
             let c = &ds.carts[i as usize];
-            let created = c.created_at.filter(|at| *at < c.updated_at)?;
+            let created = c.created_at().filter(|at| *at < c.updated_at)?;
             let mut open = c.clone();
             open.updated_at = created;
             Some(open)
@@ -192,7 +192,7 @@ pub fn single_rows_open_at(ds: &Dataset, points: &[i64]) -> f64 {
         .iter()
         .filter(|c| rows[c.cart as usize] == 1)
         .filter(|c| {
-            c.created_at.is_some_and(|created| {
+            c.created_at().is_some_and(|created| {
                 // A point in [created, updated).
                 let k = sorted.partition_point(|&t| t < created);
                 sorted.get(k).is_some_and(|&t| t < c.updated_at)
@@ -223,7 +223,7 @@ pub fn positives_bound(
 ) -> usize {
     let mut earliest = vec![i64::MAX; ds.customers.len()];
     for c in &ds.carts {
-        let at = c.created_at.unwrap_or(c.updated_at).min(c.updated_at);
+        let at = c.created_at().unwrap_or(c.updated_at).min(c.updated_at);
         let e = &mut earliest[c.customer as usize];
         *e = (*e).min(at);
     }
