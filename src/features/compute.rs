@@ -474,10 +474,11 @@ pub fn summary_of_table(table: &FeatureTable, p: &FeatureParams, as_of: i64) -> 
 }
 
 /// Finds the abandoners and computes their features (the windows in `p` are checked by `config`:
-/// A < L <= H): the steps of docs/features.md in order
-/// (latest cart snapshots, orders, abandonment, engagement, the median AOV), then one
-/// [`formula`] per catalogue feature over the abandoners' accumulators. Takes the dataset to free
-/// each input's rows as soon as their pass is done.
+/// A < L <= H): the steps of docs/features.md (orders, then the latest cart snapshots and
+/// abandonment, then engagement and the median AOV: each pass's results are sums, minima and
+/// maxima, so the order of the passes changes no value), then one [`formula`] per catalogue
+/// feature over the abandoners' accumulators. Takes the dataset to free each input's rows as soon
+/// as their pass is done.
 pub fn compute(mut ds: Dataset, p: &FeatureParams) -> Result<(FeatureTable, FeatureSummary)> {
     let at = as_of(&ds, p)?;
     // Each input's rows are freed as soon as their pass is done, and each pass's accumulators are
