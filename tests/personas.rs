@@ -325,3 +325,72 @@ fn stability_is_the_same_on_one_and_two_threads() {
     let model = json(&a.join("model.json"));
     assert!(model["personas"][0]["stability"].is_f64());
 }
+
+/// summary.json says how many stability resamples were drawn before every persona was known well
+/// enough: a multiple of the batch of four, from four up to `--stability-resamples`; asking for
+/// exactly that many gives the same figures (the resamples are the same seeded streams, so the
+/// count is the one the early stop used); without stability the key is absent.
+#[test]
+fn summary_reports_the_stability_resamples_drawn() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data");
+    let stabilities = |run: &Path| -> Vec<f64> {
+        json(&run.join("summary.json"))["personas"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["stability"].as_f64().unwrap())
+            .collect()
+    };
+    let asked = segment(
+        dir.path(),
+        &sample,
+        "asked",
+        &["--quiet", "--no-propensity"],
+    );
+    let drawn = json(&asked.join("summary.json"))["stability_resamples_drawn"]
+        .as_u64()
+        .expect("the resamples drawn") as usize;
+    assert!(
+        (4..=20).contains(&drawn) && drawn.is_multiple_of(4),
+        "{drawn}"
+    );
+    let n = drawn.to_string();
+    let exact = segment(
+        dir.path(),
+        &sample,
+        "exact",
+        &["--quiet", "--no-propensity", "--stability-resamples", &n],
+    );
+    assert_eq!(
+        json(&exact.join("summary.json"))["stability_resamples_drawn"],
+        drawn as u64
+    );
+    assert_eq!(stabilities(&asked), stabilities(&exact));
+    // And no fewer would have done: a batch less gives other figures (reporting the resamples
+    // asked for instead of those drawn fails here).
+    if drawn > 4 {
+        let fewer = (drawn - 4).to_string();
+        let less = segment(
+            dir.path(),
+            &sample,
+            "fewer",
+            &[
+                "--quiet",
+                "--no-propensity",
+                "--stability-resamples",
+                &fewer,
+            ],
+        );
+        assert_ne!(stabilities(&asked), stabilities(&less));
+    }
+    let none = segment(
+        dir.path(),
+        &sample,
+        "none",
+        &["--quiet", "--no-propensity", "--stability-resamples", "0"],
+    );
+    assert!(json(&none.join("summary.json"))
+        .get("stability_resamples_drawn")
+        .is_none());
+}

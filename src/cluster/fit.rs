@@ -90,6 +90,8 @@ pub struct Assessment {
     pub outlier: Vec<bool>,
     /// Each persona's stability (`None` when not measured).
     pub stability: Vec<Option<f64>>,
+    /// Stability resamples drawn (0: not measured).
+    pub resamples_drawn: usize,
 }
 
 /// Outliers by the final centres (`distances[i]`: row i to its persona's centre) and the
@@ -106,11 +108,12 @@ pub fn assess(
     let threshold = outliers::threshold(distances);
     let outlier = outliers::flag(distances, labels, k, threshold);
     let lf: Vec<usize> = fitted.fit_rows.iter().map(|&i| labels[i]).collect();
-    let stability =
-        stability::stability_of(x, &fitted.fit_rows, &lf, k, (p.seed, p.restarts), resamples)?;
+    let measured =
+        stability::measure_of(x, &fitted.fit_rows, &lf, k, (p.seed, p.restarts), resamples)?;
     Ok(Assessment {
         threshold,
         outlier,
-        stability,
+        stability: measured.per_persona,
+        resamples_drawn: measured.drawn,
     })
 }

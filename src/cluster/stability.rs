@@ -74,8 +74,40 @@ pub fn stability_of(
     stability_with(x, Some(of), labels, k, (seed, restarts), resamples, true)
 }
 
+/// What [`measure_of`] found: each persona's stability and how many resamples were drawn before
+/// the figures were known well enough (at most the resamples asked for).
+pub struct Stability {
+    pub per_persona: Vec<Option<f64>>,
+    pub drawn: usize,
+}
+
+/// [`stability_of`] with the number of resamples drawn (summary.json reports it).
+pub fn measure_of(
+    x: &Array2<f64>,
+    of: &[usize],
+    labels: &[usize],
+    k: usize,
+    (seed, restarts): (u64, usize),
+    resamples: usize,
+) -> Result<Stability> {
+    measure(x, Some(of), labels, k, (seed, restarts), resamples, true)
+}
+
 /// [`stability`], stopping early when `stop` (the tests compare it with every resample drawn).
 fn stability_with(
+    x: &Array2<f64>,
+    of: Option<&[usize]>,
+    labels: &[usize],
+    k: usize,
+    seeds: (u64, usize),
+    resamples: usize,
+    stop: bool,
+) -> Result<Vec<Option<f64>>> {
+    Ok(measure(x, of, labels, k, seeds, resamples, stop)?.per_persona)
+}
+
+/// The resamples, batch by batch, and each persona's mean Jaccard over those it appears in.
+fn measure(
     x: &Array2<f64>,
     of: Option<&[usize]>,
     labels: &[usize],
@@ -83,10 +115,13 @@ fn stability_with(
     (seed, restarts): (u64, usize),
     resamples: usize,
     stop: bool,
-) -> Result<Vec<Option<f64>>> {
+) -> Result<Stability> {
     let n = labels.len();
     if n == 0 || resamples == 0 {
-        return Ok(vec![None; k]);
+        return Ok(Stability {
+            per_persona: vec![None; k],
+            drawn: 0,
+        });
     }
     let m = n.min(RESAMPLE_ROWS);
     let one = |b: usize| -> Result<Vec<Option<f64>>> {
@@ -117,12 +152,15 @@ fn stability_with(
             break;
         }
     }
-    Ok((0..k)
-        .map(|p| {
-            let seen = seen(&per, p);
-            (!seen.is_empty()).then(|| seen.iter().sum::<f64>() / seen.len() as f64)
-        })
-        .collect())
+    Ok(Stability {
+        per_persona: (0..k)
+            .map(|p| {
+                let seen = seen(&per, p);
+                (!seen.is_empty()).then(|| seen.iter().sum::<f64>() / seen.len() as f64)
+            })
+            .collect(),
+        drawn: per.len(),
+    })
 }
 
 /// Resamples drawn together (on every thread) before the stopping rule looks again.

@@ -79,6 +79,10 @@ pub struct Clustered {
     pub outliers: usize,
     /// Shoppers left out of fitting and choosing k.
     pub left_out_of_fit: usize,
+    /// Stability resamples drawn before every persona's figure was known well enough (at most
+    /// `--stability-resamples`; `None`: stability not measured, as in `assign`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stability_resamples_drawn: Option<usize>,
 }
 
 impl Clustered {
@@ -102,6 +106,8 @@ impl Clustered {
             outlier_threshold: model.outlier_threshold,
             outliers: found.assessed.outlier.iter().filter(|o| **o).count(),
             left_out_of_fit: rows - found.fitted.fit_rows.len(),
+            stability_resamples_drawn: (found.assessed.resamples_drawn > 0)
+                .then_some(found.assessed.resamples_drawn),
         }
     }
 
@@ -124,6 +130,7 @@ impl Clustered {
             outlier_threshold: model.outlier_threshold,
             outliers: outlier.iter().filter(|o| **o).count(),
             left_out_of_fit: 0,
+            stability_resamples_drawn: None,
         }
     }
 }
