@@ -1,8 +1,8 @@
 #!/bin/bash
 # Issue 33's 100M-row figures (bench/RESULTS.md, "Issue 33 (part 5)"; issue 19's shop): peak
 # memory and wall of `segment` on 100.6M rows from Parquet, BIN and BASELINE alternated ROUNDS
-# times, 2 threads, then whether their outputs are byte-identical (summary.json aside: it records
-# nothing that differs without --timings, but is compared too). The shop (1.2 GB of Parquet,
+# times, 2 threads, then whether their outputs are byte-identical (summary.json differs when one
+# build reports a key the other does not, like 06ad026's stability_resamples_drawn). The shop (1.2 GB of Parquet,
 # about 6 minutes to generate) is made once into bench/work/big/shop.
 # Usage, from the repository's root: bench/memory_100m.sh BIN BASELINE [ROUNDS, default 2]
 set -euo pipefail
