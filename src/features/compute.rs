@@ -9,7 +9,7 @@ use regex::Regex;
 use serde::Serialize;
 
 use crate::features::catalogue;
-use crate::ingest::schema::{Dataset, Device, Event, TableKind};
+use crate::ingest::schema::{Dataset, Device, Event, TableKind, NO_TIME};
 use crate::util::timefmt::{self, DAY};
 
 /// The settings that shape the features.
@@ -265,8 +265,6 @@ struct Accs {
     engaged: Vec<Engaged>,
 }
 
-/// No timestamp (no instant the inputs accept is this early).
-const NO_TIME: i64 = i64::MIN;
 /// Nothing seen yet (every instant is earlier).
 const NEVER: i64 = i64::MAX;
 /// No checkout step.
@@ -532,11 +530,7 @@ impl Passes {
         Passes {
             accs: Accs::new(customers),
             after: [0; 3],
-            counts: CartCounts {
-                carts: 0,
-                abandoned: 0,
-                in_lookback: 0,
-            },
+            counts: CartCounts::default(),
         }
     }
 }
@@ -747,6 +741,7 @@ impl OrderTimes {
 }
 
 /// Cart counts for the summary.
+#[derive(Default)]
 struct CartCounts {
     carts: u64,
     abandoned: u64,
@@ -766,11 +761,7 @@ fn abandonment(
     let a = p.abandon_after;
     let (hist_start, look_start) = (t - p.history, t - p.lookback);
     let carts_have_discount = ds.present.has(TableKind::Carts, "discount_code");
-    let mut counts = CartCounts {
-        carts: 0,
-        abandoned: 0,
-        in_lookback: 0,
-    };
+    let mut counts = CartCounts::default();
     accs.abandoned = vec![Abandoned::default(); accs.first_seen.len()];
     accs.devices = vec![[0; 4]; accs.first_seen.len()];
     for &i in latest.iter().filter(|&&i| i != NO_ROW) {

@@ -386,8 +386,9 @@ pub struct CartRow {
     pub discount: bool,
 }
 
-/// "No timestamp" in a row: no instant the inputs accept (years 0-9999) is this far back.
-const NO_TIME: i64 = i64::MIN;
+/// "No timestamp" in a row or an accumulator: no instant the inputs accept (years 0-9999) is
+/// this far back.
+pub const NO_TIME: i64 = i64::MIN;
 
 impl CartRow {
     /// A snapshot of customer 0's cart 0 (the ids are set when the row is committed).
