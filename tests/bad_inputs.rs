@@ -206,6 +206,50 @@ fn duplicate_order_id_with_different_contents() {
     assert!(!dir.path().join("out.csv").exists());
 }
 
+/// The order ids seen are kept in a table of cartsona's own since issue 33 (`ingest::seen`):
+/// enough orders, over three files read without a row count, that it grows several times and
+/// its lookups run in many windows; an identical repeat of the first file's order is counted
+/// once, a conflicting repeat of the second file's names that file and line (expected by hand:
+/// o4500 is the second file's 1,501st row, on line 1,502).
+#[test]
+fn repeated_order_ids_across_three_files_name_their_first_place() {
+    let dir = TempDir::new().unwrap();
+    let order = |i: usize, value: usize| format!("c{},o{i},2025-01-01,{value}\n", i % 50);
+    let file = |rows: &[String]| {
+        format!(
+            "customer_id,order_id,ordered_at,order_value\n{}",
+            rows.concat()
+        )
+    };
+    let a: Vec<String> = (0..3000).map(|i| order(i, i)).collect();
+    let b: Vec<String> = (3000..6000).map(|i| order(i, i)).collect();
+    let mut c = vec![order(10, 10), order(4500, 1)];
+    c.extend((6000..7000).map(|i| order(i, i)));
+    for (name, rows) in [
+        ("orders-a.csv", &a),
+        ("orders-b.csv", &b),
+        ("orders-c.csv", &c),
+    ] {
+        std::fs::write(dir.path().join(name), file(rows)).unwrap();
+    }
+    std::fs::write(dir.path().join("carts.csv"), carts(&[GOOD])).unwrap();
+    cartsona()
+        .current_dir(dir.path())
+        .args(["validate", "--carts", "carts.csv"])
+        .args(["--orders", "orders-a.csv", "--orders", "orders-b.csv", "--orders", "orders-c.csv"])
+        .assert()
+        .code(1)
+        .stdout(contains("orders-a.csv (orders): 3000 rows read, 0 rejected"))
+        .stdout(contains("orders-b.csv (orders): 3000 rows read, 0 rejected"))
+        .stdout(contains("orders-c.csv (orders): 1002 rows read, 1 rejected"))
+        .stdout(contains(
+            "line 3, column order_id: order_id 'o4500' appears again with different contents (first at orders-b.csv line 1502)",
+        ))
+        .stdout(contains(
+            "1 rows repeat an order_id with identical contents and were counted once",
+        ));
+}
+
 #[test]
 fn glob_that_matches_nothing() {
     fails_with(

@@ -15,7 +15,7 @@
 //! arrays (`check_columns`, issue 33: a row's problem is still its first column's, so both give the
 //! same messages, and CSV and Parquet inputs byte-identical outputs).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use anyhow::{bail, Result};
 use serde::Serialize;
@@ -29,6 +29,7 @@ use crate::ingest::schema::{
 };
 use rayon::prelude::*;
 
+use crate::ingest::seen::{FirstSeen, SeenIds, MAX_FILES};
 use crate::io::read::{self, Cell, Source, ValueType};
 use crate::util::text::short;
 use crate::util::timefmt::{self, EpochUnit};
@@ -167,17 +168,16 @@ pub fn load(
 }
 
 /// Every order id read so far, to tell repeated rows (identical: counted once) from conflicting
-/// ones (an error naming both places). Ids and contents are kept as hashes, not text: 48 bytes per
-/// order instead of ~300 (the id, the file name and five strings each), which mattered at 16M
-/// orders (issue 8). Two different ids share a 128-bit hash, or two different contents a 64-bit
-/// one, with odds under 1e-19 at 10^8 orders.
+/// ones (an error naming both places). Ids and contents are kept as hashes, not text: 32 bytes a
+/// slot, two slots per order at most ([`SeenIds`]), instead of ~300 (the id, the file name and
+/// five strings each), which mattered at 16M orders (issue 8). Two different ids share a 128-bit
+/// hash, or two different contents a 64-bit one, with odds under 1e-19 at 10^8 orders.
 #[derive(Default)]
 struct OrdersSeen {
     files: Vec<String>,
-    /// id hash -> (index in `files`, line, hash of the contents). The keys are hashes already:
-    /// foldhash spreads them, where the default SipHash was 3% of a CSV `segment`'s samples, all
-    /// in the serial commit (issue 19); nothing iterates the map, so no output depends on it.
-    seen: HashMap<u128, (u32, u64, u64), foldhash::fast::FixedState>,
+    /// id hash -> index in `files`, line, hash of the contents. Nothing iterates it, so no
+    /// output depends on its layout.
+    seen: SeenIds,
 }
 
 /// An order id's 128-bit hash: XXH3-128 (already in polars' tree), one pass over the id where two
@@ -269,6 +269,9 @@ fn load_file(
     };
     if kind == TableKind::Orders {
         // A repeated order names where it was first seen: the file is the last one listed.
+        if sink.orders_seen.files.len() == MAX_FILES {
+            bail!("{file}: more than {MAX_FILES} orders files; merge some of them first");
+        }
         sink.orders_seen.files.push(file.clone());
     }
     // Parquet says how many rows it holds: room for exactly that many, instead of doubling.
@@ -394,6 +397,11 @@ const PARSE_ROWS_PARQUET: usize = 1 << 14;
 /// their values (24 bytes a column) stay in the core's cache between the columns.
 const CHECK_ROWS: usize = 1 << 8;
 
+/// Orders whose ids are looked for together before they are committed ([`Sink::commit_run`]):
+/// enough misses in flight to hide one another's latency, few enough that the lines read stay in
+/// the core's cache until their commit.
+const WARM_AHEAD: usize = 32;
+
 /// A dataset's three interners, moved out of it while a file is read ([`load_file`]).
 #[derive(Default)]
 struct Names {
@@ -451,7 +459,32 @@ impl Sink<'_> {
     /// Commits parsed rows in order; a rejected row stops the read (`--on-bad-rows fail`) or is
     /// counted with its reason and kept as an example.
     fn commit_all(&mut self, parsed: Vec<Vec<Parsed<'_>>>) -> Result<()> {
-        for p in parsed.into_iter().flatten() {
+        for run in parsed {
+            self.commit_run(run)?;
+        }
+        Ok(())
+    }
+
+    /// [`Sink::commit_all`] of one run of rows. The ids of the next [`WARM_AHEAD`] orders are
+    /// looked for among the order ids seen before they are committed ([`SeenIds::warm`]): the
+    /// lookups' cache misses overlap instead of following one another.
+    fn commit_run(&mut self, run: Vec<Parsed<'_>>) -> Result<()> {
+        let ids: Vec<u128> = run
+            .iter()
+            .filter_map(|p| match p {
+                Parsed::Order { id, .. } => Some(*id),
+                _ => None,
+            })
+            .collect();
+        let mut orders = 0;
+        for p in run {
+            if matches!(p, Parsed::Order { .. }) {
+                if orders % WARM_AHEAD == 0 {
+                    let next = &ids[orders..ids.len().min(orders + WARM_AHEAD)];
+                    self.orders_seen.seen.warm(next);
+                }
+                orders += 1;
+            }
             let Err((reason, problem)) = self.commit(p) else {
                 continue;
             };
@@ -1294,26 +1327,24 @@ impl Sink<'_> {
             } => {
                 row.customer = customer_id(customer, added);
                 let seen = &mut *self.orders_seen;
-                let file_index = (seen.files.len() - 1) as u32;
-                match seen.seen.entry(id) {
-                    std::collections::hash_map::Entry::Occupied(e) => {
-                        let &(first_file, first_line, first) = e.get();
-                        if first == fingerprint {
-                            self.st.duplicate_orders += 1;
-                            return Ok(());
-                        }
-                        let first_file = &seen.files[first_file as usize];
-                        return Err(problem(
-                            line,
-                            "order_id",
-                            order_id,
-                            "duplicate_order_id",
-                            format!("order_id '{order_id}' appears again with different contents (first at {first_file} line {first_line})"),
-                        ));
+                let here = FirstSeen {
+                    file: (seen.files.len() - 1) as u32,
+                    line,
+                    fingerprint,
+                };
+                if let Some(first) = seen.seen.first_or_insert(id, here) {
+                    if first.fingerprint == fingerprint {
+                        self.st.duplicate_orders += 1;
+                        return Ok(());
                     }
-                    std::collections::hash_map::Entry::Vacant(e) => {
-                        e.insert((file_index, line, fingerprint));
-                    }
+                    let (first_file, first_line) = (&seen.files[first.file as usize], first.line);
+                    return Err(problem(
+                        line,
+                        "order_id",
+                        order_id,
+                        "duplicate_order_id",
+                        format!("order_id '{order_id}' appears again with different contents (first at {first_file} line {first_line})"),
+                    ));
                 }
                 row.cart = cart.map(|c| cart_id(c, added));
                 ds.orders.push(row);
@@ -1346,6 +1377,7 @@ impl Sink<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashMap;
 
     /// The progress callback is told every byte of every file once, batch by batch: the bar of
     /// `segment` ends exactly at the total (CSV over several batches; Parquet row groups and
