@@ -25,7 +25,7 @@ use crate::ingest::schema::event_col as E;
 use crate::ingest::schema::order_col as O;
 use crate::ingest::schema::{
     Amount, BadRows, CartRow, ColSpec, ColType, Dataset, Device, Event, EventRow, Interner,
-    OrderRow, ReadSettings, TableKind, CHECKOUT_STEPS, EVENT_NAMES,
+    OrderRow, ReadSettings, TableKind, CHECKOUT_STEPS, EVENT_NAMES, UNUSED,
 };
 use rayon::prelude::*;
 
@@ -278,7 +278,16 @@ fn load_file(
     if let Some(n) = read::row_count(src) {
         sink.reserve(kind, n);
     }
-    let wants: Vec<ValueType> = specs.iter().map(|s| want(s.ty)).collect();
+    let wants: Vec<ValueType> = specs
+        .iter()
+        .map(|s| {
+            if UNUSED.contains(&(kind, s.name)) {
+                ValueType::Unread
+            } else {
+                want(s.ty)
+            }
+        })
+        .collect();
     let epochs = settings.epochs;
     let mut reported = 0u64;
     let rows_read = read::scan_batches(src, settings.csv, Some(&wants), select, |batch| {

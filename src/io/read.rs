@@ -215,6 +215,11 @@ pub enum ValueType {
     Time,
     Number,
     Whole,
+    /// Text whose values no row uses (only that it is text is checked): a Parquet column stored
+    /// as strings, where every value is text, is not decoded at all and reaches the caller as
+    /// absent ([`Batch::columns`]); one of any other type is read as [`ValueType::Text`], and so
+    /// is CSV.
+    Unread,
 }
 
 /// One data row: its line (CSV: the physical line it starts on, the header being line 1; Parquet:
@@ -762,7 +767,24 @@ fn scan_parquet(
         .map_err(|e| unreadable(src, e))?
         .clone();
     let names: Vec<String> = schema.iter_names().map(|s| s.to_string()).collect();
-    let wanted = select(&names)?;
+    let mut wanted = select(&names)?;
+    // A column wanted only to be unread, stored as strings, is not decoded (issue 33: only the
+    // columns a command needs).
+    let stored_as_text: Vec<bool> = schema
+        .iter_values()
+        .map(|f| {
+            matches!(
+                f.dtype,
+                ArrowDataType::Utf8 | ArrowDataType::LargeUtf8 | ArrowDataType::Utf8View
+            )
+        })
+        .collect();
+    for (w, at) in wanted.iter_mut().enumerate() {
+        let unread = wants.is_some_and(|ws| ws[w] == ValueType::Unread);
+        if at.is_some_and(|c| unread && stored_as_text[c]) {
+            *at = None;
+        }
+    }
     // The distinct selected columns, in file order, and where each wanted column is among them.
     let mut projection: Vec<usize> = wanted.iter().flatten().copied().collect();
     projection.sort_unstable();
@@ -847,7 +869,8 @@ fn decode(
         .collect()
 }
 
-/// What is wanted of each projected column: text unless every wanted column it holds agrees.
+/// What is wanted of each projected column: text unless every wanted column it holds agrees (a
+/// column still projected when unread is not stored as strings: text).
 fn projected_wants(
     position: &[Option<usize>],
     n: usize,
@@ -859,7 +882,10 @@ fn projected_wants(
                 .iter()
                 .zip(0..)
                 .filter(|(pos, _)| **pos == Some(p))
-                .map(|(_, w)| wants.map_or(ValueType::Text, |ws| ws[w]));
+                .map(|(_, w)| match wants.map_or(ValueType::Text, |ws| ws[w]) {
+                    ValueType::Unread => ValueType::Text,
+                    want => want,
+                });
             let first = of.next().unwrap_or(ValueType::Text);
             if of.all(|w| w == first) {
                 first
@@ -1216,5 +1242,61 @@ mod tests {
                 .map(|(i, s)| (i as u64 + 1, s.to_string()))
                 .collect::<Vec<_>>()
         );
+    }
+
+    /// A column wanted only to be unread (issue 33) is not decoded when stored as strings: the
+    /// caller sees it absent; stored as anything else it is read as text, and a column the file
+    /// lacks stays absent.
+    #[test]
+    fn an_unread_column_of_strings_is_not_decoded() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.parquet");
+        let mut df = DataFrame::new_infer_height(vec![
+            PlColumn::new("id".into(), ["a", "b"]),
+            PlColumn::new("words".into(), [Some("x"), None]),
+            PlColumn::new("n".into(), [7i64, 8]),
+        ])
+        .unwrap();
+        ParquetWriter::new(File::create(&path).unwrap())
+            .finish(&mut df)
+            .unwrap();
+        let src = Source {
+            path,
+            format: Format::Parquet,
+            table: None,
+        };
+        let wants = [
+            ValueType::Text,
+            ValueType::Unread,
+            ValueType::Unread,
+            ValueType::Unread,
+        ];
+        let mut texts = Vec::new();
+        scan_batches(
+            &src,
+            CsvOptions { delimiter: b',' },
+            Some(&wants),
+            |header| {
+                assert_eq!(header, ["id", "words", "n"]);
+                Ok(vec![Some(0), Some(1), Some(2), None])
+            },
+            |batch| {
+                let (columns, _) = batch.columns().expect("a Parquet batch");
+                assert!(columns[1].is_none() && columns[3].is_none());
+                for c in [columns[0], columns[2]] {
+                    let Some(Column::Text(t)) = c else {
+                        panic!("a text column")
+                    };
+                    texts.push(
+                        (0..batch.len())
+                            .map(|i| t.get(i).unwrap().to_string())
+                            .collect::<Vec<_>>(),
+                    );
+                }
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(texts, [["a", "b"], ["7", "8"]]);
     }
 }
