@@ -169,7 +169,7 @@ pub fn load(
 
 /// Every order id read so far, to tell repeated rows (identical: counted once) from conflicting
 /// ones (an error naming both places). Ids and contents are kept as hashes, not text: 32 bytes a
-/// slot, two slots per order at most ([`SeenIds`]), instead of ~300 (the id, the file name and
+/// slot, at most 2.7 slots per order ([`SeenIds`]), instead of ~300 (the id, the file name and
 /// five strings each), which mattered at 16M orders (issue 8). Two different ids share a 128-bit
 /// hash, or two different contents a 64-bit one, with odds under 1e-19 at 10^8 orders.
 #[derive(Default)]

@@ -10,7 +10,8 @@
 //! id's slot ahead of the insert, so the commit could not overlap those misses; this table's slot
 //! is a plain index, and [`SeenIds::warm`] reads the slots of a few dozen rows before they are
 //! committed, so their misses overlap. The keys are hashes already (XXH3-128): a key's low bits
-//! are its home slot, with linear probing in a table at most half full.
+//! are its home slot, with linear probing in a table at most three quarters full (a table sized
+//! for 16.4M orders, issue 19's 100M-row shop, takes 1.07 GB; `HashMap` took 1.6 GB).
 //!
 //! A slot is four words: where the id was first seen (its file's index in the top 24 bits, its
 //! line in the low 40; 0 marks an empty slot, as no line is 0), the contents' hash and the id's
@@ -33,7 +34,7 @@ pub struct FirstSeen {
 
 #[derive(Default)]
 pub struct SeenIds {
-    /// A power of two of slots (or none), at most half of them taken.
+    /// A power of two of slots (or none), at most three quarters of them taken.
     slots: Vec<[u64; 4]>,
     len: usize,
 }
@@ -41,7 +42,7 @@ pub struct SeenIds {
 impl SeenIds {
     /// Room for `n` more ids without growing.
     pub fn reserve(&mut self, n: usize) {
-        let want = ((self.len + n) * 2).next_power_of_two();
+        let want = room(self.len + n);
         if want > self.slots.len() {
             self.rebuild(want);
         }
@@ -53,8 +54,8 @@ impl SeenIds {
             seen.line > 0 && seen.line < 1 << LINE_BITS && (seen.file as usize) < MAX_FILES,
             "an order's place fits its slot"
         );
-        if 2 * (self.len + 1) > self.slots.len() {
-            self.rebuild((2 * (self.len + 1)).next_power_of_two().max(16));
+        if room(self.len + 1) > self.slots.len() {
+            self.rebuild(room(self.len + 1).max(16));
         }
         let (lo, hi) = (id as u64, (id >> 64) as u64);
         let mask = self.slots.len() - 1;
@@ -118,6 +119,11 @@ impl SeenIds {
     }
 }
 
+/// Slots for `n` ids: the power of two at least 4/3 of `n`.
+fn room(n: usize) -> usize {
+    n.saturating_add(n.div_ceil(3)).next_power_of_two()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,7 +169,7 @@ mod tests {
                 assert_eq!(table.first_or_insert(id, here), want, "line {line}");
             }
             assert_eq!(table.len, map.len());
-            assert!(2 * table.len <= table.slots.len());
+            assert!(4 * table.len <= 3 * table.slots.len());
         }
     }
 
