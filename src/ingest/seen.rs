@@ -15,7 +15,7 @@
 //!
 //! A slot is four words: where the id was first seen (its file's index in the top 24 bits, its
 //! line in the low 40; 0 marks an empty slot, as no line is 0), the contents' hash and the id's
-//! hash (low word, high word). Zeros are an empty slot.
+//! hash (low word, high word).
 
 /// The lines a slot can name: 40 bits (a file of more than a trillion rows is not read).
 const LINE_BITS: u32 = 40;
