@@ -60,20 +60,6 @@ pub fn stability(
     stability_with(x, None, labels, k, (seed, restarts), resamples, true)
 }
 
-/// [`stability`] of the rows `of` of `x` (`labels[i]`: row `of[i]`'s persona), without copying
-/// them out first: a resample reads only its own rows (on the 6.2M-row bench month the copy of
-/// all 260k fitted rows was a third of the stage).
-pub fn stability_of(
-    x: &Array2<f64>,
-    of: &[usize],
-    labels: &[usize],
-    k: usize,
-    (seed, restarts): (u64, usize),
-    resamples: usize,
-) -> Result<Vec<Option<f64>>> {
-    stability_with(x, Some(of), labels, k, (seed, restarts), resamples, true)
-}
-
 /// What [`measure_of`] found: each persona's stability and how many resamples were drawn before
 /// the figures were known well enough (at most the resamples asked for).
 pub struct Stability {
@@ -81,7 +67,10 @@ pub struct Stability {
     pub drawn: usize,
 }
 
-/// [`stability_of`] with the number of resamples drawn (summary.json reports it).
+/// [`stability`] of the rows `of` of `x` (`labels[i]`: row `of[i]`'s persona), without copying
+/// them out first (a resample reads only its own rows: on the 6.2M-row bench month the copy of
+/// all 260k fitted rows was a third of the stage), with the number of resamples drawn
+/// (summary.json reports it).
 pub fn measure_of(
     x: &Array2<f64>,
     of: &[usize],
@@ -326,7 +315,7 @@ mod tests {
 
     #[test]
     fn rows_by_index_give_the_same_figures_as_rows_copied_out() {
-        // Every third row of three blobs, labelled by blob: stability_of on the whole matrix
+        // Every third row of three blobs, labelled by blob: measure_of on the whole matrix
         // against stability on the rows copied out, the same bits.
         let mut rng = ChaCha8Rng::seed_from_u64(7);
         let noise = Normal::new(0.0, 0.3).unwrap();
@@ -337,7 +326,9 @@ mod tests {
         let labels: Vec<usize> = of.iter().map(|&i| i % 3).collect();
         let copied = x.select(Axis(0), &of);
         for seed in [1, 2] {
-            let by_index = stability_of(&x, &of, &labels, 3, (seed, 4), 8).unwrap();
+            let by_index = measure_of(&x, &of, &labels, 3, (seed, 4), 8)
+                .unwrap()
+                .per_persona;
             let by_copy = stability(&copied, &labels, 3, seed, 4, 8).unwrap();
             assert_eq!(by_index, by_copy, "seed {seed}");
         }
